@@ -1,0 +1,133 @@
+//! `cargo xtask …`: the project's automation, as Rust so it runs wherever cargo does.
+//!
+//! - `demo`: set up the machine, build, run the kiosk in demo mode.
+//! - `test`: set up the machine, then fmt check, clippy, and the whole test suite.
+//! - `bench <name>`: a release build, then one benchmark; prints its JSON lines.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const BENCHES: &[&str] = &["store"];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).context("entering the workspace root")?;
+    match args.first().map(String::as_str) {
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        Some("setup") => setup(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <demo [args…] | test | setup | bench <{}>>",
+                BENCHES.join("|")
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Installs the system packages the build and the tests need (Debian 12, apt-get).
+fn setup() -> Result<()> {
+    let mut cmd = Command::new("bash");
+    cmd.arg("installer/setup-dev.sh");
+    run(cmd)
+}
+
+fn demo(extra: &[String]) -> Result<()> {
+    setup()?;
+    run(cargo(&["build", "--release", "--bin", "vistoria"]))?;
+    let mut cmd = Command::new("target/release/vistoria");
+    // `cargo xtask demo -- --inspections 3` and `cargo xtask demo --inspections 3` both work.
+    let extra = extra.strip_prefix(&["--".to_owned()]).unwrap_or(extra);
+    cmd.arg("demo").args(extra);
+    run(cmd)
+}
+
+fn test() -> Result<()> {
+    setup()?;
+    run(cargo(&["fmt", "--all", "--check"]))?;
+    run(cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    if has_nextest() {
+        run(cargo(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]))
+    } else {
+        run(cargo(&[
+            "test",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]))
+    }
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let Some(name) = args.first() else {
+        bail!("which benchmark? one of: {}", BENCHES.join(", "));
+    };
+    if !BENCHES.contains(&name.as_str()) {
+        bail!("unknown benchmark {name:?}; known: {}", BENCHES.join(", "));
+    }
+    setup()?;
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "vistoria",
+    ]))?;
+    let scratch =
+        std::env::temp_dir().join(format!("vistoria-bench-{name}-{}", std::process::id()));
+    let mut cmd = Command::new("target/release/vistoria");
+    cmd.args(["bench", name, "--data"])
+        .arg(&scratch)
+        .args(&args[1..]);
+    let result = run(cmd);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.args(args);
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
