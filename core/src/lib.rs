@@ -1,0 +1,14 @@
+//! Vistoria's core: everything that is neither UI nor a device.
+//!
+//! Rules cite Portaria Detran-MT 741/2019, Anexo II (`../shared/seeds/002_cb3a28bb034e36c2.txt`):
+//! items `2a`…`2t` of its section 2 and sections `§5`…`§18`.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod fixtures;
+pub mod hashing;
+pub mod paths;
+pub mod session;
+pub mod store;
+pub mod wire;
