@@ -1,0 +1,142 @@
+//! Fictitious vehicles and inspections for demo mode, benchmarks and tests. None of these
+//! plates, RENAVAMs or chassis belong to a real vehicle.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::domain::{
+    Chassis, Condition, Inspection, Plate, Renavam, VehicleClass, VehicleData, VehicleIdentity,
+    renavam,
+};
+
+const MAKES: &[(&str, VehicleClass)] = &[
+    ("VW/GOL 1.0", VehicleClass::PassengerCar),
+    ("FIAT/STRADA ENDURANCE", VehicleClass::LightCommercial),
+    ("HONDA/CG 160 FAN", VehicleClass::Motorcycle),
+    ("CHEVROLET/ONIX 1.0", VehicleClass::PassengerCar),
+    ("MERCEDES-BENZ/ATEGO 2426", VehicleClass::Truck),
+    ("MARCOPOLO/VOLARE W9", VehicleClass::Minibus),
+    ("SCANIA/R 450 A6X4", VehicleClass::TruckTractor),
+    ("RANDON/SR CA", VehicleClass::SemiTrailer),
+];
+const COLOURS: &[&str] = &["BRANCA", "PRATA", "PRETA", "VERMELHA", "CINZA", "AZUL"];
+const CITIES: &[&str] = &[
+    "CUIABA/MT",
+    "VARZEA GRANDE/MT",
+    "RONDONOPOLIS/MT",
+    "SINOP/MT",
+];
+
+/// Central time of the `n`th sample query: a fixed day, one minute apart.
+pub fn sample_time(n: u64) -> DateTime<Utc> {
+    let base = Utc
+        .with_ymd_and_hms(2026, 11, 23, 8, 0, 0)
+        .single()
+        .expect("a fixed, valid date");
+    base + Duration::minutes(n as i64)
+}
+
+/// The `n`th fictitious vehicle: identity as typed at the counter and data as the central
+/// returns it. Even `n` gets a Mercosul plate, odd `n` an old grey one.
+pub fn sample_vehicle(n: u64) -> (VehicleIdentity, VehicleData) {
+    let letters = |k: u64| (b'A' + (k % 26) as u8) as char;
+    let digits = n % 10_000;
+    let plate_text = if n.is_multiple_of(2) {
+        format!(
+            "{}{}{}{}{}{:02}",
+            letters(n / 676 + 17),
+            letters(n / 26 + 1),
+            letters(n + 4),
+            digits / 1000,
+            letters(digits / 100),
+            digits % 100
+        )
+    } else {
+        format!(
+            "{}{}{}{:04}",
+            letters(n / 676 + 13),
+            letters(n / 26 + 7),
+            letters(n + 2),
+            digits
+        )
+    };
+    let plate = Plate::parse(&plate_text).expect("the generator makes valid plates");
+    let mut first10 = [0u8; 10];
+    let mut x = n.wrapping_mul(2_654_435_761).wrapping_add(12_345);
+    for d in first10.iter_mut() {
+        *d = (x % 10) as u8;
+        x /= 10;
+    }
+    let mut renavam_text: String = first10.iter().map(|d| char::from(b'0' + d)).collect();
+    renavam_text.push(char::from(b'0' + renavam::check_digit(&first10)));
+    let renavam = Renavam::parse(&renavam_text).expect("check digit computed above");
+    let chassis_text = format!("9BW{:014}", n.wrapping_mul(7_919) % 100_000_000_000_000);
+    let chassis = Chassis::parse(&chassis_text).expect("17 digits after a valid WMI");
+    let (make_model, class) = MAKES[(n as usize) % MAKES.len()];
+    let data = VehicleData {
+        make_model: make_model.to_owned(),
+        year: 2005 + (n % 20) as u16,
+        colour: COLOURS[(n as usize) % COLOURS.len()].to_owned(),
+        class,
+        chassis: Some(chassis.to_string()),
+        city: CITIES[(n as usize) % CITIES.len()].to_owned(),
+    };
+    let identity = VehicleIdentity::new(plate, Some(renavam), Some(chassis))
+        .expect("RENAVAM and chassis given");
+    (identity, data)
+}
+
+/// The `n`th sample inspection, just opened (queried at [`sample_time`]`(n)`).
+pub fn sample_inspection(n: u64) -> Inspection {
+    let (identity, data) = sample_vehicle(n);
+    Inspection::open(identity, data, sample_time(n))
+}
+
+/// Fills every checklist item of a capturing inspection: conforming, except `n % 3 == 1`,
+/// whose first item is non-conforming (with a note).
+pub fn fill_checklist(inspection: &mut Inspection, n: u64, at: DateTime<Utc>) {
+    let items = inspection.checklist().applicable();
+    for (i, item) in items.into_iter().enumerate() {
+        let (condition, note) = if n % 3 == 1 && i == 0 {
+            (
+                Condition::NonConforming,
+                Some("avaria observada na vistoria".to_owned()),
+            )
+        } else {
+            (Condition::Conforming, None)
+        };
+        inspection
+            .record_item(item, condition, note, at)
+            .expect("the inspection is capturing and the item applies to its class");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_vehicles_are_valid_and_varied() {
+        let mut plates = std::collections::HashSet::new();
+        for n in 0..500 {
+            let (identity, data) = sample_vehicle(n);
+            plates.insert(identity.plate().to_string());
+            assert!(identity.renavam().is_some());
+            assert!(!data.make_model.is_empty());
+        }
+        assert_eq!(plates.len(), 500, "plates are unique");
+    }
+
+    #[test]
+    fn filled_checklists_conclude() {
+        for n in 0..6 {
+            let mut inspection = sample_inspection(n);
+            let at = sample_time(n) + Duration::minutes(5);
+            inspection.start_capture(at).expect("opened");
+            fill_checklist(&mut inspection, n, at);
+            let verdict = inspection.checklist().verdict().expect("complete");
+            inspection
+                .conclude(verdict, at)
+                .expect("consistent verdict");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The append-only audit log: every row carries the hash of the row before it, and the hash of
+//! the newest row is kept apart as the head. Changing, removing or inserting a row breaks the
+//! chain at that row, and [`verify`] names it.
+//!
+//! The hash is not keyed: someone who rewrites the whole database can rebuild the chain. What it
+//! guarantees is that no edit goes unnoticed unless every later row and the head are forged too;
+//! the head is also sent to the central server with each package, which no one at the station
+//! can rewrite.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+use crate::clock::CentralStamp;
+use crate::domain::InspectionId;
+
+/// The `prev_hash` of the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(super) const HEAD_KEY: &str = "audit_head";
+/// How far back a renumbered row is looked for when telling removal from insertion.
+const RENUMBER_SEARCH: u64 = 1000;
+
+/// Something that happened, to be written to the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Central time, or `None` when the kiosk has never synced (the row says so).
+    pub at: Option<CentralStamp>,
+    /// Who: a user id, or `system`.
+    pub actor: String,
+    /// What, as a stable dotted name (`inspection.opened`, `media.stored`, …).
+    pub action: String,
+    /// The inspection concerned, if any.
+    pub inspection_id: Option<InspectionId>,
+    /// Details as JSON.
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// An event with no details yet.
+    pub fn new(at: Option<CentralStamp>, actor: &str, action: &str) -> AuditEvent {
+        AuditEvent {
+            at,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            inspection_id: None,
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    /// Ties the event to an inspection.
+    pub fn inspection(mut self, id: InspectionId) -> AuditEvent {
+        self.inspection_id = Some(id);
+        self
+    }
+
+    /// Adds details.
+    pub fn detail(mut self, detail: serde_json::Value) -> AuditEvent {
+        self.detail = detail;
+        self
+    }
+}
+
+/// A row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// Central time as RFC 3339, if known.
+    pub at: Option<String>,
+    /// Age of the sync behind `at`.
+    pub sync_age_ms: Option<u64>,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Which inspection.
+    pub inspection_id: Option<String>,
+    /// Details, the JSON text exactly as stored (the hash covers these bytes).
+    pub detail: String,
+    /// Hash of the previous row ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// Hash of this row.
+    pub hash: String,
+}
+
+impl AuditRow {
+    /// The hash this row should carry, were its sequence number `seq`.
+    fn hash_as(&self, seq: u64) -> String {
+        let mut h = Sha256::new();
+        h.update(b"vistoria-audit-v1");
+        let seq = seq.to_string();
+        let age = self.sync_age_ms.map(|a| a.to_string()).unwrap_or_default();
+        let fields: [&str; 8] = [
+            &seq,
+            self.at.as_deref().unwrap_or_default(),
+            &age,
+            &self.actor,
+            &self.action,
+            self.inspection_id.as_deref().unwrap_or_default(),
+            &self.detail,
+            &self.prev_hash,
+        ];
+        // Length-prefixed so no two different rows can hash the same bytes.
+        for field in fields {
+            h.update((field.len() as u64).to_le_bytes());
+            h.update(field.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
+    fn computed_hash(&self) -> String {
+        self.hash_as(self.seq)
+    }
+}
+
+/// Appends one row inside the caller's transaction and moves the head.
+pub(super) fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditRow, StoreError> {
+    let head = read_head(tx)?;
+    let (seq, prev_hash) = match head {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_owned()),
+    };
+    let mut row = AuditRow {
+        seq,
+        at: event
+            .at
+            .map(|s| s.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        sync_age_ms: event.at.map(|s| s.sync_age_ms),
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        inspection_id: event.inspection_id.map(|id| id.to_string()),
+        detail: event.detail.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = row.computed_hash();
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            row.seq as i64,
+            row.at,
+            row.sync_age_ms.map(|a| a as i64),
+            row.actor,
+            row.action,
+            row.inspection_id,
+            row.detail,
+            row.prev_hash,
+            row.hash
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![HEAD_KEY, format!("{}:{}", row.seq, row.hash)],
+    )?;
+    Ok(row)
+}
+
+fn read_head(conn: &rusqlite::Connection) -> Result<Option<(u64, String)>, StoreError> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let parsed = value
+        .split_once(':')
+        .and_then(|(seq, hash)| Some((seq.parse::<u64>().ok()?, hash.to_owned())));
+    parsed.map(Some).ok_or_else(|| {
+        StoreError::Decode(format!("cabeça do registro de auditoria ilegível: {value}"))
+    })
+}
+
+/// What is wrong with the log, at the first place it goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuditProblem {
+    /// The row's content no longer matches its hash, or a rewritten row breaks the next link.
+    Altered {
+        /// The altered row.
+        seq: u64,
+    },
+    /// Rows `first..=last` are gone.
+    Removed {
+        /// First missing position.
+        first: u64,
+        /// Last missing position.
+        last: u64,
+    },
+    /// Rows were added that the application did not write.
+    Inserted {
+        /// The first foreign row.
+        seq: u64,
+    },
+}
+
+impl std::fmt::Display for AuditProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditProblem::Altered { seq } => {
+                write!(f, "registro de auditoria {seq} foi alterado")
+            }
+            AuditProblem::Removed { first, last } if first == last => {
+                write!(f, "registro de auditoria {first} foi removido")
+            }
+            AuditProblem::Removed { first, last } => {
+                write!(f, "registros de auditoria {first} a {last} foram removidos")
+            }
+            AuditProblem::Inserted { seq } => {
+                write!(
+                    f,
+                    "registro de auditoria {seq} foi inserido fora do sistema"
+                )
+            }
+        }
+    }
+}
+
+/// The outcome of walking the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Rows read.
+    pub rows: u64,
+    /// The first problem, or `None` when the chain is whole.
+    pub problem: Option<AuditProblem>,
+}
+
+/// Walks the whole log and reports the first row that was altered, removed or inserted.
+pub(super) fn verify(conn: &rusqlite::Connection) -> Result<AuditReport, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash
+         FROM audit_log ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AuditRow {
+            seq: r.get::<_, i64>(0)? as u64,
+            at: r.get(1)?,
+            sync_age_ms: r.get::<_, Option<i64>>(2)?.map(|a| a as u64),
+            actor: r.get(3)?,
+            action: r.get(4)?,
+            inspection_id: r.get(5)?,
+            detail: r.get(6)?,
+            prev_hash: r.get(7)?,
+            hash: r.get(8)?,
+        })
+    })?;
+
+    let mut count = 0u64;
+    let mut prev: Option<AuditRow> = None;
+    let report = |rows, problem| {
+        Ok(AuditReport {
+            rows,
+            problem: Some(problem),
+        })
+    };
+    for row in rows {
+        let row = row?;
+        count += 1;
+        let expected_seq = prev.as_ref().map_or(1, |p| p.seq + 1);
+        if row.seq > expected_seq {
+            return report(
+                count,
+                AuditProblem::Removed {
+                    first: expected_seq,
+                    last: row.seq - 1,
+                },
+            );
+        }
+        if row.computed_hash() != row.hash {
+            // A row whose hash fits another position was renumbered: rows before it were
+            // removed (it moved down) or inserted (it moved up).
+            for d in 1..=RENUMBER_SEARCH {
+                if row.hash_as(row.seq + d) == row.hash {
+                    return report(
+                        count,
+                        AuditProblem::Removed {
+                            first: row.seq,
+                            last: row.seq + d - 1,
+                        },
+                    );
+                }
+                if row.seq > d && row.hash_as(row.seq - d) == row.hash {
+                    return report(count, AuditProblem::Inserted { seq: row.seq - d });
+                }
+            }
+            return report(count, AuditProblem::Altered { seq: row.seq });
+        }
+        let prev_hash = prev.as_ref().map_or(GENESIS, |p| p.hash.as_str());
+        if row.prev_hash != prev_hash {
+            return match &prev {
+                // It links past the previous row: that one was slipped in between.
+                Some(p) if row.prev_hash == p.prev_hash => {
+                    report(count, AuditProblem::Inserted { seq: p.seq })
+                }
+                // The previous row was rewritten with a fresh hash of its own.
+                Some(p) => report(count, AuditProblem::Altered { seq: p.seq }),
+                None => report(count, AuditProblem::Altered { seq: row.seq }),
+            };
+        }
+        prev = Some(row);
+    }
+
+    let head = read_head(conn)?;
+    let problem = match (head, prev) {
+        (None, None) => None,
+        (Some((seq, _)), None) => Some(AuditProblem::Removed {
+            first: 1,
+            last: seq,
+        }),
+        (None, Some(_)) => Some(AuditProblem::Inserted { seq: 1 }),
+        (Some((head_seq, head_hash)), Some(last)) => {
+            if head_seq > last.seq {
+                Some(AuditProblem::Removed {
+                    first: last.seq + 1,
+                    last: head_seq,
+                })
+            } else if head_seq < last.seq {
+                Some(AuditProblem::Inserted { seq: head_seq + 1 })
+            } else if head_hash != last.hash {
+                Some(AuditProblem::Altered { seq: last.seq })
+            } else {
+                None
+            }
+        }
+    };
+    Ok(AuditReport {
+        rows: count,
+        problem,
+    })
+}
+
+/// The hash a row should carry, for tests that forge rows as an attacker would.
+#[cfg(test)]
+pub(super) fn hash_for_tests(row: &AuditRow) -> String {
+    row.computed_hash()
+}

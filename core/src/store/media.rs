@@ -1,0 +1,194 @@
+//! Evidence files: written whole under `media/<inspection>/`, recorded with their MD5 and
+//! SHA-256 (§8) in the same transaction as the audit row that reports them.
+
+use std::fs;
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, atomic};
+use crate::clock::CentralStamp;
+use crate::domain::InspectionId;
+use crate::hashing::Digests;
+
+/// A stored evidence file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRecord {
+    /// Unique id of the file.
+    pub id: String,
+    /// The inspection it belongs to.
+    pub inspection_id: InspectionId,
+    /// What it shows: a photo kind code (`rear_with_plate`, …) or `video_segment`.
+    pub kind: String,
+    /// Path relative to the media folder.
+    pub file_name: String,
+    /// Digests of the exact bytes stored, computed before they were written (§8).
+    pub digests: Digests,
+    /// Central time of the capture.
+    pub captured_at: CentralStamp,
+}
+
+/// A file to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMedia<'a> {
+    /// The inspection it belongs to.
+    pub inspection_id: InspectionId,
+    /// What it shows.
+    pub kind: &'a str,
+    /// File extension without the dot (`jpg`, `mp4`).
+    pub extension: &'a str,
+    /// Central time of the capture.
+    pub captured_at: CentralStamp,
+    /// The bytes, final: nothing changes them after they are hashed.
+    pub bytes: &'a [u8],
+}
+
+/// Checks what a caller passes in before anything touches the disk: names become paths.
+pub(super) fn validate(new: &NewMedia<'_>) -> Result<(), StoreError> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 40
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if !word(new.kind) {
+        return Err(StoreError::Invalid(format!(
+            "tipo de mídia inválido: {:?}",
+            new.kind
+        )));
+    }
+    if !word(new.extension) {
+        return Err(StoreError::Invalid(format!(
+            "extensão de arquivo inválida: {:?}",
+            new.extension
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn insert(conn: &Connection, record: &MediaRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO media (id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            record.id,
+            record.inspection_id.to_string(),
+            record.kind,
+            record.file_name,
+            record.digests.size as i64,
+            record.digests.md5,
+            record.digests.sha256,
+            record.captured_at.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            record.captured_at.sync_age_ms as i64,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn list(
+    conn: &Connection,
+    inspection: Option<InspectionId>,
+) -> Result<Vec<MediaRecord>, StoreError> {
+    let sql =
+        "SELECT id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms
+               FROM media WHERE (?1 IS NULL OR inspection_id = ?1) ORDER BY rowid";
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([inspection.map(|i| i.to_string())], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, i64>(8)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, inspection_id, kind, file_name, size, md5, sha256, at, age) = row?;
+        out.push(MediaRecord {
+            id,
+            inspection_id: inspection_id.parse().map_err(|_| {
+                StoreError::Decode(format!("id de vistoria ilegível: {inspection_id}"))
+            })?,
+            kind,
+            file_name,
+            digests: Digests {
+                md5,
+                sha256,
+                size: size as u64,
+            },
+            captured_at: CentralStamp {
+                at: chrono::DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| StoreError::Decode(format!("data ilegível {at}: {e}")))?
+                    .to_utc(),
+                sync_age_ms: age as u64,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a stored file back and checks it against its recorded digests.
+pub(super) fn read_verified(media_dir: &Path, record: &MediaRecord) -> Result<Vec<u8>, StoreError> {
+    let path = media_dir.join(&record.file_name);
+    let bytes = fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StoreError::MediaMissing {
+            file: record.file_name.clone(),
+        },
+        _ => StoreError::Io {
+            path: path.clone(),
+            source: e,
+        },
+    })?;
+    let found = Digests::of(&bytes);
+    if found != record.digests {
+        return Err(StoreError::MediaCorrupted {
+            file: record.file_name.clone(),
+            expected: record.digests.sha256.clone(),
+            found: found.sha256,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Removes what a crash can leave in the media folder: temporary files, and whole files that
+/// were never recorded (the crash came between the rename and the commit, so no one was ever
+/// told they were stored). Returns how many files were removed.
+pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreError> {
+    let io = |path: &Path, source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut removed = 0;
+    if !media_dir.is_dir() {
+        return Ok(0);
+    }
+    let mut known = conn.prepare("SELECT 1 FROM media WHERE file_name = ?1")?;
+    for folder in fs::read_dir(media_dir).map_err(|e| io(media_dir, e))? {
+        let folder = folder.map_err(|e| io(media_dir, e))?.path();
+        if !folder.is_dir() {
+            continue;
+        }
+        let folder_name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for entry in fs::read_dir(&folder).map_err(|e| io(&folder, e))? {
+            let entry = entry.map_err(|e| io(&folder, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let recorded = !name.starts_with(atomic::TEMP_PREFIX)
+                && known.exists([format!("{folder_name}/{name}")])?;
+            if !recorded {
+                tracing::warn!(file = %entry.path().display(), "removing unrecorded media left by a crash");
+                fs::remove_file(entry.path()).map_err(|e| io(&entry.path(), e))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,378 @@
+//! The kiosk's durable local store: SQLite (WAL, `synchronous=FULL`) for metadata and the audit
+//! log, files for media. A crash at any moment leaves either the old state or the new one.
+//!
+//! One process at a time owns a data directory (an exclusive lock on `vistoria.lock`). A run
+//! that ends without [`Store::close`] is noticed by the next one, which can then close the
+//! inspections the crash interrupted (see [`crate::session`]).
+
+mod atomic;
+mod audit;
+mod inspections;
+mod media;
+mod schema;
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use thiserror::Error;
+
+pub use audit::{AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS};
+pub use media::{MediaRecord, NewMedia};
+pub use schema::CURRENT_VERSION;
+
+use crate::domain::{Inspection, InspectionId};
+use crate::hashing::Digests;
+use crate::paths;
+
+/// Why the store cannot do what was asked. Messages are for the technician, in Portuguese.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another process holds the data directory.
+    #[error("a pasta de dados {0} já está em uso por outro processo do Vistoria")]
+    Locked(PathBuf),
+    /// A file-system operation failed.
+    #[error("falha ao acessar {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database file is damaged or is not a database; it was left untouched.
+    #[error(
+        "banco de dados local {path} está corrompido ou não é um banco do Vistoria ({detail}); nada foi alterado — chame o técnico"
+    )]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The database was written by a newer build.
+    #[error(
+        "banco de dados criado por uma versão mais nova do Vistoria (esquema {found}; esta versão conhece até {known}); atualize o Vistoria"
+    )]
+    TooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Newest version this build knows.
+        known: u32,
+    },
+    /// Any other SQLite error.
+    #[error("erro no banco de dados local: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A stored value cannot be read back.
+    #[error("dado ilegível no banco de dados local: {0}")]
+    Decode(String),
+    /// The caller passed something the store refuses.
+    #[error("pedido inválido ao armazenamento: {0}")]
+    Invalid(String),
+    /// A media file no longer matches its recorded digests.
+    #[error(
+        "arquivo de mídia {file} foi alterado ou corrompido (SHA-256 esperado {expected}, encontrado {found})"
+    )]
+    MediaCorrupted {
+        /// Path relative to the media folder.
+        file: String,
+        /// Recorded SHA-256.
+        expected: String,
+        /// SHA-256 of what is on disk.
+        found: String,
+    },
+    /// A recorded media file is gone.
+    #[error("arquivo de mídia {file} não foi encontrado")]
+    MediaMissing {
+        /// Path relative to the media folder.
+        file: String,
+    },
+    /// The inspection is not in the store.
+    #[error("vistoria {0} não encontrada")]
+    NotFound(InspectionId),
+}
+
+/// What opening found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenReport {
+    /// The previous run ended without closing the store (crash, kill, power cut).
+    pub previous_run_crashed: bool,
+    /// Debris of interrupted writes removed from the media folder.
+    pub removed_partial_files: usize,
+}
+
+/// One media file that fails its check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaProblem {
+    /// The record.
+    pub record: MediaRecord,
+    /// What is wrong.
+    pub error: String,
+}
+
+const RUNNING_KEY: &str = "running";
+
+/// The open store. Not shared between threads: give it to one owner and send it requests.
+pub struct Store {
+    conn: Connection,
+    data_dir: PathBuf,
+    media_dir: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, migrates it and cleans up after a
+    /// crash. A damaged database is reported, never replaced.
+    pub fn open(data_dir: &Path) -> Result<(Store, OpenReport), StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        atomic::create_dir_durable(data_dir).map_err(io(data_dir))?;
+        let lock_path = data_dir.join("vistoria.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => StoreError::Locked(data_dir.to_path_buf()),
+            std::fs::TryLockError::Error(source) => StoreError::Io {
+                path: lock_path.clone(),
+                source,
+            },
+        })?;
+
+        let db_path = paths::database_in(data_dir);
+        let mut conn = open_connection(&db_path)?;
+        schema::migrate(&mut conn).map_err(|e| corrupt_if_not_db(e, &db_path))?;
+
+        let media_dir = paths::media_dir_in(data_dir);
+        atomic::create_dir_durable(&media_dir).map_err(io(&media_dir))?;
+        let previous_run_crashed = get_meta(&conn, RUNNING_KEY)?.as_deref() == Some("1");
+        let removed_partial_files = media::sweep(&conn, &media_dir)?;
+        set_meta(&conn, RUNNING_KEY, "1")?;
+        let store = Store {
+            conn,
+            data_dir: data_dir.to_path_buf(),
+            media_dir,
+            _lock: lock,
+        };
+        Ok((
+            store,
+            OpenReport {
+                previous_run_crashed,
+                removed_partial_files,
+            },
+        ))
+    }
+
+    /// Closes cleanly, so the next run knows this one did not crash.
+    pub fn close(self) -> Result<(), StoreError> {
+        set_meta(&self.conn, RUNNING_KEY, "0")?;
+        self.conn.close().map_err(|(_, e)| StoreError::Sql(e))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The media folder.
+    pub fn media_dir(&self) -> &Path {
+        &self.media_dir
+    }
+
+    /// Writes an inspection (new or changed) and its audit row in one transaction.
+    pub fn save_inspection(
+        &mut self,
+        inspection: &Inspection,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        inspections::upsert(&tx, inspection)?;
+        let row = audit::append(&tx, &event.inspection(inspection.id()))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// One inspection, if stored.
+    pub fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>, StoreError> {
+        inspections::get(&self.conn, id)
+    }
+
+    /// Every stored inspection, oldest first.
+    pub fn inspections(&self) -> Result<Vec<Inspection>, StoreError> {
+        inspections::list(&self.conn, &[])
+    }
+
+    /// Stored inspections whose state is one of `states` (`Inspection::state_name` values).
+    pub fn inspections_in(&self, states: &[&str]) -> Result<Vec<Inspection>, StoreError> {
+        inspections::list(&self.conn, states)
+    }
+
+    /// Stores an evidence file: hashes it (§8), writes it whole, then records it with an audit
+    /// row in one transaction. Returns only once all of that is durable.
+    pub fn store_media(
+        &mut self,
+        new: NewMedia<'_>,
+        actor: &str,
+    ) -> Result<MediaRecord, StoreError> {
+        media::validate(&new)?;
+        if !inspections::exists(&self.conn, new.inspection_id)? {
+            return Err(StoreError::NotFound(new.inspection_id));
+        }
+        let digests = Digests::of(new.bytes);
+        let id = uuid::Uuid::new_v4().to_string();
+        let folder = new.inspection_id.to_string();
+        let dir = self.media_dir.join(&folder);
+        let name = format!("{}-{id}.{}", new.kind, new.extension);
+        atomic::create_dir_durable(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        atomic::write_new(&dir, &name, new.bytes).map_err(|source| StoreError::Io {
+            path: dir.join(&name),
+            source,
+        })?;
+        let record = MediaRecord {
+            id,
+            inspection_id: new.inspection_id,
+            kind: new.kind.to_owned(),
+            file_name: format!("{folder}/{name}"),
+            digests,
+            captured_at: new.captured_at,
+        };
+        let event = AuditEvent::new(Some(new.captured_at), actor, "media.stored")
+            .inspection(new.inspection_id)
+            .detail(serde_json::json!({
+                "media_id": record.id,
+                "kind": record.kind,
+                "size": record.digests.size,
+                "md5": record.digests.md5,
+                "sha256": record.digests.sha256,
+            }));
+        let tx = self.conn.transaction()?;
+        media::insert(&tx, &record)?;
+        audit::append(&tx, &event)?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// The media of one inspection, in capture order.
+    pub fn media_of(&self, inspection: InspectionId) -> Result<Vec<MediaRecord>, StoreError> {
+        media::list(&self.conn, Some(inspection))
+    }
+
+    /// Reads a media file back, refusing it if its bytes no longer match the digests.
+    pub fn read_media(&self, record: &MediaRecord) -> Result<Vec<u8>, StoreError> {
+        media::read_verified(&self.media_dir, record)
+    }
+
+    /// Re-hashes every media file and lists those that are missing or changed.
+    pub fn verify_media(&self) -> Result<Vec<MediaProblem>, StoreError> {
+        let mut problems = Vec::new();
+        for record in media::list(&self.conn, None)? {
+            if let Err(e) = self.read_media(&record) {
+                problems.push(MediaProblem {
+                    error: e.to_string(),
+                    record,
+                });
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Appends an event that changes no other table.
+    pub fn audit(&mut self, event: AuditEvent) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        let row = audit::append(&tx, &event)?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Walks the audit chain.
+    pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
+        audit::verify(&self.conn)
+    }
+
+    /// A value kept between runs (last clock sync, settings), if set.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        get_meta(&self.conn, key)
+    }
+
+    /// Keeps a value between runs. The store's own bookkeeping keys are refused.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        if [RUNNING_KEY, audit::HEAD_KEY].contains(&key) {
+            return Err(StoreError::Invalid(format!("a chave {key} é reservada")));
+        }
+        set_meta(&self.conn, key, value)
+    }
+}
+
+/// Opens only the database of a data directory, read-only, without taking the lock or
+/// touching anything: for `vistoria audit verify`, which may run beside a live kiosk.
+pub fn verify_audit_at(data_dir: &Path) -> Result<AuditReport, StoreError> {
+    let db_path = paths::database_in(data_dir);
+    if !db_path.is_file() {
+        return Err(StoreError::Io {
+            path: db_path,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "arquivo não existe"),
+        });
+    }
+    let conn = Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| corrupt_if_not_db(e.into(), &db_path))?;
+    audit::verify(&conn).map_err(|e| corrupt_if_not_db(e, &db_path))
+}
+
+fn open_connection(db_path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(db_path).map_err(|e| corrupt_if_not_db(e.into(), db_path))?;
+    // Checks the header before anything writes: a damaged file must not be "repaired" by WAL setup.
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| corrupt_if_not_db(e.into(), db_path))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt {
+            path: db_path.to_path_buf(),
+            detail: check,
+        });
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn corrupt_if_not_db(e: StoreError, db_path: &Path) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match e {
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, msg))
+            if matches!(f.code, DatabaseCorrupt | NotADatabase) =>
+        {
+            StoreError::Corrupt {
+                path: db_path.to_path_buf(),
+                detail: msg.unwrap_or_else(|| f.to_string()),
+            }
+        }
+        other => other,
+    }
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! Versioned schema migrations, tracked in SQLite's `user_version`.
+//!
+//! Append only: a migration that has shipped is never edited, a change is a new entry.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry moves the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: inspections, media, audit log, key-value metadata.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE inspections (
+        id          TEXT PRIMARY KEY,
+        plate       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        queried_at  TEXT NOT NULL,
+        deadline    TEXT NOT NULL,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX inspections_state ON inspections(state);
+    CREATE TABLE media (
+        id             TEXT PRIMARY KEY,
+        inspection_id  TEXT NOT NULL REFERENCES inspections(id),
+        kind           TEXT NOT NULL,
+        file_name      TEXT NOT NULL UNIQUE,
+        size           INTEGER NOT NULL,
+        md5            TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        captured_at    TEXT NOT NULL,
+        sync_age_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX media_inspection ON media(inspection_id);
+    CREATE TABLE audit_log (
+        seq            INTEGER PRIMARY KEY,
+        at             TEXT,
+        sync_age_ms    INTEGER,
+        actor          TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        inspection_id  TEXT,
+        detail         TEXT NOT NULL,
+        prev_hash      TEXT NOT NULL,
+        hash           TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`CURRENT_VERSION`], one transaction per step.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            known: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "store schema migrated");
+    }
+    Ok(())
+}
