@@ -1,0 +1,99 @@
+//! `vistoria bench …`: benchmarks, run through `cargo xtask bench …` on a release build.
+//! Each prints one JSON line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use vistoria_core::clock::CentralStamp;
+use vistoria_core::fixtures;
+use vistoria_core::hashing::Digests;
+use vistoria_core::store::{AuditEvent, NewMedia, Store};
+
+use super::synthetic;
+
+/// Benchmarks.
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Time to durably store one 1600×1024 JPEG with MD5, SHA-256 and its audit row.
+    Store {
+        /// Scratch data directory (created; the benchmark writes into it).
+        #[arg(long)]
+        data: PathBuf,
+        /// How many photos to store.
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+    },
+}
+
+/// Runs one benchmark.
+pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Store { data, iterations } => store(data, *iterations),
+    }
+}
+
+fn store(data: &std::path::Path, iterations: u32) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(iterations > 0, "--iterations deve ser maior que zero");
+    let (mut store, _) = Store::open(data)?;
+    let inspection = fixtures::sample_inspection(0);
+    let at = CentralStamp {
+        at: fixtures::sample_time(0),
+        sync_age_ms: 0,
+    };
+    store.save_inspection(
+        &inspection,
+        AuditEvent::new(Some(at), "bench", "inspection.opened"),
+    )?;
+    // A few different photos, so nothing benefits from identical input.
+    let photos: Vec<Vec<u8>> = (0..4)
+        .map(|seed| synthetic::photo_jpeg(1600, 1024, seed))
+        .collect::<anyhow::Result<_>>()?;
+
+    let hash_only = time_it(|| {
+        std::hint::black_box(Digests::of(&photos[0]));
+    });
+    let mut samples = Vec::with_capacity(iterations as usize);
+    for i in 0..iterations as usize {
+        let photo = &photos[i % photos.len()];
+        let started = Instant::now();
+        store.store_media(
+            NewMedia {
+                inspection_id: inspection.id(),
+                kind: "rear_with_plate",
+                extension: "jpg",
+                captured_at: at,
+                bytes: photo,
+            },
+            "bench",
+        )?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+    let pct = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    let mean = samples.iter().sum::<Duration>() / iterations;
+    let line = serde_json::json!({
+        "bench": "store",
+        "iterations": iterations,
+        "jpeg_bytes": photos.iter().map(Vec::len).sum::<usize>() / photos.len(),
+        "hash_ms": ms(hash_only),
+        "p50_ms": ms(pct(0.5)),
+        "p95_ms": ms(pct(0.95)),
+        "mean_ms": ms(mean),
+        "max_ms": ms(*samples.last().unwrap_or(&Duration::ZERO)),
+    });
+    println!("{line}");
+    store.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn time_it(mut f: impl FnMut()) -> Duration {
+    let runs = 20;
+    let started = Instant::now();
+    for _ in 0..runs {
+        f();
+    }
+    started.elapsed() / runs
+}

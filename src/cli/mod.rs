@@ -1,0 +1,9 @@
+//! The subcommands: one module each. Machine-readable output is one JSON line per result.
+
+pub mod audit;
+pub mod bench;
+pub mod config;
+pub mod demo;
+pub mod startup;
+pub mod station;
+pub mod synthetic;
