@@ -1,0 +1,105 @@
+//! `GET /time` (2d) and `POST /vehicles/query` (§5, §9).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+use vistoria_core::domain::{Chassis, Plate, Renavam};
+use vistoria_core::wire::{
+    ErrorCode, QUERY_VALIDITY_HOURS, TimeResponse, VehicleQuery, VehicleQueryResponse,
+};
+
+use super::error::ApiError;
+use super::extract::{JsonValue, decode};
+use super::{AppState, Station, blocking};
+use crate::storage::QueryRecord;
+
+/// The central clock (2d: "utilização de horário centralizado e independente do dispositivo").
+pub async fn time(State(state): State<Arc<AppState>>) -> Json<TimeResponse> {
+    Json(TimeResponse {
+        now: Utc::now(),
+        server_key: state.key.public_base64(),
+    })
+}
+
+fn typed(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Looks a plate up, confirmed by RENAVAM or chassis (§5: "confirmada com a digitação do número
+/// RENAVAM ou CHASSI"), and records the query: its time starts the 4 hours of §9.
+pub async fn query(
+    State(state): State<Arc<AppState>>,
+    Extension(Station(station)): Extension<Station>,
+    JsonValue(body): JsonValue,
+) -> Result<Json<VehicleQueryResponse>, ApiError> {
+    let query: VehicleQuery = decode(body)?;
+    let plate = Plate::parse(&query.plate)
+        .map_err(|e| ApiError::field("plate", format!("placa inválida: {e}")))?;
+    let renavam = typed(query.renavam.as_deref())
+        .map(Renavam::parse)
+        .transpose()
+        .map_err(|e| ApiError::field("renavam", format!("RENAVAM inválido: {e}")))?;
+    let chassis = typed(query.chassis.as_deref())
+        .map(Chassis::parse)
+        .transpose()
+        .map_err(|e| ApiError::field("chassis", format!("chassi inválido: {e}")))?;
+    if renavam.is_none() && chassis.is_none() {
+        return Err(ApiError::field(
+            "renavam",
+            "informe o RENAVAM ou o chassi para confirmar a placa",
+        ));
+    }
+    let Some(vehicle) = state.registry.lookup(&plate) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::VehicleNotFound,
+            format!("veículo de placa {} não encontrado na base", plate.pretty()),
+        ));
+    };
+    if let Some(renavam) = &renavam
+        && renavam.as_str() != vehicle.renavam
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RenavamMismatch,
+            format!(
+                "o RENAVAM informado não corresponde ao veículo de placa {}",
+                plate.pretty()
+            ),
+        ));
+    }
+    if let Some(chassis) = &chassis
+        && Some(chassis.as_str()) != vehicle.data.chassis.as_deref()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ChassisMismatch,
+            format!(
+                "o chassi informado não corresponde ao veículo de placa {}",
+                plate.pretty()
+            ),
+        ));
+    }
+    let queried_at = Utc::now();
+    let record = QueryRecord {
+        query_id: Uuid::new_v4(),
+        station,
+        plate: vehicle.plate.clone(),
+        queried_at,
+        deadline: queried_at + Duration::hours(QUERY_VALIDITY_HOURS),
+    };
+    let meta = Arc::clone(&state.meta);
+    let stored = record.clone();
+    blocking(move || Ok(meta.insert_query(&stored)?)).await?;
+    tracing::info!(station = %record.station, plate = %record.plate, query_id = %record.query_id, "consulta de veículo");
+    Ok(Json(VehicleQueryResponse {
+        query_id: record.query_id,
+        queried_at: record.queried_at,
+        deadline: record.deadline,
+        vehicle: vehicle.clone(),
+    }))
+}

@@ -1,0 +1,107 @@
+//! The server's Ed25519 key, which signs receipts. Kept in `DIR/keys/`, created on first start.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use vistoria_core::wire::Receipt;
+
+use crate::fsutil::write_private;
+
+/// File of the 32-byte secret key.
+const KEY_FILE: &str = "server_ed25519.key";
+
+/// The receipt-signing key.
+pub struct ServerKey {
+    signing: SigningKey,
+}
+
+impl ServerKey {
+    /// Loads `dir/server_ed25519.key`, creating it (mode 0600) if absent.
+    pub fn load_or_create(dir: &Path) -> io::Result<ServerKey> {
+        let path = dir.join(KEY_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{} não tem 32 bytes", path.display()),
+                    )
+                })?;
+                Ok(ServerKey {
+                    signing: SigningKey::from_bytes(&secret),
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let secret: [u8; 32] = rand::random();
+                write_private(dir, KEY_FILE, &secret)?;
+                Ok(ServerKey {
+                    signing: SigningKey::from_bytes(&secret),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The public key, standard base64 of its 32 bytes (what `GET /time` publishes).
+    pub fn public_base64(&self) -> String {
+        STANDARD.encode(self.signing.verifying_key().as_bytes())
+    }
+
+    /// Fills in `receipt.signature` over [`Receipt::signing_bytes`].
+    pub fn sign(&self, mut receipt: Receipt) -> Receipt {
+        let signature = self.signing.sign(&receipt.signing_bytes());
+        receipt.signature = STANDARD.encode(signature.to_bytes());
+        receipt
+    }
+}
+
+/// Checks a receipt's signature against a base64 public key, as a kiosk would.
+pub fn verify_receipt(receipt: &Receipt, public_base64: &str) -> bool {
+    let Ok(key_bytes) = STANDARD.decode(public_base64) else {
+        return false;
+    };
+    let Ok(key_bytes) = <[u8; 32]>::try_from(key_bytes.as_slice()) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(&key_bytes) else {
+        return false;
+    };
+    let Ok(sig_bytes) = STANDARD.decode(&receipt.signature) else {
+        return false;
+    };
+    let Ok(signature) = Signature::from_slice(&sig_bytes) else {
+        return false;
+    };
+    key.verify(&receipt.signing_bytes(), &signature).is_ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use vistoria_core::domain::InspectionId;
+
+    #[test]
+    fn key_persists_and_signs() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ServerKey::load_or_create(dir.path()).unwrap();
+        let again = ServerKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(key.public_base64(), again.public_base64());
+        let receipt = key.sign(Receipt {
+            inspection_id: InspectionId::new(),
+            laudo_number: "MT-2026-000001".into(),
+            received_at: Utc::now(),
+            manifest_sha256: "00".repeat(32),
+            signature: String::new(),
+        });
+        assert!(verify_receipt(&receipt, &key.public_base64()));
+        let mut forged = receipt.clone();
+        forged.laudo_number = "MT-2026-000002".into();
+        assert!(!verify_receipt(&forged, &key.public_base64()));
+    }
+}

@@ -1,0 +1,13 @@
+//! The reference central server of a Vistoria system company: central time (2d), vehicle query
+//! (§5), reception of inspection packages with a signed receipt (2s, §12) and five-year
+//! retention (§9). `README.md` documents the API; `main.rs` is the command line.
+
+pub mod api;
+pub mod fsutil;
+pub mod keys;
+pub mod names;
+pub mod registry;
+pub mod report;
+pub mod server;
+pub mod storage;
+pub mod tls;

@@ -1,0 +1,215 @@
+//! Where the central server keeps things, behind two narrow traits so a deployment can swap the
+//! backend without touching the API: [`MetadataStore`] (stations, vehicle queries, manifests,
+//! receipts) and [`BlobStore`] (media bytes).
+//!
+//! The default backends are [`sqlite::SqliteMetadata`] (WAL, `synchronous=FULL`) and
+//! [`files::FileBlobs`] (plain files, atomic rename). A PostgreSQL metadata store or an
+//! S3-compatible blob store is a new type implementing the same trait; see `central/README.md`.
+//!
+//! Everything is kept five years (§9) and removed only by `purge`.
+
+pub mod files;
+pub mod sqlite;
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use vistoria_core::wire::{MediaKind, PackageManifest, PackageStatus, Receipt};
+
+/// A storage failure. Its text is for logs; clients get a generic 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The metadata database failed.
+    #[error("banco de dados: {0}")]
+    Database(String),
+    /// A file operation failed.
+    #[error("arquivo: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored data could not be decoded (corruption or a newer schema).
+    #[error("dado armazenado inválido: {0}")]
+    Corrupt(String),
+    /// An insert would replace something that exists (station code, token).
+    #[error("já existe: {0}")]
+    AlreadyExists(String),
+    /// The thing to update does not exist.
+    #[error("não encontrado: {0}")]
+    NotFound(String),
+}
+
+/// Result of every storage call.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A vehicle query as recorded (§5, §9): the package must refer to one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRecord {
+    /// Id returned to the kiosk.
+    pub query_id: Uuid,
+    /// Station that asked.
+    pub station: String,
+    /// Canonical plate of the vehicle found.
+    pub plate: String,
+    /// Central time of the query.
+    pub queried_at: DateTime<Utc>,
+    /// `queried_at` + 4 h (§9).
+    pub deadline: DateTime<Utc>,
+}
+
+/// One media file of a package as recorded: the manifest's promise and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// File name (already validated as safe).
+    pub name: String,
+    /// What it is.
+    pub kind: MediaKind,
+    /// Declared size.
+    pub size: u64,
+    /// Declared MD5 (hex).
+    pub md5: String,
+    /// Declared SHA-256 (hex).
+    pub sha256: String,
+    /// Once fully received: whether the bytes matched the declared digests.
+    pub digests_match: Option<bool>,
+}
+
+/// A package (one inspection) as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageRecord {
+    /// The kiosk's inspection id.
+    pub inspection_id: Uuid,
+    /// Station that sent it.
+    pub station: String,
+    /// The vehicle query it refers to.
+    pub query_id: Uuid,
+    /// Canonical plate.
+    pub plate: String,
+    /// The manifest, parsed.
+    pub manifest: PackageManifest,
+    /// The canonical JSON of the manifest exactly as sent (what `manifest_sha256` hashes).
+    pub manifest_json: String,
+    /// SHA-256 of `manifest_json`.
+    pub manifest_sha256: String,
+    /// When the manifest first arrived.
+    pub first_seen_at: DateTime<Utc>,
+    /// The query's deadline (§9).
+    pub deadline: DateTime<Utc>,
+    /// Whether the inspection was concluded after the deadline.
+    pub late: bool,
+    /// Where the package stands.
+    pub status: PackageStatus,
+    /// Why the last commit was refused.
+    pub rejection: Option<String>,
+    /// The receipt, once verified.
+    pub receipt: Option<Receipt>,
+    /// Its files, in manifest order.
+    pub files: Vec<FileRecord>,
+}
+
+/// What [`MetadataStore::insert_package`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The package is new and was stored.
+    Inserted,
+    /// A package with this inspection id already exists (returned as is, nothing changed).
+    Existing(Box<PackageRecord>),
+}
+
+/// Metadata of the central server. Implementations must make every call durable before it
+/// returns and must be safe to call from several threads.
+pub trait MetadataStore: Send + Sync {
+    /// Registers a station with the SHA-256 (hex) of its bearer token.
+    fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;
+
+    /// The station whose token hashes to `token_sha256`.
+    fn station_for_token(&self, token_sha256: &str) -> StorageResult<Option<String>>;
+
+    /// Records a vehicle query.
+    fn insert_query(&self, query: &QueryRecord) -> StorageResult<()>;
+
+    /// A recorded query.
+    fn query(&self, query_id: Uuid) -> StorageResult<Option<QueryRecord>>;
+
+    /// Stores a new package, or returns the existing one with the same inspection id.
+    fn insert_package(&self, package: &PackageRecord) -> StorageResult<InsertOutcome>;
+
+    /// A package by inspection id.
+    fn package(&self, inspection_id: Uuid) -> StorageResult<Option<PackageRecord>>;
+
+    /// Records whether a fully received file matched its digests (`None`: not complete).
+    fn set_file_check(
+        &self,
+        inspection_id: Uuid,
+        name: &str,
+        digests_match: Option<bool>,
+    ) -> StorageResult<()>;
+
+    /// Marks the package rejected with the reason shown to the kiosk. A verified package stays
+    /// verified.
+    fn set_rejected(&self, inspection_id: Uuid, reason: &str) -> StorageResult<()>;
+
+    /// Marks the package verified, assigning the next laudo number of `received_at`'s year and
+    /// storing the receipt `sign` builds from it, all in one transaction. An already verified
+    /// package keeps and returns its receipt.
+    fn commit_package(
+        &self,
+        inspection_id: Uuid,
+        received_at: DateTime<Utc>,
+        sign: &dyn Fn(String) -> Receipt,
+    ) -> StorageResult<Receipt>;
+
+    /// Every package, oldest first.
+    fn packages(&self) -> StorageResult<Vec<PackageRecord>>;
+
+    /// Removes a package's metadata (retention, §9).
+    fn delete_package(&self, inspection_id: Uuid) -> StorageResult<()>;
+
+    /// Queries made before `cutoff` that no package refers to.
+    fn unreferenced_queries_before(&self, cutoff: DateTime<Utc>)
+    -> StorageResult<Vec<QueryRecord>>;
+
+    /// Removes a query (retention, §9).
+    fn delete_query(&self, query_id: Uuid) -> StorageResult<()>;
+}
+
+/// Writes more bytes at the end of a partial blob. Dropping it without [`BlobAppender::finish`]
+/// may lose the bytes written since the last finish, never earlier ones.
+pub trait BlobAppender: Send {
+    /// Appends bytes.
+    fn write(&mut self, bytes: &[u8]) -> StorageResult<()>;
+
+    /// Makes everything written durable.
+    fn finish(self: Box<Self>) -> StorageResult<()>;
+}
+
+/// Media bytes. A blob is first *partial* (growing, resumable) and becomes *sealed* once the
+/// package is verified; a sealed blob is never modified again.
+pub trait BlobStore: Send + Sync {
+    /// Bytes held for this file, partial or sealed (0 if none).
+    fn len(&self, inspection_id: Uuid, name: &str) -> StorageResult<u64>;
+
+    /// Opens the partial blob for appending at `offset`, which must not exceed [`Self::len`];
+    /// anything after `offset` is cut off first.
+    fn append(
+        &self,
+        inspection_id: Uuid,
+        name: &str,
+        offset: u64,
+    ) -> StorageResult<Box<dyn BlobAppender>>;
+
+    /// Reads the blob from the start (sealed if sealed, else partial).
+    fn open(&self, inspection_id: Uuid, name: &str) -> StorageResult<Box<dyn Read + Send>>;
+
+    /// Drops the partial or sealed bytes of a file that failed verification, so it can be sent
+    /// again.
+    fn discard(&self, inspection_id: Uuid, name: &str) -> StorageResult<()>;
+
+    /// Turns the partial blob into the sealed one, atomically and durably. Sealing a sealed blob
+    /// is a no-op.
+    fn seal(&self, inspection_id: Uuid, name: &str) -> StorageResult<()>;
+
+    /// Names of the sealed blobs of an inspection.
+    fn sealed(&self, inspection_id: Uuid) -> StorageResult<Vec<String>>;
+
+    /// Removes everything held for an inspection (retention, §9).
+    fn delete_inspection(&self, inspection_id: Uuid) -> StorageResult<()>;
+}

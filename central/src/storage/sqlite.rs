@@ -1,0 +1,531 @@
+//! Metadata in one SQLite file (WAL, `synchronous=FULL`): every committed transaction survives a
+//! power cut. One connection behind a mutex is plenty for a reference server; the API calls it
+//! from blocking threads.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Datelike, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use uuid::Uuid;
+use vistoria_core::domain::InspectionId;
+use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
+
+use super::{
+    FileRecord, InsertOutcome, MetadataStore, PackageRecord, QueryRecord, StorageError,
+    StorageResult,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS stations (
+    code TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queries (
+    query_id TEXT PRIMARY KEY,
+    station TEXT NOT NULL,
+    plate TEXT NOT NULL,
+    queried_at TEXT NOT NULL,
+    deadline TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packages (
+    inspection_id TEXT PRIMARY KEY,
+    station TEXT NOT NULL,
+    query_id TEXT NOT NULL,
+    plate TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    late INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    rejection TEXT,
+    laudo_number TEXT UNIQUE,
+    received_at TEXT,
+    signature TEXT
+);
+CREATE TABLE IF NOT EXISTS package_files (
+    inspection_id TEXT NOT NULL REFERENCES packages(inspection_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    digests_match INTEGER,
+    PRIMARY KEY (inspection_id, name)
+);
+CREATE TABLE IF NOT EXISTS laudo_counters (
+    year INTEGER PRIMARY KEY,
+    next INTEGER NOT NULL
+);
+";
+
+/// Prefix of laudo numbers: the state whose DETRAN the reference server stands in for.
+const LAUDO_PREFIX: &str = "MT";
+
+/// SQLite-backed [`MetadataStore`].
+pub struct SqliteMetadata {
+    conn: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StorageError {
+    StorageError::Database(e.to_string())
+}
+
+fn ts(t: &DateTime<Utc>) -> String {
+    rfc3339_ms::format(t)
+}
+
+fn parse_ts(text: &str) -> StorageResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StorageError::Corrupt(format!("data «{text}»: {e}")))
+}
+
+fn parse_uuid(text: &str) -> StorageResult<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StorageError::Corrupt(format!("uuid «{text}»: {e}")))
+}
+
+fn code_of<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Err(StorageError::Corrupt(format!("código inesperado {other}"))),
+        Err(e) => Err(StorageError::Corrupt(e.to_string())),
+    }
+}
+
+fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> StorageResult<T> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned()))
+        .map_err(|e| StorageError::Corrupt(format!("código «{code}»: {e}")))
+}
+
+/// A `packages` row before its files and manifest are decoded.
+struct PackageRow {
+    inspection_id: String,
+    station: String,
+    query_id: String,
+    plate: String,
+    manifest: String,
+    manifest_sha256: String,
+    first_seen_at: String,
+    deadline: String,
+    late: bool,
+    status: String,
+    rejection: Option<String>,
+    laudo_number: Option<String>,
+    received_at: Option<String>,
+    signature: Option<String>,
+}
+
+const PACKAGE_COLUMNS: &str = "inspection_id, station, query_id, plate, manifest, manifest_sha256, \
+     first_seen_at, deadline, late, status, rejection, laudo_number, received_at, signature";
+
+impl PackageRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<PackageRow> {
+        Ok(PackageRow {
+            inspection_id: row.get(0)?,
+            station: row.get(1)?,
+            query_id: row.get(2)?,
+            plate: row.get(3)?,
+            manifest: row.get(4)?,
+            manifest_sha256: row.get(5)?,
+            first_seen_at: row.get(6)?,
+            deadline: row.get(7)?,
+            late: row.get(8)?,
+            status: row.get(9)?,
+            rejection: row.get(10)?,
+            laudo_number: row.get(11)?,
+            received_at: row.get(12)?,
+            signature: row.get(13)?,
+        })
+    }
+}
+
+impl SqliteMetadata {
+    /// Opens (creating if needed) the database file.
+    pub fn open(path: &Path) -> StorageResult<SqliteMetadata> {
+        let conn = Connection::open(path).map_err(db)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> StorageResult<SqliteMetadata> {
+        Self::init(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn init(conn: Connection) -> StorageResult<SqliteMetadata> {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(SqliteMetadata {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written: transactions roll back.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn files_of(conn: &Connection, id: &str) -> StorageResult<Vec<FileRecord>> {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT name, kind, size, md5, sha256, digests_match FROM package_files \
+                 WHERE inspection_id = ?1 ORDER BY position",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<bool>>(5)?,
+                ))
+            })
+            .map_err(db)?;
+        let mut files = Vec::new();
+        for row in rows {
+            let (name, kind, size, md5, sha256, digests_match) = row.map_err(db)?;
+            files.push(FileRecord {
+                name,
+                kind: from_code(&kind)?,
+                size: u64::try_from(size).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                md5,
+                sha256,
+                digests_match,
+            });
+        }
+        Ok(files)
+    }
+
+    fn decode(conn: &Connection, row: PackageRow) -> StorageResult<PackageRecord> {
+        let manifest: PackageManifest = serde_json::from_str(&row.manifest)
+            .map_err(|e| StorageError::Corrupt(format!("manifesto: {e}")))?;
+        let inspection_id = parse_uuid(&row.inspection_id)?;
+        let status: PackageStatus = from_code(&row.status)?;
+        let receipt = match (row.laudo_number, row.received_at, row.signature) {
+            (Some(laudo_number), Some(received_at), Some(signature)) => Some(Receipt {
+                inspection_id: InspectionId::from_uuid(inspection_id),
+                laudo_number,
+                received_at: parse_ts(&received_at)?,
+                manifest_sha256: row.manifest_sha256.clone(),
+                signature,
+            }),
+            _ => None,
+        };
+        Ok(PackageRecord {
+            inspection_id,
+            station: row.station,
+            query_id: parse_uuid(&row.query_id)?,
+            plate: row.plate,
+            files: Self::files_of(conn, &row.inspection_id)?,
+            manifest,
+            manifest_json: row.manifest,
+            manifest_sha256: row.manifest_sha256,
+            first_seen_at: parse_ts(&row.first_seen_at)?,
+            deadline: parse_ts(&row.deadline)?,
+            late: row.late,
+            status,
+            rejection: row.rejection,
+            receipt,
+        })
+    }
+
+    fn get_package(conn: &Connection, id: Uuid) -> StorageResult<Option<PackageRecord>> {
+        let row = conn
+            .query_row(
+                &format!("SELECT {PACKAGE_COLUMNS} FROM packages WHERE inspection_id = ?1"),
+                [id.to_string()],
+                PackageRow::from_row,
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|row| Self::decode(conn, row)).transpose()
+    }
+}
+
+fn query_from_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, String, String)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn decode_query(row: (String, String, String, String, String)) -> StorageResult<QueryRecord> {
+    Ok(QueryRecord {
+        query_id: parse_uuid(&row.0)?,
+        station: row.1,
+        plate: row.2,
+        queried_at: parse_ts(&row.3)?,
+        deadline: parse_ts(&row.4)?,
+    })
+}
+
+impl MetadataStore for SqliteMetadata {
+    fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()> {
+        let conn = self.lock();
+        let result = conn.execute(
+            "INSERT INTO stations (code, token_sha256, created_at) VALUES (?1, ?2, ?3)",
+            params![code, token_sha256, ts(&at)],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StorageError::AlreadyExists(format!("estação {code}")))
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    fn station_for_token(&self, token_sha256: &str) -> StorageResult<Option<String>> {
+        self.lock()
+            .query_row(
+                "SELECT code FROM stations WHERE token_sha256 = ?1",
+                [token_sha256],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn insert_query(&self, query: &QueryRecord) -> StorageResult<()> {
+        self.lock()
+            .execute(
+                "INSERT INTO queries (query_id, station, plate, queried_at, deadline) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    query.query_id.to_string(),
+                    query.station,
+                    query.plate,
+                    ts(&query.queried_at),
+                    ts(&query.deadline)
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn query(&self, query_id: Uuid) -> StorageResult<Option<QueryRecord>> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT query_id, station, plate, queried_at, deadline FROM queries \
+                 WHERE query_id = ?1",
+                [query_id.to_string()],
+                query_from_row,
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(decode_query).transpose()
+    }
+
+    fn insert_package(&self, package: &PackageRecord) -> StorageResult<InsertOutcome> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        if let Some(existing) = Self::get_package(&tx, package.inspection_id)? {
+            return Ok(InsertOutcome::Existing(Box::new(existing)));
+        }
+        let id = package.inspection_id.to_string();
+        tx.execute(
+            &format!(
+                "INSERT INTO packages ({PACKAGE_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL)"
+            ),
+            params![
+                id,
+                package.station,
+                package.query_id.to_string(),
+                package.plate,
+                package.manifest_json,
+                package.manifest_sha256,
+                ts(&package.first_seen_at),
+                ts(&package.deadline),
+                package.late,
+                code_of(&package.status)?,
+                package.rejection,
+            ],
+        )
+        .map_err(db)?;
+        for (position, file) in package.files.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO package_files \
+                 (inspection_id, position, name, kind, size, md5, sha256, digests_match) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    i64::try_from(position).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    file.name,
+                    code_of(&file.kind)?,
+                    i64::try_from(file.size).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    file.md5,
+                    file.sha256,
+                    file.digests_match,
+                ],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(InsertOutcome::Inserted)
+    }
+
+    fn package(&self, inspection_id: Uuid) -> StorageResult<Option<PackageRecord>> {
+        Self::get_package(&self.lock(), inspection_id)
+    }
+
+    fn set_file_check(
+        &self,
+        inspection_id: Uuid,
+        name: &str,
+        digests_match: Option<bool>,
+    ) -> StorageResult<()> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE package_files SET digests_match = ?3 WHERE inspection_id = ?1 AND name = ?2",
+                params![inspection_id.to_string(), name, digests_match],
+            )
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("{inspection_id}/{name}")));
+        }
+        Ok(())
+    }
+
+    fn set_rejected(&self, inspection_id: Uuid, reason: &str) -> StorageResult<()> {
+        self.lock()
+            .execute(
+                "UPDATE packages SET status = 'rejected', rejection = ?2 \
+                 WHERE inspection_id = ?1 AND status <> 'verified'",
+                params![inspection_id.to_string(), reason],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn commit_package(
+        &self,
+        inspection_id: Uuid,
+        received_at: DateTime<Utc>,
+        sign: &dyn Fn(String) -> Receipt,
+    ) -> StorageResult<Receipt> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let existing = Self::get_package(&tx, inspection_id)?
+            .ok_or_else(|| StorageError::NotFound(inspection_id.to_string()))?;
+        if let Some(receipt) = existing.receipt {
+            return Ok(receipt);
+        }
+        let year = received_at.year();
+        let next: i64 = tx
+            .query_row(
+                "SELECT next FROM laudo_counters WHERE year = ?1",
+                [year],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?
+            .unwrap_or(1);
+        tx.execute(
+            "INSERT INTO laudo_counters (year, next) VALUES (?1, ?2) \
+             ON CONFLICT(year) DO UPDATE SET next = excluded.next",
+            params![year, next + 1],
+        )
+        .map_err(db)?;
+        let receipt = sign(format!("{LAUDO_PREFIX}-{year}-{next:06}"));
+        tx.execute(
+            "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = ?2, \
+             received_at = ?3, signature = ?4 WHERE inspection_id = ?1",
+            params![
+                inspection_id.to_string(),
+                receipt.laudo_number,
+                ts(&receipt.received_at),
+                receipt.signature
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(receipt)
+    }
+
+    fn packages(&self) -> StorageResult<Vec<PackageRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {PACKAGE_COLUMNS} FROM packages ORDER BY first_seen_at, inspection_id"
+            ))
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], PackageRow::from_row)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|row| Self::decode(&conn, row))
+            .collect()
+    }
+
+    fn delete_package(&self, inspection_id: Uuid) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(db)?;
+        let id = inspection_id.to_string();
+        tx.execute("DELETE FROM package_files WHERE inspection_id = ?1", [&id])
+            .map_err(db)?;
+        tx.execute("DELETE FROM packages WHERE inspection_id = ?1", [&id])
+            .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn unreferenced_queries_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> StorageResult<Vec<QueryRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT query_id, station, plate, queried_at, deadline FROM queries q \
+                 WHERE queried_at < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM packages p WHERE p.query_id = q.query_id) \
+                 ORDER BY queried_at",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([ts(&cutoff)], query_from_row)
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter().map(decode_query).collect()
+    }
+
+    fn delete_query(&self, query_id: Uuid) -> StorageResult<()> {
+        self.lock()
+            .execute(
+                "DELETE FROM queries WHERE query_id = ?1",
+                [query_id.to_string()],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;

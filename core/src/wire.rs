@@ -1,0 +1,546 @@
+//! Types that travel between the kiosk and the central server (JSON over `/api/v1`).
+//!
+//! The central server's `README.md` documents every endpoint with examples; this module is the
+//! single definition both sides compile against. Timestamps are RFC 3339 in UTC with
+//! milliseconds (`2026-11-23T14:05:07.123Z`), always central time (2d).
+//!
+//! Two byte forms are hashed or signed and must be reproduced exactly by both sides:
+//! - the **canonical JSON** of [`canonical_json`] (manifest hash, receipt signature);
+//! - the receipt's signed bytes, [`Receipt::signing_bytes`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{Checklist, InspectionId, Outcome, Plate, VehicleData};
+
+/// Path prefix of every endpoint.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Largest manifest body the server accepts (bytes).
+pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+/// Longest media file name (bytes).
+pub const MAX_FILE_NAME_LEN: usize = 128;
+
+/// How long after the vehicle query the inspection must be concluded (§9: "prazo de quatro
+/// horas, contadas da consulta").
+pub const QUERY_VALIDITY_HOURS: i64 = 4;
+
+/// Domain-separation prefix of the receipt's signed bytes.
+pub const RECEIPT_SIGNING_PREFIX: &[u8] = b"vistoria-receipt-v1\n";
+
+/// Serde helpers for `DateTime<Utc>` as RFC 3339 with exactly three fractional digits and `Z`.
+pub mod rfc3339_ms {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The wire text of a timestamp.
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// Serializes as `2026-11-23T14:05:07.123Z`.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    /// Accepts any RFC 3339 timestamp and converts it to UTC.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Machine-readable reason of an error response; the kiosk decides what to do by this code and
+/// shows [`ErrorBody::error`] to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 401: missing or unknown bearer token.
+    Unauthorized,
+    /// 403: the token's station may not do this (e.g. a manifest naming another station).
+    Forbidden,
+    /// 429: the station's request budget is spent; retry later.
+    RateLimited,
+    /// 400: the body is not the JSON expected.
+    InvalidJson,
+    /// 400: one field has a bad value; [`ErrorBody::field`] names it.
+    InvalidField,
+    /// 415: wrong `Content-Type`.
+    UnsupportedMediaType,
+    /// 413: body larger than allowed.
+    PayloadTooLarge,
+    /// 404: no vehicle with that plate in the registry (§5).
+    VehicleNotFound,
+    /// 422: the plate exists but the typed RENAVAM is another vehicle's (§5).
+    RenavamMismatch,
+    /// 422: the plate exists but the typed chassis is another vehicle's (§5).
+    ChassisMismatch,
+    /// 422: the manifest's `query_id` is unknown, another station's, or another plate's.
+    UnknownQuery,
+    /// 400: a media file name is unsafe (`..`, `/`, NUL, too long…); [`ErrorBody::file`] names it.
+    InvalidFileName,
+    /// 404: the file is not listed in the package's manifest.
+    UnknownFile,
+    /// 404: no package or inspection with that id.
+    InspectionNotFound,
+    /// 409: the inspection was already received with a different manifest.
+    ManifestConflict,
+    /// 409: the upload's `offset` is not the number of bytes already received;
+    /// [`ErrorBody::received`] says where to resume.
+    OffsetMismatch,
+    /// 409: another upload or commit of the same package is running.
+    UploadInProgress,
+    /// 413: more bytes than the manifest declared for that file, or above the server's limit.
+    FileTooLarge,
+    /// 409: commit before every file was fully received.
+    IncompletePackage,
+    /// 422: a received file's bytes do not match the manifest's size, MD5 or SHA-256;
+    /// [`ErrorBody::file`] names it and its bytes were discarded for re-upload.
+    HashMismatch,
+    /// 400: the upload's body ended in an error (connection cut); what arrived is kept and
+    /// [`ErrorBody::received`] says where to resume.
+    UploadInterrupted,
+    /// 408: the request took too long, or the client stopped sending.
+    Timeout,
+    /// 404: no such endpoint.
+    NotFound,
+    /// 405: the endpoint exists but not with this method.
+    MethodNotAllowed,
+    /// 500: the server failed; retry later.
+    Internal,
+    /// A code this build does not know (sent by a newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+/// Body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong, for programs.
+    pub code: ErrorCode,
+    /// What went wrong, for people, in Portuguese.
+    pub error: String,
+    /// The request field at fault, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The media file at fault, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// With [`ErrorCode::OffsetMismatch`]: bytes already received, where to resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
+}
+
+/// `GET /time`: the central clock (2d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeResponse {
+    /// The server's current time.
+    #[serde(with = "rfc3339_ms")]
+    pub now: DateTime<Utc>,
+    /// The server's Ed25519 public key (32 bytes, standard base64), which signs receipts.
+    pub server_key: String,
+}
+
+/// `POST /vehicles/query`: plate confirmed by RENAVAM or chassis (§5). Fields are the text as
+/// typed; the server normalises and validates them and names the bad one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VehicleQuery {
+    /// Plate, old (`ABC1234`, `ABC-1234`) or Mercosul (`ABC1D23`).
+    pub plate: String,
+    /// RENAVAM confirming the plate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renavam: Option<String>,
+    /// Chassis confirming the plate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis: Option<String>,
+}
+
+/// A registry vehicle, as the vehicle query returns it (and as `assets/vehicles.json` holds it):
+/// the identifiers plus the domain's [`VehicleData`], flattened into one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vehicle {
+    /// Canonical plate (7 characters, no separator).
+    pub plate: String,
+    /// 11-digit RENAVAM.
+    pub renavam: String,
+    /// Make, model, year, colour, class (its code), chassis and city.
+    #[serde(flatten)]
+    pub data: VehicleData,
+}
+
+/// Answer to a successful vehicle query. The package refers to it by `query_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VehicleQueryResponse {
+    /// Identifies this query; the package's manifest must carry it.
+    pub query_id: Uuid,
+    /// When the central server answered (central time).
+    #[serde(with = "rfc3339_ms")]
+    pub queried_at: DateTime<Utc>,
+    /// `queried_at` + 4 h: the inspection must be concluded by then (§9).
+    #[serde(with = "rfc3339_ms")]
+    pub deadline: DateTime<Utc>,
+    /// The vehicle's registry data.
+    pub vehicle: Vehicle,
+}
+
+/// What a media file of a package is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// A still photo (§7 a–j, additional photos).
+    Photo,
+    /// A segment of the panoramic camera's recording (§7, 2m).
+    VideoSegment,
+    /// The laudo document (§10).
+    Laudo,
+    /// A detached signature (P7S) over the laudo (§14).
+    Signature,
+    /// An export of the kiosk's audit log for this inspection.
+    AuditLog,
+    /// Anything else.
+    Other,
+}
+
+/// One media file listed in the manifest, with the digests taken at capture (2e, §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// File name: 1–128 bytes of `A–Z a–z 0–9 . _ -`, not starting with `.`.
+    pub name: String,
+    /// What the file is.
+    pub kind: MediaKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// MD5 of the bytes, lowercase hex (2e, §8).
+    pub md5: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// `POST /packages`: everything about one inspection except the media bytes.
+///
+/// Its identity is [`manifest_sha256`]: the SHA-256 of the canonical JSON of exactly the object
+/// sent, so the kiosk must hash the same JSON value it sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageManifest {
+    /// The kiosk's id for the inspection; the package is idempotent by it.
+    pub inspection_id: InspectionId,
+    /// Station code; must be the authenticated station's.
+    pub station: String,
+    /// The vehicle query this inspection started from (§5, §9).
+    pub query_id: Uuid,
+    /// The vehicle's plate.
+    pub plate: Plate,
+    /// When the inspection was concluded or interrupted (central time).
+    #[serde(with = "rfc3339_ms")]
+    pub concluded_at: DateTime<Utc>,
+    /// The verdict, or the interruption with its cause (§12).
+    pub outcome: Outcome,
+    /// The checklist (§13), possibly partial for an interrupted inspection.
+    pub checklist: Checklist,
+    /// Anything else (inspector, OCR reading, corrections…), kept as sent.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+    /// Hash of the last entry of the kiosk's audit chain for this inspection (hex).
+    pub audit_head: String,
+    /// Every media file of the package.
+    pub files: Vec<ManifestFile>,
+}
+
+impl PackageManifest {
+    /// The JSON value to send; hash exactly this value ([`manifest_sha256`]).
+    pub fn to_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    /// [`manifest_sha256`] of [`PackageManifest::to_json`]: the `manifest_sha256` the receipt
+    /// will carry when this manifest is sent as is.
+    pub fn content_sha256(&self) -> Result<String, serde_json::Error> {
+        Ok(manifest_sha256(&self.to_json()?))
+    }
+}
+
+/// Where a package stands on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageStatus {
+    /// Manifest received; files still arriving or commit not yet asked.
+    Receiving,
+    /// The last commit found bytes that do not match the manifest; those files must be re-sent.
+    Rejected,
+    /// Committed: every file verified, receipt issued.
+    Verified,
+}
+
+/// Upload progress of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// File name.
+    pub name: String,
+    /// Declared size.
+    pub size: u64,
+    /// Bytes received so far; resume with `?offset=received`.
+    pub received: u64,
+    /// Whether all `size` bytes arrived.
+    pub complete: bool,
+    /// Once complete: whether the received bytes match the manifest's digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests_match: Option<bool>,
+}
+
+/// Answer of `POST /packages`, `PUT …/files/{name}` and part of `GET /inspections/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The inspection.
+    pub inspection_id: InspectionId,
+    /// Where the package stands.
+    pub status: PackageStatus,
+    /// SHA-256 of the canonical manifest.
+    pub manifest_sha256: String,
+    /// Progress of every file, in manifest order.
+    pub files: Vec<FileProgress>,
+    /// Names of the files not yet fully received.
+    pub missing: Vec<String>,
+    /// The receipt, once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// Proof that the central server received and verified a package (2s, §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The inspection.
+    pub inspection_id: InspectionId,
+    /// Number of the laudo, assigned by the server.
+    pub laudo_number: String,
+    /// When the server verified the package (central time).
+    #[serde(with = "rfc3339_ms")]
+    pub received_at: DateTime<Utc>,
+    /// SHA-256 of the canonical manifest that was verified.
+    pub manifest_sha256: String,
+    /// Ed25519 signature by the server key over [`Receipt::signing_bytes`], standard base64.
+    pub signature: String,
+}
+
+impl Receipt {
+    /// The bytes the signature covers: [`RECEIPT_SIGNING_PREFIX`] followed by the canonical JSON
+    /// of `{"inspection_id","laudo_number","manifest_sha256","received_at"}` (all strings, the
+    /// time in the wire's millisecond form).
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let fields = serde_json::json!({
+            "inspection_id": self.inspection_id.to_string(),
+            "laudo_number": self.laudo_number,
+            "manifest_sha256": self.manifest_sha256,
+            "received_at": rfc3339_ms::format(&self.received_at),
+        });
+        let mut bytes = RECEIPT_SIGNING_PREFIX.to_vec();
+        bytes.extend_from_slice(canonical_json(&fields).as_bytes());
+        bytes
+    }
+
+    /// The part of the receipt the inspection's domain state keeps.
+    pub fn to_domain(&self) -> crate::domain::Receipt {
+        crate::domain::Receipt {
+            laudo_number: self.laudo_number.clone(),
+            received_at: self.received_at,
+        }
+    }
+}
+
+/// `GET /inspections/{id}`: what the server holds about one inspection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InspectionView {
+    /// Station that sent it.
+    pub station: String,
+    /// Plate of the manifest.
+    pub plate: String,
+    /// The vehicle query it refers to.
+    pub query_id: Uuid,
+    /// When the manifest first arrived.
+    #[serde(with = "rfc3339_ms")]
+    pub first_seen_at: DateTime<Utc>,
+    /// The query's deadline (§9).
+    #[serde(with = "rfc3339_ms")]
+    pub deadline: DateTime<Utc>,
+    /// Whether `concluded_at` was after the deadline (recorded, never refused: §12).
+    pub late: bool,
+    /// The result or interruption cause.
+    pub outcome: Outcome,
+    /// Why the last commit was refused, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<String>,
+    /// Upload and verification state, with the receipt once verified.
+    #[serde(flatten)]
+    pub upload: UploadState,
+}
+
+/// The canonical JSON text of a value: object keys sorted by their UTF-8 bytes, no whitespace,
+/// strings escaped as `serde_json` does (`"` `\` and control characters only; other characters
+/// as raw UTF-8), numbers as `serde_json` prints them.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                write_canonical(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        // Null, booleans and numbers print the same in every serde_json configuration.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// SHA-256 (lowercase hex) of the canonical JSON of a manifest as sent, the package's content
+/// identity.
+pub fn manifest_sha256(manifest: &Value) -> String {
+    crate::hashing::sha256_hex(canonical_json(manifest).as_bytes())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_whitespace() {
+        let value: Value = serde_json::from_str(
+            r#"{ "b": [1, 2.5, {"z": null, "a": true}], "a": "x\"y\n\u0001é" }"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":"x\"y\n\u0001é","b":[1,2.5,{"a":true,"z":null}]}"#
+        );
+    }
+
+    #[test]
+    fn canonical_json_round_trips_through_serde_json() {
+        let value: Value = serde_json::from_str(r#"{"k":"\u001f\b\f\t\r\\","n":-0.125}"#).unwrap();
+        let text = canonical_json(&value);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+        assert_eq!(canonical_json(&back), text);
+    }
+
+    #[test]
+    fn manifest_hash_ignores_key_order_and_whitespace_but_not_content() {
+        let a: Value =
+            serde_json::from_str(r#"{"inspection_id":"x","files":[{"name":"a.jpg","size":3}]}"#)
+                .unwrap();
+        let b: Value = serde_json::from_str(
+            "{ \"files\" : [ { \"size\": 3, \"name\": \"a.jpg\" } ],\n \"inspection_id\": \"x\" }",
+        )
+        .unwrap();
+        let c: Value =
+            serde_json::from_str(r#"{"inspection_id":"x","files":[{"name":"a.jpg","size":4}]}"#)
+                .unwrap();
+        assert_eq!(manifest_sha256(&a), manifest_sha256(&b));
+        assert_ne!(manifest_sha256(&a), manifest_sha256(&c));
+        assert_eq!(
+            manifest_sha256(&a),
+            crate::hashing::sha256_hex(
+                br#"{"files":[{"name":"a.jpg","size":3}],"inspection_id":"x"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn receipt_signing_bytes_are_fixed() {
+        let receipt = Receipt {
+            inspection_id: InspectionId::from_uuid(Uuid::nil()),
+            laudo_number: "MT-2026-000001".into(),
+            received_at: DateTime::parse_from_rfc3339("2026-11-23T14:05:07.1Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            manifest_sha256: "ab".into(),
+            signature: String::new(),
+        };
+        let expected = "vistoria-receipt-v1\n{\"inspection_id\":\"00000000-0000-0000-0000-000000000000\",\
+             \"laudo_number\":\"MT-2026-000001\",\"manifest_sha256\":\"ab\",\
+             \"received_at\":\"2026-11-23T14:05:07.100Z\"}";
+        assert_eq!(
+            String::from_utf8(receipt.signing_bytes()).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn error_codes_tolerate_unknown_values() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"code":"something_new","error":"x"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::Unknown);
+        let json = serde_json::to_string(&ErrorBody {
+            code: ErrorCode::HashMismatch,
+            error: "e".into(),
+            field: None,
+            file: Some("a.jpg".into()),
+            received: None,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"hash_mismatch","error":"e","file":"a.jpg"}"#
+        );
+    }
+
+    #[test]
+    fn timestamps_have_milliseconds() {
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05-03:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(rfc3339_ms::format(&t), "2026-01-02T06:04:05.000Z");
+    }
+}
