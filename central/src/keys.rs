@@ -6,7 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 use vistoria_core::wire::Receipt;
 
 use crate::fsutil::write_private;
@@ -61,22 +61,7 @@ impl ServerKey {
 
 /// Checks a receipt's signature against a base64 public key, as a kiosk would.
 pub fn verify_receipt(receipt: &Receipt, public_base64: &str) -> bool {
-    let Ok(key_bytes) = STANDARD.decode(public_base64) else {
-        return false;
-    };
-    let Ok(key_bytes) = <[u8; 32]>::try_from(key_bytes.as_slice()) else {
-        return false;
-    };
-    let Ok(key) = VerifyingKey::from_bytes(&key_bytes) else {
-        return false;
-    };
-    let Ok(sig_bytes) = STANDARD.decode(&receipt.signature) else {
-        return false;
-    };
-    let Ok(signature) = Signature::from_slice(&sig_bytes) else {
-        return false;
-    };
-    key.verify(&receipt.signing_bytes(), &signature).is_ok()
+    receipt.verify(public_base64)
 }
 
 #[cfg(test)]

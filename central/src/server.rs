@@ -47,15 +47,26 @@ pub fn open_storage(data: &Path) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<
     Ok((Arc::new(meta), Arc::new(blobs)))
 }
 
-/// The first line of stdout.
-#[derive(serde::Serialize)]
-struct Announcement {
-    url: String,
-    cert_sha256: Option<String>,
+/// Where the server listens and how to pin it: the first line of stdout.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Announcement {
+    /// Base URL with the real port.
+    pub url: String,
+    /// SHA-256 of the certificate's DER (hex); `None` for plain HTTP.
+    pub cert_sha256: Option<String>,
 }
 
-/// Runs the server until interrupted.
+/// Runs the server until interrupted, announcing itself on stdout's first line.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    serve_with(options, announce).await
+}
+
+/// Runs the server until interrupted; `ready` receives the announcement once it listens (an
+/// embedding program, such as the kiosk's demo mode, takes it instead of stdout).
+pub async fn serve_with(
+    options: ServeOptions,
+    ready: impl FnOnce(&Announcement) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     if options.insecure_http && !options.addr.ip().is_loopback() {
         anyhow::bail!(
             "HTTP sem TLS só é permitido em endereço de loopback (127.0.0.1 ou ::1), não em {}",
@@ -85,7 +96,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
 
     let service = app.into_make_service();
     if options.insecure_http {
-        announce(&Announcement {
+        ready(&Announcement {
             url: format!("http://{local}"),
             cert_sha256: None,
         })?;
@@ -97,7 +108,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         let identity = TlsIdentity::load_or_create(&options.data.join("tls"))
             .context("não foi possível criar ou carregar o certificado TLS")?;
         let config = RustlsConfig::from_config(identity.server_config()?);
-        announce(&Announcement {
+        ready(&Announcement {
             url: format!("https://{local}"),
             cert_sha256: Some(identity.fingerprint()),
         })?;

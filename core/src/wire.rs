@@ -345,6 +345,28 @@ impl Receipt {
         bytes
     }
 
+    /// Whether the signature is the server key's (`public_base64`: the Ed25519 public key as
+    /// `GET /time` gives it) over [`Receipt::signing_bytes`].
+    pub fn verify(&self, public_base64: &str) -> bool {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        let key = STANDARD
+            .decode(public_base64)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .and_then(|bytes| ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok());
+        let signature = STANDARD
+            .decode(&self.signature)
+            .ok()
+            .and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok());
+        match (key, signature) {
+            (Some(key), Some(signature)) => {
+                key.verify_strict(&self.signing_bytes(), &signature).is_ok()
+            }
+            _ => false,
+        }
+    }
+
     /// The part of the receipt the inspection's domain state keeps.
     pub fn to_domain(&self) -> crate::domain::Receipt {
         crate::domain::Receipt {
