@@ -88,7 +88,7 @@ pub fn sample_vehicle(n: u64) -> (VehicleIdentity, VehicleData) {
 /// The `n`th sample inspection, just opened (queried at [`sample_time`]`(n)`).
 pub fn sample_inspection(n: u64) -> Inspection {
     let (identity, data) = sample_vehicle(n);
-    Inspection::open(identity, data, sample_time(n))
+    Inspection::open(uuid::Uuid::new_v4(), identity, data, sample_time(n))
 }
 
 /// Fills every checklist item of a capturing inspection: conforming, except `n % 3 == 1`,

@@ -27,6 +27,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::checklist::{Checklist, ChecklistItem, Condition};
 use super::identity::{InspectionId, VehicleData, VehicleIdentity};
@@ -49,6 +50,7 @@ pub struct InvalidInspection(&'static str);
 #[serde(try_from = "InspectionRepr")]
 pub struct Inspection {
     id: InspectionId,
+    query_id: Uuid,
     vehicle: VehicleIdentity,
     data: VehicleData,
     queried_at: DateTime<Utc>,
@@ -62,6 +64,7 @@ pub struct Inspection {
 #[derive(Deserialize)]
 struct InspectionRepr {
     id: InspectionId,
+    query_id: Uuid,
     vehicle: VehicleIdentity,
     data: VehicleData,
     queried_at: DateTime<Utc>,
@@ -77,6 +80,7 @@ impl TryFrom<InspectionRepr> for Inspection {
     fn try_from(r: InspectionRepr) -> Result<Self, Self::Error> {
         let inspection = Inspection {
             id: r.id,
+            query_id: r.query_id,
             vehicle: r.vehicle,
             data: r.data,
             queried_at: r.queried_at,
@@ -91,24 +95,28 @@ impl TryFrom<InspectionRepr> for Inspection {
 }
 
 impl Inspection {
-    /// A new inspection, opened when the central answered the vehicle query at `queried_at`.
+    /// A new inspection, opened when the central answered the vehicle query `query_id` at
+    /// `queried_at` (§5; the 4 h window of §9 counts from it).
     pub fn open(
+        query_id: Uuid,
         vehicle: VehicleIdentity,
         data: VehicleData,
         queried_at: DateTime<Utc>,
     ) -> Inspection {
-        Inspection::open_with_id(InspectionId::new(), vehicle, data, queried_at)
+        Inspection::open_with_id(InspectionId::new(), query_id, vehicle, data, queried_at)
     }
 
     /// Like [`Inspection::open`] with a given id.
     pub fn open_with_id(
         id: InspectionId,
+        query_id: Uuid,
         vehicle: VehicleIdentity,
         data: VehicleData,
         queried_at: DateTime<Utc>,
     ) -> Inspection {
         Inspection {
             id,
+            query_id,
             vehicle,
             checklist: Checklist::new(data.class),
             data,
@@ -122,6 +130,11 @@ impl Inspection {
     /// Its id.
     pub fn id(&self) -> InspectionId {
         self.id
+    }
+
+    /// The central's id of the vehicle query it was opened from (§5).
+    pub fn query_id(&self) -> Uuid {
+        self.query_id
     }
 
     /// The vehicle as identified at the counter.
@@ -316,7 +329,18 @@ impl Inspection {
 
     /// Queued → Delivered, at `receipt.received_at`.
     pub fn deliver(&mut self, receipt: Receipt) -> Result<(), TransitionError> {
-        self.check(Event::Deliver, receipt.received_at)?;
+        let at = receipt.received_at;
+        self.deliver_at(receipt, at)
+    }
+
+    /// Queued → Delivered, recorded at `at`: the kiosk's central-time estimate may run a few
+    /// milliseconds ahead of the server's own receipt stamp, which is kept as it came.
+    pub fn deliver_at(
+        &mut self,
+        receipt: Receipt,
+        at: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.check(Event::Deliver, at)?;
         if receipt.laudo_number.trim().is_empty() {
             return Err(TransitionError::MissingLaudoNumber);
         }
@@ -327,7 +351,6 @@ impl Inspection {
             laudo_number: receipt.laudo_number.trim().to_owned(),
             ..receipt
         };
-        let at = receipt.received_at;
         let state = State::Delivered {
             outcome: outcome.clone(),
             signature: signature.clone(),

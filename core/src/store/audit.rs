@@ -158,7 +158,7 @@ pub(super) fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditRo
     Ok(row)
 }
 
-fn read_head(conn: &rusqlite::Connection) -> Result<Option<(u64, String)>, StoreError> {
+pub(super) fn read_head(conn: &rusqlite::Connection) -> Result<Option<(u64, String)>, StoreError> {
     let value: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [HEAD_KEY], |r| {
             r.get(0)

@@ -92,7 +92,7 @@ pub(super) fn list(
 ) -> Result<Vec<MediaRecord>, StoreError> {
     let sql =
         "SELECT id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms
-               FROM media WHERE (?1 IS NULL OR inspection_id = ?1) ORDER BY rowid";
+               FROM media WHERE (?1 IS NULL OR inspection_id = ?1) AND purged_at IS NULL ORDER BY rowid";
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([inspection.map(|i| i.to_string())], |r| {
         Ok((
@@ -156,9 +156,10 @@ pub(super) fn read_verified(media_dir: &Path, record: &MediaRecord) -> Result<Ve
     Ok(bytes)
 }
 
-/// Removes what a crash can leave in the media folder: temporary files, and whole files that
-/// were never recorded (the crash came between the rename and the commit, so no one was ever
-/// told they were stored). Returns how many files were removed.
+/// Removes what a crash can leave in the media folder: temporary files, whole files that were
+/// never recorded (the crash came between the rename and the commit, so no one was ever told
+/// they were stored) and files whose purge was committed but not finished. Returns how many
+/// files were removed.
 pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreError> {
     let io = |path: &Path, source| StoreError::Io {
         path: path.to_path_buf(),
@@ -168,7 +169,9 @@ pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreE
     if !media_dir.is_dir() {
         return Ok(0);
     }
-    let mut known = conn.prepare("SELECT 1 FROM media WHERE file_name = ?1")?;
+    // Files of purged records go too: the purge was committed, its deletions were cut short.
+    let mut known =
+        conn.prepare("SELECT 1 FROM media WHERE file_name = ?1 AND purged_at IS NULL")?;
     for folder in fs::read_dir(media_dir).map_err(|e| io(media_dir, e))? {
         let folder = folder.map_err(|e| io(media_dir, e))?.path();
         if !folder.is_dir() {
@@ -190,5 +193,53 @@ pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreE
             }
         }
     }
+    Ok(removed)
+}
+
+/// Marks the live media of an inspection as purged (inside the caller's transaction) and
+/// returns their records, whose files the caller deletes once the transaction commits.
+pub(super) fn mark_purged(
+    conn: &Connection,
+    inspection: InspectionId,
+    at: &str,
+) -> Result<Vec<MediaRecord>, StoreError> {
+    let records = list(conn, Some(inspection))?;
+    conn.execute(
+        "UPDATE media SET purged_at = ?2 WHERE inspection_id = ?1 AND purged_at IS NULL",
+        params![inspection.to_string(), at],
+    )?;
+    Ok(records)
+}
+
+/// Deletes the files of purged records and their folder, durably.
+pub(super) fn delete_files(
+    media_dir: &Path,
+    inspection: InspectionId,
+    records: &[MediaRecord],
+) -> Result<usize, StoreError> {
+    let folder = media_dir.join(inspection.to_string());
+    let mut removed = 0;
+    for record in records {
+        let path = media_dir.join(&record.file_name);
+        match fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { path, source }),
+        }
+    }
+    if folder.is_dir()
+        && fs::read_dir(&folder)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false)
+    {
+        fs::remove_dir(&folder).map_err(|source| StoreError::Io {
+            path: folder.clone(),
+            source,
+        })?;
+    }
+    atomic::sync_dir(media_dir).map_err(|source| StoreError::Io {
+        path: media_dir.to_path_buf(),
+        source,
+    })?;
     Ok(removed)
 }

@@ -9,6 +9,7 @@ mod atomic;
 mod audit;
 mod inspections;
 mod media;
+mod outbox;
 mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -19,6 +20,7 @@ use thiserror::Error;
 
 pub use audit::{AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS};
 pub use media::{MediaRecord, NewMedia};
+pub use outbox::{OutboxEntry, OutboxState};
 pub use schema::CURRENT_VERSION;
 
 use crate::domain::{Inspection, InspectionId};
@@ -281,6 +283,74 @@ impl Store {
             }
         }
         Ok(problems)
+    }
+
+    /// Where a media file lives on disk (to stream it to the central).
+    pub fn media_path(&self, record: &MediaRecord) -> PathBuf {
+        self.media_dir.join(&record.file_name)
+    }
+
+    /// Queues a package: the inspection (now queued) and its outbox entry, with the audit row,
+    /// in one transaction.
+    pub fn enqueue(
+        &mut self,
+        inspection: &Inspection,
+        entry: &OutboxEntry,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        inspections::upsert(&tx, inspection)?;
+        outbox::insert(&tx, entry)?;
+        let row = audit::append(&tx, &event.inspection(inspection.id()))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Every outbox entry, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        outbox::list(&self.conn)
+    }
+
+    /// One outbox entry.
+    pub fn outbox_entry(&self, id: InspectionId) -> Result<Option<OutboxEntry>, StoreError> {
+        outbox::get(&self.conn, id)
+    }
+
+    /// Records a change of an outbox entry with its audit row.
+    pub fn update_outbox(
+        &mut self,
+        entry: &OutboxEntry,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        outbox::update(&tx, entry)?;
+        let row = audit::append(&tx, &event.inspection(entry.inspection_id))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Records the central's receipt: the inspection delivered, the outbox entry closed and the
+    /// media marked purged, with one audit row, in one transaction; then deletes the media
+    /// files, which the kiosk keeps no longer than that (§9). Returns how many were deleted.
+    pub fn record_delivery(
+        &mut self,
+        inspection: &Inspection,
+        entry: &OutboxEntry,
+        event: AuditEvent,
+    ) -> Result<usize, StoreError> {
+        let at = event.at.map(|s| outbox::rfc3339(s.at)).unwrap_or_default();
+        let tx = self.conn.transaction()?;
+        inspections::upsert(&tx, inspection)?;
+        outbox::update(&tx, entry)?;
+        let purged = media::mark_purged(&tx, inspection.id(), &at)?;
+        audit::append(&tx, &event.inspection(inspection.id()))?;
+        tx.commit()?;
+        media::delete_files(&self.media_dir, inspection.id(), &purged)
+    }
+
+    /// The newest audit row's position and hash, which packages carry to the central.
+    pub fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        audit::read_head(&self.conn)
     }
 
     /// Appends an event that changes no other table.

@@ -47,6 +47,25 @@ const MIGRATIONS: &[&str] = &[
         hash           TEXT NOT NULL
     );
     "#,
+    // 2: the outbox (2s, §12) and media purged after the central's receipt (§9).
+    r#"
+    ALTER TABLE media ADD COLUMN purged_at TEXT;
+    CREATE TABLE outbox (
+        inspection_id     TEXT PRIMARY KEY REFERENCES inspections(id),
+        manifest          TEXT NOT NULL,
+        manifest_sha256   TEXT NOT NULL,
+        queued_at         TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        first_attempt_at  TEXT,
+        next_attempt_at   TEXT NOT NULL,
+        in_flight         INTEGER NOT NULL DEFAULT 0,
+        last_error        TEXT,
+        receipt           TEXT,
+        delivered_at      TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -34,7 +34,7 @@ fn data(class: VehicleClass) -> VehicleData {
 }
 
 pub(super) fn opened(class: VehicleClass) -> Inspection {
-    Inspection::open(identity(), data(class), t(0))
+    Inspection::open(uuid::Uuid::nil(), identity(), data(class), t(0))
 }
 
 fn fill(inspection: &mut Inspection, at: DateTime<Utc>) {

@@ -1,0 +1,127 @@
+//! One inspection's package for the central server: the manifest (metadata, checklist, result or
+//! interruption cause, §12) and every media file with the digests taken at capture (2e, §8).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use thiserror::Error;
+
+use crate::config::Station;
+use crate::domain::{Event, Inspection};
+use crate::store::{MediaRecord, Store, StoreError};
+use crate::wire::{ManifestFile, MediaKind, PackageManifest};
+
+/// Why a package cannot be built.
+#[derive(Debug, Error)]
+pub enum PackageError {
+    /// The inspection has no result yet (not concluded, interrupted or signed).
+    #[error("a vistoria {0} ainda não tem resultado para enviar")]
+    NoOutcome(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The manifest cannot be encoded.
+    #[error("manifesto não serializável: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// The media kind the central knows for a stored kind code.
+pub fn media_kind(kind: &str) -> MediaKind {
+    match kind {
+        "video_segment" => MediaKind::VideoSegment,
+        "laudo" => MediaKind::Laudo,
+        "signature" => MediaKind::Signature,
+        "audit_log" => MediaKind::AuditLog,
+        _ => MediaKind::Photo,
+    }
+}
+
+/// The name a media file has in the package: its name in the inspection's folder.
+pub fn file_name(record: &MediaRecord) -> &str {
+    record
+        .file_name
+        .rsplit_once('/')
+        .map_or(record.file_name.as_str(), |(_, name)| name)
+}
+
+/// Builds the manifest of `inspection` (which must have an outcome) from what the store holds.
+pub fn build_manifest(
+    store: &Store,
+    station: &Station,
+    inspection: &Inspection,
+) -> Result<PackageManifest, PackageError> {
+    let outcome = inspection
+        .outcome()
+        .ok_or_else(|| PackageError::NoOutcome(inspection.id().to_string()))?;
+    let concluded_at = inspection
+        .history()
+        .iter()
+        .rev()
+        .find(|t| {
+            matches!(
+                t.event,
+                Event::Conclude
+                    | Event::Interrupt
+                    | Event::ExpireDeadline
+                    | Event::RecoverAfterCrash
+            )
+        })
+        .map_or(inspection.last_event_at(), |t| t.at);
+    let media = store.media_of(inspection.id())?;
+    let files = media
+        .iter()
+        .map(|m| ManifestFile {
+            name: file_name(m).to_owned(),
+            kind: media_kind(&m.kind),
+            size: m.digests.size,
+            md5: m.digests.md5.clone(),
+            sha256: m.digests.sha256.clone(),
+        })
+        .collect();
+    let mut metadata = BTreeMap::new();
+    metadata.insert("vehicle".to_owned(), json!(inspection.data()));
+    metadata.insert("identity".to_owned(), json!(inspection.vehicle()));
+    metadata.insert("queried_at".to_owned(), json!(inspection.queried_at()));
+    metadata.insert("deadline".to_owned(), json!(inspection.deadline()));
+    metadata.insert("history".to_owned(), json!(inspection.history()));
+    metadata.insert("signature".to_owned(), json!(inspection.signature()));
+    metadata.insert(
+        "media".to_owned(),
+        json!(
+            media
+                .iter()
+                .map(|m| json!({
+                    "name": file_name(m),
+                    "kind": m.kind,
+                    "captured_at": m.captured_at,
+                }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    metadata.insert(
+        "station".to_owned(),
+        json!({
+            "name": station.name,
+            "address": station.address,
+            "city": station.city,
+            "latitude": station.latitude,
+            "longitude": station.longitude,
+        }),
+    );
+    let audit_head = store
+        .audit_head()?
+        .map(|(_, hash)| hash)
+        .unwrap_or_else(|| crate::store::GENESIS.to_owned());
+    Ok(PackageManifest {
+        inspection_id: inspection.id(),
+        station: station.code.clone(),
+        query_id: inspection.query_id(),
+        plate: inspection.vehicle().plate().clone(),
+        concluded_at,
+        outcome,
+        checklist: inspection.checklist().clone(),
+        metadata,
+        audit_head,
+        files,
+    })
+}
