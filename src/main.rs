@@ -23,6 +23,8 @@ struct Args {
 enum Command {
     /// Demo mode: simulated devices, nothing needs configuring.
     Demo(cli::demo::DemoArgs),
+    /// Whole inspections, headless, against a central server, with simulated devices.
+    Simulate(cli::simulate::SimulateArgs),
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         None => cli::station::run(args.config.as_deref()),
         Some(Command::Demo(demo)) => cli::demo::run(&demo),
+        Some(Command::Simulate(simulate)) => cli::simulate::run(&simulate),
         Some(Command::Audit { command }) => cli::audit::run(&command),
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),

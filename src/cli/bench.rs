@@ -25,12 +25,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         iterations: u32,
     },
+    /// Packages of 12 × 500 KB photos delivered to the central on loopback: throughput and
+    /// the time from "concluded" to the verified receipt.
+    Central {
+        /// Scratch folder (kiosk and central data).
+        #[arg(long)]
+        data: PathBuf,
+        /// How many packages to deliver.
+        #[arg(long, default_value_t = 40)]
+        packages: u32,
+    },
 }
 
 /// Runs one benchmark.
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Store { data, iterations } => store(data, *iterations),
+        BenchCommand::Central { data, packages } => super::bench_central::run(data, *packages),
     }
 }
 

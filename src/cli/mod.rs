@@ -2,8 +2,11 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_central;
 pub mod config;
 pub mod demo;
+pub mod embedded_central;
+pub mod simulate;
 pub mod startup;
 pub mod station;
 pub mod synthetic;

@@ -1,0 +1,163 @@
+//! `vistoria bench central`: packages of 12 × 500 KB photos through the kiosk's outbox to the
+//! reference central server on loopback (embedded), which re-hashes every byte and signs the
+//! receipt. Prints two JSON lines: throughput, and the time from "concluded" to receipt.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rand::{RngCore, SeedableRng};
+use serde_json::json;
+use vistoria_core::central_client::{CentralClient, Endpoint};
+use vistoria_core::clock::{BootClock, CentralClock};
+use vistoria_core::config::Station;
+use vistoria_core::domain::{Chassis, Inspection, Plate, Renavam, VehicleIdentity, Verdict};
+use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
+use vistoria_core::store::Store;
+use vistoria_core::wire::{Vehicle, VehicleQuery};
+use vistoria_core::{fixtures, workflow};
+
+use super::embedded_central;
+
+const STATION: &str = "ECV-BENCH-01";
+const PHOTOS: usize = 12;
+const PHOTO_BYTES: usize = 500_000;
+
+/// Runs the benchmark with `packages` packages in the scratch folder `data`.
+pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(packages > 0, "--packages deve ser maior que zero");
+    let central_data = data.join("central");
+    let token = embedded_central::station_token(&central_data, STATION)?;
+    let central = embedded_central::start(&central_data)?;
+    let (mut store, _) = Store::open(&data.join("kiosk"))?;
+    let client = CentralClient::new(&Endpoint {
+        url: central.url.clone(),
+        token,
+        cert_sha256: central.cert_sha256.clone(),
+    })?;
+    let clock = CentralClock::new(Arc::new(BootClock::new()), None);
+    let (_, server_key) = client.sync_clock(&clock)?;
+    let station = Station {
+        code: STATION.to_owned(),
+        name: "Estação de benchmark".to_owned(),
+        address: "Rua A, 1".to_owned(),
+        city: "Cuiabá/MT".to_owned(),
+        latitude: -15.6,
+        longitude: -56.1,
+    };
+    let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
+        .context("cadastro de veículos embutido")?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let policy = DeliveryPolicy::default();
+
+    let mut latencies = Vec::new();
+    let mut busy = Duration::ZERO;
+    for n in 0..packages as usize {
+        // Untimed: the inspection up to its conclusion, photos stored with their hashes.
+        let mut inspection = concluded(
+            &mut store,
+            &client,
+            &clock,
+            &registry[n % registry.len()],
+            &mut rng,
+        )?;
+        // Timed: queue (manifest) and delivery until the verified receipt.
+        let started = Instant::now();
+        let entry = outbox::queue(&mut store, &station, &mut inspection, clock.now()?)?;
+        let result = outbox::attempt(&mut store, &client, &clock, &policy, &server_key, entry)?;
+        let took = started.elapsed();
+        anyhow::ensure!(
+            matches!(result, AttemptResult::Delivered(_)),
+            "pacote {n} não foi entregue: {result:?}"
+        );
+        latencies.push(took);
+        busy += took;
+    }
+    latencies.sort();
+    let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    let bytes = (packages as usize * PHOTOS * PHOTO_BYTES) as f64;
+    println!(
+        "{}",
+        json!({
+            "bench": "central_throughput",
+            "packages": packages,
+            "photos_per_package": PHOTOS,
+            "photo_bytes": PHOTO_BYTES,
+            "packages_per_s": (packages as f64 / busy.as_secs_f64() * 100.0).round() / 100.0,
+            "mb_per_s": (bytes / 1e6 / busy.as_secs_f64() * 10.0).round() / 10.0,
+        })
+    );
+    println!(
+        "{}",
+        json!({
+            "bench": "concluded_to_receipt",
+            "p50_ms": ms(pct(0.5)),
+            "p95_ms": ms(pct(0.95)),
+            "max_ms": ms(*latencies.last().unwrap_or(&Duration::ZERO)),
+        })
+    );
+    store.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn concluded(
+    store: &mut Store,
+    client: &CentralClient,
+    clock: &CentralClock,
+    vehicle: &Vehicle,
+    rng: &mut impl RngCore,
+) -> anyhow::Result<Inspection> {
+    let answer = client.query_vehicle(&VehicleQuery {
+        plate: vehicle.plate.clone(),
+        renavam: Some(vehicle.renavam.clone()),
+        chassis: None,
+    })?;
+    let identity = VehicleIdentity::new(
+        Plate::parse(&vehicle.plate)?,
+        Some(Renavam::parse(&vehicle.renavam)?),
+        vehicle
+            .data
+            .chassis
+            .as_deref()
+            .and_then(|c| Chassis::parse(c).ok()),
+    )?;
+    let mut inspection = workflow::open(store, None, identity, &answer, clock.now()?, "bench")?;
+    workflow::apply(
+        store,
+        &mut inspection,
+        clock.now()?,
+        "bench",
+        "inspection.capture_started",
+        json!(null),
+        |i, at| i.start_capture(at),
+    )?;
+    let mut photo = vec![0u8; PHOTO_BYTES];
+    for _ in 0..PHOTOS {
+        // Incompressible bytes, as a JPEG's are.
+        rng.fill_bytes(&mut photo);
+        workflow::store_photo(
+            store,
+            &inspection,
+            "additional",
+            &photo,
+            clock.now()?,
+            "bench",
+        )?;
+    }
+    workflow::apply(
+        store,
+        &mut inspection,
+        clock.now()?,
+        "bench",
+        "inspection.concluded",
+        json!(null),
+        |i, at| {
+            fixtures::fill_checklist(i, 0, at);
+            i.conclude(Verdict::Conforming, at)
+        },
+    )?;
+    Ok(inspection)
+}

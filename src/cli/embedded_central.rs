@@ -1,0 +1,52 @@
+//! The reference central server run inside the kiosk process, on a loopback port: demo mode
+//! and the benchmarks use it so nothing else needs starting.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Context;
+use vistoria_central::api::Limits;
+use vistoria_central::server::{self, Announcement, ServeOptions};
+
+/// The token of station `code`, created on first use and kept beside the central's data.
+pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> {
+    let saved = central_data.join(format!("{code}.token"));
+    if let Ok(token) = std::fs::read_to_string(&saved) {
+        return Ok(token.trim().to_owned());
+    }
+    let (meta, _) = server::open_storage(central_data)?;
+    let token = vistoria_central::report::add_station(meta.as_ref(), code)?;
+    std::fs::write(&saved, &token).context("guardando o token da estação")?;
+    Ok(token)
+}
+
+/// Runs the reference central server on a loopback port in a background thread.
+pub fn start(data: &Path) -> anyhow::Result<Announcement> {
+    let options = ServeOptions {
+        data: data.to_path_buf(),
+        addr: "127.0.0.1:0".parse()?,
+        insecure_http: false,
+        registry: None,
+        limits: Limits::default(),
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("demo-central".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => return tracing::error!(%e, "demo central: no runtime"),
+            };
+            let ready = tx.clone();
+            let served = runtime.block_on(server::serve_with(options, move |a| {
+                ready.send(Ok(a.clone())).ok();
+                Ok(())
+            }));
+            if let Err(e) = served {
+                tx.send(Err(e)).ok();
+            }
+        })?;
+    rx.recv_timeout(Duration::from_secs(30))
+        .context("o servidor central de demonstração não iniciou")?
+}

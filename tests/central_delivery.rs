@@ -1,0 +1,432 @@
+//! End-to-end delivery against the real `vistoria-central` on loopback (2c, 2s, §5, §9, §12):
+//! vehicle query, offline capture, delivery with a signed receipt, duplicate retry, tampered
+//! media, wrong token, an outage within the five attempts and one past the 4 h window.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Central;
+use serde_json::json;
+use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
+use vistoria_core::clock::{CentralClock, ManualMonotonic};
+use vistoria_core::config::Station;
+use vistoria_core::domain::{Inspection, Plate, Renavam, StateKind, VehicleIdentity, Verdict};
+use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
+use vistoria_core::store::{OutboxState, Store};
+use vistoria_core::wire::{ErrorCode, VehicleQuery};
+use vistoria_core::{fixtures, workflow};
+
+const STATION: &str = "ECV-E2E-01";
+
+/// A kiosk in a temp dir whose monotonic clock the test moves by hand.
+struct Kiosk {
+    _dir: tempfile::TempDir,
+    store: Store,
+    client: CentralClient,
+    mono: ManualMonotonic,
+    clock: CentralClock,
+    server_key: String,
+    station: Station,
+    policy: DeliveryPolicy,
+}
+
+impl Kiosk {
+    fn new(central: &Central, token: &str) -> Kiosk {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path()).unwrap();
+        let client = CentralClient::new(&Endpoint {
+            url: central.url.clone(),
+            token: token.to_owned(),
+            cert_sha256: central.cert_sha256.clone(),
+        })
+        .unwrap();
+        let mono = ManualMonotonic::new("e2e-boot");
+        let clock = CentralClock::new(Arc::new(mono.clone()), None);
+        let (_, server_key) = client.sync_clock(&clock).unwrap();
+        Kiosk {
+            _dir: dir,
+            store,
+            client,
+            mono,
+            clock,
+            server_key,
+            station: Station {
+                code: STATION.to_owned(),
+                name: "Estação de teste".to_owned(),
+                address: "Rua A, 1".to_owned(),
+                city: "Cuiabá/MT".to_owned(),
+                latitude: -15.6,
+                longitude: -56.1,
+            },
+            policy: DeliveryPolicy::default(),
+        }
+    }
+
+    /// §5: the vehicle query, which needs the network.
+    fn open(&mut self, plate: &str, renavam: &str) -> Inspection {
+        let answer = self
+            .client
+            .query_vehicle(&VehicleQuery {
+                plate: plate.to_owned(),
+                renavam: Some(renavam.to_owned()),
+                chassis: None,
+            })
+            .unwrap();
+        let identity = VehicleIdentity::new(
+            Plate::parse(plate).unwrap(),
+            Some(Renavam::parse(renavam).unwrap()),
+            None,
+        )
+        .unwrap();
+        workflow::open(
+            &mut self.store,
+            None,
+            identity,
+            &answer,
+            self.clock.now().unwrap(),
+            "op",
+        )
+        .unwrap()
+    }
+
+    /// Photos, checklist, conclusion, signature, queue: no network involved (2c).
+    fn conclude_and_queue(&mut self, inspection: &mut Inspection) {
+        let now = self.clock.now().unwrap();
+        workflow::apply(
+            &mut self.store,
+            inspection,
+            now,
+            "insp",
+            "inspection.capture_started",
+            json!(null),
+            |i, at| i.start_capture(at),
+        )
+        .unwrap();
+        for (k, kind) in inspection.data().class.required_photos().iter().enumerate() {
+            let jpeg = format!("foto {k} de {}", inspection.id()).into_bytes();
+            workflow::store_photo(
+                &mut self.store,
+                inspection,
+                kind.code(),
+                &jpeg,
+                self.clock.now().unwrap(),
+                "insp",
+            )
+            .unwrap();
+        }
+        let now = self.clock.now().unwrap();
+        workflow::apply(
+            &mut self.store,
+            inspection,
+            now,
+            "insp",
+            "inspection.concluded",
+            json!(null),
+            |i, at| {
+                fixtures::fill_checklist(i, 0, at);
+                i.conclude(Verdict::Conforming, at)
+            },
+        )
+        .unwrap();
+        let now = self.clock.now().unwrap();
+        workflow::apply(
+            &mut self.store,
+            inspection,
+            now,
+            "insp",
+            "inspection.signed",
+            json!(null),
+            |i, at| {
+                i.sign(vistoria_core::domain::SignatureInfo {
+                    signer: "Fulano".into(),
+                    at,
+                    certificate: None,
+                })
+            },
+        )
+        .unwrap();
+        outbox::queue(
+            &mut self.store,
+            &self.station,
+            inspection,
+            self.clock.now().unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn deliver(&mut self) -> Vec<AttemptResult> {
+        outbox::deliver_due(
+            &mut self.store,
+            &self.client,
+            &self.clock,
+            &self.policy,
+            &self.server_key,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
+    }
+
+    /// Moves central time forward to the next scheduled attempt.
+    fn wait_for_next_attempt(&self) {
+        let next = outbox::next_due(&self.store).unwrap().unwrap();
+        let wait = (next - self.clock.now().unwrap().at)
+            .to_std()
+            .unwrap_or_default();
+        self.mono.advance(wait + Duration::from_millis(1));
+    }
+}
+
+fn registry_vehicle(i: usize) -> (String, String) {
+    let registry: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../assets/vehicles.json")).unwrap();
+    let v = &registry[i];
+    (
+        v["plate"].as_str().unwrap().to_owned(),
+        v["renavam"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn setup() -> (tempfile::TempDir, Central, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let central = Central::start(dir.path());
+    let token = central.add_station(STATION);
+    (dir, central, token)
+}
+
+#[test]
+fn query_offline_capture_delivery_and_purge() {
+    let (_dir, mut central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(3);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    assert_eq!(inspection.vehicle().plate().as_str(), plate);
+
+    // 2c: once the query is done, the rest works with the central unreachable.
+    central.kill();
+    kiosk.conclude_and_queue(&mut inspection);
+    let media = kiosk.store.media_of(inspection.id()).unwrap();
+    assert!(!media.is_empty());
+    let results = kiosk.deliver();
+    assert!(
+        matches!(&results[..], [AttemptResult::Retry { .. }]),
+        "{results:?}"
+    );
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!((entry.state, entry.attempts), (OutboxState::Pending, 1));
+
+    central.restart();
+    kiosk.wait_for_next_attempt();
+    let results = kiosk.deliver();
+    let [AttemptResult::Delivered(receipt)] = &results[..] else {
+        panic!("{results:?}");
+    };
+    assert!(receipt.verify(&kiosk.server_key));
+
+    // §9: local media gone, receipt kept.
+    let stored = kiosk.store.inspection(inspection.id()).unwrap().unwrap();
+    assert_eq!(stored.state_kind(), StateKind::Delivered);
+    assert_eq!(stored.receipt().unwrap().laudo_number, receipt.laudo_number);
+    assert!(kiosk.store.media_of(inspection.id()).unwrap().is_empty());
+    for m in &media {
+        assert!(!kiosk.store.media_path(m).exists(), "{} kept", m.file_name);
+    }
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!(entry.state, OutboxState::Delivered);
+    assert!(entry.receipt.unwrap().contains(&receipt.laudo_number));
+    assert_eq!(kiosk.store.verify_audit().unwrap().problem, None);
+
+    let (_, totals) = central.report();
+    assert_eq!(
+        totals,
+        json!({"inspections":1,"verified":1,"rejected":0,"duplicates_stored":0})
+    );
+}
+
+#[test]
+fn a_retry_after_a_lost_response_gets_the_same_receipt() {
+    let (_dir, central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(10);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_and_queue(&mut inspection);
+
+    // The package goes through, but the kiosk never hears the answer.
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&entry.manifest).unwrap();
+    let state = kiosk.client.put_manifest(&manifest).unwrap();
+    let media = kiosk.store.media_of(inspection.id()).unwrap();
+    for file in &state.files {
+        let record = media
+            .iter()
+            .find(|m| m.file_name.ends_with(&file.name))
+            .unwrap();
+        let bytes = kiosk.store.read_media(record).unwrap();
+        kiosk
+            .client
+            .upload_file(
+                inspection.id(),
+                &file.name,
+                0,
+                bytes.len() as u64,
+                &bytes[..],
+            )
+            .unwrap();
+    }
+    let lost = kiosk.client.commit(inspection.id()).unwrap();
+
+    let results = kiosk.deliver();
+    let [AttemptResult::Delivered(receipt)] = &results[..] else {
+        panic!("{results:?}");
+    };
+    assert_eq!(receipt, &lost);
+    let (_, totals) = central.report();
+    assert_eq!(totals["inspections"], 1);
+    assert_eq!(totals["duplicates_stored"], 0);
+}
+
+#[test]
+fn tampered_media_is_refused_naming_the_file_and_kept() {
+    let (_dir, central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(20);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_and_queue(&mut inspection);
+    let victim = kiosk.store.media_of(inspection.id()).unwrap().remove(1);
+    let path = kiosk.store.media_path(&victim);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let results = kiosk.deliver();
+    let [AttemptResult::Stuck(why)] = &results[..] else {
+        panic!("{results:?}");
+    };
+    let name = victim.file_name.rsplit('/').next().unwrap();
+    assert!(why.contains(name), "the reason names the file: {why}");
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!(entry.state, OutboxState::Stuck);
+    // Nothing is dropped: the inspection and its media are still there for the technician.
+    assert_eq!(
+        kiosk.store.media_of(inspection.id()).unwrap().len(),
+        inspection.data().class.required_photos().len()
+    );
+    assert_eq!(
+        kiosk
+            .store
+            .inspection(inspection.id())
+            .unwrap()
+            .unwrap()
+            .state_kind(),
+        StateKind::Queued
+    );
+}
+
+#[test]
+fn a_wrong_token_is_401_and_flags_the_package() {
+    let (_dir, central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(30);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_and_queue(&mut inspection);
+
+    kiosk.client = CentralClient::new(&Endpoint {
+        url: central.url.clone(),
+        token: "token-errado-0123456789".to_owned(),
+        cert_sha256: central.cert_sha256.clone(),
+    })
+    .unwrap();
+    let err = kiosk.client.time().unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Refused { status: 401, .. }),
+        "{err}"
+    );
+    assert_eq!(err.code(), Some(ErrorCode::Unauthorized));
+    let results = kiosk.deliver();
+    assert!(
+        matches!(&results[..], [AttemptResult::Stuck(why)] if why.contains("token")),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn an_outage_within_the_window_is_ridden_out() {
+    let (_dir, mut central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(40);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_and_queue(&mut inspection);
+    central.kill();
+    for attempt in 1..=3 {
+        let results = kiosk.deliver();
+        assert!(
+            matches!(&results[..], [AttemptResult::Retry { .. }]),
+            "attempt {attempt}: {results:?}"
+        );
+        kiosk.wait_for_next_attempt();
+    }
+    central.restart();
+    let results = kiosk.deliver();
+    assert!(
+        matches!(&results[..], [AttemptResult::Delivered(_)]),
+        "{results:?}"
+    );
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!(entry.attempts, 4);
+    // §12: all attempts fall within four hours of the first.
+    let first = entry.first_attempt_at.unwrap();
+    assert!(kiosk.clock.now().unwrap().at - first <= chrono::Duration::hours(4));
+}
+
+#[test]
+fn an_outage_past_the_window_flags_the_package_and_keeps_it() {
+    let (_dir, mut central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(50);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_and_queue(&mut inspection);
+    central.kill();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        times.push(kiosk.clock.now().unwrap().at);
+        let results = kiosk.deliver();
+        assert_eq!(results.len(), 1);
+        if let AttemptResult::Stuck(why) = &results[0] {
+            assert!(why.contains("5 tentativas esgotadas"), "{why}");
+            break;
+        }
+        kiosk.wait_for_next_attempt();
+    }
+    assert_eq!(times.len(), 5, "five attempts (§12)");
+    assert!(*times.last().unwrap() - times[0] <= chrono::Duration::hours(4));
+    assert!(
+        *times.last().unwrap() - times[0] >= chrono::Duration::hours(3),
+        "spread over the window"
+    );
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!((entry.state, entry.attempts), (OutboxState::Stuck, 5));
+    assert!(kiosk.deliver().is_empty(), "no sixth attempt on its own");
+    assert!(
+        !kiosk.store.media_of(inspection.id()).unwrap().is_empty(),
+        "kept"
+    );
+
+    // The technician retries once the central is back.
+    central.restart();
+    outbox::retry_stuck(
+        &mut kiosk.store,
+        inspection.id(),
+        kiosk.clock.now().unwrap(),
+        "tecnico",
+    )
+    .unwrap();
+    assert!(matches!(
+        &kiosk.deliver()[..],
+        [AttemptResult::Delivered(_)]
+    ));
+}
