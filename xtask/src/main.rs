@@ -47,7 +47,7 @@ fn setup() -> Result<()> {
 fn demo(extra: &[String]) -> Result<()> {
     setup()?;
     run(cargo(&["build", "--release", "--bin", "vistoria"]))?;
-    let mut cmd = Command::new("target/release/vistoria");
+    let mut cmd = Command::new(release_bin());
     // `cargo xtask demo -- --inspections 3` and `cargo xtask demo --inspections 3` both work.
     let extra = extra.strip_prefix(&["--".to_owned()]).unwrap_or(extra);
     cmd.arg("demo").args(extra);
@@ -101,13 +101,21 @@ fn bench(args: &[String]) -> Result<()> {
     ]))?;
     let scratch =
         std::env::temp_dir().join(format!("vistoria-bench-{name}-{}", std::process::id()));
-    let mut cmd = Command::new("target/release/vistoria");
+    let mut cmd = Command::new(release_bin());
     cmd.args(["bench", name, "--data"])
         .arg(&scratch)
         .args(&args[1..]);
     let result = run(cmd);
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// The release `vistoria` binary, wherever `CARGO_TARGET_DIR` puts it.
+fn release_bin() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("release/vistoria")
 }
 
 fn has_nextest() -> bool {
