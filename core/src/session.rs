@@ -55,18 +55,10 @@ pub fn close_expired(
 
 /// Inspections not yet signed nor interrupted (the deadline and crash recovery apply to them).
 pub fn open_inspections(store: &Store) -> Result<Vec<Inspection>, StoreError> {
-    let open: Vec<&str> = [
-        StateKind::Opened,
-        StateKind::Capturing,
-        StateKind::Concluded,
-        StateKind::Interrupted,
-        StateKind::Signed,
-        StateKind::Queued,
-        StateKind::Delivered,
-    ]
-    .iter()
-    .filter(|k| k.is_open())
-    .map(|k| k.name())
-    .collect();
+    let open: Vec<&str> = StateKind::ALL
+        .iter()
+        .filter(|k| k.is_open())
+        .map(|k| k.name())
+        .collect();
     store.inspections_in(&open)
 }

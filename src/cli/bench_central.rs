@@ -12,14 +12,13 @@ use rand::{RngCore, SeedableRng};
 use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
-use vistoria_core::config::Station;
-use vistoria_core::domain::{Chassis, Inspection, Plate, Renavam, VehicleIdentity, Verdict};
+use vistoria_core::domain::{Inspection, Verdict};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
 use vistoria_core::store::Store;
-use vistoria_core::wire::{Vehicle, VehicleQuery};
+use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
 
-use super::embedded_central;
+use super::{embedded_central, simulate};
 
 const STATION: &str = "ECV-BENCH-01";
 const PHOTOS: usize = 12;
@@ -39,14 +38,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     })?;
     let clock = CentralClock::new(Arc::new(BootClock::new()), None);
     let (_, server_key) = client.sync_clock(&clock)?;
-    let station = Station {
-        code: STATION.to_owned(),
-        name: "Estação de benchmark".to_owned(),
-        address: "Rua A, 1".to_owned(),
-        city: "Cuiabá/MT".to_owned(),
-        latitude: -15.6,
-        longitude: -56.1,
-    };
+    let station = simulate::simulated_station(STATION);
     let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
         .context("cadastro de veículos embutido")?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
@@ -110,20 +102,8 @@ fn concluded(
     vehicle: &Vehicle,
     rng: &mut impl RngCore,
 ) -> anyhow::Result<Inspection> {
-    let answer = client.query_vehicle(&VehicleQuery {
-        plate: vehicle.plate.clone(),
-        renavam: Some(vehicle.renavam.clone()),
-        chassis: None,
-    })?;
-    let identity = VehicleIdentity::new(
-        Plate::parse(&vehicle.plate)?,
-        Some(Renavam::parse(&vehicle.renavam)?),
-        vehicle
-            .data
-            .chassis
-            .as_deref()
-            .and_then(|c| Chassis::parse(c).ok()),
-    )?;
+    let (query, identity) = simulate::counter_input(vehicle)?;
+    let answer = client.query_vehicle(&query)?;
     let mut inspection = workflow::open(store, None, identity, &answer, clock.now()?, "bench")?;
     workflow::apply(
         store,

@@ -163,7 +163,8 @@ fn run_id(seed: u64, n: u64) -> InspectionId {
     InspectionId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
-fn simulated_station(code: &str) -> Station {
+/// A station at a fixed place in Cuiabá, for simulations and benchmarks.
+pub fn simulated_station(code: &str) -> Station {
     Station {
         code: code.to_owned(),
         name: "Estação simulada".to_owned(),
@@ -221,21 +222,8 @@ fn inspect(
         station,
         args,
     } = *ctx;
-    let query = VehicleQuery {
-        plate: vehicle.plate.clone(),
-        renavam: Some(vehicle.renavam.clone()),
-        chassis: None,
-    };
+    let (query, identity) = counter_input(vehicle)?;
     let answer = with_retries(|| client.query_vehicle(&query)).context("consulta do veículo")?;
-    let identity = VehicleIdentity::new(
-        Plate::parse(&vehicle.plate)?,
-        Some(Renavam::parse(&vehicle.renavam)?),
-        vehicle
-            .data
-            .chassis
-            .as_deref()
-            .and_then(|c| Chassis::parse(c).ok()),
-    )?;
     let mut inspection =
         workflow::open(store, Some(id), identity, &answer, clock.now()?, OPERATOR)?;
     workflow::apply(
@@ -315,6 +303,26 @@ fn inspect(
     }
     outbox::queue(store, station, &mut inspection, clock.now()?)?;
     Ok(inspection)
+}
+
+/// What the operator types at the counter for a registry vehicle (§5): the plate confirmed
+/// by its RENAVAM, and the identity the inspection keeps.
+pub fn counter_input(vehicle: &Vehicle) -> anyhow::Result<(VehicleQuery, VehicleIdentity)> {
+    let query = VehicleQuery {
+        plate: vehicle.plate.clone(),
+        renavam: Some(vehicle.renavam.clone()),
+        chassis: None,
+    };
+    let identity = VehicleIdentity::new(
+        Plate::parse(&vehicle.plate)?,
+        Some(Renavam::parse(&vehicle.renavam)?),
+        vehicle
+            .data
+            .chassis
+            .as_deref()
+            .and_then(|c| Chassis::parse(c).ok()),
+    )?;
+    Ok((query, identity))
 }
 
 /// Retries a central call while it fails for a transient reason, for up to two minutes.

@@ -6,14 +6,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::Value;
 use uuid::Uuid;
 use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
@@ -22,80 +17,12 @@ use vistoria_core::wire::{ManifestFile, MediaKind, PackageManifest};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_vistoria-central");
 
-/// Accepts exactly one certificate, by the SHA-256 of its DER (the kiosk's pinning).
-#[derive(Debug)]
-struct Pinned {
-    sha256: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if sha256_hex(end_entity.as_ref()) == self.sha256 {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
-                "certificado diferente do fixado".into(),
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
 /// A client that trusts only the certificate with this SHA-256.
 pub fn pinned_client(cert_sha256: &str) -> Client {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned {
-            sha256: cert_sha256.to_owned(),
-            provider,
-        }))
-        .with_no_client_auth();
+    // The kiosk's own pinning, so the tests exercise what stations use.
+    let config = vistoria_core::central_client::tls_config(Some(cert_sha256)).unwrap();
     Client::builder()
-        .use_preconfigured_tls(config)
+        .use_preconfigured_tls(rustls::ClientConfig::clone(&config))
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()

@@ -4,6 +4,8 @@
 
 mod pinning;
 
+pub use pinning::client_config as tls_config;
+
 use std::io::Read;
 use std::time::Duration;
 

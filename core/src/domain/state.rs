@@ -28,6 +28,17 @@ pub enum StateKind {
 }
 
 impl StateKind {
+    /// Every state, in the order an inspection goes through them.
+    pub const ALL: [StateKind; 7] = [
+        StateKind::Opened,
+        StateKind::Capturing,
+        StateKind::Concluded,
+        StateKind::Interrupted,
+        StateKind::Signed,
+        StateKind::Queued,
+        StateKind::Delivered,
+    ];
+
     /// Stable snake_case name, also the serde name.
     pub fn name(self) -> &'static str {
         match self {
@@ -319,15 +330,7 @@ fn labels(items: &[ChecklistItem]) -> String {
 mod tests {
     use super::*;
 
-    const KINDS: [StateKind; 7] = [
-        StateKind::Opened,
-        StateKind::Capturing,
-        StateKind::Concluded,
-        StateKind::Interrupted,
-        StateKind::Signed,
-        StateKind::Queued,
-        StateKind::Delivered,
-    ];
+    const KINDS: [StateKind; 7] = StateKind::ALL;
 
     #[test]
     fn every_state_reaches_delivered_in_the_table() {

@@ -229,25 +229,28 @@ pub struct AuditReport {
     pub problem: Option<AuditProblem>,
 }
 
+/// Selects whole rows, in the column order [`row_from_sql`] reads.
+pub(super) const SELECT_ROWS: &str = "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash FROM audit_log";
+
+/// One row of [`SELECT_ROWS`].
+pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get::<_, i64>(0)? as u64,
+        at: r.get(1)?,
+        sync_age_ms: r.get::<_, Option<i64>>(2)?.map(|a| a as u64),
+        actor: r.get(3)?,
+        action: r.get(4)?,
+        inspection_id: r.get(5)?,
+        detail: r.get(6)?,
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
+}
+
 /// Walks the whole log and reports the first row that was altered, removed or inserted.
 pub(super) fn verify(conn: &rusqlite::Connection) -> Result<AuditReport, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash
-         FROM audit_log ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AuditRow {
-            seq: r.get::<_, i64>(0)? as u64,
-            at: r.get(1)?,
-            sync_age_ms: r.get::<_, Option<i64>>(2)?.map(|a| a as u64),
-            actor: r.get(3)?,
-            action: r.get(4)?,
-            inspection_id: r.get(5)?,
-            detail: r.get(6)?,
-            prev_hash: r.get(7)?,
-            hash: r.get(8)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!("{SELECT_ROWS} ORDER BY seq"))?;
+    let rows = stmt.query_map([], row_from_sql)?;
 
     let mut count = 0u64;
     let mut prev: Option<AuditRow> = None;

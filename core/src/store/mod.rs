@@ -5,7 +5,7 @@
 //! that ends without [`Store::close`] is noticed by the next one, which can then close the
 //! inspections the crash interrupted (see [`crate::session`]).
 
-mod atomic;
+pub mod atomic;
 mod audit;
 mod inspections;
 mod media;

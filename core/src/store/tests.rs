@@ -434,21 +434,9 @@ fn a_row_appended_outside_the_application_is_named() {
 
 fn read_row(conn: &Connection, seq: u64) -> AuditRow {
     conn.query_row(
-        "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash FROM audit_log WHERE seq = ?1",
+        &format!("{} WHERE seq = ?1", audit::SELECT_ROWS),
         [seq as i64],
-        |r| {
-            Ok(AuditRow {
-                seq: r.get::<_, i64>(0)? as u64,
-                at: r.get(1)?,
-                sync_age_ms: r.get::<_, Option<i64>>(2)?.map(|a| a as u64),
-                actor: r.get(3)?,
-                action: r.get(4)?,
-                inspection_id: r.get(5)?,
-                detail: r.get(6)?,
-                prev_hash: r.get(7)?,
-                hash: r.get(8)?,
-            })
-        },
+        audit::row_from_sql,
     )
     .unwrap()
 }

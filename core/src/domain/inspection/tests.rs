@@ -457,19 +457,23 @@ fn stored_inspections_are_validated() {
 
 #[test]
 fn state_names_are_stable() {
-    let names: Vec<_> = [
-        StateKind::Opened,
-        StateKind::Capturing,
-        StateKind::Concluded,
-        StateKind::Interrupted,
-        StateKind::Signed,
-        StateKind::Queued,
-        StateKind::Delivered,
-    ]
-    .iter()
-    .map(|k| (k.name(), serde_json::to_string(k).unwrap()))
-    .collect();
-    for (name, json) in names {
-        assert_eq!(json, format!("\"{name}\""));
+    let names: Vec<_> = StateKind::ALL.iter().map(|k| k.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "opened",
+            "capturing",
+            "concluded",
+            "interrupted",
+            "signed",
+            "queued",
+            "delivered"
+        ]
+    );
+    for kind in StateKind::ALL {
+        assert_eq!(
+            serde_json::to_string(&kind).unwrap(),
+            format!("\"{}\"", kind.name())
+        );
     }
 }
