@@ -1,8 +1,8 @@
 //! Logs: a daily-rotated file in the data directory (kept for a fortnight) that a technician
 //! exports from the diagnostics screen, plus stderr while developing.
 //!
-//! `VISTORIA_LOG` sets the filter (`info` by default, e.g. `vistoria_core=debug`);
-//! `VISTORIA_LOG_STDERR=1` mirrors the log to stderr.
+//! `VISTORIA_LOG` sets the filter (`info` by default, e.g. `vistoria_core=debug`). Debug builds
+//! also log to stderr; `VISTORIA_LOG_STDERR=1` or `0` forces it on or off.
 
 use std::path::Path;
 
@@ -25,7 +25,11 @@ pub fn init(logs_dir: &Path) -> anyhow::Result<WorkerGuard> {
         .build(logs_dir)?;
     let (file_writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env("VISTORIA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let to_stderr = std::env::var_os("VISTORIA_LOG_STDERR").is_some_and(|v| v == "1");
+    let to_stderr = match std::env::var("VISTORIA_LOG_STDERR").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => cfg!(debug_assertions),
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt::layer().with_writer(file_writer).with_ansi(false))

@@ -12,7 +12,7 @@ use rand::{RngCore, SeedableRng};
 use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
-use vistoria_core::domain::{Inspection, Verdict};
+use vistoria_core::domain::{Inspection, SignatureInfo, Verdict};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
 use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
@@ -47,7 +47,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;
     for n in 0..packages as usize {
-        // Untimed: the inspection up to its conclusion, photos stored with their hashes.
+        // Untimed: the inspection up to its conclusion and signature, photos stored with hashes.
         let mut inspection = concluded(
             &mut store,
             &client,
@@ -137,6 +137,22 @@ fn concluded(
         |i, at| {
             fixtures::fill_checklist(i, 0, at);
             i.conclude(Verdict::Conforming, at)
+        },
+    )?;
+    // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
+    workflow::apply(
+        store,
+        &mut inspection,
+        clock.now()?,
+        "bench",
+        "inspection.signed",
+        json!(null),
+        |i, at| {
+            i.sign(SignatureInfo {
+                signer: "Vistoriador de benchmark".to_owned(),
+                at,
+                certificate: None,
+            })
         },
     )?;
     Ok(inspection)
