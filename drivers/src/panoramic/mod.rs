@@ -1,0 +1,20 @@
+//! Panoramic IP camera (§4, §7 last paragraph, §17 of Portaria Detran-MT 741/2019 Anexo II): the
+//! whole inspection is filmed continuously over RTSP and handed over as MP4 segments of at least
+//! 4 fps at 860×480, each hashed (2e, §8) and stamped with central time (2d), with every
+//! stretch of lost video (§17e) listed in the recording's manifest together with a presence
+//! timeline of the monitored bay.
+//!
+//! [`Recorder`] runs the GStreamer pipeline built by [`pipeline`]; [`presence`] is pure frame
+//! arithmetic; [`test_server`] is a simulated camera for tests, the benchmark and bench checks.
+
+pub mod manifest;
+pub mod pipeline;
+pub mod presence;
+pub mod recorder;
+pub mod segments;
+pub mod test_server;
+
+pub use manifest::{Gap, GapCause, Manifest, Presence, PresenceSpan, SegmentEntry, StreamFormat};
+pub use pipeline::{Minimums, Transport};
+pub use presence::{PresenceConfig, Region};
+pub use recorder::{LiveStatus, Recorder, RecorderConfig, RecorderError, RecorderEvent};

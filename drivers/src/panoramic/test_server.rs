@@ -1,0 +1,207 @@
+//! A local RTSP camera for tests, the benchmark and the technician's bench checks: gst-rtsp-server
+//! serving `videotestsrc` encoded with x264, like a fixed IP camera does.
+//!
+//! It runs in-process on its own GLib main context. Tests that must *kill* the camera (the TCP
+//! connection reset, as when a camera loses power) run it as a child process through the
+//! `vistoria-rtsp-camera` binary, which wraps this module; "freezing" (server alive, sessions
+//! open, no frames) closes a valve in the media pipeline and works in either form.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use gstreamer_rtsp_server as rtsp;
+use gstreamer_rtsp_server::prelude::*;
+
+/// What the simulated camera sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraConfig {
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// TCP port to listen on (0 = any free port).
+    pub port: u16,
+    /// Mount path, starting with `/`.
+    pub path: String,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        CameraConfig {
+            width: 1280,
+            height: 720,
+            fps: 15,
+            port: 0,
+            path: "/camera".into(),
+        }
+    }
+}
+
+impl CameraConfig {
+    /// The gst-rtsp-server launch line: a moving test pattern (so presence detection sees
+    /// motion), a valve for freezing, and x264 with one keyframe a second as cameras do.
+    fn launch(&self) -> String {
+        format!(
+            "( videotestsrc is-live=true pattern=ball horizontal-speed=4 \
+             ! video/x-raw,format=I420,width={w},height={h},framerate={f}/1 \
+             ! valve name=freeze drop=false \
+             ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate=2000 \
+             ! video/x-h264,profile=constrained-baseline \
+             ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
+            w = self.width,
+            h = self.height,
+            f = self.fps.max(1),
+        )
+    }
+}
+
+/// Why the simulated camera could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    /// GStreamer or the RTSP server could not be set up.
+    #[error("câmera de teste: {0}")]
+    Setup(String),
+}
+
+/// A running simulated camera. Dropping it stops the server.
+pub struct TestCamera {
+    port: u16,
+    path: String,
+    frozen: Arc<Mutex<FreezeState>>,
+    main_loop: glib::MainLoop,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct FreezeState {
+    frozen: bool,
+    valves: Vec<glib::WeakRef<gst::Element>>,
+}
+
+impl TestCamera {
+    /// Starts serving on 127.0.0.1.
+    pub fn start(config: &CameraConfig) -> Result<TestCamera, CameraError> {
+        gst::init().map_err(|e| CameraError::Setup(e.to_string()))?;
+        let frozen = Arc::new(Mutex::new(FreezeState::default()));
+        let context = glib::MainContext::new();
+        let main_loop = glib::MainLoop::new(Some(&context), false);
+        let (tx, rx) = mpsc::channel::<Result<u16, String>>();
+        let thread = {
+            let config = config.clone();
+            let frozen = Arc::clone(&frozen);
+            let main_loop = main_loop.clone();
+            std::thread::Builder::new()
+                .name("rtsp-camera".into())
+                .spawn(move || serve(&config, &context, &main_loop, frozen, &tx))
+                .map_err(|e| CameraError::Setup(e.to_string()))?
+        };
+        let port = rx
+            .recv()
+            .map_err(|_| CameraError::Setup("o servidor RTSP terminou ao iniciar".into()))?
+            .map_err(CameraError::Setup)?;
+        Ok(TestCamera {
+            port,
+            path: config.path.clone(),
+            frozen,
+            main_loop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The `rtsp://` URL of the stream.
+    pub fn url(&self) -> String {
+        format!("rtsp://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// Stops (`true`) or resumes (`false`) frames while keeping sessions open.
+    pub fn set_frozen(&self, frozen: bool) {
+        let mut state = self.frozen.lock().unwrap_or_else(PoisonError::into_inner);
+        state.frozen = frozen;
+        state.valves.retain(|weak| match weak.upgrade() {
+            Some(valve) => {
+                valve.set_property("drop", frozen);
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+impl Drop for TestCamera {
+    fn drop(&mut self) {
+        self.main_loop.quit();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(
+    config: &CameraConfig,
+    context: &glib::MainContext,
+    main_loop: &glib::MainLoop,
+    frozen: Arc<Mutex<FreezeState>>,
+    ready: &mpsc::Sender<Result<u16, String>>,
+) {
+    let setup = || -> Result<(rtsp::RTSPServer, glib::SourceId), String> {
+        let server = rtsp::RTSPServer::new();
+        server.set_address("127.0.0.1");
+        server.set_service(&config.port.to_string());
+        let mounts = server
+            .mount_points()
+            .ok_or("servidor RTSP sem pontos de montagem")?;
+        let factory = rtsp::RTSPMediaFactory::new();
+        factory.set_launch(&config.launch());
+        // One encoder for every client, as a camera has.
+        factory.set_shared(true);
+        factory.connect_media_configure(move |_, media| {
+            let valve = media
+                .element()
+                .downcast::<gst::Bin>()
+                .ok()
+                .and_then(|bin| bin.by_name("freeze"));
+            if let Some(valve) = valve {
+                let mut state = frozen.lock().unwrap_or_else(PoisonError::into_inner);
+                valve.set_property("drop", state.frozen);
+                state.valves.push(valve.downgrade());
+            }
+        });
+        mounts.add_factory(&config.path, factory);
+        let source = server
+            .attach(Some(context))
+            .map_err(|e| format!("não foi possível abrir a porta RTSP: {e}"))?;
+        Ok((server, source))
+    };
+    let result = context.with_thread_default(|| {
+        let (server, source) = match setup() {
+            Ok(ok) => ok,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let port = u16::try_from(server.bound_port()).unwrap_or(0);
+        let _ = ready.send(Ok(port));
+        main_loop.run();
+        // Attached to our own context: `SourceId::remove` would look in the global one.
+        if let Some(source) = context.find_source_by_id(&source) {
+            source.destroy();
+        }
+        // Close every client connection so they see the camera go away.
+        server.client_filter(Some(&mut |_, _| rtsp::RTSPFilterResult::Remove));
+    });
+    if let Err(e) = result {
+        let _ = ready.send(Err(e.to_string()));
+    }
+}
