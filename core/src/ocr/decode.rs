@@ -1,0 +1,178 @@
+//! Format-aware decoding: turns what the recogniser saw at each position into a valid plate,
+//! using the character class of each position (§5, 2f: `LLL9999` or Mercosul `LLL9L99`).
+
+use crate::domain::plate::{CharClass, PLATE_LEN, Plate, PlateFormat, char_classes};
+
+/// What the recogniser proposes for one position: candidate characters with a score in 0…1.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Position {
+    /// Alternatives, best first.
+    pub options: Vec<(char, f32)>,
+}
+
+impl Position {
+    /// A position with a single reading.
+    pub fn single(c: char, score: f32) -> Position {
+        Position {
+            options: vec![(c.to_ascii_uppercase(), score)],
+        }
+    }
+}
+
+/// A plate decoded from positions, with the confidence of its weakest link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The plate.
+    pub plate: Plate,
+    /// Mean score of the chosen characters, lowered for every forced substitution.
+    pub confidence: f32,
+}
+
+/// The letter a digit is most often mistaken for, and back (O↔0, I↔1, B↔8, S↔5, Z↔2, G↔6, …).
+pub fn as_letter(c: char) -> Option<char> {
+    Some(match c {
+        'A'..='Z' => c,
+        '0' => 'O',
+        '1' => 'I',
+        '2' => 'Z',
+        '3' => 'B',
+        '4' => 'A',
+        '5' => 'S',
+        '6' => 'G',
+        '7' => 'T',
+        '8' => 'B',
+        '9' => 'G',
+        _ => return None,
+    })
+}
+
+/// The digit a letter is most often mistaken for.
+pub fn as_digit(c: char) -> Option<char> {
+    Some(match c {
+        '0'..='9' => c,
+        'O' | 'D' | 'Q' | 'U' | 'C' => '0',
+        'I' | 'L' | 'J' | 'T' => '1',
+        'Z' => '2',
+        'E' => '3',
+        'A' | 'H' => '4',
+        'S' => '5',
+        'G' | 'b' => '6',
+        'Y' => '7',
+        'B' | 'R' => '8',
+        'P' => '9',
+        _ => return None,
+    })
+}
+
+fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
+    if class.allows(c) {
+        return Some((c, false));
+    }
+    let mapped = match class {
+        CharClass::Letter => as_letter(c),
+        CharClass::Digit => as_digit(c),
+        CharClass::LetterOrDigit => None,
+    }?;
+    Some((mapped, true))
+}
+
+/// Decodes seven positions in one format: for each position the best option that fits the
+/// class, directly or through the confusion tables. Every substitution costs confidence.
+pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded> {
+    if positions.len() != PLATE_LEN {
+        return None;
+    }
+    let classes = char_classes(format);
+    let mut text = String::with_capacity(PLATE_LEN);
+    let mut total = 0.0f32;
+    for (position, class) in positions.iter().zip(classes) {
+        // Prefer an option that fits as is; otherwise map the best one.
+        let direct = position
+            .options
+            .iter()
+            .find(|(c, _)| class.allows(*c))
+            .map(|&(c, s)| (c, s));
+        let chosen = match direct {
+            Some((c, s)) => (c, s),
+            None => {
+                let &(c, s) = position.options.first()?;
+                let (mapped, _) = fit(class, c)?;
+                (mapped, s * 0.6)
+            }
+        };
+        text.push(chosen.0);
+        total += chosen.1;
+    }
+    let plate = Plate::parse(&text).ok()?;
+    Some(Decoded {
+        plate,
+        confidence: total / PLATE_LEN as f32,
+    })
+}
+
+/// Decodes in whichever format fits better. With no hint, the fifth position decides: a letter
+/// read there means Mercosul unless it maps cheaply to a digit and the digit reading is better.
+pub fn decode(positions: &[Position]) -> Option<Decoded> {
+    let old = decode_as(positions, PlateFormat::Old);
+    let mercosul = decode_as(positions, PlateFormat::Mercosul);
+    match (old, mercosul) {
+        (Some(a), Some(b)) => Some(if b.confidence > a.confidence { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn positions(s: &str) -> Vec<Position> {
+        s.chars().map(|c| Position::single(c, 0.9)).collect()
+    }
+
+    #[test]
+    fn exact_readings_decode_as_is() {
+        assert_eq!(
+            decode(&positions("ABC1234")).unwrap().plate.as_str(),
+            "ABC1234"
+        );
+        assert_eq!(
+            decode(&positions("BRA2E19")).unwrap().plate.as_str(),
+            "BRA2E19"
+        );
+    }
+
+    #[test]
+    fn confusions_follow_position_classes() {
+        // 0 in a letter slot is O; O and I in digit slots are 0 and 1; B→8, S→5, Z→2, G→6.
+        let d = decode(&positions("0B5I2O8")).unwrap();
+        assert_eq!(d.plate.as_str(), "OBS1208");
+        assert!(d.confidence < 0.9);
+        let d = decode_as(&positions("8S6ZSBG"), PlateFormat::Old).unwrap();
+        assert_eq!(d.plate.as_str(), "BSG2586");
+    }
+
+    #[test]
+    fn fifth_position_chooses_the_format() {
+        let d = decode(&positions("ABC1D23")).unwrap();
+        assert_eq!(d.plate.format(), PlateFormat::Mercosul);
+        let d = decode(&positions("ABC1723")).unwrap();
+        assert_eq!(d.plate.format(), PlateFormat::Old);
+    }
+
+    #[test]
+    fn alternatives_are_used_before_substitution() {
+        let mut p = positions("ABC1234");
+        p[1] = Position {
+            options: vec![('8', 0.5), ('B', 0.45)],
+        };
+        let d = decode(&p).unwrap();
+        assert_eq!(d.plate.as_str(), "ABC1234");
+    }
+
+    #[test]
+    fn wrong_length_or_unmappable_is_none() {
+        assert!(decode(&positions("ABC123")).is_none());
+        assert!(decode(&positions("AB#1234")).is_none());
+    }
+}

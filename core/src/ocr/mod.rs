@@ -1,0 +1,117 @@
+//! Plate recognition (§5, §6, 2f): find the plate in the rear photo, read it, decode it in the
+//! plate's format, and compare it with the plate typed for the vehicle query.
+
+pub mod binary;
+pub mod correction;
+pub mod decode;
+pub mod engine;
+pub mod locator;
+pub mod reader;
+pub mod synth;
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+use image::GrayImage;
+use serde::Serialize;
+
+pub use binary::Rect;
+pub use engine::{Layout, Recognizer, TesseractEngine};
+
+use crate::domain::plate::Plate;
+
+/// Why recognition could not run at all (a photo with no plate is not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    /// The recogniser failed.
+    #[error("falha no reconhecimento de caracteres: {0}")]
+    Engine(String),
+    /// The image could not be decoded.
+    #[error("imagem ilegível: {0}")]
+    Image(String),
+}
+
+/// The outcome of reading one photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlateReading {
+    /// The plate, when one was read in a valid format.
+    pub plate: Option<Plate>,
+    /// Confidence in 0…1 (0 when nothing was read).
+    pub confidence: f32,
+    /// Where the plate is in the photo.
+    #[serde(rename = "box")]
+    pub plate_box: Option<Rect>,
+    /// Time spent, in milliseconds.
+    pub ms: f64,
+}
+
+/// Reads plates with one recogniser, kept for the life of the reader.
+pub struct PlateReader<R: Recognizer> {
+    engine: R,
+    /// How many located rows are read before giving up.
+    pub candidates: usize,
+}
+
+impl PlateReader<TesseractEngine> {
+    /// A reader backed by Tesseract (loaded once, here).
+    pub fn tesseract() -> Result<Self, OcrError> {
+        Ok(PlateReader::new(TesseractEngine::new()?))
+    }
+}
+
+impl<R: Recognizer> PlateReader<R> {
+    /// A reader over any recogniser.
+    pub fn new(engine: R) -> Self {
+        PlateReader {
+            engine,
+            candidates: 6,
+        }
+    }
+
+    /// Reads the plate in a whole photo.
+    pub fn read(&mut self, gray: &GrayImage) -> Result<PlateReading, OcrError> {
+        let started = Instant::now();
+        let found = locator::locate(gray, self.candidates);
+        let mut best: Option<(reader::RowReading, Rect)> = None;
+        for candidate in &found {
+            let Some(reading) = reader::read_row(&mut self.engine, gray, candidate)? else {
+                continue;
+            };
+            let plate_box = candidate.plate_box(gray.width(), gray.height());
+            let good = reading.decoded.confidence >= 0.85;
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| reading.decoded.confidence > b.decoded.confidence)
+            {
+                best = Some((reading, plate_box));
+            }
+            if good {
+                break;
+            }
+        }
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(match best {
+            Some((r, plate_box)) => PlateReading {
+                plate: Some(r.decoded.plate),
+                confidence: r.decoded.confidence,
+                plate_box: Some(plate_box),
+                ms,
+            },
+            None => PlateReading {
+                plate: None,
+                confidence: 0.0,
+                plate_box: found
+                    .first()
+                    .map(|c| c.plate_box(gray.width(), gray.height())),
+                ms,
+            },
+        })
+    }
+
+    /// Reads the plate in encoded image bytes (JPEG, PNG).
+    pub fn read_bytes(&mut self, bytes: &[u8]) -> Result<PlateReading, OcrError> {
+        let img = image::load_from_memory(bytes).map_err(|e| OcrError::Image(e.to_string()))?;
+        self.read(&img.to_luma8())
+    }
+}

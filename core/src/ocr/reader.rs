@@ -1,0 +1,326 @@
+//! Reads one located row: rectifies it, segments its characters, and asks the recogniser about
+//! each group and, where the groups disagree with the layout, each character.
+
+use image::{GrayImage, Luma};
+
+use super::OcrError;
+use super::binary::{self, Blob, Rect};
+use super::decode::{self, Decoded, Position};
+use super::engine::{Layout, Recognizer};
+use super::locator::{Candidate, median_height};
+use crate::domain::plate::{CharClass, PLATE_LEN, char_class_at};
+
+/// Character height the row is normalised to before segmentation.
+pub const CHAR_HEIGHT: u32 = 48;
+
+const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const DIGITS: &str = "0123456789";
+const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// A decoded row and the characters it was read from.
+#[derive(Debug, Clone)]
+pub struct RowReading {
+    /// The plate and its confidence.
+    pub decoded: Decoded,
+}
+
+/// The row cut out of the photo, deskewed and scaled so characters are [`CHAR_HEIGHT`] tall,
+/// with dark characters on a light background.
+pub fn rectify(gray: &GrayImage, candidate: &Candidate) -> Option<GrayImage> {
+    let chars = &candidate.chars;
+    let h = median_height(chars) as f32;
+    if h < 4.0 || chars.len() < 2 {
+        return None;
+    }
+    // Least-squares line through the character centres gives the row's slope.
+    let n = chars.len() as f32;
+    let cx: Vec<f32> = chars
+        .iter()
+        .map(|r| r.x as f32 + r.w as f32 / 2.0)
+        .collect();
+    let cy: Vec<f32> = chars
+        .iter()
+        .map(|r| r.y as f32 + r.h as f32 / 2.0)
+        .collect();
+    let mx = cx.iter().sum::<f32>() / n;
+    let my = cy.iter().sum::<f32>() / n;
+    let sxx: f32 = cx.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f32 = cx.iter().zip(&cy).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let slope = if sxx > 0.0 {
+        (sxy / sxx).clamp(-0.4, 0.4)
+    } else {
+        0.0
+    };
+    let x0 = chars.iter().map(|r| r.x).min()? as f32 - 0.45 * h;
+    let x1 = chars.iter().map(Rect::right).max()? as f32 + 0.45 * h;
+    let k = CHAR_HEIGHT as f32 / h;
+    let out_w = ((x1 - x0) * k).round().max(1.0) as u32;
+    let out_h = (h * 1.6 * k).round() as u32;
+    let top_at = |x: f32| my + slope * (x - mx) - 0.8 * h;
+    let mut out = GrayImage::new(out_w, out_h);
+    let (w, hh) = (gray.width() as f32, gray.height() as f32);
+    for v in 0..out_h {
+        for u in 0..out_w {
+            let sx = x0 + u as f32 / k;
+            let sy = top_at(sx) + v as f32 / k;
+            let p = bilinear(gray, sx.clamp(0.0, w - 1.0), sy.clamp(0.0, hh - 1.0));
+            out.put_pixel(u, v, Luma([if candidate.dark { p } else { 255 - p }]));
+        }
+    }
+    Some(out)
+}
+
+fn bilinear(img: &GrayImage, x: f32, y: f32) -> u8 {
+    let (x0, y0) = (x.floor() as u32, y.floor() as u32);
+    let x1 = (x0 + 1).min(img.width() - 1);
+    let y1 = (y0 + 1).min(img.height() - 1);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let p = |x, y| f32::from(img.get_pixel(x, y).0[0]);
+    let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+    let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+    (top * (1.0 - fy) + bottom * fy).round() as u8
+}
+
+/// Splits the rectified row into its characters: blobs of character height, left to right,
+/// merged when one character broke in two and split when two touch.
+pub fn segment(strip: &GrayImage) -> (Vec<Rect>, binary::Mask) {
+    let integral = binary::Integral::new(strip);
+    let mask = binary::adaptive(strip, &integral, CHAR_HEIGHT * 3 / 4, 4, true);
+    let mid = strip.height() as f32 / 2.0;
+    let mut parts: Vec<Blob> = binary::blobs(&mask)
+        .into_iter()
+        .filter(|b| {
+            let h = b.rect.h as f32;
+            h >= CHAR_HEIGHT as f32 * 0.35
+                && h <= CHAR_HEIGHT as f32 * 1.3
+                && (b.cy() - mid).abs() < CHAR_HEIGHT as f32 * 0.4
+                && b.rect.x > 0
+                && b.rect.right() < strip.width()
+        })
+        .collect();
+    parts.sort_by_key(|b| b.rect.x);
+    // Merge pieces that overlap horizontally (a broken stroke).
+    let mut merged: Vec<Rect> = Vec::new();
+    for b in parts {
+        if let Some(last) = merged.last_mut() {
+            let overlap = last.right().min(b.rect.right()) as i64 - b.rect.x as i64;
+            if overlap > (b.rect.w.min(last.w) as i64) / 2 {
+                let x = last.x.min(b.rect.x);
+                let y = last.y.min(b.rect.y);
+                let r = last.right().max(b.rect.right());
+                let bo = last.bottom().max(b.rect.bottom());
+                *last = Rect {
+                    x,
+                    y,
+                    w: r - x,
+                    h: bo - y,
+                };
+                continue;
+            }
+        }
+        merged.push(b.rect);
+    }
+    let tall: Vec<Rect> = merged
+        .into_iter()
+        .filter(|r| r.h as f32 >= CHAR_HEIGHT as f32 * 0.7)
+        .collect();
+    let mut out = Vec::new();
+    for r in tall {
+        // Two characters touching: split at the thinnest column near the middle.
+        if r.w as f32 > r.h as f32 * 1.0 {
+            let pieces = ((r.w as f32 / (r.h as f32 * 0.62)).round() as u32).max(2);
+            let step = r.w / pieces;
+            let mut start = r.x;
+            for p in 1..pieces {
+                let guess = r.x + p * step;
+                let cut =
+                    thinnest_column(&mask, &r, guess.saturating_sub(step / 4), guess + step / 4);
+                out.push(Rect {
+                    x: start,
+                    y: r.y,
+                    w: cut.saturating_sub(start).max(1),
+                    h: r.h,
+                });
+                start = cut;
+            }
+            out.push(Rect {
+                x: start,
+                y: r.y,
+                w: r.right().saturating_sub(start).max(1),
+                h: r.h,
+            });
+        } else {
+            out.push(r);
+        }
+    }
+    (out, mask)
+}
+
+fn thinnest_column(mask: &binary::Mask, r: &Rect, from: u32, to: u32) -> u32 {
+    let mut best = (u32::MAX, from);
+    for x in from..to.min(r.right()) {
+        let count = (r.y..r.bottom()).filter(|&y| mask.get(x, y)).count() as u32;
+        if count < best.0 {
+            best = (count, x);
+        }
+    }
+    best.1
+}
+
+/// The seven most plate-like consecutive characters: equal heights, steady spacing.
+fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
+    if chars.len() < PLATE_LEN {
+        return None;
+    }
+    let mut best: Option<(f32, usize)> = None;
+    for start in 0..=chars.len() - PLATE_LEN {
+        let win = &chars[start..start + PLATE_LEN];
+        let h = median_height(win) as f32;
+        let spread: f32 = win.iter().map(|r| (r.h as f32 - h).abs()).sum::<f32>() / h;
+        let width = (win[PLATE_LEN - 1].right() - win[0].x) as f32 / h;
+        let cost = spread + (width / 5.2).ln().abs() * 3.0;
+        if best.is_none_or(|(c, _)| cost < c) {
+            best = Some((cost, start));
+        }
+    }
+    best.map(|(_, s)| chars[s..s + PLATE_LEN].to_vec())
+}
+
+/// One character, cut from the mask, as a clean black-on-white glyph with margins.
+fn glyph(mask: &binary::Mask, r: &Rect) -> GrayImage {
+    let pad = 6;
+    let mut out = GrayImage::from_pixel(r.w + 2 * pad, r.h + 2 * pad, Luma([255]));
+    for y in 0..r.h {
+        for x in 0..r.w {
+            if mask.get(r.x + x, r.y + y) {
+                out.put_pixel(x + pad, y + pad, Luma([0]));
+            }
+        }
+    }
+    out
+}
+
+/// Glyphs laid side by side on white, evenly spaced.
+fn line(glyphs: &[GrayImage]) -> GrayImage {
+    let pad = 10;
+    let gap = 4;
+    let w = glyphs.iter().map(|g| g.width() + gap).sum::<u32>() + 2 * pad;
+    let h = glyphs.iter().map(GrayImage::height).max().unwrap_or(1) + 2 * pad;
+    let mut out = GrayImage::from_pixel(w, h, Luma([255]));
+    let mut x = pad;
+    for g in glyphs {
+        let y = (h - g.height()) / 2;
+        image::imageops::replace(&mut out, g, i64::from(x), i64::from(y));
+        x += g.width() + gap;
+    }
+    out
+}
+
+/// Reads one candidate row; `None` when it does not read as a plate.
+pub fn read_row<R: Recognizer>(
+    engine: &mut R,
+    gray: &GrayImage,
+    candidate: &Candidate,
+) -> Result<Option<RowReading>, OcrError> {
+    let Some(strip) = rectify(gray, candidate) else {
+        return Ok(None);
+    };
+    let (chars, mask) = segment(&strip);
+    let Some(seven) = pick_seven(&chars) else {
+        return Ok(None);
+    };
+    let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
+    let mut positions: Vec<Position> = vec![Position::default(); PLATE_LEN];
+    // Group reads: the three letters, then the four remaining characters.
+    let (letters, lconf) = engine.read(&line(&glyphs[..3]), Layout::Line, LETTERS)?;
+    let (rest, rconf) = engine.read(&line(&glyphs[3..]), Layout::Line, ALNUM)?;
+    let group: Vec<(char, f32)> = if letters.len() == 3 && rest.len() == 4 {
+        letters
+            .chars()
+            .map(|c| (c, lconf))
+            .chain(rest.chars().map(|c| (c, rconf)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (i, g) in glyphs.iter().enumerate() {
+        let class = char_class_at(i, None).unwrap_or(CharClass::LetterOrDigit);
+        let from_group = group.get(i).copied();
+        let fits = from_group.is_some_and(|(c, s)| class.allows(c) && s >= 0.6);
+        if fits {
+            if let Some(opt) = from_group {
+                positions[i].options.push(opt);
+            }
+            continue;
+        }
+        // The group read was unsure or broke the layout: ask about this character alone.
+        let whitelist = match class {
+            CharClass::Letter => LETTERS,
+            CharClass::Digit => DIGITS,
+            CharClass::LetterOrDigit => ALNUM,
+        };
+        let (c, s) = engine.read(g, Layout::Char, whitelist)?;
+        if let Some(c) = c.chars().next() {
+            positions[i].options.push((c, s));
+        }
+        if let Some(opt) = from_group {
+            positions[i].options.push((opt.0, opt.1 * 0.8));
+        }
+    }
+    Ok(decode::decode(&positions).map(|decoded| RowReading { decoded }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seven_are_picked_from_a_longer_row() {
+        let mut chars: Vec<Rect> = (0..7)
+            .map(|i| Rect {
+                x: 10 + i * 34,
+                y: 5,
+                w: 28,
+                h: 48,
+            })
+            .collect();
+        chars.insert(
+            0,
+            Rect {
+                x: 0,
+                y: 5,
+                w: 4,
+                h: 30,
+            },
+        );
+        chars.push(Rect {
+            x: 400,
+            y: 0,
+            w: 20,
+            h: 60,
+        });
+        let seven = pick_seven(&chars).unwrap();
+        assert_eq!(seven[0].x, 10);
+        assert_eq!(seven[6].x, 10 + 6 * 34);
+    }
+
+    #[test]
+    fn segmentation_splits_touching_characters() {
+        let mut strip = GrayImage::from_pixel(200, 80, Luma([220]));
+        // Two bars joined into one blob 64 px wide and 48 tall, and one lone bar.
+        for y in 16..64 {
+            for x in 20..84 {
+                if !(50..54).contains(&x) || y < 20 {
+                    strip.put_pixel(x, y, Luma([20]));
+                }
+            }
+            for x in 120..150 {
+                strip.put_pixel(x, y, Luma([20]));
+            }
+        }
+        let (chars, _) = segment(&strip);
+        assert_eq!(chars.len(), 3, "{chars:?}");
+        assert!(chars[0].right() <= 54 && chars[1].x >= 48);
+    }
+}

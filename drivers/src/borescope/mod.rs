@@ -1,0 +1,252 @@
+//! Borescope (§8, §18): Wi-Fi borescopes stream MJPEG over HTTP or RTSP; frames are read
+//! through GStreamer and must be at least 800×600.
+
+pub mod mjpeg_server;
+
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use crate::camera::Frame;
+use crate::{Device, DeviceError, DeviceStatus};
+
+/// Smallest borescope image accepted (§18).
+pub const MIN_WIDTH: u32 = 800;
+/// Smallest borescope image accepted (§18).
+pub const MIN_HEIGHT: u32 = 600;
+
+/// A borescope that hands out still frames from its stream.
+pub trait Borescope: Device {
+    /// The latest frame, at least 800×600.
+    fn grab(&mut self) -> Result<Frame, DeviceError>;
+}
+
+/// The GStreamer launch line for a stream URL: `http(s)://` is multipart MJPEG, `rtsp://`
+/// anything `decodebin` handles. Frames end as RGB in an appsink that keeps only the newest.
+pub fn launch_line(url: &str) -> Result<String, DeviceError> {
+    let sink = "videoconvert ! video/x-raw,format=RGB ! appsink name=sink max-buffers=1 drop=true sync=false";
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(format!(
+            "souphttpsrc location=\"{url}\" is-live=true ! multipartdemux ! jpegdec ! {sink}"
+        ))
+    } else if url.starts_with("rtsp://") {
+        Ok(format!(
+            "rtspsrc location=\"{url}\" latency=0 ! decodebin ! {sink}"
+        ))
+    } else {
+        Err(DeviceError::Fault(format!(
+            "endereço de boroscópio não suportado: {url}"
+        )))
+    }
+}
+
+/// The GStreamer backend.
+pub struct GstBorescope {
+    url: String,
+    pipeline: gst::Pipeline,
+    sink: gst_app::AppSink,
+    timeout: Duration,
+    status: DeviceStatus,
+}
+
+impl GstBorescope {
+    /// Connects to the stream and starts it.
+    pub fn open(url: &str, timeout: Duration) -> Result<GstBorescope, DeviceError> {
+        gst::init().map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?;
+        let pipeline = gst::parse::launch(&launch_line(url)?)
+            .map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| DeviceError::Fault("GStreamer: não é um pipeline".into()))?;
+        let sink = pipeline
+            .by_name("sink")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .ok_or_else(|| DeviceError::Fault("GStreamer: appsink ausente".into()))?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| DeviceError::Missing(format!("{url}: {e}")))?;
+        Ok(GstBorescope {
+            url: url.to_owned(),
+            pipeline,
+            sink,
+            timeout,
+            status: DeviceStatus::Ready,
+        })
+    }
+
+    fn bus_error(&self) -> Option<String> {
+        let bus = self.pipeline.bus()?;
+        while let Some(msg) = bus.pop() {
+            if let gst::MessageView::Error(err) = msg.view() {
+                return Some(err.error().to_string());
+            }
+        }
+        None
+    }
+}
+
+impl Drop for GstBorescope {
+    fn drop(&mut self) {
+        // Stopping can only fail if the pipeline is already gone.
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Copies an RGB sample into a tight frame, enforcing the minimum size.
+pub fn frame_from_sample(sample: &gst::Sample) -> Result<Frame, DeviceError> {
+    let caps = sample
+        .caps()
+        .ok_or_else(|| DeviceError::Fault("quadro sem formato".into()))?;
+    let s = caps
+        .structure(0)
+        .ok_or_else(|| DeviceError::Fault("quadro sem formato".into()))?;
+    let width = s
+        .get::<i32>("width")
+        .map_err(|e| DeviceError::Fault(e.to_string()))? as u32;
+    let height = s
+        .get::<i32>("height")
+        .map_err(|e| DeviceError::Fault(e.to_string()))? as u32;
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        return Err(DeviceError::Fault(format!(
+            "imagem do boroscópio {width}×{height} abaixo do mínimo {MIN_WIDTH}×{MIN_HEIGHT}"
+        )));
+    }
+    let buffer = sample
+        .buffer()
+        .ok_or_else(|| DeviceError::Fault("quadro vazio".into()))?;
+    let map = buffer
+        .map_readable()
+        .map_err(|e| DeviceError::Fault(e.to_string()))?;
+    let row = width as usize * 3;
+    // GStreamer pads RGB rows to four bytes.
+    let stride = row.div_ceil(4) * 4;
+    if map.len() < stride * (height as usize - 1) + row {
+        return Err(DeviceError::Fault("quadro truncado".into()));
+    }
+    let mut rgb = Vec::with_capacity(row * height as usize);
+    for y in 0..height as usize {
+        rgb.extend_from_slice(&map[y * stride..y * stride + row]);
+    }
+    Ok(Frame { width, height, rgb })
+}
+
+impl Device for GstBorescope {
+    fn name(&self) -> &str {
+        "Boroscópio"
+    }
+
+    fn status(&self) -> DeviceStatus {
+        self.status.clone()
+    }
+
+    fn self_test(&mut self) -> Result<String, DeviceError> {
+        let f = self.grab()?;
+        Ok(format!(
+            "quadro de {}×{} recebido de {}",
+            f.width, f.height, self.url
+        ))
+    }
+}
+
+impl Borescope for GstBorescope {
+    fn grab(&mut self) -> Result<Frame, DeviceError> {
+        let timeout = gst::ClockTime::from_nseconds(self.timeout.as_nanos() as u64);
+        match self.sink.try_pull_sample(timeout) {
+            Some(sample) => {
+                let frame = frame_from_sample(&sample);
+                self.status = match &frame {
+                    Ok(_) => DeviceStatus::Ready,
+                    Err(e) => DeviceStatus::Fault(e.to_string()),
+                };
+                frame
+            }
+            None => {
+                let reason = self.bus_error().unwrap_or_else(|| "sem imagem".into());
+                self.status = DeviceStatus::Fault(reason.clone());
+                Err(DeviceError::Timeout(format!("{}: {reason}", self.url)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::mjpeg_server::MjpegServer;
+    use super::*;
+
+    fn jpeg(w: u32, h: u32, shade: u8) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([shade, (x % 256) as u8, (y % 256) as u8])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn launch_lines_by_scheme() {
+        assert!(
+            launch_line("http://127.0.0.1:1/v")
+                .unwrap()
+                .contains("multipartdemux")
+        );
+        assert!(
+            launch_line("rtsp://127.0.0.1:1/v")
+                .unwrap()
+                .contains("rtspsrc")
+        );
+        assert!(launch_line("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn reads_mjpeg_over_http_from_a_local_server() {
+        let server = MjpegServer::start(vec![jpeg(800, 600, 10), jpeg(800, 600, 200)], 20).unwrap();
+        let mut scope = GstBorescope::open(&server.url(), Duration::from_secs(10)).unwrap();
+        let frame = scope.grab().unwrap();
+        assert_eq!((frame.width, frame.height), (800, 600));
+        assert_eq!(frame.rgb.len(), 800 * 600 * 3);
+        // The gradient survives: green follows x.
+        let px = |x: usize, y: usize| &frame.rgb[(y * 800 + x) * 3..(y * 800 + x) * 3 + 3];
+        assert!(px(200, 10)[1].abs_diff(200) < 12, "{:?}", px(200, 10));
+        assert_eq!(scope.status(), DeviceStatus::Ready);
+    }
+
+    #[test]
+    fn small_borescope_images_are_refused() {
+        let server = MjpegServer::start(vec![jpeg(640, 480, 90)], 20).unwrap();
+        let mut scope = GstBorescope::open(&server.url(), Duration::from_secs(10)).unwrap();
+        let err = scope.grab().unwrap_err();
+        assert!(err.to_string().contains("640×480"), "{err}");
+        assert!(matches!(scope.status(), DeviceStatus::Fault(_)));
+    }
+
+    #[test]
+    fn reads_rtsp_from_a_local_server() {
+        use crate::panoramic::test_server::{CameraConfig, TestCamera};
+        let camera = TestCamera::start(&CameraConfig {
+            width: 800,
+            height: 600,
+            fps: 10,
+            ..CameraConfig::default()
+        })
+        .unwrap();
+        let mut scope = GstBorescope::open(&camera.url(), Duration::from_secs(15)).unwrap();
+        let frame = scope.grab().unwrap();
+        assert_eq!((frame.width, frame.height), (800, 600));
+    }
+
+    #[test]
+    fn a_dead_server_times_out() {
+        let server = MjpegServer::start(vec![jpeg(800, 600, 10)], 20).unwrap();
+        let url = server.url();
+        drop(server);
+        match GstBorescope::open(&url, Duration::from_secs(3)) {
+            Ok(mut scope) => assert!(scope.grab().is_err()),
+            Err(e) => assert!(matches!(e, DeviceError::Missing(_))),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `vistoria ocr FILE…` (one JSON line per image) and the OCR and capture benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use vistoria_core::ocr::{PlateReader, Rect};
+
+/// Reads the plate in each photo.
+#[derive(Args)]
+pub struct OcrArgs {
+    /// Photos (JPEG or PNG).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Prints `{"file","plate","confidence","ms","box"}` for each file.
+pub fn run(args: &OcrArgs) -> anyhow::Result<ExitCode> {
+    let mut reader = PlateReader::tesseract()?;
+    let mut failed = false;
+    for file in &args.files {
+        let line = match read_file(&mut reader, file) {
+            Ok(r) => serde_json::json!({
+                "file": file.display().to_string(),
+                "plate": r.plate.as_ref().map(ToString::to_string),
+                "confidence": (r.confidence * 1000.0).round() / 1000.0,
+                "ms": (r.ms * 100.0).round() / 100.0,
+                "box": r.plate_box,
+            }),
+            Err(e) => {
+                failed = true;
+                serde_json::json!({"file": file.display().to_string(), "error": format!("{e:#}")})
+            }
+        };
+        println!("{line}");
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_file(
+    reader: &mut PlateReader<vistoria_core::ocr::TesseractEngine>,
+    file: &Path,
+) -> anyhow::Result<vistoria_core::ocr::PlateReading> {
+    let img =
+        image::open(file).with_context(|| format!("não foi possível abrir {}", file.display()))?;
+    let gray = img.to_luma8();
+    Ok(reader.read(&gray)?)
+}
+
+struct Label {
+    file: PathBuf,
+    rect: Rect,
+    plate: String,
+}
+
+fn labels(path: &Path) -> anyhow::Result<Vec<Label>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("não foi possível ler {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 6 || f[1] == "x" {
+            continue;
+        }
+        let num = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .with_context(|| format!("linha {}: número inválido {s:?}", n + 1))
+        };
+        out.push(Label {
+            file: dir.join(f[0]),
+            rect: Rect {
+                x: num(f[1])?,
+                y: num(f[2])?,
+                w: num(f[3])?,
+                h: num(f[4])?,
+            },
+            plate: f[5].trim().to_uppercase(),
+        });
+    }
+    anyhow::ensure!(!out.is_empty(), "nenhuma imagem em {}", path.display());
+    Ok(out)
+}
+
+/// `bench ocr --labels TSV`: one JSON line per image, then the summary line.
+pub fn bench_ocr(labels_path: &Path) -> anyhow::Result<ExitCode> {
+    let labels = labels(labels_path)?;
+    let mut reader = PlateReader::tesseract()?;
+    let (mut exact, mut chars, mut located) = (0usize, 0usize, 0usize);
+    let mut times = Vec::with_capacity(labels.len());
+    for label in &labels {
+        let img = image::open(&label.file)
+            .with_context(|| format!("não foi possível abrir {}", label.file.display()))?;
+        // Decoding the JPEG is not part of recognition; the kiosk has the frame in memory.
+        let gray = img.to_luma8();
+        let started = Instant::now();
+        let r = reader.read(&gray)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        let read = r
+            .plate
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let ok = read == label.plate;
+        exact += usize::from(ok);
+        chars += read
+            .chars()
+            .zip(label.plate.chars())
+            .filter(|(a, b)| a == b)
+            .count();
+        let hit = r.plate_box.is_some_and(|b| {
+            let (cx, cy) = (b.x + b.w / 2, b.y + b.h / 2);
+            cx >= label.rect.x
+                && cx < label.rect.right()
+                && cy >= label.rect.y
+                && cy < label.rect.bottom()
+        });
+        located += usize::from(hit);
+        println!(
+            "{}",
+            serde_json::json!({"file": label.file.file_name().map(|f| f.to_string_lossy().to_string()),
+                "expected": label.plate, "plate": read, "ok": ok, "located": hit,
+                "confidence": (r.confidence * 1000.0).round() / 1000.0, "ms": (ms * 100.0).round() / 100.0})
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let n = labels.len() as f64;
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "images": labels.len(),
+            "exact": round(exact as f64 / n),
+            "char_accuracy": round(chars as f64 / (n * 7.0)),
+            "located": round(located as f64 / n),
+            "p50_ms": round(pct(0.5)),
+            "p95_ms": round(pct(0.95)),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench capture`: one 1600×1024 frame to stored evidence, per-stage medians and the p50.
+pub fn bench_capture(data: &Path, iterations: u32) -> anyhow::Result<ExitCode> {
+    use vistoria_core::capture::{self, QualityLimits, ReuseIndex, Shot, StationInfo};
+    use vistoria_core::clock::CentralStamp;
+    use vistoria_core::domain::PhotoKind;
+    use vistoria_core::fixtures;
+    use vistoria_core::ocr::synth;
+    use vistoria_core::store::{AuditEvent, Store};
+
+    anyhow::ensure!(iterations > 0, "--iterations deve ser maior que zero");
+    let (mut store, _) = Store::open(data)?;
+    let mut index = ReuseIndex::open(&data.join("phash.jsonl"))?;
+    let inspection = fixtures::sample_inspection(0);
+    let at = CentralStamp {
+        at: fixtures::sample_time(0),
+        sync_age_ms: 0,
+    };
+    store.save_inspection(
+        &inspection,
+        AuditEvent::new(Some(at), "bench", "inspection.opened"),
+    )?;
+    let station = StationInfo {
+        name: "ECV Demonstração".into(),
+        code: "MT-0001".into(),
+        latitude: -15.601_4,
+        longitude: -56.097_9,
+    };
+    let frames: Vec<_> = (0..4)
+        .map(|seed| synth::scene(seed, 1600, 1024).image)
+        .collect();
+    let limits = QualityLimits::default();
+    let mut totals = Vec::new();
+    let mut stages: Vec<[f64; 6]> = Vec::new();
+    for i in 0..iterations as usize {
+        let frame = frames[i % frames.len()].clone();
+        let started = Instant::now();
+        let ev = capture::capture(
+            &mut store,
+            &mut index,
+            &station,
+            &limits,
+            frame,
+            Shot {
+                inspection: inspection.id(),
+                kind: PhotoKind::RearWithPlate,
+                at,
+                actor: "bench",
+            },
+        )?;
+        totals.push(started.elapsed().as_secs_f64() * 1000.0);
+        let t = ev.timings;
+        stages.push(
+            [t.format, t.quality, t.tarja, t.jpeg, t.phash, t.store]
+                .map(|d| d.as_secs_f64() * 1000.0),
+        );
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[(v.len() - 1) / 2] * 100.0).round() / 100.0
+    };
+    let stage = |k: usize| median(stages.iter().map(|s| s[k]).collect());
+    let mut sorted = totals.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p95 = (sorted[((sorted.len() - 1) as f64 * 0.95).round() as usize] * 100.0).round() / 100.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "capture", "iterations": iterations,
+            "format_ms": stage(0), "quality_ms": stage(1), "tarja_ms": stage(2),
+            "jpeg_ms": stage(3), "phash_ms": stage(4), "store_ms": stage(5),
+            "p50_ms": median(totals), "p95_ms": p95,
+        })
+    );
+    store.close()?;
+    Ok(ExitCode::SUCCESS)
+}
