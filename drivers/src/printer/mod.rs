@@ -1,0 +1,267 @@
+//! Printing the laudo (§10) through IPP to CUPS: A4, colour, 600 dpi requested, the job
+//! followed until it completes. The laudo file is never touched here, so a failed print
+//! leaves it ready for a reprint.
+
+use std::time::{Duration, Instant};
+
+use ipp::operation::IppOperation;
+use ipp::prelude::*;
+
+/// IPP `job-state` values (RFC 8011 §5.3.7).
+pub mod job_state {
+    /// pending
+    pub const PENDING: i32 = 3;
+    /// pending-held
+    pub const HELD: i32 = 4;
+    /// processing
+    pub const PROCESSING: i32 = 5;
+    /// processing-stopped
+    pub const STOPPED: i32 = 6;
+    /// canceled
+    pub const CANCELED: i32 = 7;
+    /// aborted
+    pub const ABORTED: i32 = 8;
+    /// completed
+    pub const COMPLETED: i32 = 9;
+}
+
+/// Why the laudo was not printed. The laudo is kept for a reprint in every case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrintError {
+    /// The queue does not exist on the print server.
+    #[error("impressora {0} não encontrada; o laudo foi guardado para reimpressão")]
+    PrinterMissing(String),
+    /// The print server does not answer.
+    #[error("servidor de impressão inacessível ({0}); o laudo foi guardado para reimpressão")]
+    Unreachable(String),
+    /// The printer reports no paper.
+    #[error("impressora sem papel: coloque papel A4 e mande reimprimir o laudo")]
+    OutOfPaper,
+    /// The job ended without printing.
+    #[error("a impressão falhou ({0}); o laudo foi guardado para reimpressão")]
+    JobFailed(String),
+    /// The job did not finish in time.
+    #[error("a impressão não terminou em {0} s; confira a impressora e reimprima o laudo")]
+    Timeout(u64),
+}
+
+/// What a finished job reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintReport {
+    /// CUPS job id.
+    pub job_id: i32,
+    /// The job states seen, in order (for the technician's log).
+    pub states: Vec<i32>,
+}
+
+/// A CUPS (or any IPP Everywhere) queue.
+#[derive(Debug, Clone)]
+pub struct IppPrinter {
+    uri: Uri,
+    user: String,
+}
+
+/// Reads `job-state-reasons`/`printer-state-reasons` into a list of keywords.
+fn keywords(value: Option<&IppValue>) -> Vec<String> {
+    match value {
+        Some(IppValue::Keyword(k)) => vec![k.clone()],
+        Some(IppValue::Array(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                IppValue::Keyword(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Decides what a job's state means. `Ok(true)`: done; `Ok(false)`: keep waiting.
+pub fn judge(
+    state: i32,
+    job_reasons: &[String],
+    printer_reasons: &[String],
+) -> Result<bool, PrintError> {
+    let out_of_paper = job_reasons
+        .iter()
+        .chain(printer_reasons)
+        .any(|r| r.starts_with("media-empty") || r.starts_with("media-needed"));
+    if out_of_paper {
+        return Err(PrintError::OutOfPaper);
+    }
+    match state {
+        job_state::COMPLETED => Ok(true),
+        job_state::CANCELED => Err(PrintError::JobFailed("trabalho cancelado".into())),
+        job_state::ABORTED => Err(PrintError::JobFailed(if job_reasons.is_empty() {
+            "trabalho abortado".into()
+        } else {
+            job_reasons.join(", ")
+        })),
+        // CUPS reports processing-stopped with reason "none" between filter stages; only a
+        // real printer error makes it a failure.
+        job_state::STOPPED if printer_reasons.iter().any(|r| r.ends_with("-error")) => Err(
+            PrintError::JobFailed(format!("impressora parada: {}", printer_reasons.join(", "))),
+        ),
+        _ => Ok(false),
+    }
+}
+
+impl IppPrinter {
+    /// A queue at `uri` (`ipp://host:631/printers/NAME` or `http://…`).
+    pub fn new(uri: &str) -> Result<IppPrinter, PrintError> {
+        let uri: Uri = uri
+            .parse()
+            .map_err(|e| PrintError::PrinterMissing(format!("{uri} ({e})")))?;
+        Ok(IppPrinter {
+            uri,
+            user: "vistoria".into(),
+        })
+    }
+
+    fn client(&self) -> IppClient {
+        IppClient::builder(self.uri.clone())
+            .request_timeout(Duration::from_secs(20))
+            .build()
+    }
+
+    fn send(&self, op: impl IppOperation) -> Result<IppRequestResponse, PrintError> {
+        let resp = self
+            .client()
+            .send(op)
+            .map_err(|e| PrintError::Unreachable(e.to_string()))?;
+        let status = resp.header().status_code();
+        if status == StatusCode::ClientErrorNotFound {
+            return Err(PrintError::PrinterMissing(self.uri.to_string()));
+        }
+        if !status.is_success() {
+            return Err(PrintError::JobFailed(format!("IPP: {status}")));
+        }
+        Ok(resp)
+    }
+
+    fn printer_reasons(&self) -> Result<Vec<String>, PrintError> {
+        let resp =
+            self.send(IppOperationBuilder::get_printer_attributes(self.uri.clone()).build())?;
+        Ok(resp
+            .attributes()
+            .groups_of(DelimiterTag::PrinterAttributes)
+            .next()
+            .map(|g| {
+                keywords(
+                    g.attributes()
+                        .get("printer-state-reasons")
+                        .map(|a| a.value()),
+                )
+            })
+            .unwrap_or_default())
+    }
+
+    /// Prints `pdf` on A4, in colour, asking for 600 dpi, and follows the job until it
+    /// completes, fails or `timeout` passes.
+    pub fn print_pdf(
+        &self,
+        pdf: Vec<u8>,
+        title: &str,
+        timeout: Duration,
+    ) -> Result<PrintReport, PrintError> {
+        // Refuse early when the printer already says it has no paper.
+        judge(job_state::PENDING, &[], &self.printer_reasons()?)?;
+        let op = IppOperationBuilder::print_job(
+            self.uri.clone(),
+            IppPayload::new(std::io::Cursor::new(pdf)),
+        )
+        .user_name(self.user.clone())
+        .job_title(title)
+        .document_format("application/pdf")
+        .attribute(IppAttribute::new(
+            "media",
+            IppValue::Keyword("iso_a4_210x297mm".into()),
+        ))
+        .attribute(IppAttribute::new(
+            "print-color-mode",
+            IppValue::Keyword("color".into()),
+        ))
+        .attribute(IppAttribute::new(
+            "printer-resolution",
+            IppValue::Resolution {
+                cross_feed: 600,
+                feed: 600,
+                units: 3, // dots per inch
+            },
+        ))
+        .build();
+        let resp = self.send(op)?;
+        let job_id = resp
+            .attributes()
+            .groups_of(DelimiterTag::JobAttributes)
+            .next()
+            .and_then(|g| g.attributes().get("job-id"))
+            .and_then(|a| match a.value() {
+                IppValue::Integer(id) => Some(*id),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                PrintError::JobFailed("servidor não devolveu o número do trabalho".into())
+            })?;
+
+        let started = Instant::now();
+        let mut states = Vec::new();
+        loop {
+            let resp = self
+                .send(IppOperationBuilder::get_job_attributes(self.uri.clone(), job_id).build())?;
+            let group = resp
+                .attributes()
+                .groups_of(DelimiterTag::JobAttributes)
+                .next();
+            let get = |name: &str| {
+                group
+                    .and_then(|g| g.attributes().get(name))
+                    .map(|a| a.value().clone())
+            };
+            let state = match get("job-state") {
+                Some(IppValue::Enum(s)) | Some(IppValue::Integer(s)) => s,
+                _ => job_state::PENDING,
+            };
+            if states.last() != Some(&state) {
+                states.push(state);
+            }
+            let job_reasons = keywords(get("job-state-reasons").as_ref());
+            let printer_reasons = if state == job_state::COMPLETED {
+                Vec::new()
+            } else {
+                self.printer_reasons()?
+            };
+            if judge(state, &job_reasons, &printer_reasons)? {
+                return Ok(PrintReport { job_id, states });
+            }
+            if started.elapsed() > timeout {
+                return Err(PrintError::Timeout(timeout.as_secs()));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_states_map_to_clear_outcomes() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(judge(job_state::COMPLETED, &none, &none), Ok(true));
+        assert_eq!(judge(job_state::PROCESSING, &none, &none), Ok(false));
+        assert_eq!(
+            judge(job_state::PROCESSING, &none, &["media-empty-error".into()]),
+            Err(PrintError::OutOfPaper)
+        );
+        assert!(matches!(
+            judge(job_state::ABORTED, &["document-format-error".into()], &none),
+            Err(PrintError::JobFailed(r)) if r.contains("document-format-error")
+        ));
+        assert_eq!(
+            PrintError::OutOfPaper.to_string(),
+            "impressora sem papel: coloque papel A4 e mande reimprimir o laudo"
+        );
+    }
+}
