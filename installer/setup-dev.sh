@@ -14,9 +14,17 @@ PACKAGES=(
   libpcsclite-dev
   # plate OCR (tesseract crate)
   libtesseract-dev libleptonica-dev tesseract-ocr-eng
-  # panoramic camera and borescope (gstreamer crates)
+  # panoramic camera and borescope (gstreamer crates; x264enc, RTSP server, discoverer for tests)
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly gstreamer1.0-tools gstreamer1.0-rtsp gstreamer1.0-plugins-base-apps
+  # tarja font
+  fonts-dejavu-core
+  # e-CPF signing tests: SoftHSM2 token, private pcscd with the vsmartcard virtual reader, openssl
+  softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard
+  python3-pycryptodome openssl util-linux
+  # laudo printing tests: private cupsd with the cups-pdf queue; PDF checks
+  cups printer-driver-cups-pdf cups-ipp-utils poppler-utils
   # iced UI under X11
   libxkbcommon-x11-0
 )

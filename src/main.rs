@@ -35,10 +35,21 @@ enum Command {
         #[command(subcommand)]
         command: cli::config::ConfigCommand,
     },
+    /// Records a panoramic camera without the UI (camera check); ends with a JSON line.
+    Record(cli::record::RecordArgs),
+    /// Reads the plate in photos: one JSON line per image.
+    Ocr(cli::ocr::OcrArgs),
     /// Benchmarks (run through `cargo xtask bench …`).
     Bench {
         #[command(subcommand)]
         command: cli::bench::BenchCommand,
+    },
+    /// Signs a file with the e-CPF card (CAdES-BES detached .p7s, ICP-Brasil AD-RB).
+    Sign(cli::sign::SignArgs),
+    /// Laudo tools: sample laudo, printing.
+    Laudo {
+        #[command(subcommand)]
+        command: cli::laudo::LaudoCommand,
     },
 }
 
@@ -51,6 +62,10 @@ fn main() -> ExitCode {
         Some(Command::Audit { command }) => cli::audit::run(&command),
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),
+        Some(Command::Ocr(args)) => cli::ocr::run(&args),
+        Some(Command::Record(record)) => cli::record::run(&record),
+        Some(Command::Sign(sign)) => cli::sign::run(&sign),
+        Some(Command::Laudo { command }) => cli::laudo::run(&command),
     };
     match result {
         Ok(code) => code,

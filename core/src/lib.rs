@@ -3,16 +3,21 @@
 //! Rules cite Portaria Detran-MT 741/2019, Anexo II (`../shared/seeds/002_cb3a28bb034e36c2.txt`):
 //! items `2a`…`2t` of its section 2 and sections `§5`…`§18`.
 
+pub mod biometrics;
+pub mod capture;
 pub mod central_client;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fixtures;
 pub mod hashing;
+pub mod laudo;
+pub mod ocr;
 pub mod outbox;
 pub mod package;
 pub mod paths;
 pub mod session;
+pub mod signing;
 pub mod store;
 pub mod wire;
 pub mod workflow;

@@ -2,6 +2,13 @@
 //! transport, a real backend and a simulator that behaves like the device, faults included.
 //! The families arrive with their issues; what they share lives here.
 
+pub mod borescope;
+pub mod camera;
+pub mod fingerprint;
+pub mod panoramic;
+pub mod printer;
+pub mod smartcard;
+
 use serde::{Deserialize, Serialize};
 
 /// What a device reports to the status bar and the diagnostics screen.

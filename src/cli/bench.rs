@@ -16,6 +16,36 @@ use super::synthetic;
 /// Benchmarks.
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Plate recognition on labelled photos (`file x y w h plate`, paths relative to the file).
+    Ocr {
+        /// The labels file.
+        #[arg(long)]
+        labels: PathBuf,
+    },
+    /// One 1600×1024 frame to stored evidence (checks, tarja, JPEG, hashes, fsync).
+    Capture {
+        /// Scratch data directory (created; the benchmark writes into it).
+        #[arg(long)]
+        data: PathBuf,
+        /// How many frames to capture.
+        #[arg(long, default_value_t = 50)]
+        iterations: u32,
+    },
+    /// Laudo: canonical document, A4 PDF with 12 photos and (with --module) PKCS#11 signature.
+    Laudo {
+        /// Iterations.
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+        /// PKCS#11 module (e.g. SoftHSM2's libsofthsm2.so); without it no signature is timed.
+        #[arg(long)]
+        module: Option<PathBuf>,
+        /// Environment variable with the token PIN.
+        #[arg(long, default_value = "VISTORIA_PIN")]
+        pin_env: String,
+        /// Token label.
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Time to durably store one 1600×1024 JPEG with MD5, SHA-256 and its audit row.
     Store {
         /// Scratch data directory (created; the benchmark writes into it).
@@ -35,13 +65,35 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         packages: u32,
     },
+    /// CPU and memory of recording a 720p 15 fps H.264 camera, stored as sent and re-encoded.
+    Panoramic {
+        /// Seconds recorded in each mode.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// FVC protocol on one fingerprint "B" set: EER, FNMR at FMR 1 % / 0.1 %, times.
+    Fingerprint {
+        /// Folder with the 80 images `FFF_I.tif`.
+        #[arg(long)]
+        fvc: PathBuf,
+    },
 }
 
 /// Runs one benchmark.
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
+        BenchCommand::Ocr { labels } => super::ocr::bench_ocr(labels),
+        BenchCommand::Capture { data, iterations } => super::ocr::bench_capture(data, *iterations),
+        BenchCommand::Laudo {
+            iterations,
+            module,
+            pin_env,
+            token,
+        } => super::laudo::bench(*iterations, module.as_deref(), pin_env, token.as_deref()),
         BenchCommand::Store { data, iterations } => store(data, *iterations),
         BenchCommand::Central { data, packages } => super::bench_central::run(data, *packages),
+        BenchCommand::Panoramic { seconds } => super::record::bench(*seconds),
+        BenchCommand::Fingerprint { fvc } => super::fingerprint::bench(fvc),
     }
 }
 

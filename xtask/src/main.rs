@@ -9,7 +9,17 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const BENCHES: &[&str] = &["store", "central"];
+const BENCHES: &[&str] = &[
+    "store",
+    "central",
+    "capture",
+    "ocr",
+    "fingerprint",
+    "laudo",
+    "panoramic",
+];
+/// Shared test data, beside the repository.
+const DATA: &str = "../shared/data";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -101,11 +111,25 @@ fn bench(args: &[String]) -> Result<()> {
     ]))?;
     let scratch =
         std::env::temp_dir().join(format!("vistoria-bench-{name}-{}", std::process::id()));
-    let mut cmd = Command::new(release_bin());
-    cmd.args(["bench", name, "--data"])
-        .arg(&scratch)
-        .args(&args[1..]);
-    let result = run(cmd);
+    // Each benchmark's own arguments; anything after the name is passed on.
+    let runs: Vec<Vec<String>> = match name.as_str() {
+        "ocr" => vec![vec![
+            "--labels".into(),
+            format!("{DATA}/plates/br-openalpr/labels.tsv"),
+        ]],
+        "fingerprint" => ["FVC2002_DB1_B", "FVC2002_DB2_B"]
+            .iter()
+            .map(|set| vec!["--fvc".into(), format!("{DATA}/fingerprints/{set}")])
+            .collect(),
+        "laudo" | "panoramic" => vec![vec![]],
+        _ => vec![vec!["--data".into(), scratch.display().to_string()]],
+    };
+    let mut result = Ok(());
+    for run_args in runs {
+        let mut cmd = Command::new(release_bin());
+        cmd.args(["bench", name]).args(run_args).args(&args[1..]);
+        result = result.and(run(cmd));
+    }
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
