@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use vistoria_core::biometrics::image::GrayImage;
 
 use super::{FingerImage, FingerprintReader};
 use crate::{Device, DeviceError, DeviceStatus};
@@ -254,77 +255,12 @@ pub fn read_image(path: &Path) -> Result<FingerImage, DeviceError> {
             pixels: bytes[start..].to_vec(),
         });
     }
-    tiff_gray(&bytes).ok_or_else(|| bad("TIFF não suportado (apenas cinza 8 bits sem compressão)"))
-}
-
-fn tiff_gray(b: &[u8]) -> Option<FingerImage> {
-    let le = match b.get(..4)? {
-        [b'I', b'I', 42, 0] => true,
-        [b'M', b'M', 0, 42] => false,
-        _ => return None,
-    };
-    let u16_at = |a: usize| -> Option<u32> {
-        let s = b.get(a..a + 2)?;
-        Some(u32::from(if le {
-            u16::from_le_bytes([s[0], s[1]])
-        } else {
-            u16::from_be_bytes([s[0], s[1]])
-        }))
-    };
-    let u32_at = |a: usize| -> Option<u32> {
-        let s: [u8; 4] = b.get(a..a + 4)?.try_into().ok()?;
-        Some(if le {
-            u32::from_le_bytes(s)
-        } else {
-            u32::from_be_bytes(s)
-        })
-    };
-    let ifd = u32_at(4)? as usize;
-    let (mut w, mut h, mut offsets, mut rows, mut invert) =
-        (0usize, 0usize, Vec::new(), usize::MAX, false);
-    for e in 0..u16_at(ifd)? as usize {
-        let at = ifd + 2 + 12 * e;
-        let (tag, kind, count) = (u16_at(at)?, u16_at(at + 2)?, u32_at(at + 4)? as usize);
-        let size = if kind == 3 { 2 } else { 4 };
-        let base = if count * size <= 4 {
-            at + 8
-        } else {
-            u32_at(at + 8)? as usize
-        };
-        let value = |i: usize| {
-            if kind == 3 {
-                u16_at(base + 2 * i)
-            } else {
-                u32_at(base + 4 * i)
-            }
-        };
-        match tag {
-            256 => w = value(0)? as usize,
-            257 => h = value(0)? as usize,
-            258 if value(0)? != 8 => return None,
-            259 if value(0)? != 1 => return None,
-            262 => invert = value(0)? == 0,
-            273 => offsets = (0..count).map(value).collect::<Option<Vec<_>>>()?,
-            278 => rows = value(0)? as usize,
-            _ => {}
-        }
-    }
-    let rows = rows.min(h.max(1));
-    let mut pixels = Vec::with_capacity(w * h);
-    for (i, off) in offsets.iter().enumerate() {
-        let n = rows.min(h.saturating_sub(i * rows)) * w;
-        pixels.extend_from_slice(b.get(*off as usize..*off as usize + n)?);
-    }
-    if pixels.len() != w * h || w == 0 {
-        return None;
-    }
-    if invert {
-        pixels.iter_mut().for_each(|p| *p = 255 - *p);
-    }
-    Some(FingerImage {
-        width: w,
-        height: h,
-        pixels,
+    // The same TIFF reader the matcher uses for enrolment and the benchmark.
+    let image = GrayImage::from_tiff(&bytes).map_err(|e| bad(&e.to_string()))?;
+    Ok(FingerImage {
+        width: image.width,
+        height: image.height,
+        pixels: image.pixels,
     })
 }
 
