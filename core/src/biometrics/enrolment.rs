@@ -237,17 +237,7 @@ mod tests {
     use super::*;
 
     fn fvc(name: &str) -> Option<GrayImage> {
-        let path = format!(
-            "{}/../../shared/data/fingerprints/FVC2002_DB1_B/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
-            Err(_) => {
-                eprintln!("SKIP: {path} ausente");
-                None
-            }
-        }
+        crate::biometrics::image::fvc_sample(name)
     }
 
     fn actions(store: &Store) -> Vec<String> {

@@ -205,6 +205,24 @@ impl GrayImage {
     }
 }
 
+/// An image of the FVC2002 DB1_B set beside the repository, for tests; `None` (with a note)
+/// when `../shared/data` is absent.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn fvc_sample(name: &str) -> Option<GrayImage> {
+    let path = format!(
+        "{}/../../shared/data/fingerprints/FVC2002_DB1_B/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
+        Err(_) => {
+            eprintln!("SKIP: {path} ausente");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

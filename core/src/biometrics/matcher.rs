@@ -186,17 +186,8 @@ mod tests {
     use crate::biometrics::{GrayImage, extract};
 
     fn prepared(name: &str) -> Option<Prepared> {
-        let path = format!(
-            "{}/../../shared/data/fingerprints/FVC2002_DB1_B/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let Ok(bytes) = std::fs::read(&path) else {
-            eprintln!("SKIP: {path} ausente");
-            return None;
-        };
-        Some(Prepared::new(&extract(
-            &GrayImage::from_tiff(&bytes).unwrap(),
-        )))
+        let image = crate::biometrics::image::fvc_sample(name)?;
+        Some(Prepared::new(&extract(&image)))
     }
 
     #[test]
