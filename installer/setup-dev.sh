@@ -25,8 +25,8 @@ PACKAGES=(
   python3-pycryptodome openssl util-linux
   # laudo printing tests: private cupsd with the cups-pdf queue; PDF checks
   cups printer-driver-cups-pdf cups-ipp-utils poppler-utils
-  # iced UI under X11
-  libxkbcommon-x11-0
+  # iced UI under X11; Xvfb for the screenshot tour and the startup benchmark
+  libxkbcommon-x11-0 xvfb xauth
 )
 
 missing=()

@@ -1,7 +1,10 @@
 //! `vistoria`: the kiosk of a vehicle-inspection station, and its command-line tools.
 
+mod app;
 mod cli;
+mod kiosk;
 mod logging;
+mod screen;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

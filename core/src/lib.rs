@@ -3,6 +3,7 @@
 //! Rules cite Portaria Detran-MT 741/2019, Anexo II (`../shared/seeds/002_cb3a28bb034e36c2.txt`):
 //! items `2a`…`2t` of its section 2 and sections `§5`…`§18`.
 
+pub mod accounts;
 pub mod biometrics;
 pub mod capture;
 pub mod central_client;

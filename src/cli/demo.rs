@@ -1,34 +1,59 @@
-//! `vistoria demo`: the kiosk with simulated devices and an embedded central server on
-//! loopback, seeded with the fictitious vehicle registry; nothing to configure.
+//! `vistoria demo`: the kiosk window with simulated devices and an embedded central server on
+//! loopback, seeded with the fictitious vehicle registry; nothing to configure. Log in as
+//! `operador` / `vistoria123` to open an inspection, then as the inspector by fingerprint.
 //!
-//! Until the kiosk window lands, demo mode drives `simulate`: whole inspections headlessly
-//! through the core — vehicle query, photos the class requires, checklist, conclusion or
-//! interruption, signature, outbox — delivered to the embedded central, which verifies every
-//! byte and signs a receipt.
+//! `--headless N` runs N whole inspections without the window instead (the `simulate` path).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
+use anyhow::Context;
 use clap::Args;
+use vistoria_core::central_client::Endpoint;
+use vistoria_core::store::Store;
 
 use super::embedded_central;
 use super::simulate::{self, SimulateArgs};
+use crate::app::{self, Options};
+use crate::kiosk::{Kiosk, Parts, demo};
 
 /// Demo-mode options.
 #[derive(Args)]
 pub struct DemoArgs {
-    /// How many inspections to run.
-    #[arg(long, default_value_t = 6)]
-    inspections: u64,
     /// Keep the data here (default: a temporary folder, removed at the end).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Fullscreen kiosk mode (no decorations; leave from the technician's Diagnóstico).
+    #[arg(long)]
+    kiosk: bool,
+    /// Window size, e.g. 1920x1080.
+    #[arg(long, default_value = "1280x800", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Walk the screens and save a PNG of each in this folder, then exit.
+    #[arg(long)]
+    screenshots: Option<PathBuf>,
+    /// Print the time to the first frame as JSON and exit (`cargo xtask bench startup`).
+    #[arg(long, hide = true)]
+    first_frame: bool,
+    /// No window: run this many whole inspections through the core and exit.
+    #[arg(long)]
+    headless: Option<u64>,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or("use LARGURAxALTURA, ex.: 1280x800")?;
+    let parse = |v: &str| v.parse::<u32>().map_err(|e| e.to_string());
+    Ok((parse(w)?, parse(h)?))
 }
 
 const STATION: &str = "ECV-DEMO-01";
 
-/// Starts the embedded central, runs the inspections, prints what happened.
+/// Starts the embedded central and the kiosk.
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     let (root, temporary) = match &args.data {
         Some(dir) => (dir.clone(), false),
         None => (
@@ -36,20 +61,70 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             true,
         ),
     };
-    let result = run_in(&root, args.inspections);
+    let result = match args.headless {
+        Some(n) => headless(&root, n),
+        None => window(&root, args, started),
+    };
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
     }
     result
 }
 
-fn run_in(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
-    println!("Vistoria — modo demonstração (dispositivos simulados, servidor central embutido)");
+fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<ExitCode> {
+    let central_data = root.join("central");
+    let token = embedded_central::station_token(&central_data, STATION)?;
+    let central = embedded_central::start(&central_data)?;
+    let kiosk_dir = root.join("kiosk");
+    let _log =
+        crate::logging::init(&kiosk_dir.join("logs")).context("iniciando o registro (log)")?;
+    tracing::info!(url = %central.url, "demo central started");
+    let (mut store, report) = Store::open(&kiosk_dir)?;
+    let clock = super::startup::restore_clock(&store)?;
+    let recovered = super::startup::recover(&mut store, &report, &clock)?;
+    tracing::info!(%recovered, "demo kiosk starting");
+    let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
+    let kiosk = Kiosk::new(Parts {
+        store,
+        clock,
+        endpoint: Endpoint {
+            url: central.url.clone(),
+            token,
+            cert_sha256: central.cert_sha256.clone(),
+        },
+        station: simulate::simulated_station(STATION),
+        camera,
+        reader,
+        demo: Some(devices),
+        log_dir: kiosk_dir.join("logs"),
+    })
+    .map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &args.screenshots {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    app::run(
+        kiosk,
+        Options {
+            kiosk_mode: args.kiosk,
+            size: (args.size.0 as f32, args.size.1 as f32),
+            started,
+            exit_after_first_frame: args.first_frame,
+            tour: args.screenshots.clone(),
+            demo_fingers: demo::DemoDevices::fingers(),
+        },
+    )
+    .context("janela do quiosque")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
+    println!(
+        "Vistoria — modo demonstração sem janela (dispositivos simulados, servidor central embutido)"
+    );
     let central_data = root.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
     let central = embedded_central::start(&central_data)?;
     println!("servidor central de demonstração em {}", central.url);
-    println!("dados do quiosque em {}", root.join("kiosk").display());
     simulate::run(&SimulateArgs {
         central: central.url,
         cert_sha256: central.cert_sha256,

@@ -42,7 +42,7 @@ pub async fn query(
     let renavam = typed(query.renavam.as_deref())
         .map(Renavam::parse)
         .transpose()
-        .map_err(|e| ApiError::field("renavam", format!("RENAVAM inválido: {e}")))?;
+        .map_err(|e| ApiError::field("renavam", e.to_string()))?;
     let chassis = typed(query.chassis.as_deref())
         .map(Chassis::parse)
         .transpose()

@@ -166,7 +166,7 @@ impl GrayImage {
         let cx = width as f32 * (0.4 + 0.2 * next());
         let cy = height as f32 * (0.35 + 0.2 * next());
         // A few random phase "bumps" make ridge endings and forks appear.
-        let bumps: Vec<(f32, f32, f32)> = (0..12)
+        let bumps: Vec<(f32, f32, f32)> = (0..40)
             .map(|_| {
                 (
                     next() * width as f32,

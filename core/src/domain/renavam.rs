@@ -48,7 +48,7 @@ pub enum RenavamError {
         found: usize,
     },
     /// The last digit does not match the other ten.
-    #[error("RENAVAM inválido: dígito verificador não confere")]
+    #[error("o dígito verificador do RENAVAM não confere")]
     CheckDigit,
 }
 
@@ -220,7 +220,7 @@ mod tests {
             (
                 "00639884963",
                 RenavamError::CheckDigit,
-                "RENAVAM inválido: dígito verificador não confere",
+                "o dígito verificador do RENAVAM não confere",
             ),
         ];
         for (input, error, message) in cases {

@@ -62,7 +62,7 @@ pub enum CorrectionError {
     #[error("placa inválida: {0}")]
     Plate(#[from] crate::domain::PlateError),
     /// The typed RENAVAM is not a RENAVAM.
-    #[error("RENAVAM inválido: {0}")]
+    #[error(transparent)]
     Renavam(#[from] crate::domain::RenavamError),
     /// The typed plate is not the queried vehicle's.
     #[error("a placa digitada ({typed}) não é a do veículo consultado ({queried})")]

@@ -5,6 +5,7 @@
 //! that ends without [`Store::close`] is noticed by the next one, which can then close the
 //! inspections the crash interrupted (see [`crate::session`]).
 
+mod accounts;
 pub mod atomic;
 mod audit;
 mod inspections;
@@ -173,6 +174,12 @@ impl Store {
     pub fn close(self) -> Result<(), StoreError> {
         set_meta(&self.conn, RUNNING_KEY, "0")?;
         self.conn.close().map_err(|(_, e)| StoreError::Sql(e))
+    }
+
+    /// Records a clean exit without giving the store up, for a process about to end that shares
+    /// it between threads (the kiosk window). Call it when nothing more will be written.
+    pub fn mark_clean_exit(&mut self) -> Result<(), StoreError> {
+        set_meta(&self.conn, RUNNING_KEY, "0")
     }
 
     /// The data directory.
@@ -364,6 +371,29 @@ impl Store {
     /// Walks the audit chain.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         audit::verify(&self.conn)
+    }
+
+    /// One staff account, if it exists.
+    pub fn account(&self, login: &str) -> Result<Option<crate::accounts::Account>, StoreError> {
+        accounts::get(&self.conn, login)
+    }
+
+    /// Every staff account, by login.
+    pub fn accounts(&self) -> Result<Vec<crate::accounts::Account>, StoreError> {
+        accounts::list(&self.conn)
+    }
+
+    /// Creates or replaces an account, with its audit row, in one transaction.
+    pub fn save_account(
+        &mut self,
+        account: &crate::accounts::Account,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        accounts::upsert(&tx, account)?;
+        let row = audit::append(&tx, &event)?;
+        tx.commit()?;
+        Ok(row)
     }
 
     /// A value kept between runs (last clock sync, settings), if set.

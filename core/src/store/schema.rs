@@ -66,6 +66,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
     "#,
+    // 3: the station's staff (§11): who may log in, with which role; passwords as Argon2id
+    // PHC strings, never in clear. Fingerprint templates live in the biometric vault.
+    r#"
+    CREATE TABLE accounts (
+        login          TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        role           TEXT NOT NULL,
+        cpf            TEXT NOT NULL,
+        password_hash  TEXT,
+        active         INTEGER NOT NULL DEFAULT 1
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

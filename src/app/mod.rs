@@ -1,0 +1,536 @@
+//! The kiosk window: one full-screen iced application. The root routes messages to the screen
+//! shown and reacts to the screens' events; it does not decide anything about an inspection.
+//! Background duties (status bar, clock sync, delivery) run on a one-second tick as tasks.
+
+mod status_bar;
+mod tour;
+pub mod ui;
+pub mod work;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use iced::widget::{column, container, row};
+use iced::{Element, Length, Subscription, Task, window};
+use vistoria_core::accounts::Role;
+
+use crate::kiosk::{Failure, Kiosk, Session, StatusSnapshot};
+use crate::screen::{counter, diagnostics, inspection, login, outbox, signature};
+use work::work;
+
+/// How the window runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fullscreen without decorations; only the technician's menu closes it.
+    pub kiosk_mode: bool,
+    /// Window size when not in kiosk mode.
+    pub size: (f32, f32),
+    /// When the process started (for the first-frame time).
+    pub started: Instant,
+    /// Print the time to the first frame as a JSON line and exit (`bench startup`).
+    pub exit_after_first_frame: bool,
+    /// Walk the screens and save a screenshot of each here (`xtask screenshots`).
+    pub tour: Option<PathBuf>,
+    /// The simulated reader's fingers (demo mode), empty otherwise.
+    pub demo_fingers: Vec<String>,
+}
+
+/// The screen shown.
+#[derive(Debug)]
+pub enum Screen {
+    /// Entrar.
+    Login(login::State),
+    /// Atendimento.
+    Counter(counter::State),
+    /// Vistoria.
+    Inspection(inspection::State),
+    /// Assinatura.
+    Signature(signature::State),
+    /// Envios.
+    Outbox(outbox::State),
+    /// Diagnóstico.
+    Diagnostics(diagnostics::State),
+}
+
+/// Where the navigation bar can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// Atendimento.
+    Counter,
+    /// Envios.
+    Outbox,
+    /// Diagnóstico.
+    Diagnostics,
+}
+
+/// Everything that happens in the window.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Login screen.
+    Login(login::Message),
+    /// Counter screen.
+    Counter(counter::Message),
+    /// Inspection screen.
+    Inspection(inspection::Message),
+    /// Signature screen.
+    Signature(signature::Message),
+    /// Outbox screen.
+    Outbox(outbox::Message),
+    /// Diagnostics screen.
+    Diagnostics(diagnostics::Message),
+    /// Navigation bar.
+    Go(Nav),
+    /// "Sair".
+    Logout,
+    /// One second passed.
+    Tick,
+    /// Status bar data arrived.
+    Status(StatusSnapshot),
+    /// A clock sync ended.
+    Synced(Result<Duration, Failure>),
+    /// A delivery pass ended.
+    Delivered(Result<(usize, Vec<String>), Failure>),
+    /// A frame was drawn.
+    Frame,
+    /// The screenshot tour.
+    Tour(tour::Message),
+    /// Someone tried to close the window.
+    CloseRequested,
+}
+
+/// The application state.
+pub struct App {
+    kiosk: Kiosk,
+    options: Options,
+    session: Option<Session>,
+    screen: Screen,
+    status: Option<StatusSnapshot>,
+    online: Option<bool>,
+    notice: Option<String>,
+    delivering: bool,
+    ticks: u64,
+    first_frame: bool,
+    tour: tour::Tour,
+}
+
+impl App {
+    /// The window's first state: the login screen, a clock sync under way.
+    pub fn new(kiosk: Kiosk, options: Options) -> (App, Task<Message>) {
+        let (login, load) = login::State::new(&kiosk, options.demo_fingers.clone());
+        let sync = work(&kiosk, "clock-sync", |k| k.sync_clock(), Message::Synced);
+        let tour = tour::Tour::new(options.tour.clone());
+        let start_tour = tour.start();
+        let app = App {
+            kiosk,
+            options,
+            session: None,
+            screen: Screen::Login(login),
+            status: None,
+            online: None,
+            notice: None,
+            delivering: false,
+            ticks: 0,
+            first_frame: false,
+            tour,
+        };
+        let status = app.refresh_status();
+        (
+            app,
+            Task::batch([load.map(Message::Login), sync, status, start_tour]),
+        )
+    }
+
+    /// The screen shown (tests).
+    #[cfg(test)]
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// Who is logged in (tests).
+    #[cfg(test)]
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The banner shown (tests).
+    #[cfg(test)]
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    fn refresh_status(&self) -> Task<Message> {
+        work(
+            &self.kiosk,
+            "status",
+            |k| Ok(k.status()),
+            |r| match r {
+                Ok(s) => Message::Status(s),
+                Err(e) => Message::Synced(Err(e)),
+            },
+        )
+    }
+
+    fn deliver(&mut self) -> Task<Message> {
+        if self.delivering {
+            return Task::none();
+        }
+        self.delivering = true;
+        work(
+            &self.kiosk,
+            "delivery",
+            |k| k.deliver_due(),
+            Message::Delivered,
+        )
+    }
+
+    /// The screen a role starts on.
+    fn home(&mut self, session: &Session) -> Task<Message> {
+        if matches!(session.role, Role::Technician | Role::Administrator) {
+            self.go(Nav::Diagnostics)
+        } else {
+            self.go(Nav::Counter)
+        }
+    }
+
+    fn go(&mut self, nav: Nav) -> Task<Message> {
+        let Some(session) = self.session.clone() else {
+            return Task::none();
+        };
+        match nav {
+            Nav::Counter => {
+                let (s, t) = counter::State::new(&self.kiosk, session);
+                self.screen = Screen::Counter(s);
+                t.map(Message::Counter)
+            }
+            Nav::Outbox => {
+                let (s, t) = outbox::State::new(&self.kiosk, session);
+                self.screen = Screen::Outbox(s);
+                t.map(Message::Outbox)
+            }
+            Nav::Diagnostics if matches!(session.role, Role::Technician | Role::Administrator) => {
+                let (s, t) = diagnostics::State::new(&self.kiosk);
+                self.screen = Screen::Diagnostics(s);
+                t.map(Message::Diagnostics)
+            }
+            Nav::Diagnostics => Task::none(),
+        }
+    }
+
+    fn logout(&mut self) -> Task<Message> {
+        self.session = None;
+        self.notice = None;
+        let (s, t) = login::State::new(&self.kiosk, self.options.demo_fingers.clone());
+        self.screen = Screen::Login(s);
+        t.map(Message::Login)
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Login(m) => {
+                let Screen::Login(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                let task = task.map(Message::Login);
+                match event {
+                    Some(login::Event::LoggedIn(session)) => {
+                        tracing::info!(login = %session.login, role = ?session.role, "logged in");
+                        self.session = Some(session.clone());
+                        Task::batch([task, self.home(&session)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Counter(m) => {
+                let Screen::Counter(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                let task = task.map(Message::Counter);
+                let Some(session) = self.session.clone() else {
+                    return task;
+                };
+                match event {
+                    Some(counter::Event::Inspect(row)) => {
+                        self.notice = None;
+                        let (s, t) = inspection::State::new(&self.kiosk, session, row);
+                        self.screen = Screen::Inspection(s);
+                        Task::batch([task, t.map(Message::Inspection)])
+                    }
+                    Some(counter::Event::Sign(row)) => {
+                        self.notice = None;
+                        self.screen = Screen::Signature(signature::State::new(
+                            session,
+                            row,
+                            self.options.demo_fingers.clone(),
+                        ));
+                        task
+                    }
+                    None => task,
+                }
+            }
+            Message::Inspection(m) => {
+                let Screen::Inspection(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                let task = task.map(Message::Inspection);
+                let Some(session) = self.session.clone() else {
+                    return task;
+                };
+                match event {
+                    Some(inspection::Event::Concluded(row)) => {
+                        self.screen = Screen::Signature(signature::State::new(
+                            session,
+                            row,
+                            self.options.demo_fingers.clone(),
+                        ));
+                        task
+                    }
+                    Some(inspection::Event::Interrupted(row)) => {
+                        self.notice = Some(format!(
+                            "Vistoria {} interrompida e colocada na fila de envio",
+                            row.plate
+                        ));
+                        let back = self.go(Nav::Counter);
+                        Task::batch([task, back, self.deliver()])
+                    }
+                    None => task,
+                }
+            }
+            Message::Signature(m) => {
+                let Screen::Signature(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                let task = task.map(Message::Signature);
+                match event {
+                    Some(signature::Event::Signed(row)) => {
+                        self.notice = Some(format!(
+                            "Laudo de {} assinado e colocado na fila de envio",
+                            row.plate
+                        ));
+                        let back = self.go(Nav::Counter);
+                        Task::batch([task, back, self.deliver()])
+                    }
+                    Some(signature::Event::Back) => Task::batch([task, self.go(Nav::Counter)]),
+                    None => task,
+                }
+            }
+            Message::Outbox(m) => {
+                let Screen::Outbox(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                s.update(m, &self.kiosk).map(Message::Outbox)
+            }
+            Message::Diagnostics(m) => {
+                let Screen::Diagnostics(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                match event {
+                    Some(diagnostics::Event::Quit) => {
+                        tracing::info!("kiosk closed from the technician's menu");
+                        self.kiosk.shutdown();
+                        iced::exit()
+                    }
+                    None => task.map(Message::Diagnostics),
+                }
+            }
+            Message::Go(nav) => {
+                self.notice = None;
+                self.go(nav)
+            }
+            Message::Logout => self.logout(),
+            Message::Tick => self.tick(),
+            Message::Status(s) => {
+                self.status = Some(s);
+                Task::none()
+            }
+            Message::Synced(r) => {
+                self.online = Some(r.is_ok());
+                if let Err(e) = r {
+                    tracing::warn!(%e, "central unreachable");
+                }
+                Task::none()
+            }
+            Message::Delivered(r) => {
+                self.delivering = false;
+                match &r {
+                    Ok((_, failures)) => {
+                        // A failed attempt may be the central refusing, not the network.
+                        self.online = Some(failures.iter().all(|f| !f.contains("inacessível")));
+                    }
+                    Err(e) => {
+                        self.online = Some(false);
+                        tracing::warn!(%e, "delivery pass failed");
+                    }
+                }
+                let refresh = match &mut self.screen {
+                    Screen::Outbox(s) => s
+                        .update(outbox::Message::Refresh, &self.kiosk)
+                        .map(Message::Outbox),
+                    _ => Task::none(),
+                };
+                Task::batch([refresh, self.refresh_status()])
+            }
+            Message::Frame => {
+                if !self.first_frame {
+                    self.first_frame = true;
+                    let ms = self.options.started.elapsed().as_secs_f64() * 1000.0;
+                    tracing::info!(ms, "first frame");
+                    if self.options.exit_after_first_frame {
+                        println!("{}", serde_json::json!({ "first_frame_ms": ms }));
+                        self.kiosk.shutdown();
+                        return iced::exit();
+                    }
+                }
+                Task::none()
+            }
+            Message::Tour(m) => tour::update(self, m),
+            Message::CloseRequested => {
+                if self.options.kiosk_mode {
+                    tracing::info!("close request ignored in kiosk mode");
+                    Task::none()
+                } else {
+                    self.kiosk.shutdown();
+                    iced::exit()
+                }
+            }
+        }
+    }
+
+    fn tick(&mut self) -> Task<Message> {
+        self.ticks += 1;
+        let mut tasks = Vec::new();
+        if let Screen::Counter(s) = &mut self.screen {
+            let now = self.kiosk.clock().now().ok().map(|n| n.at);
+            tasks.push(
+                s.update(counter::Message::Tick(now), &self.kiosk)
+                    .0
+                    .map(Message::Counter),
+            );
+        }
+        if self.ticks.is_multiple_of(2) {
+            tasks.push(self.refresh_status());
+        }
+        if self.ticks.is_multiple_of(15) {
+            tasks.push(self.deliver());
+        }
+        if self.ticks.is_multiple_of(600) {
+            tasks.push(work(
+                &self.kiosk,
+                "clock-sync",
+                |k| k.sync_clock(),
+                Message::Synced,
+            ));
+        }
+        Task::batch(tasks)
+    }
+
+    /// Background subscriptions: the tick, the screen's own, the first frame, close requests.
+    pub fn subscription(&self) -> Subscription<Message> {
+        let mut subs = vec![
+            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
+            window::close_requests().map(|_| Message::CloseRequested),
+        ];
+        if let Screen::Inspection(s) = &self.screen {
+            subs.push(s.subscription().map(Message::Inspection));
+        }
+        if !self.first_frame {
+            subs.push(window::frames().map(|_| Message::Frame));
+        }
+        Subscription::batch(subs)
+    }
+
+    /// Draws the window: status bar, navigation, the screen.
+    pub fn view(&self) -> Element<'_, Message> {
+        let screen: Element<'_, Message> = match &self.screen {
+            Screen::Login(s) => s.view().map(Message::Login),
+            Screen::Counter(s) => s.view().map(Message::Counter),
+            Screen::Inspection(s) => s.view().map(Message::Inspection),
+            Screen::Signature(s) => s.view().map(Message::Signature),
+            Screen::Outbox(s) => s.view().map(Message::Outbox),
+            Screen::Diagnostics(s) => s.view().map(Message::Diagnostics),
+        };
+        let mut page = column![status_bar::view(
+            self.kiosk.station(),
+            self.session.as_ref(),
+            self.status.as_ref(),
+            self.online,
+            self.kiosk.is_demo(),
+        )];
+        if let Some(session) = &self.session {
+            page = page.push(self.nav(session));
+        }
+        if let Some(n) = &self.notice {
+            page = page.push(container(ui::notice(n)).padding([8, 20]));
+        }
+        page.push(container(screen).width(Length::Fill).height(Length::Fill))
+            .into()
+    }
+
+    fn nav(&self, session: &Session) -> Element<'_, Message> {
+        let current = match self.screen {
+            Screen::Counter(_) => Some(Nav::Counter),
+            Screen::Outbox(_) => Some(Nav::Outbox),
+            Screen::Diagnostics(_) => Some(Nav::Diagnostics),
+            _ => None,
+        };
+        let mut bar = row![
+            ui::toggle(
+                "Atendimento",
+                current == Some(Nav::Counter),
+                Message::Go(Nav::Counter)
+            ),
+            ui::toggle(
+                "Envios",
+                current == Some(Nav::Outbox),
+                Message::Go(Nav::Outbox)
+            ),
+        ]
+        .spacing(8);
+        if matches!(session.role, Role::Technician | Role::Administrator) {
+            bar = bar.push(ui::toggle(
+                "Diagnóstico",
+                current == Some(Nav::Diagnostics),
+                Message::Go(Nav::Diagnostics),
+            ));
+        }
+        bar = bar.push(iced::widget::Space::new().width(Length::Fill));
+        bar = bar.push(ui::secondary("Sair", Some(Message::Logout)));
+        container(bar).padding([8, 20]).into()
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(kiosk: Kiosk, options: Options) -> iced::Result {
+    let kiosk_mode = options.kiosk_mode;
+    let size = iced::Size::new(options.size.0, options.size.1);
+    let title = format!("Vistoria — {}", kiosk.station().name);
+    iced::application(
+        move || App::new(kiosk.clone(), options.clone()),
+        App::update,
+        App::view,
+    )
+    .title(move |_: &App| title.clone())
+    .theme(|_: &App| ui::theme())
+    .subscription(App::subscription)
+    .font(ui::FONT_REGULAR_BYTES)
+    .font(ui::FONT_BOLD_BYTES)
+    .default_font(ui::FONT)
+    .window(window::Settings {
+        size,
+        min_size: Some(iced::Size::new(1024.0, 700.0)),
+        fullscreen: kiosk_mode,
+        decorations: !kiosk_mode,
+        resizable: !kiosk_mode,
+        ..window::Settings::default()
+    })
+    .exit_on_close_request(false)
+    .run()
+}

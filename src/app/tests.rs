@@ -1,0 +1,575 @@
+//! `iced_test` simulations of the kiosk window: each test starts the real embedded central on
+//! loopback and a demo kiosk (simulated camera and reader, real store, real OCR, real matcher)
+//! in a temporary folder, then clicks and types through the screens as a person would and
+//! checks what the screens and the store end up with. The tasks the screens start run for
+//! real (on their worker threads) and their results are fed back, as the window does.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use iced::futures::StreamExt;
+use iced::futures::executor::block_on;
+use iced::{Size, Task};
+use iced_test::Simulator;
+use iced_test::runtime::Action;
+use iced_test::selector;
+use vistoria_core::central_client::Endpoint;
+use vistoria_core::domain::{PhotoKind, StateKind};
+use vistoria_core::store::{OutboxState, Store};
+
+use super::{App, Message, Options, Screen, ui};
+use crate::cli::{embedded_central, simulate, startup};
+use crate::kiosk::{Kiosk, Parts, demo};
+use crate::screen::inspection;
+
+/// A registry vehicle (assets/vehicles.json), a passenger car.
+const PLATE: &str = "QTK3308";
+const RENAVAM: &str = "43787047302";
+
+/// Scrolls the scrollable under the target until the target is on screen.
+fn reveal<S>(ui: &mut Simulator<'_, Message>, selector: S)
+where
+    S: selector::Selector + Send + Clone,
+    S::Output: selector::Bounded + Clone + Send,
+{
+    use iced::mouse::{Event as Mouse, ScrollDelta};
+    use selector::Bounded;
+    for _ in 0..120 {
+        let Ok(target) = ui.find(selector.clone()) else {
+            return;
+        };
+        if target.visible_bounds().is_some() {
+            return;
+        }
+        let b = target.bounds();
+        let down = b.y > 400.0;
+        ui.point_at(iced::Point::new(b.x + b.width / 2.0, 500.0));
+        ui.simulate([iced::Event::Mouse(Mouse::WheelScrolled {
+            delta: ScrollDelta::Lines {
+                x: 0.0,
+                y: if down { -1.0 } else { 1.0 },
+            },
+        })]);
+    }
+}
+
+struct Harness {
+    app: App,
+    kiosk: Kiosk,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let central_data = dir.path().join("central");
+        let token = embedded_central::station_token(&central_data, "ECV-TESTE-01").unwrap();
+        let central = embedded_central::start(&central_data).unwrap();
+        let kiosk_dir = dir.path().join("kiosk");
+        let (mut store, report) = Store::open(&kiosk_dir).unwrap();
+        let clock = startup::restore_clock(&store).unwrap();
+        startup::recover(&mut store, &report, &clock).unwrap();
+        let (devices, camera, reader) = demo::prepare(&mut store).unwrap();
+        let kiosk = Kiosk::new(Parts {
+            store,
+            clock,
+            endpoint: Endpoint {
+                url: central.url,
+                token,
+                cert_sha256: central.cert_sha256,
+            },
+            station: simulate::simulated_station("ECV-TESTE-01"),
+            camera,
+            reader,
+            demo: Some(devices),
+            log_dir: kiosk_dir.join("logs"),
+        })
+        .unwrap();
+        let (app, boot) = App::new(
+            kiosk.clone(),
+            Options {
+                kiosk_mode: true,
+                size: (1280.0, 800.0),
+                started: Instant::now(),
+                exit_after_first_frame: false,
+                tour: None,
+                demo_fingers: demo::DemoDevices::fingers(),
+            },
+        );
+        let mut h = Harness {
+            app,
+            kiosk,
+            _dir: dir,
+        };
+        h.run(boot);
+        h
+    }
+
+    /// Runs a task to its end, feeding every message it produces back into the app.
+    fn run(&mut self, task: Task<Message>) {
+        let Some(mut stream) = iced_test::runtime::task::into_stream(task) else {
+            return;
+        };
+        while let Some(action) = block_on(stream.next()) {
+            if let Action::Output(message) = action {
+                let next = self.app.update(message);
+                self.run(next);
+            }
+        }
+    }
+
+    fn send(&mut self, message: Message) {
+        let task = self.app.update(message);
+        self.run(task);
+    }
+
+    fn simulator(&self) -> Simulator<'_, Message> {
+        let settings = iced::Settings {
+            fonts: vec![ui::FONT_REGULAR_BYTES.into(), ui::FONT_BOLD_BYTES.into()],
+            default_font: ui::FONT,
+            ..iced::Settings::default()
+        };
+        Simulator::with_size(settings, Size::new(1280.0, 800.0), self.app.view())
+    }
+
+    /// Clicks what `target` selects (a text or a widget id), scrolling to it as a person
+    /// would, and processes the result.
+    fn click(&mut self, target: &str) {
+        let messages: Vec<Message> = {
+            let mut ui = self.simulator();
+            let by_text = ui.find(target).is_ok();
+            let clicked = if by_text {
+                reveal(&mut ui, target);
+                ui.click(target).map(|_| ())
+            } else {
+                let id = iced::widget::Id::from(target.to_owned());
+                reveal(&mut ui, id.clone());
+                ui.click(id).map(|_| ())
+            };
+            clicked.unwrap_or_else(|e| panic!("nada clicável em {target:?}: {e}"));
+            ui.into_messages().collect()
+        };
+        for m in messages {
+            self.send(m);
+        }
+    }
+
+    /// Clicks the field with id `id` and types `text`.
+    fn type_into(&mut self, id: &'static str, text: &str) {
+        let messages: Vec<Message> = {
+            let mut ui = self.simulator();
+            reveal(&mut ui, iced::widget::Id::from(id));
+            ui.click(selector::id(id)).unwrap();
+            ui.typewrite(text);
+            ui.into_messages().collect()
+        };
+        for m in messages {
+            self.send(m);
+        }
+    }
+
+    /// Clicks the field with id `id`, empties it and types `text`.
+    fn replace(&mut self, id: &'static str, text: &str) {
+        use iced::keyboard::key::Named;
+        let messages: Vec<Message> = {
+            let mut ui = self.simulator();
+            reveal(&mut ui, iced::widget::Id::from(id));
+            ui.click(selector::id(id)).unwrap();
+            ui.tap_key(Named::End);
+            for _ in 0..40 {
+                ui.tap_key(Named::Backspace);
+            }
+            ui.typewrite(text);
+            ui.into_messages().collect()
+        };
+        for m in messages {
+            self.send(m);
+        }
+    }
+
+    fn audit_actions(&self) -> Vec<String> {
+        let db = vistoria_core::paths::database_in(&self.kiosk.data_dir());
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT action FROM audit_log ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn sees(&self, text: &str) -> bool {
+        self.simulator().find(text).is_ok()
+    }
+
+    fn login_password(&mut self, login: &str, password: &str) {
+        self.replace(crate::screen::login::LOGIN_INPUT, login);
+        self.type_into(crate::screen::login::PASSWORD_INPUT, password);
+        self.click("Entrar");
+    }
+
+    fn open_inspection(&mut self) {
+        use crate::screen::counter::*;
+        self.login_password(demo::OPERATOR, demo::PASSWORD);
+        self.type_into(PLATE_INPUT, PLATE);
+        self.type_into(RENAVAM_INPUT, RENAVAM);
+        self.click("Consultar e abrir vistoria");
+    }
+
+    fn inspector_takes_it(&mut self) {
+        self.click("Sair");
+        self.click("Vistoriador (digital)");
+        self.click("Ler digital");
+        assert_eq!(self.app.session().unwrap().login, demo::INSPECTOR);
+        self.click("Vistoriar");
+        assert!(matches!(self.app.screen(), Screen::Inspection(_)));
+    }
+
+    fn inspection(&self) -> &inspection::State {
+        match self.app.screen() {
+            Screen::Inspection(s) => s,
+            _ => panic!("não está na tela de vistoria"),
+        }
+    }
+
+    /// Photographs every required photo by clicking "Capturar", doing the §6 correction if
+    /// the reading asks for it.
+    fn take_all_photos(&mut self) {
+        let required = self.inspection().row().required.clone();
+        for kind in required {
+            self.click(&format!("foto-{}", kind.code()));
+            self.click("Capturar");
+            let s = self.inspection();
+            assert!(s.error().is_none(), "{:?}", s.error());
+            let shot = s.shots().last().unwrap();
+            assert_eq!(shot.kind, kind);
+            assert_eq!(shot.md5.len(), 32);
+            if shot.ocr.as_ref().is_some_and(|o| o.needs_correction) {
+                self.correct_plate();
+            }
+        }
+    }
+
+    fn correct_plate(&mut self) {
+        use crate::screen::inspection::photos::*;
+        self.type_into(CORRECTION_PLATE, PLATE);
+        self.type_into(CORRECTION_RENAVAM, RENAVAM);
+        self.type_into(CORRECTION_REASON, "placa com reflexo na foto");
+        self.click("Registrar correção");
+        assert!(
+            self.inspection().error().is_none(),
+            "{:?}",
+            self.inspection().error()
+        );
+    }
+
+    fn fill_checklist(&mut self, non_conforming: Option<&str>) {
+        self.click("2. Checklist");
+        let items: Vec<_> = self
+            .inspection()
+            .row()
+            .checklist
+            .iter()
+            .map(|(i, _, _)| *i)
+            .collect();
+        for item in items {
+            if Some(item.code()) == non_conforming {
+                self.click(&format!("nc-{}", item.code()));
+                self.type_into(
+                    crate::screen::inspection::checklist::NOTE_INPUT,
+                    "sulco abaixo do mínimo",
+                );
+                self.click("Registrar não conformidade");
+            } else {
+                self.click(&format!("ok-{}", item.code()));
+            }
+        }
+        let row = self.inspection().row();
+        assert!(row.checklist.iter().all(|(_, c, _)| c.is_some()), "{row:?}");
+    }
+
+    fn store_state(&self, plate: &str) -> (StateKind, Option<OutboxState>) {
+        let rows = self.kiosk.inspections_today().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.plate.replace('-', "") == plate)
+            .unwrap();
+        let outbox = self
+            .kiosk
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .find(|o| o.id == row.id)
+            .map(|o| o.state);
+        (row.state, outbox)
+    }
+}
+
+#[test]
+fn wrong_credentials_do_not_say_which_part_and_repeated_failures_lock() {
+    let mut h = Harness::new();
+    h.login_password("operador", "senha-errada");
+    assert!(h.sees("usuário ou credencial incorretos"));
+    h.login_password("ninguem", demo::PASSWORD);
+    assert!(h.sees("usuário ou credencial incorretos"));
+    assert!(h.app.session().is_none());
+    for _ in 0..4 {
+        h.login_password("operador", "senha-errada");
+    }
+    assert!(h.sees("muitas tentativas sem sucesso: aguarde 5 min e tente de novo"));
+    // Locked even with the right password, while the lock lasts.
+    h.login_password("operador", demo::PASSWORD);
+    assert!(h.app.session().is_none());
+    // Another user is not locked.
+    h.login_password(demo::TECHNICIAN, demo::PASSWORD);
+    assert_eq!(h.app.session().unwrap().login, demo::TECHNICIAN);
+    assert!(matches!(h.app.screen(), Screen::Diagnostics(_)));
+}
+
+#[test]
+fn the_counter_shows_precise_query_errors_then_opens_the_inspection() {
+    use crate::screen::counter::*;
+    let mut h = Harness::new();
+    h.login_password(demo::OPERATOR, demo::PASSWORD);
+    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+    // A RENAVAM with a wrong check digit never reaches the central.
+    h.type_into(PLATE_INPUT, PLATE);
+    h.type_into(RENAVAM_INPUT, "43787047301");
+    h.click("Consultar e abrir vistoria");
+    assert!(h.sees("o dígito verificador do RENAVAM não confere"));
+    // A valid plate that the registry does not have: the central's own reason.
+    h.replace(RENAVAM_INPUT, RENAVAM);
+    h.replace(PLATE_INPUT, "ZZZ9Z99");
+    h.click("Consultar e abrir vistoria");
+    let Screen::Counter(s) = h.app.screen() else {
+        panic!()
+    };
+    let error = s.error().unwrap().to_owned();
+    assert!(error.starts_with("o servidor central recusou"), "{error}");
+    assert!(s.opened().is_none());
+    // Neither RENAVAM nor chassis.
+    h.replace(PLATE_INPUT, PLATE);
+    h.replace(RENAVAM_INPUT, "");
+    h.click("Consultar e abrir vistoria");
+    assert!(h.sees("Informe o RENAVAM ou o chassi junto com a placa (§5)"));
+    // The right one opens, with the central's data and the 4 h window.
+    h.type_into(RENAVAM_INPUT, RENAVAM);
+    h.click("Consultar e abrir vistoria");
+    let Screen::Counter(s) = h.app.screen() else {
+        panic!()
+    };
+    let opened = s.opened().expect("aberta").clone();
+    assert_eq!(opened.plate, "QTK-3308");
+    assert_eq!(opened.vehicle, "FIAT/ARGO DRIVE");
+    assert_eq!(
+        opened.deadline - opened.queried_at,
+        chrono::Duration::hours(4)
+    );
+    assert_eq!(s.rows().len(), 1);
+    assert!(h.sees("Vistoria aberta: QTK-3308"));
+    assert!(h.sees("faltam 3h59min") || h.sees("faltam 4h00min"));
+}
+
+#[test]
+fn a_whole_inspection_from_counter_to_delivered_package() {
+    let mut h = Harness::new();
+    h.open_inspection();
+    h.inspector_takes_it();
+    assert_eq!(h.inspection().row().state, StateKind::Capturing);
+    h.take_all_photos();
+    // The rear photo was read and checked against the typed plate (§6).
+    let rear = h
+        .inspection()
+        .shots()
+        .iter()
+        .find(|s| s.kind == PhotoKind::RearWithPlate)
+        .unwrap()
+        .clone();
+    assert!(rear.ocr.is_some());
+    // A retake asks for a reason and keeps the first photo.
+    h.click("foto-front");
+    h.click("Refazer");
+    h.type_into(
+        crate::screen::inspection::photos::RETAKE_INPUT,
+        "foto tremida",
+    );
+    h.click("Refazer foto");
+    let fronts = h
+        .inspection()
+        .shots()
+        .iter()
+        .filter(|s| s.kind == PhotoKind::Front)
+        .count();
+    assert_eq!(fronts, 2);
+    h.click("Foto adicional");
+    assert_eq!(
+        h.inspection().shots().last().unwrap().kind,
+        PhotoKind::Additional
+    );
+    h.fill_checklist(Some("tyres"));
+    h.click("3. Conclusão");
+    assert!(h.sees("Resultado: Não conforme: Pneus"));
+    h.click("Concluir vistoria");
+    assert!(matches!(h.app.screen(), Screen::Signature(_)));
+    // Signing needs the fingerprint first.
+    h.click("Conferir digital");
+    let Screen::Signature(s) = h.app.screen() else {
+        panic!()
+    };
+    assert!(s.confirmed(), "{:?}", s.error());
+    h.click("Assinar laudo");
+    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+    assert_eq!(
+        h.app.notice(),
+        Some("Laudo de QTK-3308 assinado e colocado na fila de envio")
+    );
+    let (state, _) = h.store_state(PLATE);
+    assert!(
+        matches!(state, StateKind::Queued | StateKind::Delivered),
+        "{state:?}"
+    );
+    // Envios: the package is delivered and shows the laudo number.
+    h.click("Envios");
+    h.click("Enviar agora");
+    let Screen::Outbox(s) = h.app.screen() else {
+        panic!()
+    };
+    let row = &s.rows()[0];
+    assert_eq!(row.state, OutboxState::Delivered, "{row:?}");
+    assert!(row.laudo_number.is_some());
+    assert!(h.sees(&format!(
+        "Laudo nº {}",
+        row.laudo_number.as_deref().unwrap()
+    )));
+    assert_eq!(
+        h.store_state(PLATE),
+        (StateKind::Delivered, Some(OutboxState::Delivered))
+    );
+}
+
+#[test]
+fn a_plate_that_does_not_match_needs_the_section_6_correction() {
+    let mut h = Harness::new();
+    h.open_inspection();
+    h.inspector_takes_it();
+    h.kiosk.demo_show_other_plate(true);
+    h.click("foto-rear_with_plate");
+    h.click("Capturar");
+    let shot = h.inspection().shots().last().unwrap().clone();
+    let ocr = shot.ocr.clone().unwrap();
+    assert!(ocr.needs_correction, "{ocr:?}");
+    assert_ne!(ocr.read.as_deref(), Some(PLATE));
+    // Cannot go on before correcting.
+    h.click("2. Checklist");
+    assert_eq!(h.inspection().step(), inspection::Step::Photos);
+    assert!(
+        h.inspection()
+            .error()
+            .unwrap()
+            .contains("registre a correção (§6)")
+    );
+    h.click("Fechar");
+    // A wrong RENAVAM in the form is refused with its reason; the right one is recorded.
+    use crate::screen::inspection::photos::*;
+    h.type_into(CORRECTION_PLATE, PLATE);
+    h.type_into(CORRECTION_RENAVAM, "11111111111");
+    h.type_into(CORRECTION_REASON, "placa trocada na foto");
+    h.click("Registrar correção");
+    assert!(h.inspection().error().is_some());
+    h.replace(CORRECTION_RENAVAM, RENAVAM);
+    h.click("Registrar correção");
+    assert!(
+        h.inspection().error().is_none(),
+        "{:?}",
+        h.inspection().error()
+    );
+    h.click("2. Checklist");
+    assert_eq!(h.inspection().step(), inspection::Step::Checklist);
+    let audit = h.audit_actions();
+    assert!(audit.iter().any(|a| a == "ocr.corrected"), "{audit:?}");
+}
+
+#[test]
+fn an_interrupted_inspection_is_queued_with_its_cause() {
+    let mut h = Harness::new();
+    h.open_inspection();
+    h.inspector_takes_it();
+    h.click("3. Conclusão");
+    assert!(h.sees("Ainda não: 9 foto(s) por tirar, checklist incompleto"));
+    h.click("causa-customer_gave_up");
+    h.click("Interromper vistoria");
+    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+    assert!(h.sees("Vistoria QTK-3308 interrompida e colocada na fila de envio"));
+    let (state, outbox) = h.store_state(PLATE);
+    assert!(
+        matches!(state, StateKind::Queued | StateKind::Delivered),
+        "{state:?}"
+    );
+    assert!(outbox.is_some());
+}
+
+#[test]
+fn another_persons_finger_neither_logs_in_nor_signs() {
+    let mut h = Harness::new();
+    h.click("Vistoriador (digital)");
+    h.click("Dedo de outra pessoa");
+    h.click("Ler digital");
+    assert!(h.app.session().is_none());
+    let Screen::Login(s) = h.app.screen() else {
+        panic!()
+    };
+    assert_eq!(s.error(), Some("usuário ou credencial incorretos"));
+    h.click("Dedo de Ana Paula (vistoriadora)");
+    h.click("Ler digital");
+    assert_eq!(h.app.session().unwrap().login, demo::INSPECTOR);
+}
+
+#[test]
+fn diagnostics_show_devices_faults_and_export_a_support_zip() {
+    let mut h = Harness::new();
+    h.login_password(demo::TECHNICIAN, demo::PASSWORD);
+    let Screen::Diagnostics(s) = h.app.screen() else {
+        panic!()
+    };
+    let report = s.report().unwrap();
+    assert!(
+        report.central.latency.is_ok(),
+        "{:?}",
+        report.central.latency
+    );
+    assert!(report.audit.is_ok());
+    assert!(h.sees("pronto"));
+    h.click("Desconectar");
+    assert!(h.sees("ausente"));
+    h.click("testar-Camera");
+    assert!(h.sees("Autoteste falhou: dispositivo não encontrado: câmera desconectada"));
+    h.click("Normal");
+    h.click("testar-Camera");
+    assert!(!h.sees("Autoteste falhou: dispositivo não encontrado: câmera desconectada"));
+    h.click("Exportar registros (zip)");
+    let Screen::Diagnostics(_) = h.app.screen() else {
+        panic!()
+    };
+    let zip = std::fs::read_dir(h.kiosk.data_dir().join("suporte"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(&zip).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    // Only the technician's menu leaves kiosk mode: a close request is ignored.
+    let task = h.app.update(Message::CloseRequested);
+    assert!(iced_test::runtime::task::into_stream(task).is_none());
+}
+
+#[test]
+fn operators_cannot_reach_diagnostics() {
+    let mut h = Harness::new();
+    h.login_password(demo::OPERATOR, demo::PASSWORD);
+    assert!(!h.sees("Diagnóstico"));
+    h.send(Message::Go(super::Nav::Diagnostics));
+    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+}

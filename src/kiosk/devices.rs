@@ -1,0 +1,92 @@
+//! Devices as the status bar and the diagnostics screen see them.
+
+use vistoria_drivers::DeviceStatus;
+use vistoria_drivers::camera::sim::CameraFault;
+
+use super::{Failure, Kiosk, lock};
+
+/// The devices the kiosk drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// Still camera (§7).
+    Camera,
+    /// Fingerprint reader (§16).
+    Fingerprint,
+}
+
+impl DeviceKind {
+    /// Every device, in the order the screens list them.
+    pub const ALL: [DeviceKind; 2] = [DeviceKind::Camera, DeviceKind::Fingerprint];
+
+    /// Short name for the status bar.
+    pub fn short_pt(self) -> &'static str {
+        match self {
+            DeviceKind::Camera => "Câmera",
+            DeviceKind::Fingerprint => "Biometria",
+        }
+    }
+}
+
+/// One device's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    /// Which.
+    pub kind: DeviceKind,
+    /// Its own name (backend included).
+    pub name: String,
+    /// Status.
+    pub status: DeviceStatus,
+}
+
+impl Kiosk {
+    /// Every device's status. Waits for a device that is busy.
+    pub fn devices(&self) -> Vec<DeviceRow> {
+        DeviceKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let (name, status) = match kind {
+                    DeviceKind::Camera => {
+                        let c = lock(&self.0.camera);
+                        (c.name().to_owned(), c.status())
+                    }
+                    DeviceKind::Fingerprint => {
+                        let r = lock(&self.0.reader);
+                        (r.name().to_owned(), r.status())
+                    }
+                };
+                DeviceRow { kind, name, status }
+            })
+            .collect()
+    }
+
+    /// Runs a device's self-test; `Ok` is the device's report.
+    pub fn self_test(&self, kind: DeviceKind) -> Result<String, Failure> {
+        match kind {
+            DeviceKind::Camera => lock(&self.0.camera).self_test(),
+            DeviceKind::Fingerprint => lock(&self.0.reader).self_test(),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// Demo mode: the finger the simulated reader will read next.
+    pub fn choose_demo_finger(&self, index: usize) -> Result<(), Failure> {
+        match &self.0.demo {
+            Some(demo) => lock(demo).choose_finger(index).map_err(|e| e.to_string()),
+            None => Err("só no modo demonstração".to_owned()),
+        }
+    }
+
+    /// Demo mode: the camera shows a vehicle with another plate (to see the §6 flow).
+    pub fn demo_show_other_plate(&self, other: bool) {
+        if let Some(demo) = &self.0.demo {
+            lock(demo).show_other_plate(other);
+        }
+    }
+
+    /// Demo mode: starts or stops a camera fault (to see the error paths).
+    pub fn set_demo_camera_fault(&self, fault: Option<CameraFault>) {
+        if let Some(demo) = &self.0.demo {
+            lock(demo).set_camera_fault(fault);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Logging in (§11, 2o): password for operators and technicians, fingerprint for inspectors,
+//! and the fingerprint re-check before the signature (§14).
+
+use std::time::{Duration, Instant};
+
+use vistoria_core::accounts::{self, LoginError, Role};
+use vistoria_core::biometrics::{GrayImage, enrolment};
+use vistoria_drivers::fingerprint::capture_touch;
+
+use super::{Failure, Kiosk, Session, lock};
+
+/// How long the reader waits for a finger.
+const TOUCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Kiosk {
+    /// Password login; the error never says whether the user or the password was wrong.
+    pub fn login_with_password(&self, login: &str, password: &str) -> Result<Session, Failure> {
+        let at = self.0.clock.now().ok();
+        let mut core = self.core();
+        let core = &mut *core;
+        let account = accounts::login_with_password(
+            &mut core.store,
+            &mut core.guard,
+            login,
+            password,
+            Instant::now(),
+            at,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Session {
+            login: account.login,
+            name: account.name,
+            role: account.role,
+            cpf: account.cpf,
+        })
+    }
+
+    /// One touch on the reader, as the matcher's image.
+    fn touch(&self) -> Result<GrayImage, Failure> {
+        let mut reader = lock(&self.0.reader);
+        let image = capture_touch(reader.as_mut(), TOUCH_TIMEOUT).map_err(|e| e.to_string())?;
+        Ok(GrayImage {
+            width: image.width,
+            height: image.height,
+            pixels: image.pixels,
+        })
+    }
+
+    /// Fingerprint login of an inspector: 1:1 against `login` when given, else 1:N.
+    pub fn login_with_fingerprint(&self, login: Option<&str>) -> Result<Session, Failure> {
+        let login = login
+            .map(|l| l.trim().to_lowercase())
+            .filter(|l| !l.is_empty());
+        let key = login.clone().unwrap_or_else(|| "biometria".to_owned());
+        let now = Instant::now();
+        lock(&self.0.core)
+            .guard
+            .check(&key, now)
+            .map_err(|e| e.to_string())?;
+        let image = self.touch()?;
+        let at = self.0.clock.now().ok();
+        let mut core = self.core();
+        let core = &mut *core;
+        let outcome = match &login {
+            Some(user) => enrolment::verify(
+                &mut core.store,
+                &core.vault,
+                user,
+                &image,
+                core.last_finger.as_ref(),
+                at,
+            ),
+            None => enrolment::identify(
+                &mut core.store,
+                &core.vault,
+                &image,
+                core.last_finger.as_ref(),
+                at,
+            ),
+        };
+        core.last_finger = Some(image);
+        let outcome = match outcome {
+            Ok(o) => o,
+            // A capture of bad quality is not a failed attempt: the inspector just tries again.
+            Err(e @ vistoria_core::biometrics::BiometricError::Rejected(_)) => {
+                return Err(format!("{e}; coloque o dedo de novo"));
+            }
+            // An unknown user has no templates: same answer as a wrong finger.
+            Err(_) => enrolment::LoginOutcome {
+                user: None,
+                score: 0.0,
+            },
+        };
+        let account = outcome
+            .user
+            .and_then(|u| core.store.account(&u).ok().flatten())
+            .filter(|a| a.active && a.role == Role::Inspector);
+        match account {
+            Some(a) => {
+                core.guard.succeed(&key);
+                Ok(Session {
+                    login: a.login,
+                    name: a.name,
+                    role: a.role,
+                    cpf: a.cpf,
+                })
+            }
+            None => Err(match core.guard.fail(&key, now) {
+                Some(lock) => LoginError::Locked(lock).to_string(),
+                None => LoginError::Invalid.to_string(),
+            }),
+        }
+    }
+
+    /// The §14 biometric re-check of the logged-in inspector right before signing.
+    pub fn confirm_fingerprint(&self, session: &Session) -> Result<f32, Failure> {
+        let image = self.touch()?;
+        let at = self.0.clock.now().ok();
+        let mut core = self.core();
+        let core = &mut *core;
+        let outcome = enrolment::verify(
+            &mut core.store,
+            &core.vault,
+            &session.login,
+            &image,
+            core.last_finger.as_ref(),
+            at,
+        );
+        core.last_finger = Some(image);
+        let outcome = outcome.map_err(|e| e.to_string())?;
+        match outcome.user {
+            Some(_) => Ok(outcome.score),
+            None => Err("a digital não confere com a do vistoriador logado".to_owned()),
+        }
+    }
+
+    /// Logins of the active inspectors (the fingerprint login offers them).
+    pub fn inspectors(&self) -> Result<Vec<(String, String)>, Failure> {
+        Ok(self
+            .core()
+            .store
+            .accounts()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|a| a.active && a.role == Role::Inspector)
+            .map(|a| (a.login, a.name))
+            .collect())
+    }
+}

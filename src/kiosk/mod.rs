@@ -1,0 +1,202 @@
+//! The running station: core and drivers wired together behind one handle the window uses.
+//!
+//! Every method blocks (store, devices, HTTP, OCR, matching) and is meant to be called off the
+//! UI thread (see `crate::app::work`). State is split by what blocks: the store and its
+//! companions under one lock, each device under its own, so a slow camera never holds up the
+//! outbox. Nothing here knows about iced: the screens get plain data back.
+
+pub mod demo;
+mod devices;
+mod inspection;
+mod login;
+mod outbox;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use vistoria_core::accounts::{LoginGuard, Role};
+use vistoria_core::biometrics::vault::Vault;
+use vistoria_core::capture::{QualityLimits, ReuseIndex, StationInfo};
+use vistoria_core::central_client::{CentralClient, Endpoint};
+use vistoria_core::clock::{CentralClock, CentralStamp};
+use vistoria_core::config::Station;
+use vistoria_core::ocr::{PlateReader, TesseractEngine};
+use vistoria_core::outbox::DeliveryPolicy;
+use vistoria_core::store::Store;
+use vistoria_drivers::camera::StillCamera;
+use vistoria_drivers::fingerprint::FingerprintReader;
+
+pub use devices::{DeviceKind, DeviceRow};
+pub use inspection::{
+    InspectionRow, OcrCheck, PhotoShot, Thumbnail, verdict_label as inspection_verdict,
+};
+pub use outbox::OutboxRow;
+pub use status::{Diagnostics, StatusSnapshot};
+
+/// Who is logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Login name.
+    pub login: String,
+    /// Full name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// CPF (for the signature, §14).
+    pub cpf: String,
+}
+
+/// A failure shown to a person: Portuguese text, cloneable so it rides in messages.
+pub type Failure = String;
+
+/// What the kiosk needs to start.
+pub struct Parts {
+    /// The opened store.
+    pub store: Store,
+    /// Central time.
+    pub clock: CentralClock,
+    /// How to reach the central.
+    pub endpoint: Endpoint,
+    /// The station.
+    pub station: Station,
+    /// Still camera.
+    pub camera: Box<dyn StillCamera + Send>,
+    /// Fingerprint reader.
+    pub reader: Box<dyn FingerprintReader + Send>,
+    /// Demo mode: simulated devices, a demo finger picker.
+    pub demo: Option<demo::DemoDevices>,
+    /// Where the logs are written (for the support export).
+    pub log_dir: PathBuf,
+}
+
+/// Store and what goes with it.
+struct Core {
+    store: Store,
+    client: CentralClient,
+    server_key: Option<String>,
+    guard: LoginGuard,
+    vault: Vault,
+    reuse: ReuseIndex,
+    ocr: Option<PlateReader<TesseractEngine>>,
+    policy: DeliveryPolicy,
+    /// The reader's previous image, for latent rejection (§16e).
+    last_finger: Option<vistoria_core::biometrics::GrayImage>,
+}
+
+struct Inner {
+    core: Mutex<Core>,
+    camera: Mutex<Box<dyn StillCamera + Send>>,
+    reader: Mutex<Box<dyn FingerprintReader + Send>>,
+    demo: Option<Mutex<demo::DemoDevices>>,
+    clock: CentralClock,
+    station: Station,
+    central_url: String,
+    cert_pin: Option<String>,
+    log_dir: PathBuf,
+}
+
+/// The handle the window holds: cheap to clone, safe to share with worker threads.
+#[derive(Clone)]
+pub struct Kiosk(Arc<Inner>);
+
+impl std::fmt::Debug for Kiosk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kiosk")
+            .field("station", &self.0.station.code)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic on a worker thread must not take the whole kiosk down with it.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Kiosk {
+    /// Wires the parts together. Opens the biometric vault and the reuse index in the store's
+    /// data directory.
+    pub fn new(parts: Parts) -> Result<Kiosk, Failure> {
+        let data = parts.store.data_dir().to_path_buf();
+        let vault = Vault::open(&data).map_err(|e| format!("cofre biométrico: {e}"))?;
+        let reuse = ReuseIndex::open(&data.join("phash.jsonl"))
+            .map_err(|e| format!("índice de fotos: {e}"))?;
+        let client = CentralClient::new(&parts.endpoint).map_err(|e| e.to_string())?;
+        let server_key = parts.store.meta(SERVER_KEY).map_err(|e| e.to_string())?;
+        Ok(Kiosk(Arc::new(Inner {
+            core: Mutex::new(Core {
+                store: parts.store,
+                client,
+                server_key,
+                guard: LoginGuard::new(),
+                vault,
+                reuse,
+                ocr: None,
+                policy: DeliveryPolicy::default(),
+                last_finger: None,
+            }),
+            camera: Mutex::new(parts.camera),
+            reader: Mutex::new(parts.reader),
+            demo: parts.demo.map(Mutex::new),
+            clock: parts.clock,
+            station: parts.station,
+            central_url: parts.endpoint.url,
+            cert_pin: parts.endpoint.cert_sha256,
+            log_dir: parts.log_dir,
+        })))
+    }
+
+    /// Central time, without blocking (no lock, no I/O).
+    pub fn clock(&self) -> &CentralClock {
+        &self.0.clock
+    }
+
+    /// The station.
+    pub fn station(&self) -> &Station {
+        &self.0.station
+    }
+
+    /// The data folder.
+    #[cfg(test)]
+    pub fn data_dir(&self) -> PathBuf {
+        self.core().store.data_dir().to_path_buf()
+    }
+
+    /// Whether the devices are simulated.
+    pub fn is_demo(&self) -> bool {
+        self.0.demo.is_some()
+    }
+
+    /// Closes the store cleanly (the next start will not see a crash).
+    pub fn shutdown(&self) {
+        let mut core = lock(&self.0.core);
+        if let Err(e) = core.store.mark_clean_exit() {
+            tracing::warn!(%e, "could not record the clean exit");
+        }
+    }
+
+    fn now(&self) -> Result<CentralStamp, Failure> {
+        self.0.clock.now().map_err(|e| e.to_string())
+    }
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        lock(&self.0.core)
+    }
+
+    fn capture_info(&self) -> StationInfo {
+        let s = &self.0.station;
+        StationInfo {
+            name: s.name.clone(),
+            code: s.code.clone(),
+            latitude: s.latitude,
+            longitude: s.longitude,
+        }
+    }
+
+    fn quality_limits() -> QualityLimits {
+        QualityLimits::default()
+    }
+}
+
+/// Meta key of the central's receipt-signing key, learnt at the first sync.
+pub const SERVER_KEY: &str = "central_server_key";

@@ -1,0 +1,127 @@
+//! The outbox as the Envios screen shows it, and the delivery worker's one pass (2s, §12).
+
+use chrono::{DateTime, Utc};
+use vistoria_core::domain::InspectionId;
+use vistoria_core::outbox::{self, AttemptResult};
+use vistoria_core::store::OutboxState;
+
+use super::{Failure, Kiosk, SERVER_KEY, Session};
+
+/// One package in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// The inspection.
+    pub id: InspectionId,
+    /// Its plate.
+    pub plate: String,
+    /// Where the package stands.
+    pub state: OutboxState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// Next attempt (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Laudo number the central gave, once delivered.
+    pub laudo_number: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl Kiosk {
+    /// Every package, newest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxRow>, Failure> {
+        let core = self.core();
+        let mut rows = Vec::new();
+        for e in core.store.outbox().map_err(|e| e.to_string())? {
+            let plate = core
+                .store
+                .inspection(e.inspection_id)
+                .map_err(|e| e.to_string())?
+                .map(|i| i.vehicle().plate().pretty())
+                .unwrap_or_default();
+            let laudo_number = e
+                .receipt
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+                .and_then(|v| {
+                    v.get("laudo_number")
+                        .and_then(|n| n.as_str())
+                        .map(str::to_owned)
+                });
+            rows.push(OutboxRow {
+                id: e.inspection_id,
+                plate,
+                state: e.state,
+                attempts: e.attempts,
+                queued_at: e.queued_at,
+                next_attempt_at: (e.state == OutboxState::Pending).then_some(e.next_attempt_at),
+                laudo_number,
+                last_error: e.last_error,
+            });
+        }
+        rows.sort_by_key(|r| std::cmp::Reverse(r.queued_at));
+        Ok(rows)
+    }
+
+    /// Syncs the clock with the central (and learns its receipt key). Returns the round trip.
+    pub fn sync_clock(&self) -> Result<std::time::Duration, Failure> {
+        let client = self.core().client.clone();
+        let started = std::time::Instant::now();
+        let (_, key) = client
+            .sync_clock(&self.0.clock)
+            .map_err(|e| e.to_string())?;
+        let rtt = started.elapsed();
+        let mut core = self.core();
+        crate::cli::startup::save_clock(&mut core.store, &self.0.clock)
+            .map_err(|e| e.to_string())?;
+        core.store
+            .set_meta(SERVER_KEY, &key)
+            .map_err(|e| e.to_string())?;
+        core.server_key = Some(key);
+        Ok(rtt)
+    }
+
+    /// Makes the attempts that are due; returns how many were delivered and the failures.
+    pub fn deliver_due(&self) -> Result<(usize, Vec<String>), Failure> {
+        if self.core().server_key.is_none() {
+            self.sync_clock()?;
+        }
+        let mut core = self.core();
+        let core = &mut *core;
+        let key = core
+            .server_key
+            .clone()
+            .ok_or_else(|| "chave do servidor central desconhecida".to_owned())?;
+        let results = outbox::deliver_due(
+            &mut core.store,
+            &core.client,
+            &self.0.clock,
+            &core.policy,
+            &key,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut delivered = 0;
+        let mut failures = Vec::new();
+        for (id, result) in results {
+            match result {
+                AttemptResult::Delivered(receipt) => {
+                    tracing::info!(%id, laudo = %receipt.laudo_number, "package delivered");
+                    delivered += 1;
+                }
+                AttemptResult::Retry { error, .. } | AttemptResult::Stuck(error) => {
+                    tracing::warn!(%id, %error, "delivery attempt failed");
+                    failures.push(error);
+                }
+            }
+        }
+        Ok((delivered, failures))
+    }
+
+    /// A technician's retry of a stuck package.
+    pub fn retry_stuck(&self, session: &Session, id: InspectionId) -> Result<(), Failure> {
+        let now = self.now()?;
+        let mut core = self.core();
+        outbox::retry_stuck(&mut core.store, id, now, &session.login).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,171 @@
+//! What the status bar shows and what the technician's diagnostics measure.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{DeviceRow, Failure, Kiosk};
+
+/// The status bar's data, refreshed every few seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusSnapshot {
+    /// Central time now, if the clock was ever synced this boot.
+    pub central_time: Option<DateTime<Utc>>,
+    /// Age of the last sync.
+    pub sync_age: Option<Duration>,
+    /// Devices at a glance.
+    pub devices: Vec<DeviceRow>,
+    /// Packages waiting or stuck.
+    pub pending: usize,
+    /// Packages stuck.
+    pub stuck: usize,
+}
+
+/// The central connection as the technician sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CentralLink {
+    /// Base URL.
+    pub url: String,
+    /// Round trip of a time request, or why it failed.
+    pub latency: Result<Duration, String>,
+    /// Central time minus this machine's clock, in seconds (the kiosk uses central time).
+    pub clock_offset_s: Option<f64>,
+    /// Pinned certificate SHA-256, if pinned.
+    pub certificate: Option<String>,
+}
+
+/// Everything the diagnostics screen shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    /// Devices.
+    pub devices: Vec<DeviceRow>,
+    /// Central connection.
+    pub central: CentralLink,
+    /// Free and total bytes of the data disk.
+    pub disk: Option<(u64, u64)>,
+    /// Data folder.
+    pub data_dir: PathBuf,
+    /// Versions of the pieces.
+    pub versions: Vec<(String, String)>,
+    /// Whether the audit chain verifies, or the first problem.
+    pub audit: Result<u64, String>,
+}
+
+impl Kiosk {
+    /// The status bar's data.
+    pub fn status(&self) -> StatusSnapshot {
+        let now = self.0.clock.now().ok();
+        let (pending, stuck) = match self.core().store.outbox() {
+            Ok(entries) => (
+                entries
+                    .iter()
+                    .filter(|e| e.state == vistoria_core::store::OutboxState::Pending)
+                    .count(),
+                entries
+                    .iter()
+                    .filter(|e| e.state == vistoria_core::store::OutboxState::Stuck)
+                    .count(),
+            ),
+            Err(_) => (0, 0),
+        };
+        StatusSnapshot {
+            central_time: now.as_ref().map(|n| n.at),
+            sync_age: now.map(|n| n.sync_age()),
+            devices: self.devices(),
+            pending,
+            stuck,
+        }
+    }
+
+    /// Measures the central link and gathers the rest of the diagnostics.
+    pub fn diagnostics(&self) -> Diagnostics {
+        let latency = self.sync_clock();
+        let clock_offset_s = self
+            .0
+            .clock
+            .now()
+            .ok()
+            .map(|n| (n.at - Utc::now()).num_milliseconds() as f64 / 1000.0);
+        let data_dir = self.core().store.data_dir().to_path_buf();
+        let disk = nix::sys::statvfs::statvfs(&data_dir).ok().map(|s| {
+            let block = s.fragment_size();
+            (
+                s.blocks_available() * block,
+                s.blocks() * block,
+            )
+        });
+        let audit = match self.core().store.verify_audit() {
+            Ok(r) => match r.problem {
+                None => Ok(r.rows),
+                Some(p) => Err(p.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let schema = vistoria_core::store::CURRENT_VERSION.to_string();
+        Diagnostics {
+            devices: self.devices(),
+            central: CentralLink {
+                url: self.0.central_url.clone(),
+                latency,
+                clock_offset_s,
+                certificate: self.0.cert_pin.clone(),
+            },
+            disk,
+            data_dir,
+            versions: vec![
+                ("Vistoria".into(), env!("CARGO_PKG_VERSION").into()),
+                ("Esquema do banco".into(), schema),
+                ("Interface (iced)".into(), "0.14".into()),
+            ],
+            audit,
+        }
+    }
+
+    /// Writes the logs, the audit check and the station's settings (without secrets) into a
+    /// zip for the help desk; returns its path.
+    pub fn export_logs(&self) -> Result<PathBuf, Failure> {
+        let diagnostics = self.diagnostics();
+        let dir = diagnostics.data_dir.join("suporte");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let stamp = Utc::now().format("%Y%m%d-%H%M%S");
+        let path = dir.join(format!("vistoria-{}-{stamp}.zip", self.0.station.code));
+        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut zip = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let fail = |e: &dyn std::fmt::Display| format!("gerando o pacote de suporte: {e}");
+        if let Ok(entries) = std::fs::read_dir(&self.0.log_dir) {
+            let mut logs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            logs.sort();
+            for log in logs.iter().filter(|p| p.is_file()) {
+                let name = format!(
+                    "logs/{}",
+                    log.file_name().and_then(|n| n.to_str()).unwrap_or("log")
+                );
+                let bytes = std::fs::read(log).map_err(|e| fail(&e))?;
+                zip.start_file(name, options).map_err(|e| fail(&e))?;
+                zip.write_all(&bytes).map_err(|e| fail(&e))?;
+            }
+        }
+        let summary = format!(
+            "estação: {} ({})\ncentral: {}\nlatência: {:?}\ndesvio do relógio (s): {:?}\n\
+             disco livre/total: {:?}\nauditoria: {:?}\nversões: {:?}\ndispositivos: {:#?}\n",
+            self.0.station.name,
+            self.0.station.code,
+            diagnostics.central.url,
+            diagnostics.central.latency,
+            diagnostics.central.clock_offset_s,
+            diagnostics.disk,
+            diagnostics.audit,
+            diagnostics.versions,
+            diagnostics.devices,
+        );
+        zip.start_file("diagnostico.txt", options)
+            .map_err(|e| fail(&e))?;
+        zip.write_all(summary.as_bytes()).map_err(|e| fail(&e))?;
+        zip.finish().map_err(|e| fail(&e))?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,324 @@
+//! Diagnóstico (technician): every device with its status and a self-test, the camera's live
+//! view, the central connection (latency, clock offset, certificate), disk space, versions,
+//! the audit chain, a support export (zip), and the only way out of kiosk mode.
+
+use iced::widget::image::Handle;
+use iced::widget::{Space, column, container, image, row, scrollable, text};
+use iced::{ContentFit, Element, Length, Task};
+use vistoria_drivers::DeviceStatus;
+use vistoria_drivers::camera::sim::CameraFault;
+
+use crate::app::ui;
+use crate::app::work::work;
+use crate::kiosk::{DeviceKind, Diagnostics, Failure, Kiosk, Thumbnail};
+
+/// The diagnostics screen.
+#[derive(Debug)]
+pub struct State {
+    report: Option<Diagnostics>,
+    loading: bool,
+    tests: Vec<(DeviceKind, Result<String, Failure>)>,
+    live: Option<Result<Handle, Failure>>,
+    export: Option<Result<String, Failure>>,
+    demo: bool,
+}
+
+/// What happens on it.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Measure again.
+    Refresh,
+    /// Measurements arrived.
+    Loaded(Diagnostics),
+    /// "Testar" on a device.
+    SelfTest(DeviceKind),
+    /// A self-test ended.
+    Tested(DeviceKind, Result<String, Failure>),
+    /// "Ver câmera".
+    LiveView,
+    /// A frame arrived.
+    Frame(Result<Thumbnail, Failure>),
+    /// "Exportar registros".
+    Export,
+    /// The zip was written.
+    Exported(Result<String, Failure>),
+    /// Demo: simulate a camera fault (or clear it).
+    CameraFault(Option<CameraFault>),
+    /// Demo: the camera shows a vehicle with another plate (§6 flow) or the right one.
+    OtherPlate(bool),
+    /// "Sair do Vistoria".
+    Quit,
+}
+
+/// What the app must do.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Leave kiosk mode and close.
+    Quit,
+}
+
+impl State {
+    /// The screen; starts measuring.
+    pub fn new(kiosk: &Kiosk) -> (State, Task<Message>) {
+        let mut s = State {
+            report: None,
+            loading: false,
+            tests: Vec::new(),
+            live: None,
+            export: None,
+            demo: kiosk.is_demo(),
+        };
+        let t = s.refresh(kiosk);
+        (s, t)
+    }
+
+    /// The last report (tests).
+    #[cfg(test)]
+    pub fn report(&self) -> Option<&Diagnostics> {
+        self.report.as_ref()
+    }
+
+    fn refresh(&mut self, kiosk: &Kiosk) -> Task<Message> {
+        if self.loading {
+            return Task::none();
+        }
+        self.loading = true;
+        work(
+            kiosk,
+            "diagnostics",
+            |k| Ok(k.diagnostics()),
+            |r: Result<Diagnostics, Failure>| match r {
+                Ok(d) => Message::Loaded(d),
+                Err(e) => Message::Exported(Err(e)),
+            },
+        )
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Refresh => return (self.refresh(kiosk), None),
+            Message::Loaded(d) => {
+                self.loading = false;
+                self.report = Some(d);
+            }
+            Message::SelfTest(kind) => {
+                return (
+                    work(
+                        kiosk,
+                        "self-test",
+                        move |k| Ok(k.self_test(kind)),
+                        move |r| Message::Tested(kind, r.and_then(|x| x)),
+                    ),
+                    None,
+                );
+            }
+            Message::Tested(kind, result) => {
+                self.tests.retain(|(k, _)| *k != kind);
+                self.tests.push((kind, result));
+                return (self.refresh(kiosk), None);
+            }
+            Message::LiveView => {
+                return (
+                    work(
+                        kiosk,
+                        "live-view",
+                        |k| k.preview(None, None),
+                        Message::Frame,
+                    ),
+                    None,
+                );
+            }
+            Message::Frame(r) => {
+                self.live = Some(r.map(|t| Handle::from_rgba(t.width, t.height, t.rgba)));
+            }
+            Message::Export => {
+                return (
+                    work(
+                        kiosk,
+                        "export",
+                        |k| k.export_logs().map(|p| p.display().to_string()),
+                        Message::Exported,
+                    ),
+                    None,
+                );
+            }
+            Message::Exported(r) => {
+                self.loading = false;
+                self.export = Some(r);
+            }
+            Message::CameraFault(fault) => {
+                kiosk.set_demo_camera_fault(fault);
+                return (self.refresh(kiosk), None);
+            }
+            Message::OtherPlate(other) => kiosk.demo_show_other_plate(other),
+            Message::Quit => return (Task::none(), Some(Event::Quit)),
+        }
+        (Task::none(), None)
+    }
+
+    /// Draws it.
+    pub fn view(&self) -> Element<'_, Message> {
+        let header = row![
+            ui::title("Diagnóstico"),
+            Space::new().width(Length::Fill),
+            ui::secondary(
+                if self.loading {
+                    "Medindo…"
+                } else {
+                    "Medir de novo"
+                },
+                (!self.loading).then_some(Message::Refresh)
+            ),
+            ui::secondary("Exportar registros (zip)", Some(Message::Export)),
+            ui::danger("Sair do Vistoria", Some(Message::Quit)),
+        ]
+        .spacing(10)
+        .align_y(iced::Alignment::Center);
+        let mut body = column![header].spacing(14);
+        if let Some(export) = &self.export {
+            body = body.push(match export {
+                Ok(path) => ui::notice(format!("Pacote de suporte gravado em {path}")),
+                Err(e) => ui::error_box(
+                    e,
+                    vec![ui::secondary("Tentar de novo", Some(Message::Export))],
+                ),
+            });
+        }
+        let Some(d) = &self.report else {
+            return container(body.push(text("Medindo…").size(ui::BODY)))
+                .padding(20)
+                .into();
+        };
+        let mut devices = column![ui::heading("Dispositivos")].spacing(8);
+        for dev in &d.devices {
+            let (label, colour) = status_label(&dev.status);
+            let mut buttons = row![
+                container(ui::secondary("Testar", Some(Message::SelfTest(dev.kind))))
+                    .id(format!("testar-{:?}", dev.kind))
+            ]
+            .spacing(8);
+            if dev.kind == DeviceKind::Camera {
+                buttons = buttons.push(ui::secondary("Ver câmera", Some(Message::LiveView)));
+            }
+            devices = devices.push(
+                row![
+                    column![
+                        text(&dev.name).size(ui::BODY),
+                        text(label).size(15).font(ui::BOLD).color(colour),
+                    ]
+                    .spacing(2)
+                    .width(Length::Fill),
+                    buttons,
+                ]
+                .spacing(10)
+                .align_y(iced::Alignment::Center),
+            );
+            if let Some((_, result)) = self.tests.iter().find(|(k, _)| *k == dev.kind) {
+                devices = devices.push(match result {
+                    Ok(report) => ui::muted(format!("Autoteste: {report}")),
+                    Err(e) => ui::error_box(
+                        format!("Autoteste falhou: {e}"),
+                        vec![ui::secondary(
+                            "Abrir chamado no suporte",
+                            Some(Message::Export),
+                        )],
+                    ),
+                });
+            }
+        }
+        if self.demo {
+            devices = devices.push(
+                row![
+                    ui::muted("Simular falha da câmera:"),
+                    ui::secondary(
+                        "Desconectar",
+                        Some(Message::CameraFault(Some(CameraFault::Unplugged)))
+                    ),
+                    ui::secondary(
+                        "Imagem escura",
+                        Some(Message::CameraFault(Some(CameraFault::Dark)))
+                    ),
+                    ui::secondary("Normal", Some(Message::CameraFault(None))),
+                    ui::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
+                    ui::secondary("Placa certa", Some(Message::OtherPlate(false))),
+                ]
+                .spacing(8)
+                .align_y(iced::Alignment::Center),
+            );
+        }
+        if let Some(live) = &self.live {
+            devices = devices.push(match live {
+                Ok(h) => image(h.clone())
+                    .height(220)
+                    .content_fit(ContentFit::Contain)
+                    .into(),
+                Err(e) => ui::error_box(e, Vec::new()),
+            });
+        }
+        let c = &d.central;
+        let latency = match &c.latency {
+            Ok(rtt) => format!("conectado · latência {} ms", rtt.as_millis()),
+            Err(e) => format!("sem conexão: {e}"),
+        };
+        let central = column![
+            ui::heading("Servidor central"),
+            text(&c.url).size(ui::BODY),
+            text(latency).size(ui::BODY),
+            ui::muted(match c.clock_offset_s {
+                Some(off) => format!("Hora central − relógio desta máquina: {off:+.1} s (a estação usa a hora central)"),
+                None => "Hora central ainda não sincronizada".to_owned(),
+            }),
+            ui::muted(match &c.certificate {
+                Some(pin) => format!("Certificado fixado (SHA-256): {}…", &pin[..pin.len().min(32)]),
+                None => "Certificado: cadeia de confiança padrão (sem fixação)".to_owned(),
+            }),
+        ]
+        .spacing(6);
+        let disk = match d.disk {
+            Some((free, total)) => format!(
+                "{:.1} GB livres de {:.1} GB",
+                free as f64 / 1e9,
+                total as f64 / 1e9
+            ),
+            None => "indisponível".to_owned(),
+        };
+        let mut system = column![
+            ui::heading("Sistema"),
+            text(format!("Disco: {disk}")).size(ui::BODY),
+            ui::muted(format!("Pasta de dados: {}", d.data_dir.display())),
+            text(match &d.audit {
+                Ok(rows) => format!("Registro de auditoria íntegro ({rows} eventos)"),
+                Err(e) => format!("Registro de auditoria com problema: {e}"),
+            })
+            .size(ui::BODY),
+        ]
+        .spacing(6);
+        for (name, version) in &d.versions {
+            system = system.push(ui::muted(format!("{name}: {version}")));
+        }
+        body = body.push(
+            row![
+                column![ui::card(devices)].width(Length::FillPortion(3)),
+                column![ui::card(central), ui::card(system)]
+                    .spacing(14)
+                    .width(Length::FillPortion(2)),
+            ]
+            .spacing(14),
+        );
+        container(scrollable(body)).padding(20).into()
+    }
+}
+
+/// Portuguese label and colour of a status.
+pub fn status_label(status: &DeviceStatus) -> (String, iced::Color) {
+    match status {
+        DeviceStatus::Ready => ("pronto".into(), iced::Color::from_rgb8(0x1E, 0x7D, 0x32)),
+        DeviceStatus::Busy => ("ocupado".into(), iced::Color::from_rgb8(0xB2, 0x6A, 0x00)),
+        DeviceStatus::Missing => ("ausente".into(), iced::Color::from_rgb8(0xC6, 0x28, 0x28)),
+        DeviceStatus::Fault(why) => (
+            format!("falha: {why}"),
+            iced::Color::from_rgb8(0xC6, 0x28, 0x28),
+        ),
+    }
+}

@@ -1,0 +1,585 @@
+//! Vistoria: the inspector's photo sequence for the vehicle's class (§7 a–j) with a live
+//! preview, each photo shown with its tarja and hash (§8), retakes with a reason in the audit
+//! log, additional photos (2g), the plate reading against the typed plate with the §6
+//! correction, the checklist (§13), and the conclusion or the interruption (§12).
+
+pub mod checklist;
+pub mod photos;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use iced::widget::image::Handle;
+use iced::widget::{column, container, row};
+use iced::{Element, Length, Subscription, Task};
+use vistoria_core::domain::{ChecklistItem, Condition, InterruptionCause, PhotoKind, StateKind};
+
+use crate::app::ui;
+use crate::app::work::work;
+use crate::kiosk::{Failure, InspectionRow, Kiosk, PhotoShot, Session, Thumbnail};
+
+/// Where the inspector is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Photographs.
+    Photos,
+    /// Checklist.
+    Checklist,
+    /// Conclusion or interruption.
+    Conclusion,
+}
+
+/// The §6 correction form.
+#[derive(Debug, Clone, Default)]
+struct Correction {
+    plate: String,
+    renavam: String,
+    reason: String,
+}
+
+/// The inspection screen.
+#[derive(Debug)]
+pub struct State {
+    session: Session,
+    row: InspectionRow,
+    step: Step,
+    current: usize,
+    shots: Vec<PhotoShot>,
+    preview: Option<Handle>,
+    preview_error: Option<Failure>,
+    preview_in_flight: bool,
+    capturing: bool,
+    retake_reason: Option<String>,
+    correction: Correction,
+    corrected: bool,
+    pending_non_conforming: Option<(ChecklistItem, String)>,
+    /// Checklist answers not yet stored, sent one at a time so each sees the one before.
+    unsaved: std::collections::VecDeque<(ChecklistItem, Condition, Option<String>)>,
+    saving: bool,
+    cause: Option<InterruptionCause>,
+    interruption_note: String,
+    busy: bool,
+    error: Option<Failure>,
+    notice: Option<String>,
+}
+
+/// What happens on it.
+// Messages carry an inspection's row by value: moved once, not worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Capture started (the inspection moved to "capturing").
+    Started(Result<InspectionRow, Failure>),
+    /// Time for a new preview frame.
+    PreviewTick,
+    /// A preview frame arrived.
+    Preview(Result<Thumbnail, Failure>),
+    /// Pick a photo of the sequence.
+    Select(usize),
+    /// "Capturar".
+    Capture,
+    /// "Foto adicional" (2g).
+    CaptureAdditional,
+    /// "Refazer": asks for the reason.
+    Retake,
+    /// Retake reason typed.
+    RetakeReasonChanged(String),
+    /// Retake cancelled.
+    RetakeCancelled,
+    /// A capture ended.
+    Captured(Result<PhotoShot, Failure>),
+    /// §6 form fields.
+    CorrectionPlate(String),
+    /// §6 RENAVAM.
+    CorrectionRenavam(String),
+    /// §6 reason.
+    CorrectionReason(String),
+    /// §6 "Registrar correção".
+    SubmitCorrection,
+    /// The correction was recorded.
+    Corrected(Result<(), Failure>),
+    /// Go to a step.
+    Go(Step),
+    /// Checklist: conforming.
+    Conforming(ChecklistItem),
+    /// Checklist: non-conforming, asks for the note.
+    NonConforming(ChecklistItem),
+    /// The note of the pending non-conformity.
+    NoteChanged(String),
+    /// Record the pending non-conformity.
+    ConfirmNonConforming,
+    /// An item was recorded.
+    ItemRecorded(Result<InspectionRow, Failure>),
+    /// "Concluir vistoria".
+    Conclude,
+    /// Interruption cause picked.
+    CauseChosen(InterruptionCause),
+    /// Interruption note typed.
+    InterruptionNoteChanged(String),
+    /// "Interromper vistoria".
+    Interrupt,
+    /// Conclusion or interruption ended.
+    Ended(Result<InspectionRow, Failure>),
+    /// Dismiss the error.
+    DismissError,
+}
+
+/// What the app must do.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Concluded: go and sign.
+    Concluded(InspectionRow),
+    /// Interrupted and queued.
+    Interrupted(InspectionRow),
+}
+
+impl State {
+    /// The screen for `row`; moves the inspection to "capturing" if it is only opened.
+    pub fn new(kiosk: &Kiosk, session: Session, row: InspectionRow) -> (State, Task<Message>) {
+        let id = row.id;
+        let s = session.clone();
+        let start = work(
+            kiosk,
+            "start-capture",
+            move |k| k.start_capture(&s, id),
+            Message::Started,
+        );
+        (
+            State {
+                session,
+                row,
+                step: Step::Photos,
+                current: 0,
+                shots: Vec::new(),
+                preview: None,
+                preview_error: None,
+                preview_in_flight: false,
+                capturing: false,
+                retake_reason: None,
+                correction: Correction::default(),
+                corrected: false,
+                pending_non_conforming: None,
+                unsaved: std::collections::VecDeque::new(),
+                saving: false,
+                cause: None,
+                interruption_note: String::new(),
+                busy: false,
+                error: None,
+                notice: None,
+            },
+            start,
+        )
+    }
+
+    /// The inspection as last stored (tests).
+    pub fn row(&self) -> &InspectionRow {
+        &self.row
+    }
+
+    /// Photos taken (tests).
+    pub fn shots(&self) -> &[PhotoShot] {
+        &self.shots
+    }
+
+    /// The error shown (tests).
+    #[cfg(test)]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The step shown (tests).
+    #[cfg(test)]
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    fn kind(&self) -> Option<PhotoKind> {
+        self.row.required.get(self.current).copied()
+    }
+
+    fn shot_of(&self, kind: PhotoKind) -> Option<&PhotoShot> {
+        self.shots.iter().rev().find(|s| s.kind == kind)
+    }
+
+    /// The rear photo's reading, if it still needs the §6 correction.
+    fn pending_correction(&self) -> Option<&PhotoShot> {
+        if self.corrected {
+            return None;
+        }
+        self.shot_of(PhotoKind::RearWithPlate)
+            .filter(|s| s.ocr.as_ref().is_some_and(|o| o.needs_correction))
+    }
+
+    fn missing_photos(&self) -> Vec<PhotoKind> {
+        self.row
+            .required
+            .iter()
+            .copied()
+            .filter(|k| self.shot_of(*k).is_none())
+            .collect()
+    }
+
+    /// Live preview while photographing.
+    pub fn subscription(&self) -> Subscription<Message> {
+        if self.step == Step::Photos && self.row.state == StateKind::Capturing {
+            iced::time::every(Duration::from_millis(700)).map(|_| Message::PreviewTick)
+        } else {
+            Subscription::none()
+        }
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::Started(Ok(row)) => {
+                self.row = row;
+                return (self.request_preview(kiosk), None);
+            }
+            Message::Started(Err(e)) => self.error = Some(e),
+            Message::Corrected(Err(e)) => {
+                self.busy = false;
+                self.error = Some(e);
+            }
+            Message::PreviewTick => return (self.request_preview(kiosk), None),
+            Message::Preview(result) => {
+                self.preview_in_flight = false;
+                match result {
+                    Ok(t) => {
+                        self.preview = Some(Handle::from_rgba(t.width, t.height, t.rgba));
+                        self.preview_error = None;
+                    }
+                    Err(e) => self.preview_error = Some(e),
+                }
+            }
+            Message::Select(i) => {
+                self.current = i.min(self.row.required.len().saturating_sub(1));
+                self.retake_reason = None;
+            }
+            Message::Capture => {
+                if let Some(kind) = self.kind() {
+                    let reason = self.retake_reason.clone();
+                    if self.shot_of(kind).is_some() && reason.is_none() {
+                        self.retake_reason = Some(String::new());
+                        return (Task::none(), None);
+                    }
+                    return (self.capture(kiosk, kind, reason), None);
+                }
+            }
+            Message::CaptureAdditional => {
+                return (self.capture(kiosk, PhotoKind::Additional, None), None);
+            }
+            Message::Retake => self.retake_reason = Some(String::new()),
+            Message::RetakeReasonChanged(s) => self.retake_reason = Some(s),
+            Message::RetakeCancelled => self.retake_reason = None,
+            Message::Captured(result) => {
+                self.capturing = false;
+                match result {
+                    Ok(shot) => {
+                        self.notice = shot.reuse_warning.clone();
+                        if shot.kind == PhotoKind::RearWithPlate {
+                            // A new rear photo is read again; an earlier correction was for
+                            // the earlier photo.
+                            self.corrected = false;
+                        }
+                        let kind = shot.kind;
+                        self.shots.push(shot);
+                        self.retake_reason = None;
+                        self.error = None;
+                        // Move on to the next photo still missing, unless the plate needs §6.
+                        if kind != PhotoKind::Additional
+                            && self.pending_correction().is_none()
+                            && let Some(next) = self
+                                .row
+                                .required
+                                .iter()
+                                .position(|k| self.shot_of(*k).is_none())
+                        {
+                            self.current = next;
+                        }
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Message::CorrectionPlate(s) => self.correction.plate = s.to_uppercase(),
+            Message::CorrectionRenavam(s) => self.correction.renavam = s,
+            Message::CorrectionReason(s) => self.correction.reason = s,
+            Message::SubmitCorrection => {
+                let Some(shot) = self.pending_correction() else {
+                    return (Task::none(), None);
+                };
+                let ocr = shot.ocr.clone().unwrap_or(crate::kiosk::OcrCheck {
+                    read: None,
+                    confidence: 0.0,
+                    needs_correction: true,
+                    error: None,
+                });
+                let (session, id, media) =
+                    (self.session.clone(), self.row.id, shot.media_id.clone());
+                let form = self.correction.clone();
+                self.busy = true;
+                return (
+                    work(
+                        kiosk,
+                        "plate-correction",
+                        move |k| {
+                            k.correct_plate(
+                                &session,
+                                id,
+                                &media,
+                                ocr.read.as_deref(),
+                                ocr.confidence,
+                                &form.plate,
+                                &form.renavam,
+                                &form.reason,
+                            )
+                        },
+                        Message::Corrected,
+                    ),
+                    None,
+                );
+            }
+            Message::Corrected(Ok(())) => {
+                self.busy = false;
+                self.corrected = true;
+                self.error = None;
+                self.notice =
+                    Some("Correção registrada com a foto e a leitura original (§6)".into());
+                if let Some(next) = self.missing_photos().first() {
+                    self.current = self
+                        .row
+                        .required
+                        .iter()
+                        .position(|k| k == next)
+                        .unwrap_or(0);
+                }
+            }
+            Message::Go(step) => {
+                if step != Step::Photos && self.pending_correction().is_some() {
+                    self.error = Some(
+                        "A placa lida não confere com a digitada: registre a correção (§6) antes de seguir"
+                            .into(),
+                    );
+                } else {
+                    self.step = step;
+                    self.error = None;
+                }
+            }
+            Message::Conforming(item) => {
+                self.pending_non_conforming = None;
+                return (self.record(kiosk, item, Condition::Conforming, None), None);
+            }
+            Message::NonConforming(item) => {
+                let note = self
+                    .row
+                    .checklist
+                    .iter()
+                    .find(|(i, _, _)| *i == item)
+                    .and_then(|(_, _, n)| n.clone())
+                    .unwrap_or_default();
+                self.pending_non_conforming = Some((item, note));
+            }
+            Message::NoteChanged(s) => {
+                if let Some((_, note)) = &mut self.pending_non_conforming {
+                    *note = s;
+                }
+            }
+            Message::ConfirmNonConforming => {
+                if let Some((item, note)) = self.pending_non_conforming.take() {
+                    return (
+                        self.record(kiosk, item, Condition::NonConforming, Some(note)),
+                        None,
+                    );
+                }
+            }
+            Message::ItemRecorded(result) => {
+                self.saving = false;
+                match result {
+                    Ok(row) => {
+                        self.row = row;
+                        self.error = None;
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        self.unsaved.clear();
+                    }
+                }
+                return (self.save_next(kiosk), None);
+            }
+            Message::Conclude => {
+                self.busy = true;
+                let (s, id) = (self.session.clone(), self.row.id);
+                return (
+                    work(
+                        kiosk,
+                        "conclude",
+                        move |k| k.conclude(&s, id),
+                        Message::Ended,
+                    ),
+                    None,
+                );
+            }
+            Message::CauseChosen(c) => self.cause = Some(c),
+            Message::InterruptionNoteChanged(s) => self.interruption_note = s,
+            Message::Interrupt => {
+                let Some(cause) = self.cause else {
+                    self.error = Some("Escolha o motivo da interrupção".into());
+                    return (Task::none(), None);
+                };
+                self.busy = true;
+                let (s, id, note) = (
+                    self.session.clone(),
+                    self.row.id,
+                    self.interruption_note.clone(),
+                );
+                return (
+                    work(
+                        kiosk,
+                        "interrupt",
+                        move |k| k.interrupt(&s, id, cause, &note),
+                        Message::Ended,
+                    ),
+                    None,
+                );
+            }
+            Message::Ended(result) => {
+                self.busy = false;
+                match result {
+                    Ok(row) => {
+                        let event = if row.state == StateKind::Concluded {
+                            Event::Concluded(row.clone())
+                        } else {
+                            Event::Interrupted(row.clone())
+                        };
+                        self.row = row;
+                        return (Task::none(), Some(event));
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Message::DismissError => self.error = None,
+        }
+        (Task::none(), None)
+    }
+
+    fn request_preview(&mut self, kiosk: &Kiosk) -> Task<Message> {
+        if self.preview_in_flight || self.capturing || self.step != Step::Photos {
+            return Task::none();
+        }
+        self.preview_in_flight = true;
+        let plate = vistoria_core::domain::Plate::parse(&self.row.plate).ok();
+        let kind = self.kind();
+        work(
+            kiosk,
+            "preview",
+            move |k| k.preview(plate, kind),
+            Message::Preview,
+        )
+    }
+
+    fn capture(&mut self, kiosk: &Kiosk, kind: PhotoKind, reason: Option<String>) -> Task<Message> {
+        if self.capturing {
+            return Task::none();
+        }
+        self.capturing = true;
+        self.error = None;
+        self.notice = None;
+        let (s, id) = (self.session.clone(), self.row.id);
+        work(
+            kiosk,
+            "capture",
+            move |k| k.capture_photo(&s, id, kind, reason.as_deref()),
+            Message::Captured,
+        )
+    }
+
+    fn record(
+        &mut self,
+        kiosk: &Kiosk,
+        item: ChecklistItem,
+        condition: Condition,
+        note: Option<String>,
+    ) -> Task<Message> {
+        self.unsaved.push_back((item, condition, note));
+        self.save_next(kiosk)
+    }
+
+    fn save_next(&mut self, kiosk: &Kiosk) -> Task<Message> {
+        if self.saving {
+            return Task::none();
+        }
+        let Some((item, condition, note)) = self.unsaved.pop_front() else {
+            return Task::none();
+        };
+        self.saving = true;
+        let (s, id) = (self.session.clone(), self.row.id);
+        work(
+            kiosk,
+            "checklist",
+            move |k| k.set_item(&s, id, item, condition, note),
+            Message::ItemRecorded,
+        )
+    }
+
+    /// Draws it.
+    pub fn view(&self) -> Element<'_, Message> {
+        let steps = row![
+            ui::toggle(
+                "1. Fotos",
+                self.step == Step::Photos,
+                Message::Go(Step::Photos)
+            ),
+            ui::toggle(
+                "2. Checklist",
+                self.step == Step::Checklist,
+                Message::Go(Step::Checklist)
+            ),
+            ui::toggle(
+                "3. Conclusão",
+                self.step == Step::Conclusion,
+                Message::Go(Step::Conclusion)
+            ),
+        ]
+        .spacing(8);
+        let header = row![
+            column![
+                ui::title(format!("Vistoria {}", self.row.plate)),
+                ui::muted(format!(
+                    "{} · {} · {} · prazo {}",
+                    self.row.vehicle,
+                    self.row.data.class.label_pt(),
+                    self.row.state.label_pt(),
+                    ui::local(self.row.deadline)
+                )),
+            ]
+            .width(Length::Fill),
+            steps,
+        ]
+        .spacing(16)
+        .align_y(iced::Alignment::Center);
+        let mut body = column![header].spacing(14);
+        if let Some(e) = &self.error {
+            body = body.push(ui::error_box(
+                e,
+                vec![ui::secondary("Fechar", Some(Message::DismissError))],
+            ));
+        }
+        if let Some(n) = &self.notice {
+            body = body.push(ui::notice(n));
+        }
+        let content = match self.step {
+            Step::Photos => photos::view(self),
+            Step::Checklist => checklist::view(self),
+            Step::Conclusion => checklist::conclusion(self),
+        };
+        container(body.push(content)).padding(20).into()
+    }
+
+    fn notes(&self) -> HashMap<ChecklistItem, &str> {
+        self.row
+            .checklist
+            .iter()
+            .filter_map(|(i, _, n)| n.as_deref().map(|n| (*i, n)))
+            .collect()
+    }
+}

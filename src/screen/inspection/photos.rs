@@ -1,0 +1,244 @@
+//! The photo step's view: the sequence, the live preview, the last photo with its tarja and
+//! hash, retake with a reason, the plate reading and the §6 correction.
+
+use iced::widget::image::Handle;
+use iced::widget::{Space, column, container, image, row, scrollable, text, text_input};
+use iced::{ContentFit, Element, Length};
+use vistoria_core::domain::PhotoKind;
+
+use super::{Message, State, Step};
+use crate::app::ui;
+use crate::kiosk::PhotoShot;
+
+/// Id of the retake-reason field.
+pub const RETAKE_INPUT: &str = "vistoria-motivo-refazer";
+/// Ids of the §6 fields.
+pub const CORRECTION_PLATE: &str = "vistoria-correcao-placa";
+/// RENAVAM of the §6 form.
+pub const CORRECTION_RENAVAM: &str = "vistoria-correcao-renavam";
+/// Reason of the §6 form.
+pub const CORRECTION_REASON: &str = "vistoria-correcao-motivo";
+
+pub(super) fn view(state: &State) -> Element<'_, Message> {
+    row![
+        container(sequence(state)).width(Length::FillPortion(2)),
+        container(camera(state)).width(Length::FillPortion(5)),
+    ]
+    .spacing(16)
+    .height(Length::Fill)
+    .into()
+}
+
+fn sequence(state: &State) -> Element<'_, Message> {
+    let mut list = column![ui::heading("Fotos exigidas (§7)")].spacing(6);
+    for (i, kind) in state.row.required.iter().enumerate() {
+        let done = state.shot_of(*kind).is_some();
+        let label = format!("{} {}", if done { "✓" } else { "○" }, kind.label_pt());
+        list = list.push(
+            container(ui::toggle(label, i == state.current, Message::Select(i)))
+                .id(format!("foto-{}", kind.code())),
+        );
+    }
+    let extra = state
+        .shots
+        .iter()
+        .filter(|s| s.kind == PhotoKind::Additional)
+        .count();
+    list = list.push(ui::muted(format!("Fotos adicionais: {extra}")));
+    let missing = state.missing_photos().len();
+    let next: Element<'_, Message> = if missing == 0 {
+        ui::action("Ir para o checklist", Some(Message::Go(Step::Checklist)))
+    } else {
+        ui::muted(format!("Faltam {missing} foto(s)"))
+    };
+    scrollable(list.push(next)).height(Length::Fill).into()
+}
+
+fn camera(state: &State) -> Element<'_, Message> {
+    // §6 first: while the plate reading waits for its correction, the form takes the place of
+    // the live view so it is in sight on a 1280×800 screen.
+    if let Some(rear) = state.pending_correction() {
+        return scrollable(ui::card(
+            column![
+                ui::heading("Traseira com placa — leitura da placa"),
+                photo(rear),
+                plate_check(state, rear),
+            ]
+            .spacing(10),
+        ))
+        .height(Length::Fill)
+        .into();
+    }
+    let Some(kind) = state.kind() else {
+        return ui::card(text("Esta espécie não exige fotos.").size(ui::BODY));
+    };
+    let last = state.shot_of(kind);
+    let live: Element<'_, Message> = match (&state.preview, &state.preview_error) {
+        (_, Some(e)) => ui::error_box(
+            e,
+            vec![ui::secondary("Tentar de novo", Some(Message::PreviewTick))],
+        ),
+        (Some(frame), None) => image(frame.clone())
+            .content_fit(ContentFit::Contain)
+            .height(250)
+            .into(),
+        (None, None) => container(text("Abrindo a câmera…").size(ui::BODY))
+            .height(250)
+            .center_y(250)
+            .into(),
+    };
+    let mut actions = row![].spacing(10).align_y(iced::Alignment::Center);
+    match (&state.retake_reason, last) {
+        (Some(reason), _) => {
+            actions = actions.push(
+                text_input(
+                    "Motivo para refazer (fica no registro de auditoria)",
+                    reason,
+                )
+                .id(RETAKE_INPUT)
+                .on_input(Message::RetakeReasonChanged)
+                .on_submit(Message::Capture)
+                .padding(10)
+                .size(ui::BODY)
+                .width(Length::Fill),
+            );
+            actions = actions.push(ui::action(
+                "Refazer foto",
+                (!state.capturing).then_some(Message::Capture),
+            ));
+            actions = actions.push(ui::secondary("Cancelar", Some(Message::RetakeCancelled)));
+        }
+        (None, Some(_)) => {
+            actions = actions.push(ui::secondary("Refazer", Some(Message::Retake)));
+            actions = actions.push(Space::new().width(Length::Fill));
+        }
+        (None, None) => {
+            actions = actions.push(ui::action(
+                if state.capturing {
+                    "Capturando…"
+                } else {
+                    "Capturar"
+                },
+                (!state.capturing).then_some(Message::Capture),
+            ));
+            actions = actions.push(Space::new().width(Length::Fill));
+        }
+    }
+    if state.retake_reason.is_none() {
+        actions = actions.push(ui::secondary(
+            "Foto adicional",
+            (!state.capturing).then_some(Message::CaptureAdditional),
+        ));
+    }
+    let mut col = column![
+        ui::heading(format!("{} — ao vivo", kind.label_pt())),
+        live,
+        actions,
+    ]
+    .spacing(10);
+    if let Some(shot) = last {
+        col = col.push(photo(shot));
+        if kind == PhotoKind::RearWithPlate {
+            col = col.push(plate_check(state, shot));
+        }
+    }
+    scrollable(ui::card(col)).height(Length::Fill).into()
+}
+
+fn photo(shot: &PhotoShot) -> Element<'_, Message> {
+    let t = &shot.thumbnail;
+    let handle = Handle::from_rgba(t.width, t.height, t.rgba.clone());
+    row![
+        image(handle).height(170).content_fit(ContentFit::Contain),
+        column![
+            text("Foto gravada com a tarja")
+                .size(ui::BODY)
+                .font(ui::BOLD),
+            ui::muted(format!("MD5 {}", shot.md5)),
+            ui::muted(format!(
+                "SHA-256 {}…",
+                &shot.sha256[..16.min(shot.sha256.len())]
+            )),
+            ui::muted(format!("{} ms da captura à gravação", shot.ms)),
+        ]
+        .spacing(4),
+    ]
+    .spacing(12)
+    .into()
+}
+
+fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message> {
+    let Some(ocr) = &shot.ocr else {
+        return Space::new().into();
+    };
+    let read = match (&ocr.read, &ocr.error) {
+        (Some(p), _) => format!(
+            "Placa lida: {p} (confiança {:.0}%) · digitada: {}",
+            ocr.confidence * 100.0,
+            state.row.plate
+        ),
+        (None, Some(e)) => format!("Leitura automática indisponível: {e}"),
+        (None, None) => "Nenhuma placa legível na foto".to_owned(),
+    };
+    if !ocr.needs_correction {
+        return ui::notice(format!("{read} — confere"));
+    }
+    if state.corrected {
+        return ui::notice(format!("{read} — corrigida pelo usuário (§6)"));
+    }
+    let c = &state.correction;
+    let input = |placeholder, value: &'a str, id: &'static str, msg: fn(String) -> Message| {
+        text_input(placeholder, value)
+            .id(id)
+            .on_input(msg)
+            .padding(10)
+            .size(ui::BODY)
+    };
+    ui::error_box(
+        format!("{read} — não confere. Confira a placa do veículo e registre a correção (§6)."),
+        vec![
+            column![
+                row![
+                    ui::field(
+                        "Placa",
+                        input(
+                            "ABC1D23",
+                            &c.plate,
+                            CORRECTION_PLATE,
+                            Message::CorrectionPlate
+                        )
+                    ),
+                    ui::field(
+                        "RENAVAM",
+                        input(
+                            "11 dígitos",
+                            &c.renavam,
+                            CORRECTION_RENAVAM,
+                            Message::CorrectionRenavam
+                        )
+                    ),
+                ]
+                .spacing(10),
+                ui::field(
+                    "Motivo",
+                    input(
+                        "ex.: placa suja, reflexo",
+                        &c.reason,
+                        CORRECTION_REASON,
+                        Message::CorrectionReason
+                    )
+                ),
+                row![
+                    ui::action(
+                        "Registrar correção",
+                        (!state.busy).then_some(Message::SubmitCorrection)
+                    ),
+                    ui::secondary("Refazer a foto", Some(Message::Retake)),
+                ]
+                .spacing(10),
+            ]
+            .spacing(10)
+            .into(),
+        ],
+    )
+}

@@ -1,0 +1,283 @@
+//! Entrar: user and password for operators and technicians; fingerprint for inspectors (§11,
+//! 2o). Wrong credentials say so without saying which part was wrong; the kiosk locks a login
+//! after repeated failures (see `vistoria_core::accounts`).
+
+use iced::widget::{Space, column, container, row, text, text_input};
+use iced::{Element, Length, Task};
+
+use crate::app::ui;
+use crate::app::work::work;
+use crate::kiosk::{Failure, Kiosk, Session};
+
+/// How the person logs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Operators, technicians, administrators.
+    Password,
+    /// Inspectors.
+    Fingerprint,
+}
+
+/// The login screen.
+#[derive(Debug)]
+pub struct State {
+    mode: Mode,
+    login: String,
+    password: String,
+    inspectors: Vec<(String, String)>,
+    inspector: Option<String>,
+    demo_fingers: Vec<String>,
+    finger: usize,
+    busy: Option<&'static str>,
+    error: Option<Failure>,
+}
+
+/// What happens on it.
+// Messages carry an inspection's row by value: moved once, not worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Tab chosen.
+    ModeChosen(Mode),
+    /// User typed.
+    LoginChanged(String),
+    /// Password typed.
+    PasswordChanged(String),
+    /// "Entrar" pressed.
+    Submit,
+    /// An inspector picked for 1:1 matching (or none for 1:N).
+    InspectorChosen(Option<String>),
+    /// Demo: which finger goes on the simulated reader.
+    FingerChosen(usize),
+    /// "Ler digital" pressed.
+    ReadFinger,
+    /// The inspector list arrived.
+    InspectorsLoaded(Result<Vec<(String, String)>, Failure>),
+    /// The simulated reader took the finger choice.
+    FingerSet(Result<(), Failure>),
+    /// A login attempt ended.
+    LoggedIn(Result<Session, Failure>),
+}
+
+/// What the app must do.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Someone logged in.
+    LoggedIn(Session),
+}
+
+/// Widget ids (tests and focus).
+pub const LOGIN_INPUT: &str = "login-usuario";
+/// Password field id.
+pub const PASSWORD_INPUT: &str = "login-senha";
+
+impl State {
+    /// A fresh login screen; loads the inspectors.
+    pub fn new(kiosk: &Kiosk, demo_fingers: Vec<String>) -> (State, Task<Message>) {
+        let state = State {
+            mode: Mode::Password,
+            login: String::new(),
+            password: String::new(),
+            inspectors: Vec::new(),
+            inspector: None,
+            demo_fingers,
+            finger: 0,
+            busy: None,
+            error: None,
+        };
+        let load = work(
+            kiosk,
+            "inspectors",
+            |k| k.inspectors(),
+            Message::InspectorsLoaded,
+        );
+        (state, load)
+    }
+
+    /// The last error, if any (tests).
+    #[cfg(test)]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::ModeChosen(mode) => {
+                self.mode = mode;
+                self.error = None;
+            }
+            Message::LoginChanged(s) => self.login = s,
+            Message::PasswordChanged(s) => self.password = s,
+            Message::Submit => {
+                if self.busy.is_some() {
+                    return (Task::none(), None);
+                }
+                if self.login.trim().is_empty() || self.password.is_empty() {
+                    self.error = Some("Informe o usuário e a senha".to_owned());
+                    return (Task::none(), None);
+                }
+                self.busy = Some("Conferindo…");
+                self.error = None;
+                let (login, password) = (self.login.clone(), std::mem::take(&mut self.password));
+                return (
+                    work(
+                        kiosk,
+                        "login",
+                        move |k| k.login_with_password(&login, &password),
+                        Message::LoggedIn,
+                    ),
+                    None,
+                );
+            }
+            Message::InspectorChosen(login) => self.inspector = login,
+            Message::FingerChosen(i) => {
+                self.finger = i;
+                return (
+                    work(
+                        kiosk,
+                        "finger",
+                        move |k| k.choose_demo_finger(i),
+                        Message::FingerSet,
+                    ),
+                    None,
+                );
+            }
+            Message::FingerSet(Err(e)) | Message::InspectorsLoaded(Err(e)) => self.error = Some(e),
+            Message::FingerSet(Ok(())) => {}
+            Message::InspectorsLoaded(Ok(list)) => self.inspectors = list,
+            Message::ReadFinger => {
+                if self.busy.is_some() {
+                    return (Task::none(), None);
+                }
+                self.busy = Some("Coloque o dedo no leitor…");
+                self.error = None;
+                let login = self.inspector.clone();
+                return (
+                    work(
+                        kiosk,
+                        "fingerprint-login",
+                        move |k| k.login_with_fingerprint(login.as_deref()),
+                        Message::LoggedIn,
+                    ),
+                    None,
+                );
+            }
+            Message::LoggedIn(result) => {
+                self.busy = None;
+                match result {
+                    Ok(session) => return (Task::none(), Some(Event::LoggedIn(session))),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        }
+        (Task::none(), None)
+    }
+
+    /// Draws it.
+    pub fn view(&self) -> Element<'_, Message> {
+        let tabs = row![
+            ui::toggle(
+                "Operador / Técnico",
+                self.mode == Mode::Password,
+                Message::ModeChosen(Mode::Password)
+            ),
+            ui::toggle(
+                "Vistoriador (digital)",
+                self.mode == Mode::Fingerprint,
+                Message::ModeChosen(Mode::Fingerprint)
+            ),
+        ]
+        .spacing(8);
+        let form: Element<'_, Message> = match self.mode {
+            Mode::Password => self.password_form(),
+            Mode::Fingerprint => self.fingerprint_form(),
+        };
+        let mut body = column![ui::title("Acesso à estação"), tabs, form].spacing(18);
+        if let Some(busy) = self.busy {
+            body = body.push(ui::notice(busy));
+        }
+        if let Some(e) = &self.error {
+            body = body.push(ui::error_box(e, Vec::new()));
+        }
+        container(container(ui::card(body)).max_width(600))
+            .center_x(Length::Fill)
+            .padding([40, 20])
+            .into()
+    }
+
+    fn password_form(&self) -> Element<'_, Message> {
+        let submit = (self.busy.is_none()).then_some(Message::Submit);
+        column![
+            ui::field(
+                "Usuário",
+                text_input("ex.: maria.silva", &self.login)
+                    .id(LOGIN_INPUT)
+                    .on_input(Message::LoginChanged)
+                    .on_submit(Message::Submit)
+                    .padding(10)
+                    .size(ui::BODY)
+            ),
+            ui::field(
+                "Senha",
+                text_input("", &self.password)
+                    .id(PASSWORD_INPUT)
+                    .secure(true)
+                    .on_input(Message::PasswordChanged)
+                    .on_submit(Message::Submit)
+                    .padding(10)
+                    .size(ui::BODY)
+            ),
+            ui::action("Entrar", submit),
+        ]
+        .spacing(14)
+        .into()
+    }
+
+    fn fingerprint_form(&self) -> Element<'_, Message> {
+        let mut who = column![text("Quem vai entrar?").size(15).font(ui::BOLD)].spacing(6);
+        let mut choices = row![ui::toggle(
+            "Identificar pela digital",
+            self.inspector.is_none(),
+            Message::InspectorChosen(None)
+        )]
+        .spacing(8);
+        for (login, name) in &self.inspectors {
+            choices = choices.push(ui::toggle(
+                name,
+                self.inspector.as_deref() == Some(login),
+                Message::InspectorChosen(Some(login.clone())),
+            ));
+        }
+        who = who.push(choices);
+        let mut form = column![who].spacing(14);
+        if !self.demo_fingers.is_empty() {
+            let mut fingers = row![].spacing(8);
+            for (i, label) in self.demo_fingers.iter().enumerate() {
+                fingers = fingers.push(ui::toggle(
+                    label,
+                    self.finger == i,
+                    Message::FingerChosen(i),
+                ));
+            }
+            form = form.push(
+                column![
+                    text("Leitor simulado: qual dedo colocar")
+                        .size(15)
+                        .font(ui::BOLD),
+                    fingers
+                ]
+                .spacing(6),
+            );
+        }
+        form.push(row![
+            ui::action(
+                "Ler digital",
+                self.busy.is_none().then_some(Message::ReadFinger)
+            ),
+            Space::new().width(Length::Fill),
+        ])
+        .into()
+    }
+}

@@ -1,0 +1,237 @@
+//! Assinatura: the inspector's fingerprint again (§14, "conferência biométrica"), then the
+//! signature. The e-CPF card's PIN step joins here when the station has a card reader
+//! configured; until then the signature records the biometric confirmation.
+
+use iced::widget::{column, container, row, text};
+use iced::{Element, Length, Task};
+
+use crate::app::ui;
+use crate::app::work::work;
+use crate::kiosk::{Failure, InspectionRow, Kiosk, Session};
+
+/// The signature screen.
+#[derive(Debug)]
+pub struct State {
+    session: Session,
+    row: InspectionRow,
+    demo_fingers: Vec<String>,
+    finger: usize,
+    score: Option<f32>,
+    busy: Option<&'static str>,
+    error: Option<Failure>,
+}
+
+/// What happens on it.
+// Messages carry an inspection's row by value: moved once, not worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Demo: the finger to put on the simulated reader.
+    FingerChosen(usize),
+    /// The reader took the choice.
+    FingerSet(Result<(), Failure>),
+    /// "Conferir digital".
+    ReadFinger,
+    /// The biometric check ended.
+    Confirmed(Result<f32, Failure>),
+    /// "Assinar laudo".
+    Sign,
+    /// The signature ended (and the package was queued).
+    Signed(Result<InspectionRow, Failure>),
+    /// "Voltar".
+    Back,
+}
+
+/// What the app must do.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Signed and queued.
+    Signed(InspectionRow),
+    /// Left without signing (it stays concluded, listed for later).
+    Back,
+}
+
+impl State {
+    /// The screen for a concluded inspection.
+    pub fn new(session: Session, row: InspectionRow, demo_fingers: Vec<String>) -> State {
+        State {
+            session,
+            row,
+            demo_fingers,
+            finger: 0,
+            score: None,
+            busy: None,
+            error: None,
+        }
+    }
+
+    /// The error shown (tests).
+    #[cfg(test)]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether the fingerprint was confirmed (tests).
+    #[cfg(test)]
+    pub fn confirmed(&self) -> bool {
+        self.score.is_some()
+    }
+
+    /// Handles a message.
+    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+        match message {
+            Message::FingerChosen(i) => {
+                self.finger = i;
+                return (
+                    work(
+                        kiosk,
+                        "finger",
+                        move |k| k.choose_demo_finger(i),
+                        Message::FingerSet,
+                    ),
+                    None,
+                );
+            }
+            Message::FingerSet(Ok(())) => {}
+            Message::FingerSet(Err(e)) => self.error = Some(e),
+            Message::ReadFinger => {
+                if self.busy.is_none() {
+                    self.busy = Some("Coloque o dedo no leitor…");
+                    self.error = None;
+                    let s = self.session.clone();
+                    return (
+                        work(
+                            kiosk,
+                            "biometric-check",
+                            move |k| k.confirm_fingerprint(&s),
+                            Message::Confirmed,
+                        ),
+                        None,
+                    );
+                }
+            }
+            Message::Confirmed(result) => {
+                self.busy = None;
+                match result {
+                    Ok(score) => self.score = Some(score),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Message::Sign => {
+                if let (None, Some(score)) = (self.busy, self.score) {
+                    self.busy = Some("Assinando e colocando na fila de envio…");
+                    self.error = None;
+                    let (s, id) = (self.session.clone(), self.row.id);
+                    return (
+                        work(
+                            kiosk,
+                            "sign",
+                            move |k| k.sign(&s, id, score),
+                            Message::Signed,
+                        ),
+                        None,
+                    );
+                }
+            }
+            Message::Signed(result) => {
+                self.busy = None;
+                match result {
+                    Ok(row) => return (Task::none(), Some(Event::Signed(row))),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Message::Back => return (Task::none(), Some(Event::Back)),
+        }
+        (Task::none(), None)
+    }
+
+    /// Draws it.
+    pub fn view(&self) -> Element<'_, Message> {
+        let r = &self.row;
+        let summary = column![
+            ui::heading(format!("Laudo de {}", r.plate)),
+            text(format!("{} · {}", r.vehicle, r.data.class.label_pt())).size(ui::BODY),
+            text(format!(
+                "Resultado: {}",
+                r.outcome.as_deref().unwrap_or("—")
+            ))
+            .size(22)
+            .font(ui::BOLD),
+            ui::muted(format!(
+                "Vistoriador: {} · prazo {}",
+                self.session.name,
+                ui::local(r.deadline)
+            )),
+        ]
+        .spacing(6);
+        let step1: Element<'_, Message> = match self.score {
+            Some(_) => ui::notice("1. Digital conferida com a do vistoriador logado ✓"),
+            None => {
+                let mut c = column![
+                    ui::heading("1. Conferência biométrica (§14)"),
+                    ui::muted("Coloque o mesmo dedo do acesso no leitor."),
+                ]
+                .spacing(8);
+                if !self.demo_fingers.is_empty() {
+                    let mut fingers = row![].spacing(8);
+                    for (i, label) in self.demo_fingers.iter().enumerate() {
+                        fingers = fingers.push(ui::toggle(
+                            label,
+                            self.finger == i,
+                            Message::FingerChosen(i),
+                        ));
+                    }
+                    c = c.push(fingers);
+                }
+                c.push(ui::action(
+                    "Conferir digital",
+                    self.busy.is_none().then_some(Message::ReadFinger),
+                ))
+                .into()
+            }
+        };
+        let step2 = column![
+            ui::heading("2. Assinatura"),
+            ui::muted("Sem leitor de cartão e-CPF configurado nesta estação: a assinatura registra a conferência biométrica."),
+            ui::action(
+                "Assinar laudo",
+                (self.busy.is_none() && self.score.is_some()).then_some(Message::Sign)
+            ),
+        ]
+        .spacing(8);
+        let mut body = column![
+            ui::title("Assinatura do laudo"),
+            ui::card(summary),
+            ui::card(step1),
+            ui::card(step2)
+        ]
+        .spacing(16)
+        .max_width(820);
+        if let Some(b) = self.busy {
+            body = body.push(ui::notice(b));
+        }
+        if let Some(e) = &self.error {
+            body = body.push(ui::error_box(
+                e,
+                vec![
+                    ui::secondary(
+                        "Tentar de novo",
+                        Some(if self.score.is_some() {
+                            Message::Sign
+                        } else {
+                            Message::ReadFinger
+                        }),
+                    ),
+                    ui::secondary("Voltar à lista", Some(Message::Back)),
+                ],
+            ));
+        } else {
+            body = body.push(ui::secondary(
+                "Voltar à lista (assinar depois)",
+                Some(Message::Back),
+            ));
+        }
+        container(body).padding(20).center_x(Length::Fill).into()
+    }
+}
