@@ -18,8 +18,6 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
   gstreamer1.0-plugins-ugly gstreamer1.0-tools gstreamer1.0-rtsp gstreamer1.0-plugins-base-apps
-  # tarja font
-  fonts-dejavu-core
   # e-CPF signing tests: SoftHSM2 token, private pcscd with the vsmartcard virtual reader, openssl
   softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard
   python3-pycryptodome openssl util-linux

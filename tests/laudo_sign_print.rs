@@ -113,7 +113,7 @@ fn sample_laudo_is_canonical_a4_and_has_plate_and_number() {
     assert!(text.contains(&laudo.number), "{text}");
     let fonts = Command::new("pdffonts").arg(&pdf).output().unwrap();
     let fonts = String::from_utf8_lossy(&fonts.stdout);
-    assert!(fonts.contains("DejaVuSans"), "{fonts}");
+    assert!(fonts.contains("NotoSans"), "{fonts}");
     assert!(
         fonts.lines().skip(2).all(|l| l.contains(" yes ")),
         "every font embedded:\n{fonts}"

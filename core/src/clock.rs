@@ -250,6 +250,19 @@ mod duration_ns {
     }
 }
 
+/// Mato Grosso's offset from UTC: −4 h all year (no daylight saving since 2019). Everything a
+/// person reads (tarja, laudo, screens) shows central time in it; what is stored stays UTC.
+pub const STATION_UTC_OFFSET_HOURS: i32 = -4;
+
+/// Central time `t` as the station's people read it: `dd/mm/aaaa hh:mm:ss`.
+pub fn station_time(t: DateTime<Utc>) -> String {
+    let offset = chrono::FixedOffset::east_opt(STATION_UTC_OFFSET_HOURS * 3600)
+        .expect("deslocamento de fuso fixo válido");
+    t.with_timezone(&offset)
+        .format("%d/%m/%Y %H:%M:%S")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -309,9 +309,9 @@ impl App {
                 let (task, event) = s.update(m, &self.kiosk);
                 let task = task.map(Message::Signature);
                 match event {
-                    Some(signature::Event::Signed(row)) => {
+                    Some(signature::Event::Signed(row, printed)) => {
                         self.notice = Some(format!(
-                            "Laudo de {} assinado e colocado na fila de envio",
+                            "Laudo de {} assinado e colocado na fila de envio. {printed}",
                             row.plate
                         ));
                         let back = self.go(Nav::Counter);

@@ -72,7 +72,7 @@ pub fn view<'a>(
         bar = bar.push(item(match (s.central_time, s.sync_age) {
             (Some(t), Some(age)) => format!(
                 "Hora central {} · sinc. {}",
-                (t - chrono::Duration::hours(4)).format("%H:%M:%S"),
+                ui::local(t).split(' ').nth(1).unwrap_or_default(),
                 age_label(age)
             ),
             _ => "Hora central não sincronizada".to_owned(),

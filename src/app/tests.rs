@@ -84,6 +84,7 @@ impl Harness {
             reader,
             demo: Some(devices),
             log_dir: kiosk_dir.join("logs"),
+            printer: None,
         })
         .unwrap();
         let (app, boot) = App::new(
@@ -421,10 +422,13 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
     assert!(s.confirmed(), "{:?}", s.error());
     h.click("Assinar laudo");
     assert!(matches!(h.app.screen(), Screen::Counter(_)));
-    assert_eq!(
-        h.app.notice(),
-        Some("Laudo de QTK-3308 assinado e colocado na fila de envio")
+    let notice = h.app.notice().unwrap();
+    assert!(
+        notice.starts_with("Laudo de QTK-3308 assinado e colocado na fila de envio. Sem impressora configurada: laudo salvo em "),
+        "{notice}"
     );
+    let pdf = notice.rsplit(' ').next().unwrap();
+    assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
     let (state, _) = h.store_state(PLATE);
     assert!(
         matches!(state, StateKind::Queued | StateKind::Delivered),

@@ -184,9 +184,7 @@ pub fn countdown(left: chrono::Duration) -> String {
     format!("{}h{:02}min", s / 3600, (s % 3600) / 60)
 }
 
-/// Central time shown in Cuiabá time (UTC−4, no daylight saving since 2019), as the laudo.
+/// Central time in the station's zone, as on the tarja and the laudo.
 pub fn local(t: chrono::DateTime<chrono::Utc>) -> String {
-    (t - chrono::Duration::hours(4))
-        .format("%d/%m/%Y %H:%M:%S")
-        .to_string()
+    vistoria_core::clock::station_time(t)
 }

@@ -97,6 +97,7 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
         reader,
         demo: Some(devices),
         log_dir: kiosk_dir.join("logs"),
+        printer: None,
     })
     .map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.screenshots {

@@ -1,20 +1,29 @@
-//! `vistoria [--config FILE]`: a real station.
-//!
-//! Until the kiosk window lands this validates the configuration, opens the store, restores
-//! central time and closes what a crash left open, then reports the station's state.
+//! `vistoria [--config FILE]`: a real station. Validates the configuration, opens the store,
+//! restores central time, closes what a crash left open, opens the devices the configuration
+//! names and shows the kiosk window full-screen.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
+use vistoria_core::central_client::Endpoint;
 use vistoria_core::config::Config;
 use vistoria_core::paths::Paths;
 use vistoria_core::store::Store;
+use vistoria_drivers::camera::StillCamera;
+use vistoria_drivers::fingerprint::FingerprintReader;
+use vistoria_drivers::fingerprint::uareu::UareU;
+use vistoria_drivers::fingerprint::uareu::usb::RusbTransport;
 
 use super::startup;
+use crate::app::{self, Options};
+use crate::kiosk::absent::Absent;
+use crate::kiosk::{Kiosk, Parts, demo};
 
 /// Runs the station named by the configuration.
 pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     let paths = Paths::resolve(config, None);
     let config = Config::load(paths.config_file())?;
     let _log = crate::logging::init(&paths.logs_dir()).context("iniciando o registro (log)")?;
@@ -22,16 +31,74 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let (mut store, report) = Store::open(paths.data_dir())?;
     let clock = startup::restore_clock(&store)?;
     let recovered = startup::recover(&mut store, &report, &clock)?;
-    println!(
-        "estação {} ({}) — dados em {}",
-        config.station.code,
-        config.station.name,
-        paths.data_dir().display()
-    );
-    println!("{recovered}");
-    println!(
-        "A janela do quiosque ainda não está disponível nesta versão; use `vistoria demo` para ver o fluxo."
-    );
-    store.close()?;
+    tracing::info!(%recovered, "recovery");
+    let devices = &config.devices;
+    let simulated = if devices.camera.backend == "sim" || devices.fingerprint.backend == "sim" {
+        Some(demo::simulated(&store).map_err(anyhow::Error::msg)?)
+    } else {
+        None
+    };
+    let (demo_devices, sim_camera, sim_reader) = match simulated {
+        Some((d, c, r)) => (Some(d), Some(c), Some(r)),
+        None => (None, None, None),
+    };
+    let camera: Box<dyn StillCamera + Send> = match (devices.camera.backend.as_str(), sim_camera) {
+        ("sim", Some(c)) => c,
+        (backend, _) => Box::new(Absent::new(
+            "Câmera fotográfica",
+            format!("o backend de câmera «{backend}» ainda não está disponível nesta versão"),
+        )),
+    };
+    let reader: Box<dyn FingerprintReader + Send> =
+        match (devices.fingerprint.backend.as_str(), sim_reader) {
+            ("sim", Some(r)) => r,
+            ("uareu", _) => match RusbTransport::open() {
+                Ok(t) => Box::new(UareU::new(t)),
+                Err(e) => Box::new(Absent::new("Leitor biométrico U.are.U", e.to_string())),
+            },
+            (backend, _) => Box::new(Absent::new(
+                "Leitor biométrico",
+                format!("backend «{backend}» desconhecido"),
+            )),
+        };
+    let demo_fingers = if demo_devices.is_some() {
+        demo::DemoDevices::fingers()
+    } else {
+        Vec::new()
+    };
+    let kiosk = Kiosk::new(Parts {
+        store,
+        clock,
+        endpoint: Endpoint {
+            url: config.central.url.clone(),
+            token: config.central.token.clone(),
+            cert_sha256: config.central.cert_sha256.clone(),
+        },
+        station: config.station.clone(),
+        camera,
+        reader,
+        demo: demo_devices,
+        log_dir: paths.logs_dir(),
+        printer: match (devices.printer.backend.as_str(), &devices.printer.address) {
+            ("cups", Some(uri)) => Some(
+                vistoria_drivers::printer::IppPrinter::new(uri)
+                    .map_err(|e| anyhow::anyhow!("impressora: {e}"))?,
+            ),
+            _ => None,
+        },
+    })
+    .map_err(anyhow::Error::msg)?;
+    app::run(
+        kiosk,
+        Options {
+            kiosk_mode: true,
+            size: (1280.0, 800.0),
+            started,
+            exit_after_first_frame: false,
+            tour: None,
+            demo_fingers,
+        },
+    )
+    .context("janela do quiosque")?;
     Ok(ExitCode::SUCCESS)
 }

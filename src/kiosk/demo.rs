@@ -104,9 +104,17 @@ pub type Simulated = (
     Box<dyn FingerprintReader + Send>,
 );
 
-/// Writes the demo fingers, creates the demo staff (enrolling the inspector) and returns the
-/// simulated devices. Idempotent: a second run on the same data reuses what is there.
+/// Demo mode: the simulated devices and the demo staff (the inspector enrolled). Idempotent: a
+/// second run on the same data reuses what is there.
 pub fn prepare(store: &mut Store) -> Result<Simulated, String> {
+    let devices = simulated(store)?;
+    seed_staff(store, &store.data_dir().to_path_buf())?;
+    Ok(devices)
+}
+
+/// The simulated devices alone (a station configured with `backend = "sim"`): the finger
+/// images are written into the data folder.
+pub fn simulated(store: &Store) -> Result<Simulated, String> {
     let data = store.data_dir().to_path_buf();
     let finger_dir = data.join("demo-dedos");
     std::fs::create_dir_all(&finger_dir).map_err(|e| format!("{}: {e}", finger_dir.display()))?;
@@ -119,7 +127,6 @@ pub fn prepare(store: &mut Store) -> Result<Simulated, String> {
             }
         }
     }
-    seed_staff(store, &data)?;
     let reader = Arc::new(Mutex::new(
         SimReader::open(&finger_dir).map_err(|e| e.to_string())?,
     ));

@@ -524,20 +524,26 @@ impl Kiosk {
         self.queue(id)
     }
 
-    /// Signs (after the §14 biometric re-check) and queues for the central.
+    /// Signs (after the §14 biometric re-check), renders the laudo, queues the package for
+    /// the central and prints the laudo. Returns the row and what the printing did.
     pub fn sign(
         &self,
         session: &Session,
         id: InspectionId,
         biometric_score: f32,
-    ) -> Result<InspectionRow, Failure> {
+        biometric_at: DateTime<Utc>,
+    ) -> Result<(InspectionRow, String), Failure> {
         let signer = session.name.clone();
         self.apply(
             id,
             &session.login,
             "inspection.signed",
             json!({
-                "biometric_confirmation": { "login": session.login, "score": biometric_score },
+                "biometric_confirmation": {
+                    "login": session.login,
+                    "score": biometric_score,
+                    "at": biometric_at,
+                },
                 "certificate": null,
             }),
             |i, at| {
@@ -548,7 +554,18 @@ impl Kiosk {
                 })
             },
         )?;
-        self.queue(id)
+        // The PDF is made before queuing: delivery deletes the photos it embeds (§9).
+        let laudo = {
+            let inspection = self.load(id)?;
+            let mut core = self.core();
+            self.write_laudo(&mut core, &inspection, session, biometric_at)
+        };
+        let row = self.queue(id)?;
+        let printed = match laudo {
+            Ok(_) => self.print_laudo(id).unwrap_or_else(|e| e),
+            Err(e) => format!("laudo não gerado: {e}"),
+        };
+        Ok((row, printed))
     }
 
     fn queue(&self, id: InspectionId) -> Result<InspectionRow, Failure> {

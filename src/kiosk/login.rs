@@ -113,9 +113,13 @@ impl Kiosk {
     }
 
     /// The §14 biometric re-check of the logged-in inspector right before signing.
-    pub fn confirm_fingerprint(&self, session: &Session) -> Result<f32, Failure> {
+    pub fn confirm_fingerprint(
+        &self,
+        session: &Session,
+    ) -> Result<(f32, chrono::DateTime<chrono::Utc>), Failure> {
         let image = self.touch()?;
-        let at = self.0.clock.now().ok();
+        let now = self.now()?;
+        let at = Some(now);
         let mut core = self.core();
         let core = &mut *core;
         let outcome = enrolment::verify(
@@ -129,9 +133,19 @@ impl Kiosk {
         core.last_finger = Some(image);
         let outcome = outcome.map_err(|e| e.to_string())?;
         match outcome.user {
-            Some(_) => Ok(outcome.score),
+            Some(_) => Ok((outcome.score, now.at)),
             None => Err("a digital não confere com a do vistoriador logado".to_owned()),
         }
+    }
+
+    /// One touch on the reader shown as an image (diagnostics' live view of the reader).
+    pub fn reader_sample(&self) -> Result<super::Thumbnail, Failure> {
+        let image = self.touch()?;
+        let gray =
+            image::GrayImage::from_raw(image.width as u32, image.height as u32, image.pixels)
+                .ok_or_else(|| "imagem do leitor com tamanho inconsistente".to_owned())?;
+        let rgb = image::DynamicImage::ImageLuma8(gray).to_rgb8();
+        Ok(super::Thumbnail::of(&rgb, 320))
     }
 
     /// Logins of the active inspectors (the fingerprint login offers them).

@@ -5,9 +5,11 @@
 //! companions under one lock, each device under its own, so a slow camera never holds up the
 //! outbox. Nothing here knows about iced: the screens get plain data back.
 
+pub mod absent;
 pub mod demo;
 mod devices;
 mod inspection;
+mod laudo;
 mod login;
 mod outbox;
 mod status;
@@ -68,6 +70,8 @@ pub struct Parts {
     pub demo: Option<demo::DemoDevices>,
     /// Where the logs are written (for the support export).
     pub log_dir: PathBuf,
+    /// The laudo printer (IPP), when the station has one.
+    pub printer: Option<vistoria_drivers::printer::IppPrinter>,
 }
 
 /// Store and what goes with it.
@@ -94,6 +98,7 @@ struct Inner {
     central_url: String,
     cert_pin: Option<String>,
     log_dir: PathBuf,
+    printer: Option<Mutex<vistoria_drivers::printer::IppPrinter>>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -143,6 +148,7 @@ impl Kiosk {
             central_url: parts.endpoint.url,
             cert_pin: parts.endpoint.cert_sha256,
             log_dir: parts.log_dir,
+            printer: parts.printer.map(Mutex::new),
         })))
     }
 

@@ -91,10 +91,7 @@ impl Kiosk {
         let data_dir = self.core().store.data_dir().to_path_buf();
         let disk = nix::sys::statvfs::statvfs(&data_dir).ok().map(|s| {
             let block = s.fragment_size();
-            (
-                s.blocks_available() * block,
-                s.blocks() * block,
-            )
+            (s.blocks_available() * block, s.blocks() * block)
         });
         let audit = match self.core().store.verify_audit() {
             Ok(r) => match r.problem {

@@ -36,6 +36,8 @@ pub enum Message {
     Tested(DeviceKind, Result<String, Failure>),
     /// "Ver câmera".
     LiveView,
+    /// "Ler digital": one touch, shown.
+    ReaderView,
     /// A frame arrived.
     Frame(Result<Thumbnail, Failure>),
     /// "Exportar registros".
@@ -129,6 +131,12 @@ impl State {
                     None,
                 );
             }
+            Message::ReaderView => {
+                return (
+                    work(kiosk, "reader-view", |k| k.reader_sample(), Message::Frame),
+                    None,
+                );
+            }
             Message::Frame(r) => {
                 self.live = Some(r.map(|t| Handle::from_rgba(t.width, t.height, t.rgba)));
             }
@@ -198,9 +206,10 @@ impl State {
                     .id(format!("testar-{:?}", dev.kind))
             ]
             .spacing(8);
-            if dev.kind == DeviceKind::Camera {
-                buttons = buttons.push(ui::secondary("Ver câmera", Some(Message::LiveView)));
-            }
+            buttons = buttons.push(match dev.kind {
+                DeviceKind::Camera => ui::secondary("Ver câmera", Some(Message::LiveView)),
+                DeviceKind::Fingerprint => ui::secondary("Ler digital", Some(Message::ReaderView)),
+            });
             devices = devices.push(
                 row![
                     column![

@@ -35,6 +35,10 @@ pub enum Message {
     Retry(InspectionId),
     /// The retry was scheduled.
     Retried(Result<(), Failure>),
+    /// "Imprimir laudo".
+    Print(InspectionId),
+    /// Printing ended.
+    Printed(Result<String, Failure>),
 }
 
 impl State {
@@ -91,6 +95,11 @@ impl State {
                     Message::Retried,
                 );
             }
+            Message::Print(id) => {
+                return work(kiosk, "print", move |k| k.print_laudo(id), Message::Printed);
+            }
+            Message::Printed(Ok(note)) => self.notice = Some(note),
+            Message::Printed(Err(e)) => self.error = Some(e),
             Message::Retried(Ok(())) => {
                 self.notice = Some("Nova tentativa agendada para agora".to_owned());
                 return Task::done(Message::SendNow);
@@ -143,6 +152,7 @@ impl State {
             if r.state == OutboxState::Stuck {
                 line = line.push(ui::action("Tentar de novo", Some(Message::Retry(r.id))));
             }
+            line = line.push(ui::secondary("Imprimir laudo", Some(Message::Print(r.id))));
             list = list.push(ui::card(line));
         }
         let mut body = column![

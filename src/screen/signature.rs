@@ -16,7 +16,7 @@ pub struct State {
     row: InspectionRow,
     demo_fingers: Vec<String>,
     finger: usize,
-    score: Option<f32>,
+    score: Option<(f32, chrono::DateTime<chrono::Utc>)>,
     busy: Option<&'static str>,
     error: Option<Failure>,
 }
@@ -32,12 +32,12 @@ pub enum Message {
     FingerSet(Result<(), Failure>),
     /// "Conferir digital".
     ReadFinger,
-    /// The biometric check ended.
-    Confirmed(Result<f32, Failure>),
+    /// The biometric check ended: score and central time.
+    Confirmed(Result<(f32, chrono::DateTime<chrono::Utc>), Failure>),
     /// "Assinar laudo".
     Sign,
-    /// The signature ended (and the package was queued).
-    Signed(Result<InspectionRow, Failure>),
+    /// The signature ended (the package was queued): the row and what printing did.
+    Signed(Result<(InspectionRow, String), Failure>),
     /// "Voltar".
     Back,
 }
@@ -46,8 +46,8 @@ pub enum Message {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// Signed and queued.
-    Signed(InspectionRow),
+    /// Signed and queued; what printing did.
+    Signed(InspectionRow, String),
     /// Left without signing (it stays concluded, listed for later).
     Back,
 }
@@ -114,12 +114,12 @@ impl State {
             Message::Confirmed(result) => {
                 self.busy = None;
                 match result {
-                    Ok(score) => self.score = Some(score),
+                    Ok(check) => self.score = Some(check),
                     Err(e) => self.error = Some(e),
                 }
             }
             Message::Sign => {
-                if let (None, Some(score)) = (self.busy, self.score) {
+                if let (None, Some((score, at))) = (self.busy, self.score) {
                     self.busy = Some("Assinando e colocando na fila de envio…");
                     self.error = None;
                     let (s, id) = (self.session.clone(), self.row.id);
@@ -127,7 +127,7 @@ impl State {
                         work(
                             kiosk,
                             "sign",
-                            move |k| k.sign(&s, id, score),
+                            move |k| k.sign(&s, id, score, at),
                             Message::Signed,
                         ),
                         None,
@@ -137,7 +137,9 @@ impl State {
             Message::Signed(result) => {
                 self.busy = None;
                 match result {
-                    Ok(row) => return (Task::none(), Some(Event::Signed(row))),
+                    Ok((row, printed)) => {
+                        return (Task::none(), Some(Event::Signed(row, printed)));
+                    }
                     Err(e) => self.error = Some(e),
                 }
             }

@@ -3,11 +3,15 @@
 //! - `demo`: set up the machine, build, run the kiosk in demo mode.
 //! - `test`: set up the machine, then fmt check, clippy, and the whole test suite.
 //! - `bench <name>`: a release build, then one benchmark; prints its JSON lines.
+//! - `screenshots`: the kiosk window under Xvfb walks its screens in demo mode and saves
+//!   them to `docs/screenshots/` (1280×800) and `docs/screenshots/1920x1080/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+mod startup;
 
 const BENCHES: &[&str] = &[
     "store",
@@ -17,6 +21,7 @@ const BENCHES: &[&str] = &[
     "fingerprint",
     "laudo",
     "panoramic",
+    "startup",
 ];
 /// Shared test data, beside the repository.
 const DATA: &str = "../shared/data";
@@ -30,9 +35,10 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("screenshots") => screenshots(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [args…] | test | setup | bench <{}>>",
+                "usage: cargo xtask <demo [args…] | test | setup | screenshots | bench <{}>>",
                 BENCHES.join("|")
             );
             std::process::exit(2);
@@ -58,7 +64,7 @@ fn demo(extra: &[String]) -> Result<()> {
     setup()?;
     run(cargo(&["build", "--release", "--bin", "vistoria"]))?;
     let mut cmd = Command::new(release_bin());
-    // `cargo xtask demo -- --inspections 3` and `cargo xtask demo --inspections 3` both work.
+    // `cargo xtask demo -- --size 1920x1080` and `cargo xtask demo --size 1920x1080` both work.
     let extra = extra.strip_prefix(&["--".to_owned()]).unwrap_or(extra);
     cmd.arg("demo").args(extra);
     run(cmd)
@@ -109,6 +115,9 @@ fn bench(args: &[String]) -> Result<()> {
         "--bin",
         "vistoria",
     ]))?;
+    if name == "startup" {
+        return startup::bench(&release_bin());
+    }
     let scratch =
         std::env::temp_dir().join(format!("vistoria-bench-{name}-{}", std::process::id()));
     // Each benchmark's own arguments; anything after the name is passed on.
@@ -132,6 +141,30 @@ fn bench(args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// Walks the kiosk's screens under Xvfb at the two sizes the kiosk must be clear at.
+fn screenshots() -> Result<()> {
+    setup()?;
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "vistoria",
+    ]))?;
+    for (size, dir) in [
+        ("1280x800", "docs/screenshots"),
+        ("1920x1080", "docs/screenshots/1920x1080"),
+    ] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {dir}"))?;
+        let mut cmd = Command::new("xvfb-run");
+        cmd.args(["-a", "-s", &format!("-screen 0 {size}x24")])
+            .arg(release_bin())
+            .args(["demo", "--size", size, "--screenshots", dir]);
+        run(cmd)?;
+    }
+    Ok(())
 }
 
 /// The release `vistoria` binary, wherever `CARGO_TARGET_DIR` puts it.

@@ -1,12 +1,12 @@
-//! The bundled font (DejaVu Sans, free licence in `assets/fonts/DejaVu-LICENSE.txt`) and a
+//! The bundled font (Noto Sans, SIL Open Font License in `assets/fonts/OFL.txt`) and a
 //! small text painter over `image` buffers.
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use image::{Rgb, RgbImage};
 
-static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+static BOLD: &[u8] = include_bytes!("../../../assets/fonts/NotoSans-Bold.ttf");
 
-/// DejaVu Sans Bold, parsed from the bytes compiled into the binary.
+/// Noto Sans Bold, parsed from the bytes compiled into the binary.
 pub fn bold() -> FontRef<'static> {
     // The bytes are a fixed, valid TrueType file; parsing cannot fail at run time.
     FontRef::try_from_slice(BOLD).expect("a fonte embutida é um TrueType válido")

@@ -127,8 +127,12 @@ pub fn capture(
     let hash = phash::phash(&frame);
     let reuse = index.check(hash, shot.inspection, shot.at.at);
     lap(&mut t.phash);
-    // Central time as received from the central (2d), shown in UTC so it is unambiguous.
-    let when = shot.at.at.format("%d/%m/%Y %H:%M:%S UTC").to_string();
+    // Central time (2d) in the station's zone, as on the laudo, with the zone named.
+    let when = format!(
+        "{} (MT, UTC{})",
+        crate::clock::station_time(shot.at.at),
+        crate::clock::STATION_UTC_OFFSET_HOURS
+    );
     let text = tarja::Tarja::new(
         &station.name,
         &station.code,

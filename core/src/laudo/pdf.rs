@@ -11,8 +11,8 @@ use printpdf::{
 
 use super::document::{Laudo, LaudoError, LaudoResult};
 
-const FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-const FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+const FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/NotoSans-Regular.ttf");
+const FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/NotoSans-Bold.ttf");
 
 /// A4 in millimetres.
 pub const PAGE_W: f32 = 210.0;
@@ -148,10 +148,7 @@ impl Writer {
 }
 
 fn fmt_time(t: DateTime<Utc>) -> String {
-    // Printed in Cuiabá time (UTC−4, no DST since 2019), which is what the station shows.
-    (t - chrono::Duration::hours(4))
-        .format("%d/%m/%Y %H:%M:%S (MT)")
-        .to_string()
+    format!("{} (MT)", crate::clock::station_time(t))
 }
 
 /// Renders the laudo. `signature` is `None` for a draft (the block then says so).

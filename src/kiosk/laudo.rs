@@ -1,0 +1,111 @@
+//! The laudo (§10, §14): built from the stored inspection right after the signature, while its
+//! photos are still here, rendered to an A4 PDF kept in `laudos/` for printing and reprinting,
+//! and sent to the station's printer when one is configured.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use vistoria_core::domain::{Inspection, InspectionId, PhotoKind};
+use vistoria_core::laudo::{
+    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, StationInfo,
+};
+
+use super::{Core, Failure, Kiosk, Session, lock};
+
+impl Kiosk {
+    /// Where the laudo PDF of `id` is kept.
+    fn laudo_path(core: &Core, id: InspectionId) -> PathBuf {
+        core.store
+            .data_dir()
+            .join("laudos")
+            .join(format!("{id}.pdf"))
+    }
+
+    /// Builds and renders the laudo of a signed (or interrupted) inspection; returns its path.
+    pub(super) fn write_laudo(
+        &self,
+        core: &mut Core,
+        inspection: &Inspection,
+        inspector: &Session,
+        biometric_at: DateTime<Utc>,
+    ) -> Result<PathBuf, Failure> {
+        let id = inspection.id();
+        let mut refs = Vec::new();
+        let mut photos = Vec::new();
+        for media in core.store.media_of(id).map_err(|e| e.to_string())? {
+            let label = PhotoKind::ALL
+                .iter()
+                .find(|k| k.code() == media.kind)
+                .map_or_else(|| media.kind.clone(), |k| k.label_pt().to_owned());
+            let jpeg = core.store.read_media(&media).map_err(|e| e.to_string())?;
+            refs.push(PhotoRef {
+                kind: media.kind.clone(),
+                label: label.clone(),
+                sha256: media.digests.sha256.clone(),
+                captured_at: media.captured_at.at,
+            });
+            photos.push(PdfPhoto {
+                label,
+                captured_at: media.captured_at.at,
+                jpeg,
+            });
+        }
+        let station = &self.0.station;
+        let short: String = id.to_string().chars().take(8).collect();
+        let laudo = Laudo::from_inspection(
+            inspection,
+            LaudoInputs {
+                number: format!("{}-{}", station.code, short.to_uppercase()),
+                station: StationInfo {
+                    code: station.code.clone(),
+                    name: station.name.clone(),
+                    city: station.city.clone(),
+                },
+                inspector: InspectorInfo {
+                    name: inspector.name.clone(),
+                    cpf: inspector.cpf.clone(),
+                },
+                photos: refs,
+                panoramic_segments: Vec::new(),
+                biometric_check: BiometricCheck {
+                    matched: true,
+                    at: biometric_at,
+                },
+                issued_at: inspection.last_event_at(),
+                verify_base_url: format!("{}/laudos/", self.0.central_url.trim_end_matches('/')),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let pdf = vistoria_core::laudo::render(&laudo, &photos, None).map_err(|e| e.to_string())?;
+        let path = Self::laudo_path(core, id);
+        let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let name = format!("{id}.pdf");
+        if !path.exists() {
+            vistoria_core::store::atomic::write_new(&dir, &name, &pdf)
+                .map_err(|e| format!("gravando o laudo: {e}"))?;
+        }
+        Ok(path)
+    }
+
+    /// Prints (or reprints) the laudo of `id`; returns what happened, for the person.
+    pub fn print_laudo(&self, id: InspectionId) -> Result<String, Failure> {
+        let path = Self::laudo_path(&self.core(), id);
+        let pdf = std::fs::read(&path)
+            .map_err(|_| "o PDF do laudo desta vistoria não está nesta estação".to_owned())?;
+        match &self.0.printer {
+            None => Ok(format!(
+                "Sem impressora configurada: laudo salvo em {}",
+                path.display()
+            )),
+            Some(printer) => {
+                let printer = lock(printer);
+                printer
+                    .print_pdf(pdf, &format!("Laudo {id}"), Duration::from_secs(120))
+                    .map(|_| "Laudo impresso".to_owned())
+                    .map_err(|e| format!("{e}. Laudo salvo em {}", path.display()))
+            }
+        }
+    }
+}
