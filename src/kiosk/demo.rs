@@ -3,7 +3,6 @@
 //! rendered into a synthetic rear view, so the OCR has something real to read), and a
 //! fingerprint reader whose finger the person at the screen picks.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,7 +107,7 @@ pub type Simulated = (
 /// second run on the same data reuses what is there.
 pub fn prepare(store: &mut Store) -> Result<Simulated, String> {
     let devices = simulated(store)?;
-    seed_staff(store, &store.data_dir().to_path_buf())?;
+    seed_staff(store)?;
     Ok(devices)
 }
 
@@ -161,7 +160,8 @@ fn impression(seed: u64, i: usize) -> GrayImage {
     GrayImage::synthetic(FINGER_SIZE.0, FINGER_SIZE.1, seed, shift)
 }
 
-fn seed_staff(store: &mut Store, data: &Path) -> Result<(), String> {
+fn seed_staff(store: &mut Store) -> Result<(), String> {
+    let data = store.data_dir().to_path_buf();
     let staff = [
         (OPERATOR, "Carlos Operador", Role::Operator, "52998224725"),
         (TECHNICIAN, "Téo Técnico", Role::Technician, "11144477735"),
@@ -175,7 +175,7 @@ fn seed_staff(store: &mut Store, data: &Path) -> Result<(), String> {
         let account = Account::new(login, name, role, cpf, password).map_err(|e| e.to_string())?;
         accounts::save(store, &account, "demo", None).map_err(|e| e.to_string())?;
     }
-    let vault = Vault::open(data).map_err(|e| e.to_string())?;
+    let vault = Vault::open(&data).map_err(|e| e.to_string())?;
     if vault.load(INSPECTOR).is_err() {
         let mut enrolment = Enrolment::new(INSPECTOR);
         for i in 0..3 {
