@@ -63,6 +63,18 @@ pub fn view<'a>(
             bar = bar
                 .push(row![text(mark).size(14).color(colour), item(d.kind.short_pt())].spacing(4));
         }
+        if let Some(p) = &s.panoramic {
+            let (mark, colour, label) = match (p.recording, p.receiving) {
+                (0, _) => ("●", GOOD, "Panorâmica".to_owned()),
+                (n, true) => (
+                    "●",
+                    Color::from_rgb8(0xFF, 0x8A, 0x80),
+                    format!("Gravando ({n})"),
+                ),
+                (_, false) => ("✕", BAD, "SEM VÍDEO".to_owned()),
+            };
+            bar = bar.push(row![text(mark).size(14).color(colour), item(label)].spacing(4));
+        }
         let queue = match (s.pending, s.stuck) {
             (0, 0) => "Envios em dia".to_owned(),
             (p, 0) => format!("{p} envio(s) na fila"),

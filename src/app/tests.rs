@@ -20,8 +20,9 @@ use vistoria_core::store::{OutboxState, Store};
 
 use super::{App, Message, Options, Screen, ui};
 use crate::cli::{embedded_central, simulate, startup};
-use crate::kiosk::{Kiosk, Parts, demo};
+use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
 use crate::screen::inspection;
+use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 
 /// A registry vehicle (assets/vehicles.json), a passenger car.
 const PLATE: &str = "QTK3308";
@@ -57,11 +58,17 @@ where
 struct Harness {
     app: App,
     kiosk: Kiosk,
+    _camera: Option<TestCamera>,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_bay_camera(false)
+    }
+
+    /// With `bay_camera`, a local RTSP server plays the panoramic camera (§17).
+    fn with_bay_camera(bay_camera: bool) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let central_data = dir.path().join("central");
         let token = embedded_central::station_token(&central_data, "ECV-TESTE-01").unwrap();
@@ -71,6 +78,18 @@ impl Harness {
         let clock = startup::restore_clock(&store).unwrap();
         startup::recover(&mut store, &report, &clock).unwrap();
         let (devices, camera, reader) = demo::prepare(&mut store).unwrap();
+        let bay = bay_camera.then(|| {
+            TestCamera::start(&CameraConfig {
+                width: 960,
+                height: 540,
+                fps: 8,
+                ..CameraConfig::default()
+            })
+            .unwrap()
+        });
+        let panoramic = bay
+            .as_ref()
+            .map(|c| Panoramic::new(&c.url(), kiosk_dir.join("panoramica")));
         let kiosk = Kiosk::new(Parts {
             store,
             clock,
@@ -85,6 +104,7 @@ impl Harness {
             demo: Some(devices),
             log_dir: kiosk_dir.join("logs"),
             printer: None,
+            panoramic,
         })
         .unwrap();
         let (app, boot) = App::new(
@@ -101,6 +121,7 @@ impl Harness {
         let mut h = Harness {
             app,
             kiosk,
+            _camera: bay,
             _dir: dir,
         };
         h.run(boot);
@@ -199,6 +220,19 @@ impl Harness {
             .unwrap()
             .map(Result::unwrap)
             .collect()
+    }
+
+    fn audit_detail(&self, action: &str) -> serde_json::Value {
+        let db = vistoria_core::paths::database_in(&self.kiosk.data_dir());
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let detail: String = conn
+            .query_row(
+                "SELECT detail FROM audit_log WHERE action = ?1 ORDER BY seq DESC LIMIT 1",
+                [action],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&detail).unwrap()
     }
 
     fn sees(&self, text: &str) -> bool {
@@ -375,7 +409,7 @@ fn the_counter_shows_precise_query_errors_then_opens_the_inspection() {
 
 #[test]
 fn a_whole_inspection_from_counter_to_delivered_package() {
-    let mut h = Harness::new();
+    let mut h = Harness::with_bay_camera(true);
     h.open_inspection();
     h.inspector_takes_it();
     assert_eq!(h.inspection().row().state, StateKind::Capturing);

@@ -16,7 +16,8 @@ use vistoria_core::store::Store;
 use super::embedded_central;
 use super::simulate::{self, SimulateArgs};
 use crate::app::{self, Options};
-use crate::kiosk::{Kiosk, Parts, demo};
+use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
+use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 
 /// Demo-mode options.
 #[derive(Args)]
@@ -84,6 +85,20 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
     let recovered = super::startup::recover(&mut store, &report, &clock)?;
     tracing::info!(%recovered, "demo kiosk starting");
     let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
+    // The bay's panoramic IP camera, simulated by a local RTSP server (720p, 10 fps, H.264).
+    let bay_camera = TestCamera::start(&CameraConfig {
+        width: 1280,
+        height: 720,
+        fps: 10,
+        ..CameraConfig::default()
+    });
+    let panoramic = match &bay_camera {
+        Ok(camera) => Some(Panoramic::new(&camera.url(), kiosk_dir.join("panoramica"))),
+        Err(e) => {
+            tracing::error!(%e, "simulated panoramic camera not started");
+            None
+        }
+    };
     let kiosk = Kiosk::new(Parts {
         store,
         clock,
@@ -98,6 +113,7 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
         demo: Some(devices),
         log_dir: kiosk_dir.join("logs"),
         printer: None,
+        panoramic,
     })
     .map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.screenshots {

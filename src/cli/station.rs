@@ -19,7 +19,7 @@ use vistoria_drivers::fingerprint::uareu::usb::RusbTransport;
 use super::startup;
 use crate::app::{self, Options};
 use crate::kiosk::absent::Absent;
-use crate::kiosk::{Kiosk, Parts, demo};
+use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
 
 /// Runs the station named by the configuration.
 pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -84,6 +84,13 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
                 vistoria_drivers::printer::IppPrinter::new(uri)
                     .map_err(|e| anyhow::anyhow!("impressora: {e}"))?,
             ),
+            _ => None,
+        },
+        panoramic: match (
+            devices.panoramic.backend.as_str(),
+            &devices.panoramic.address,
+        ) {
+            ("rtsp", Some(url)) => Some(Panoramic::new(url, paths.data_dir().join("panoramica"))),
             _ => None,
         },
     })

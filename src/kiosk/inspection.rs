@@ -205,6 +205,9 @@ impl Kiosk {
             &session.login,
         )
         .map_err(|e| e.to_string())?;
+        drop(core);
+        // The film runs from the opening to the laudo (§4, §17).
+        self.start_recording(inspection.id());
         Ok(InspectionRow::of(&inspection))
     }
 
@@ -521,6 +524,9 @@ impl Kiosk {
             json!({ "cause": cause.code(), "note": note.trim() }),
             |i, at| i.interrupt(cause, &note, at),
         )?;
+        if let Err(e) = self.stop_recording(id) {
+            tracing::error!(%id, %e, "panoramic recording not stored");
+        }
         self.queue(id)
     }
 
@@ -554,11 +560,16 @@ impl Kiosk {
                 })
             },
         )?;
+        // The film ends with the laudo; its segments are part of it and of the package.
+        let segments = self.stop_recording(id).unwrap_or_else(|e| {
+            tracing::error!(%id, %e, "panoramic recording not stored");
+            Vec::new()
+        });
         // The PDF is made before queuing: delivery deletes the photos it embeds (§9).
         let laudo = {
             let inspection = self.load(id)?;
             let mut core = self.core();
-            self.write_laudo(&mut core, &inspection, session, biometric_at)
+            self.write_laudo(&mut core, &inspection, session, biometric_at, segments)
         };
         let row = self.queue(id)?;
         let printed = match laudo {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use vistoria_core::domain::{Inspection, InspectionId, PhotoKind};
 use vistoria_core::laudo::{
-    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, StationInfo,
+    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef, StationInfo,
 };
 
 use super::{Core, Failure, Kiosk, Session, lock};
@@ -29,15 +29,22 @@ impl Kiosk {
         inspection: &Inspection,
         inspector: &Session,
         biometric_at: DateTime<Utc>,
+        segments: Vec<SegmentRef>,
     ) -> Result<PathBuf, Failure> {
         let id = inspection.id();
         let mut refs = Vec::new();
         let mut photos = Vec::new();
-        for media in core.store.media_of(id).map_err(|e| e.to_string())? {
+        let photos_only = core
+            .store
+            .media_of(id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|m| PhotoKind::ALL.iter().any(|k| k.code() == m.kind));
+        for media in photos_only {
             let label = PhotoKind::ALL
                 .iter()
                 .find(|k| k.code() == media.kind)
-                .map_or_else(|| media.kind.clone(), |k| k.label_pt().to_owned());
+                .map_or_else(String::new, |k| k.label_pt().to_owned());
             let jpeg = core.store.read_media(&media).map_err(|e| e.to_string())?;
             refs.push(PhotoRef {
                 kind: media.kind.clone(),
@@ -67,7 +74,7 @@ impl Kiosk {
                     cpf: inspector.cpf.clone(),
                 },
                 photos: refs,
-                panoramic_segments: Vec::new(),
+                panoramic_segments: segments,
                 biometric_check: BiometricCheck {
                     matched: true,
                     at: biometric_at,

@@ -12,6 +12,7 @@ mod inspection;
 mod laudo;
 mod login;
 mod outbox;
+mod panoramic;
 mod status;
 
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ pub use inspection::{
     InspectionRow, OcrCheck, PhotoShot, Thumbnail, verdict_label as inspection_verdict,
 };
 pub use outbox::OutboxRow;
+pub use panoramic::{Panoramic, PanoramicStatus};
 pub use status::{Diagnostics, StatusSnapshot};
 
 /// Who is logged in.
@@ -72,6 +74,8 @@ pub struct Parts {
     pub log_dir: PathBuf,
     /// The laudo printer (IPP), when the station has one.
     pub printer: Option<vistoria_drivers::printer::IppPrinter>,
+    /// The panoramic camera (§17), when the station has one.
+    pub panoramic: Option<Panoramic>,
 }
 
 /// Store and what goes with it.
@@ -99,6 +103,7 @@ struct Inner {
     cert_pin: Option<String>,
     log_dir: PathBuf,
     printer: Option<Mutex<vistoria_drivers::printer::IppPrinter>>,
+    panoramic: Option<Panoramic>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -149,6 +154,7 @@ impl Kiosk {
             cert_pin: parts.endpoint.cert_sha256,
             log_dir: parts.log_dir,
             printer: parts.printer.map(Mutex::new),
+            panoramic: parts.panoramic,
         })))
     }
 
@@ -203,6 +209,9 @@ impl Kiosk {
         QualityLimits::default()
     }
 }
+
+/// The actor of what the kiosk does by itself.
+const SYSTEM: &str = vistoria_core::session::SYSTEM_ACTOR;
 
 /// Meta key of the central's receipt-signing key, learnt at the first sync.
 pub const SERVER_KEY: &str = "central_server_key";

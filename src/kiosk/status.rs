@@ -21,6 +21,8 @@ pub struct StatusSnapshot {
     pub pending: usize,
     /// Packages stuck.
     pub stuck: usize,
+    /// The panoramic camera, when the station has one.
+    pub panoramic: Option<super::PanoramicStatus>,
 }
 
 /// The central connection as the technician sees it.
@@ -76,6 +78,7 @@ impl Kiosk {
             devices: self.devices(),
             pending,
             stuck,
+            panoramic: self.panoramic_status(),
         }
     }
 

@@ -1,0 +1,193 @@
+//! The panoramic camera's film of each inspection (§4, §7, §17): recording starts when the
+//! inspection is opened and stops when its laudo is signed or it is interrupted; every finished
+//! segment (MD5 + SHA-256 at the recorder) and the recording's manifest (gaps, presence) are
+//! then stored as the inspection's media, so they travel in its package like the photos.
+//! Video loss and its end go into the audit log as the status bar polls them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::json;
+use vistoria_core::domain::InspectionId;
+use vistoria_core::laudo::SegmentRef;
+use vistoria_core::store::{AuditEvent, NewMedia};
+use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
+
+use super::{Failure, Kiosk, lock};
+
+/// The panoramic camera of the station.
+pub struct Panoramic {
+    url: String,
+    root: PathBuf,
+    running: Mutex<HashMap<InspectionId, Recorder>>,
+}
+
+impl Panoramic {
+    /// The camera at `url` (RTSP), recordings kept under `root` until stored.
+    pub fn new(url: &str, root: PathBuf) -> Panoramic {
+        Panoramic {
+            url: url.to_owned(),
+            root,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// The panoramic camera at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanoramicStatus {
+    /// Inspections being filmed.
+    pub recording: usize,
+    /// Whether every running recording receives frames.
+    pub receiving: bool,
+}
+
+impl Kiosk {
+    /// Starts filming inspection `id`. A camera that cannot be used does not stop the
+    /// inspection: the failure is logged and audited, and the manifest will show the gap.
+    pub(super) fn start_recording(&self, id: InspectionId) {
+        let Some(p) = &self.0.panoramic else {
+            return;
+        };
+        let mut config = RecorderConfig::new(&p.url, &p.root.join(id.to_string()));
+        config.clock = Some(self.0.clock.clone());
+        let started = Recorder::start(config);
+        let at = self.0.clock.now().ok();
+        let event = match started {
+            Ok(recorder) => {
+                lock(&p.running).insert(id, recorder);
+                AuditEvent::new(at, super::SYSTEM, "panoramic.started")
+            }
+            Err(e) => {
+                tracing::error!(%id, %e, "panoramic recording not started");
+                AuditEvent::new(at, super::SYSTEM, "panoramic.start_failed")
+                    .detail(json!({ "error": e.to_string() }))
+            }
+        };
+        if let Err(e) = self.core().store.audit(event.inspection(id)) {
+            tracing::error!(%e, "audit of the panoramic recording failed");
+        }
+    }
+
+    /// Stops filming `id` and stores its segments and manifest as the inspection's media.
+    /// Returns the segments for the laudo (empty when there was no recording).
+    pub(super) fn stop_recording(&self, id: InspectionId) -> Result<Vec<SegmentRef>, Failure> {
+        let Some(p) = &self.0.panoramic else {
+            return Ok(Vec::new());
+        };
+        let Some(recorder) = lock(&p.running).remove(&id) else {
+            return Ok(Vec::new());
+        };
+        let dir = p.root.join(id.to_string());
+        let manifest = recorder
+            .stop()
+            .map_err(|e| format!("gravação panorâmica: {e}"))?;
+        let now = self.now()?;
+        let mut core = self.core();
+        let mut refs = Vec::new();
+        for (index, segment) in manifest.segments.iter().enumerate() {
+            let bytes = std::fs::read(dir.join(&segment.file))
+                .map_err(|e| format!("segmento {}: {e}", segment.file))?;
+            let stored = core
+                .store
+                .store_media(
+                    NewMedia {
+                        inspection_id: id,
+                        kind: "video_segment",
+                        extension: "mp4",
+                        captured_at: segment.start_at.unwrap_or(now),
+                        bytes: &bytes,
+                    },
+                    super::SYSTEM,
+                )
+                .map_err(|e| e.to_string())?;
+            if stored.digests.sha256 != segment.digests.sha256 {
+                return Err(format!(
+                    "o segmento {} mudou entre a gravação e o armazenamento",
+                    segment.file
+                ));
+            }
+            refs.push(SegmentRef {
+                index: index as u32,
+                sha256: stored.digests.sha256,
+            });
+        }
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+        core.store
+            .store_media(
+                NewMedia {
+                    inspection_id: id,
+                    kind: "panoramic_manifest",
+                    extension: "json",
+                    captured_at: now,
+                    bytes: &json,
+                },
+                super::SYSTEM,
+            )
+            .map_err(|e| e.to_string())?;
+        core.store
+            .audit(
+                AuditEvent::new(Some(now), super::SYSTEM, "panoramic.stopped")
+                    .inspection(id)
+                    .detail(json!({
+                        "segments": manifest.segments.len(),
+                        "seconds": manifest.seconds,
+                        "gaps": manifest.gaps.len(),
+                        "missing_seconds": manifest.missing_seconds(),
+                        "complete": manifest.complete,
+                    })),
+            )
+            .map_err(|e| e.to_string())?;
+        drop(core);
+        // Stored in the store's own media folder now; the recorder's copies can go.
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(%e, dir = %dir.display(), "recording folder not removed");
+        }
+        Ok(refs)
+    }
+
+    /// The camera at a glance; records video losses and returns in the audit log.
+    pub fn panoramic_status(&self) -> Option<PanoramicStatus> {
+        let p = self.0.panoramic.as_ref()?;
+        let running = lock(&p.running);
+        let mut receiving = true;
+        let mut events = Vec::new();
+        for (id, recorder) in running.iter() {
+            receiving &= recorder.live().receiving;
+            while let Ok(event) = recorder.events().try_recv() {
+                events.push((*id, event));
+            }
+        }
+        let count = running.len();
+        drop(running);
+        let at = self.0.clock.now().ok();
+        for (id, event) in events {
+            let (action, detail) = match event {
+                RecorderEvent::VideoLost {
+                    at_s,
+                    cause,
+                    detail,
+                } => (
+                    "panoramic.video_lost",
+                    json!({ "at_s": at_s, "cause": cause, "detail": detail }),
+                ),
+                RecorderEvent::VideoRestored { at_s, missing_s } => (
+                    "panoramic.video_restored",
+                    json!({ "at_s": at_s, "missing_s": missing_s }),
+                ),
+                _ => continue,
+            };
+            let row = AuditEvent::new(at, super::SYSTEM, action)
+                .inspection(id)
+                .detail(detail);
+            if let Err(e) = self.core().store.audit(row) {
+                tracing::error!(%e, "audit of a video loss failed");
+            }
+        }
+        Some(PanoramicStatus {
+            recording: count,
+            receiving,
+        })
+    }
+}
