@@ -459,7 +459,6 @@ impl App {
         };
         let mut page = column![status_bar::view(
             self.kiosk.station(),
-            self.session.as_ref(),
             self.status.as_ref(),
             self.online,
             self.kiosk.is_demo(),
@@ -502,8 +501,15 @@ impl App {
             ));
         }
         bar = bar.push(iced::widget::Space::new().width(Length::Fill));
+        bar = bar.push(ui::muted(format!(
+            "{} · {}",
+            session.name,
+            session.role.label_pt()
+        )));
         bar = bar.push(ui::secondary("Sair", Some(Message::Logout)));
-        container(bar).padding([8, 20]).into()
+        container(bar.align_y(iced::Alignment::Center))
+            .padding([8, 20])
+            .into()
     }
 }
 

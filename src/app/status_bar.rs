@@ -1,5 +1,5 @@
-//! The status bar on every screen: station, user, central time and sync age, online or
-//! offline, devices and the outbox at a glance.
+//! The status bar on every screen: station, central time and sync age, online or offline,
+//! devices and the outbox at a glance (who is logged in is on the navigation bar).
 
 use iced::widget::{Space, container, row, text};
 use iced::{Background, Color, Element, Length, Theme};
@@ -7,7 +7,7 @@ use vistoria_core::config::Station;
 use vistoria_drivers::DeviceStatus;
 
 use super::{Message, ui};
-use crate::kiosk::{Session, StatusSnapshot};
+use crate::kiosk::StatusSnapshot;
 
 const BAR_TEXT: Color = Color::WHITE;
 const GOOD: Color = Color::from_rgb8(0x9C, 0xF0, 0xA6);
@@ -24,7 +24,6 @@ fn item<'a>(s: impl text::IntoFragment<'a>) -> Element<'a, Message> {
 /// The bar.
 pub fn view<'a>(
     station: &'a Station,
-    session: Option<&'a Session>,
     status: Option<&'a StatusSnapshot>,
     online: Option<bool>,
     demo: bool,
@@ -48,10 +47,6 @@ pub fn view<'a>(
                 }),
         );
     }
-    bar = bar.push(item(match session {
-        Some(s) => format!("{} · {}", s.name, s.role.label_pt()),
-        None => "ninguém conectado".to_owned(),
-    }));
     bar = bar.push(Space::new().width(Length::Fill));
     if let Some(s) = status {
         for d in &s.devices {

@@ -485,6 +485,22 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
         h.store_state(PLATE),
         (StateKind::Delivered, Some(OutboxState::Delivered))
     );
+    // The laudo can be printed again from Envios (here: no printer, the PDF is kept).
+    h.click("Imprimir laudo");
+    let Screen::Outbox(s) = h.app.screen() else {
+        panic!()
+    };
+    let note = s.notice().unwrap();
+    assert!(
+        note.starts_with("Sem impressora configurada: laudo salvo em "),
+        "{note}"
+    );
+    // The bay camera filmed it from the opening to the signature, and the film went with it.
+    let audit = h.audit_actions();
+    assert!(audit.iter().any(|a| a == "panoramic.started"), "{audit:?}");
+    let stopped = h.audit_detail("panoramic.stopped");
+    assert!(stopped["segments"].as_u64().unwrap() >= 1, "{stopped}");
+    assert!(stopped["seconds"].as_f64().unwrap() > 5.0, "{stopped}");
 }
 
 #[test]
@@ -579,11 +595,11 @@ fn diagnostics_show_devices_faults_and_export_a_support_zip() {
     );
     assert!(report.audit.is_ok());
     assert!(h.sees("pronto"));
-    h.click("Desconectar");
+    h.click("Desconectar a câmera");
     assert!(h.sees("ausente"));
     h.click("testar-Camera");
     assert!(h.sees("Autoteste falhou: dispositivo não encontrado: câmera desconectada"));
-    h.click("Normal");
+    h.click("Câmera normal");
     h.click("testar-Camera");
     assert!(!h.sees("Autoteste falhou: dispositivo não encontrado: câmera desconectada"));
     h.click("Exportar registros (zip)");

@@ -3,6 +3,7 @@
 //! rendered into a synthetic rear view, so the OCR has something real to read), and a
 //! fingerprint reader whose finger the person at the screen picks.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ const FINGERS: [(&str, &str, u64); 2] = [
     ("Dedo de outra pessoa", "outra", 13),
 ];
 /// Impressions written per finger; the first three enrol the inspector.
-const IMPRESSIONS: usize = 7;
+const IMPRESSIONS: usize = 5;
 const FINGER_SIZE: (usize, usize) = (320, 400);
 
 /// What the camera is pointed at.
@@ -117,15 +118,32 @@ pub fn simulated(store: &Store) -> Result<Simulated, String> {
     let data = store.data_dir().to_path_buf();
     let finger_dir = data.join("demo-dedos");
     std::fs::create_dir_all(&finger_dir).map_err(|e| format!("{}: {e}", finger_dir.display()))?;
-    for (_, stem, seed) in FINGERS {
-        for i in 0..IMPRESSIONS {
-            let path = finger_dir.join(format!("{stem}-{i}.tif"));
-            if !path.exists() {
-                std::fs::write(&path, impression(seed, i).to_tiff())
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-        }
-    }
+    // Drawing a synthetic print takes a moment: draw the missing ones on all cores.
+    let dir = &finger_dir;
+    let missing: Vec<(PathBuf, u64, usize)> = FINGERS
+        .iter()
+        .flat_map(|(_, stem, seed)| {
+            (0..IMPRESSIONS).map(move |i| (dir.join(format!("{stem}-{i}.tif")), *seed, i))
+        })
+        .filter(|(path, _, _)| !path.exists())
+        .collect();
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = missing
+            .iter()
+            .map(|(path, seed, i)| {
+                scope.spawn(move || {
+                    std::fs::write(path, impression(*seed, *i).to_tiff())
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("desenho de digital interrompido".into()))
+            })
+            .collect::<Result<Vec<()>, String>>()
+    })?;
     let reader = Arc::new(Mutex::new(
         SimReader::open(&finger_dir).map_err(|e| e.to_string())?,
     ));
@@ -154,8 +172,6 @@ fn impression(seed: u64, i: usize) -> GrayImage {
         (-5.0, 5.0),
         (3.0, 7.0),
         (-7.0, -3.0),
-        (8.0, 2.0),
-        (-2.0, -8.0),
     ][i % IMPRESSIONS];
     GrayImage::synthetic(FINGER_SIZE.0, FINGER_SIZE.1, seed, shift)
 }

@@ -237,23 +237,24 @@ impl State {
             }
         }
         if self.demo {
+            devices = devices.push(ui::muted("Simulação (modo demonstração):"));
             devices = devices.push(
                 row![
-                    ui::muted("Simular falha da câmera:"),
                     ui::secondary(
-                        "Desconectar",
+                        "Desconectar a câmera",
                         Some(Message::CameraFault(Some(CameraFault::Unplugged)))
                     ),
                     ui::secondary(
                         "Imagem escura",
                         Some(Message::CameraFault(Some(CameraFault::Dark)))
                     ),
-                    ui::secondary("Normal", Some(Message::CameraFault(None))),
+                    ui::secondary("Câmera normal", Some(Message::CameraFault(None))),
                     ui::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
                     ui::secondary("Placa certa", Some(Message::OtherPlate(false))),
                 ]
                 .spacing(8)
-                .align_y(iced::Alignment::Center),
+                .wrap()
+                .vertical_spacing(8),
             );
         }
         if let Some(live) = &self.live {

@@ -62,6 +62,12 @@ impl State {
         &self.rows
     }
 
+    /// The banner shown (tests).
+    #[cfg(test)]
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
     /// Handles a message.
     pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> Task<Message> {
         match message {
