@@ -219,6 +219,7 @@ fn query_offline_capture_delivery_and_purge() {
     );
     let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
     assert_eq!((entry.state, entry.attempts), (OutboxState::Pending, 1));
+    assert_eq!(kiosk.store.outbox_count(OutboxState::Pending).unwrap(), 1);
 
     central.restart();
     kiosk.wait_for_next_attempt();
@@ -238,6 +239,8 @@ fn query_offline_capture_delivery_and_purge() {
     }
     let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
     assert_eq!(entry.state, OutboxState::Delivered);
+    assert_eq!(kiosk.store.outbox_count(OutboxState::Pending).unwrap(), 0);
+    assert_eq!(kiosk.store.outbox_count(OutboxState::Delivered).unwrap(), 1);
     assert!(entry.receipt.unwrap().contains(&receipt.laudo_number));
     assert_eq!(kiosk.store.verify_audit().unwrap().problem, None);
 
@@ -410,6 +413,7 @@ fn an_outage_past_the_window_flags_the_package_and_keeps_it() {
     );
     let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
     assert_eq!((entry.state, entry.attempts), (OutboxState::Stuck, 5));
+    assert_eq!(kiosk.store.outbox_count(OutboxState::Stuck).unwrap(), 1);
     assert!(kiosk.deliver().is_empty(), "no sixth attempt on its own");
     assert!(
         !kiosk.store.media_of(inspection.id()).unwrap().is_empty(),

@@ -135,9 +135,9 @@ pub fn queue(
 /// Entries whose attempt is due now: interrupted attempts first, then by due time.
 pub fn due(store: &Store, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>, StoreError> {
     let mut due: Vec<OutboxEntry> = store
-        .outbox()?
+        .outbox_in(OutboxState::Pending)?
         .into_iter()
-        .filter(|e| e.state == OutboxState::Pending && (e.in_flight || e.next_attempt_at <= now))
+        .filter(|e| e.in_flight || e.next_attempt_at <= now)
         .collect();
     due.sort_by_key(|e| (!e.in_flight, e.next_attempt_at));
     Ok(due)
@@ -146,9 +146,8 @@ pub fn due(store: &Store, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>, StoreE
 /// The time of the next attempt of any pending entry, if there is one.
 pub fn next_due(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(store
-        .outbox()?
+        .outbox_in(OutboxState::Pending)?
         .into_iter()
-        .filter(|e| e.state == OutboxState::Pending)
         .map(|e| e.next_attempt_at)
         .min())
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use vistoria_core::store::OutboxState;
+
 use super::{DeviceRow, Failure, Kiosk};
 
 /// The status bar's data, refreshed every few seconds.
@@ -59,18 +61,10 @@ impl Kiosk {
     /// The status bar's data.
     pub fn status(&self) -> StatusSnapshot {
         let now = self.0.clock.now().ok();
-        let (pending, stuck) = match self.core().store.outbox() {
-            Ok(entries) => (
-                entries
-                    .iter()
-                    .filter(|e| e.state == vistoria_core::store::OutboxState::Pending)
-                    .count(),
-                entries
-                    .iter()
-                    .filter(|e| e.state == vistoria_core::store::OutboxState::Stuck)
-                    .count(),
-            ),
-            Err(_) => (0, 0),
+        let (pending, stuck) = {
+            let core = self.core();
+            let count = |state| core.store.outbox_count(state).unwrap_or(0);
+            (count(OutboxState::Pending), count(OutboxState::Stuck))
         };
         StatusSnapshot {
             central_time: now.as_ref().map(|n| n.at),

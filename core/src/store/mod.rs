@@ -315,7 +315,17 @@ impl Store {
 
     /// Every outbox entry, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        outbox::list(&self.conn)
+        outbox::list(&self.conn, None)
+    }
+
+    /// The outbox entries in `state`, oldest queue first.
+    pub fn outbox_in(&self, state: OutboxState) -> Result<Vec<OutboxEntry>, StoreError> {
+        outbox::list(&self.conn, Some(state))
+    }
+
+    /// How many outbox entries are in `state` (cheap: for a status bar).
+    pub fn outbox_count(&self, state: OutboxState) -> Result<usize, StoreError> {
+        outbox::count(&self.conn, state)
     }
 
     /// One outbox entry.

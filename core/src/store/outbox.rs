@@ -212,12 +212,26 @@ pub(super) fn get(conn: &Connection, id: InspectionId) -> Result<Option<OutboxEn
     .transpose()
 }
 
-/// Every entry, oldest queue first.
-pub(super) fn list(conn: &Connection) -> Result<Vec<OutboxEntry>, StoreError> {
+/// How many entries are in `state`, without reading them.
+pub(super) fn count(conn: &Connection, state: OutboxState) -> Result<usize, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE state = ?1",
+        [state.name()],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Every entry (or only those in `state`), oldest queue first.
+pub(super) fn list(
+    conn: &Connection,
+    state: Option<OutboxState>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM outbox ORDER BY queued_at, inspection_id"
+        "SELECT {COLUMNS} FROM outbox WHERE ?1 IS NULL OR state = ?1 \
+         ORDER BY queued_at, inspection_id"
     ))?;
-    let rows = stmt.query_map([], from_row)?;
+    let rows = stmt.query_map([state.map(OutboxState::name)], from_row)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(decode(row?)?);
