@@ -254,13 +254,16 @@ mod duration_ns {
 /// person reads (tarja, laudo, screens) shows central time in it; what is stored stays UTC.
 pub const STATION_UTC_OFFSET_HOURS: i32 = -4;
 
-/// Central time `t` as the station's people read it: `dd/mm/aaaa hh:mm:ss`.
-pub fn station_time(t: DateTime<Utc>) -> String {
+/// Central time `t` in the station's zone.
+pub fn in_station_zone(t: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
     let offset = chrono::FixedOffset::east_opt(STATION_UTC_OFFSET_HOURS * 3600)
         .expect("deslocamento de fuso fixo válido");
     t.with_timezone(&offset)
-        .format("%d/%m/%Y %H:%M:%S")
-        .to_string()
+}
+
+/// Central time `t` as the station's people read it: `dd/mm/aaaa hh:mm:ss`.
+pub fn station_time(t: DateTime<Utc>) -> String {
+    in_station_zone(t).format("%d/%m/%Y %H:%M:%S").to_string()
 }
 
 #[cfg(test)]

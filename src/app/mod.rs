@@ -34,8 +34,6 @@ pub struct Options {
     pub exit_after_first_frame: bool,
     /// Walk the screens and save a screenshot of each here (`xtask screenshots`).
     pub tour: Option<PathBuf>,
-    /// The simulated reader's fingers (demo mode), empty otherwise.
-    pub demo_fingers: Vec<String>,
 }
 
 /// The screen shown.
@@ -119,7 +117,7 @@ pub struct App {
 impl App {
     /// The window's first state: the login screen, a clock sync under way.
     pub fn new(kiosk: Kiosk, options: Options) -> (App, Task<Message>) {
-        let (login, load) = login::State::new(&kiosk, options.demo_fingers.clone());
+        let (login, load) = login::State::new(&kiosk);
         let sync = work(&kiosk, "clock-sync", |k| k.sync_clock(), Message::Synced);
         let tour = tour::Tour::new(options.tour.clone());
         let start_tour = tour.start();
@@ -222,7 +220,7 @@ impl App {
     fn logout(&mut self) -> Task<Message> {
         self.session = None;
         self.notice = None;
-        let (s, t) = login::State::new(&self.kiosk, self.options.demo_fingers.clone());
+        let (s, t) = login::State::new(&self.kiosk);
         self.screen = Screen::Login(s);
         t.map(Message::Login)
     }
@@ -263,11 +261,8 @@ impl App {
                     }
                     Some(counter::Event::Sign(row)) => {
                         self.notice = None;
-                        self.screen = Screen::Signature(signature::State::new(
-                            session,
-                            row,
-                            self.options.demo_fingers.clone(),
-                        ));
+                        self.screen =
+                            Screen::Signature(signature::State::new(&self.kiosk, session, row));
                         task
                     }
                     None => task,
@@ -284,11 +279,8 @@ impl App {
                 };
                 match event {
                     Some(inspection::Event::Concluded(row)) => {
-                        self.screen = Screen::Signature(signature::State::new(
-                            session,
-                            row,
-                            self.options.demo_fingers.clone(),
-                        ));
+                        self.screen =
+                            Screen::Signature(signature::State::new(&self.kiosk, session, row));
                         task
                     }
                     Some(inspection::Event::Interrupted(row)) => {

@@ -79,7 +79,7 @@ pub fn view<'a>(
         bar = bar.push(item(match (s.central_time, s.sync_age) {
             (Some(t), Some(age)) => format!(
                 "Hora central {} · sinc. {}",
-                ui::local(t).split(' ').nth(1).unwrap_or_default(),
+                vistoria_core::clock::in_station_zone(t).format("%H:%M:%S"),
                 age_label(age)
             ),
             _ => "Hora central não sincronizada".to_owned(),

@@ -14,13 +14,11 @@ use iced::{Size, Task};
 use iced_test::Simulator;
 use iced_test::runtime::Action;
 use iced_test::selector;
-use vistoria_core::central_client::Endpoint;
 use vistoria_core::domain::{PhotoKind, StateKind};
-use vistoria_core::store::{OutboxState, Store};
+use vistoria_core::store::OutboxState;
 
 use super::{App, Message, Options, Screen, ui};
-use crate::cli::{embedded_central, simulate, startup};
-use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
+use crate::kiosk::{Kiosk, demo};
 use crate::screen::inspection;
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 
@@ -70,14 +68,6 @@ impl Harness {
     /// With `bay_camera`, a local RTSP server plays the panoramic camera (§17).
     fn with_bay_camera(bay_camera: bool) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let central_data = dir.path().join("central");
-        let token = embedded_central::station_token(&central_data, "ECV-TESTE-01").unwrap();
-        let central = embedded_central::start(&central_data).unwrap();
-        let kiosk_dir = dir.path().join("kiosk");
-        let (mut store, report) = Store::open(&kiosk_dir).unwrap();
-        let clock = startup::restore_clock(&store).unwrap();
-        startup::recover(&mut store, &report, &clock).unwrap();
-        let (devices, camera, reader) = demo::prepare(&mut store).unwrap();
         let bay = bay_camera.then(|| {
             TestCamera::start(&CameraConfig {
                 width: 960,
@@ -87,26 +77,7 @@ impl Harness {
             })
             .unwrap()
         });
-        let panoramic = bay
-            .as_ref()
-            .map(|c| Panoramic::new(&c.url(), kiosk_dir.join("panoramica")));
-        let kiosk = Kiosk::new(Parts {
-            store,
-            clock,
-            endpoint: Endpoint {
-                url: central.url,
-                token,
-                cert_sha256: central.cert_sha256,
-            },
-            station: simulate::simulated_station("ECV-TESTE-01"),
-            camera,
-            reader,
-            demo: Some(devices),
-            log_dir: kiosk_dir.join("logs"),
-            printer: None,
-            panoramic,
-        })
-        .unwrap();
+        let kiosk = crate::cli::demo::kiosk(dir.path(), "ECV-TESTE-01", bay.as_ref()).unwrap();
         let (app, boot) = App::new(
             kiosk.clone(),
             Options {
@@ -115,7 +86,6 @@ impl Harness {
                 started: Instant::now(),
                 exit_after_first_frame: false,
                 tour: None,
-                demo_fingers: demo::DemoDevices::fingers(),
             },
         );
         let mut h = Harness {

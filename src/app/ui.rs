@@ -175,7 +175,7 @@ pub fn field<'a, M: 'a>(label: &'a str, input: impl Into<Element<'a, M>>) -> Ele
         .into()
 }
 
-/// `h:mm` or `mm:ss` left until `deadline`, or "prazo vencido".
+/// Time left, as `3h05min`, or "prazo vencido".
 pub fn countdown(left: chrono::Duration) -> String {
     let s = left.num_seconds();
     if s <= 0 {

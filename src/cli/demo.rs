@@ -29,7 +29,7 @@ pub struct DemoArgs {
     #[arg(long)]
     kiosk: bool,
     /// Window size, e.g. 1920x1080.
-    #[arg(long, default_value = "1280x800", value_parser = parse_size)]
+    #[arg(long, default_value = "1280x800", value_parser = simulate::parse_size)]
     size: (u32, u32),
     /// Walk the screens and save a PNG of each in this folder, then exit.
     #[arg(long)]
@@ -40,14 +40,6 @@ pub struct DemoArgs {
     /// No window: run this many whole inspections through the core and exit.
     #[arg(long)]
     headless: Option<u64>,
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or("use LARGURAxALTURA, ex.: 1280x800")?;
-    let parse = |v: &str| v.parse::<u32>().map_err(|e| e.to_string());
-    Ok((parse(w)?, parse(h)?))
 }
 
 const STATION: &str = "ECV-DEMO-01";
@@ -73,49 +65,19 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<ExitCode> {
-    let central_data = root.join("central");
-    let token = embedded_central::station_token(&central_data, STATION)?;
-    let central = embedded_central::start(&central_data)?;
     let kiosk_dir = root.join("kiosk");
     let _log =
         crate::logging::init(&kiosk_dir.join("logs")).context("iniciando o registro (log)")?;
-    tracing::info!(url = %central.url, "demo central started");
-    let (mut store, report) = Store::open(&kiosk_dir)?;
-    let clock = super::startup::restore_clock(&store)?;
-    let recovered = super::startup::recover(&mut store, &report, &clock)?;
-    tracing::info!(%recovered, "demo kiosk starting");
-    let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
     // The bay's panoramic IP camera, simulated by a local RTSP server (720p, 10 fps, H.264).
     let bay_camera = TestCamera::start(&CameraConfig {
         width: 1280,
         height: 720,
         fps: 10,
         ..CameraConfig::default()
-    });
-    let panoramic = match &bay_camera {
-        Ok(camera) => Some(Panoramic::new(&camera.url(), kiosk_dir.join("panoramica"))),
-        Err(e) => {
-            tracing::error!(%e, "simulated panoramic camera not started");
-            None
-        }
-    };
-    let kiosk = Kiosk::new(Parts {
-        store,
-        clock,
-        endpoint: Endpoint {
-            url: central.url.clone(),
-            token,
-            cert_sha256: central.cert_sha256.clone(),
-        },
-        station: simulate::simulated_station(STATION),
-        camera,
-        reader,
-        demo: Some(devices),
-        log_dir: kiosk_dir.join("logs"),
-        printer: None,
-        panoramic,
     })
-    .map_err(anyhow::Error::msg)?;
+    .map_err(|e| tracing::error!(%e, "simulated panoramic camera not started"))
+    .ok();
+    let kiosk = kiosk(root, STATION, bay_camera.as_ref())?;
     if let Some(dir) = &args.screenshots {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
@@ -127,11 +89,43 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
             started,
             exit_after_first_frame: args.first_frame,
             tour: args.screenshots.clone(),
-            demo_fingers: demo::DemoDevices::fingers(),
         },
     )
     .context("janela do quiosque")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo station kept in `root`: the embedded central (data in `root/central`) and a kiosk
+/// (data in `root/kiosk`) with the demo staff and simulated devices, filmed by `bay` when
+/// given. The window and the window's tests start from it.
+pub fn kiosk(root: &Path, station: &str, bay: Option<&TestCamera>) -> anyhow::Result<Kiosk> {
+    let central_data = root.join("central");
+    let token = embedded_central::station_token(&central_data, station)?;
+    let central = embedded_central::start(&central_data)?;
+    tracing::info!(url = %central.url, "demo central started");
+    let kiosk_dir = root.join("kiosk");
+    let (mut store, report) = Store::open(&kiosk_dir)?;
+    let clock = super::startup::restore_clock(&store)?;
+    let recovered = super::startup::recover(&mut store, &report, &clock)?;
+    tracing::info!(%recovered, "demo kiosk starting");
+    let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
+    Kiosk::new(Parts {
+        store,
+        clock,
+        endpoint: Endpoint {
+            url: central.url,
+            token,
+            cert_sha256: central.cert_sha256,
+        },
+        station: simulate::simulated_station(station),
+        camera,
+        reader,
+        demo: Some(devices),
+        log_dir: kiosk_dir.join("logs"),
+        printer: None,
+        panoramic: bay.map(|c| Panoramic::new(&c.url(), kiosk_dir.join("panoramica"))),
+    })
+    .map_err(anyhow::Error::msg)
 }
 
 fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {

@@ -71,7 +71,8 @@ pub struct SimulateArgs {
     pub max_wait: f64,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
+/// `LARGURAxALTURA` (a frame or window size) from the command line.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once('x')
         .ok_or("use LARGURAxALTURA, ex.: 1600x1024")?;

@@ -61,11 +61,6 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
                 format!("backend «{backend}» desconhecido"),
             )),
         };
-    let demo_fingers = if demo_devices.is_some() {
-        demo::DemoDevices::fingers()
-    } else {
-        Vec::new()
-    };
     let kiosk = Kiosk::new(Parts {
         store,
         clock,
@@ -103,7 +98,6 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             started,
             exit_after_first_frame: false,
             tour: None,
-            demo_fingers,
         },
     )
     .context("janela do quiosque")?;

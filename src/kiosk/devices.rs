@@ -3,6 +3,8 @@
 use vistoria_drivers::DeviceStatus;
 use vistoria_drivers::camera::sim::CameraFault;
 
+use std::sync::atomic::Ordering;
+
 use super::{Failure, Kiosk, lock};
 
 /// The devices the kiosk drives.
@@ -71,8 +73,24 @@ impl Kiosk {
     /// Demo mode: the finger the simulated reader will read next.
     pub fn choose_demo_finger(&self, index: usize) -> Result<(), Failure> {
         match &self.0.demo {
-            Some(demo) => lock(demo).choose_finger(index).map_err(|e| e.to_string()),
+            Some(demo) => {
+                lock(demo).choose_finger(index).map_err(|e| e.to_string())?;
+                self.0.demo_finger.store(index, Ordering::Relaxed);
+                Ok(())
+            }
             None => Err("só no modo demonstração".to_owned()),
+        }
+    }
+
+    /// Demo mode: the fingers the simulated reader offers and the one on it now; nothing
+    /// outside demo mode. Does not wait for the reader.
+    pub fn demo_fingers(&self) -> (Vec<String>, usize) {
+        match &self.0.demo {
+            Some(_) => (
+                super::demo::DemoDevices::fingers(),
+                self.0.demo_finger.load(Ordering::Relaxed),
+            ),
+            None => (Vec::new(), 0),
         }
     }
 

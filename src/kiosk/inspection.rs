@@ -167,11 +167,7 @@ pub fn counter_query(
 
 impl Kiosk {
     fn load(&self, id: InspectionId) -> Result<Inspection, Failure> {
-        self.core()
-            .store
-            .inspection(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "vistoria não encontrada".to_owned())
+        self.core().inspection(id)
     }
 
     /// Queries the vehicle at the central and opens its inspection (§5).
@@ -248,11 +244,7 @@ impl Kiosk {
     ) -> Result<InspectionRow, Failure> {
         let now = self.now()?;
         let mut core = self.core();
-        let mut inspection = core
-            .store
-            .inspection(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "vistoria não encontrada".to_owned())?;
+        let mut inspection = core.inspection(id)?;
         workflow::apply(
             &mut core.store,
             &mut inspection,
@@ -583,11 +575,7 @@ impl Kiosk {
         let now = self.now()?;
         let station = self.0.station.clone();
         let mut core = self.core();
-        let mut inspection = core
-            .store
-            .inspection(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "vistoria não encontrada".to_owned())?;
+        let mut inspection = core.inspection(id)?;
         outbox::queue(&mut core.store, &station, &mut inspection, now)
             .map_err(|e| e.to_string())?;
         Ok(InspectionRow::of(&inspection))

@@ -92,11 +92,26 @@ struct Core {
     last_finger: Option<vistoria_core::biometrics::GrayImage>,
 }
 
+impl Core {
+    /// A stored inspection.
+    fn inspection(
+        &self,
+        id: vistoria_core::domain::InspectionId,
+    ) -> Result<vistoria_core::domain::Inspection, Failure> {
+        self.store
+            .inspection(id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "vistoria não encontrada".to_owned())
+    }
+}
+
 struct Inner {
     core: Mutex<Core>,
     camera: Mutex<Box<dyn StillCamera + Send>>,
     reader: Mutex<Box<dyn FingerprintReader + Send>>,
     demo: Option<Mutex<demo::DemoDevices>>,
+    /// The demo finger on the simulated reader, readable without waiting for the reader.
+    demo_finger: std::sync::atomic::AtomicUsize,
     clock: CentralClock,
     station: Station,
     central_url: String,
@@ -148,6 +163,7 @@ impl Kiosk {
             camera: Mutex::new(parts.camera),
             reader: Mutex::new(parts.reader),
             demo: parts.demo.map(Mutex::new),
+            demo_finger: std::sync::atomic::AtomicUsize::new(0),
             clock: parts.clock,
             station: parts.station,
             central_url: parts.endpoint.url,

@@ -5,6 +5,7 @@
 use iced::widget::{Space, column, container, row, text, text_input};
 use iced::{Element, Length, Task};
 
+use super::finger_picker::{self, FingerPicker};
 use crate::app::ui;
 use crate::app::work::work;
 use crate::kiosk::{Failure, Kiosk, Session};
@@ -26,15 +27,12 @@ pub struct State {
     password: String,
     inspectors: Vec<(String, String)>,
     inspector: Option<String>,
-    demo_fingers: Vec<String>,
-    finger: usize,
+    fingers: FingerPicker,
     busy: Option<&'static str>,
     error: Option<Failure>,
 }
 
 /// What happens on it.
-// Messages carry an inspection's row by value: moved once, not worth a box.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Message {
     /// Tab chosen.
@@ -47,20 +45,17 @@ pub enum Message {
     Submit,
     /// An inspector picked for 1:1 matching (or none for 1:N).
     InspectorChosen(Option<String>),
-    /// Demo: which finger goes on the simulated reader.
-    FingerChosen(usize),
+    /// Demo: the simulated reader's finger.
+    Finger(finger_picker::Message),
     /// "Ler digital" pressed.
     ReadFinger,
     /// The inspector list arrived.
     InspectorsLoaded(Result<Vec<(String, String)>, Failure>),
-    /// The simulated reader took the finger choice.
-    FingerSet(Result<(), Failure>),
     /// A login attempt ended.
     LoggedIn(Result<Session, Failure>),
 }
 
 /// What the app must do.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Someone logged in.
@@ -74,15 +69,14 @@ pub const PASSWORD_INPUT: &str = "login-senha";
 
 impl State {
     /// A fresh login screen; loads the inspectors.
-    pub fn new(kiosk: &Kiosk, demo_fingers: Vec<String>) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Kiosk) -> (State, Task<Message>) {
         let state = State {
             mode: Mode::Password,
             login: String::new(),
             password: String::new(),
             inspectors: Vec::new(),
             inspector: None,
-            demo_fingers,
-            finger: 0,
+            fingers: FingerPicker::new(kiosk),
             busy: None,
             error: None,
         };
@@ -132,20 +126,14 @@ impl State {
                 );
             }
             Message::InspectorChosen(login) => self.inspector = login,
-            Message::FingerChosen(i) => {
-                self.finger = i;
-                return (
-                    work(
-                        kiosk,
-                        "finger",
-                        move |k| k.choose_demo_finger(i),
-                        Message::FingerSet,
-                    ),
-                    None,
-                );
+            Message::Finger(m) => {
+                let (task, error) = self.fingers.update(m, kiosk);
+                if error.is_some() {
+                    self.error = error;
+                }
+                return (task.map(Message::Finger), None);
             }
-            Message::FingerSet(Err(e)) | Message::InspectorsLoaded(Err(e)) => self.error = Some(e),
-            Message::FingerSet(Ok(())) => {}
+            Message::InspectorsLoaded(Err(e)) => self.error = Some(e),
             Message::InspectorsLoaded(Ok(list)) => self.inspectors = list,
             Message::ReadFinger => {
                 if self.busy.is_some() {
@@ -252,24 +240,8 @@ impl State {
         }
         who = who.push(choices);
         let mut form = column![who].spacing(14);
-        if !self.demo_fingers.is_empty() {
-            let mut fingers = row![].spacing(8);
-            for (i, label) in self.demo_fingers.iter().enumerate() {
-                fingers = fingers.push(ui::toggle(
-                    label,
-                    self.finger == i,
-                    Message::FingerChosen(i),
-                ));
-            }
-            form = form.push(
-                column![
-                    text("Leitor simulado: qual dedo colocar")
-                        .size(15)
-                        .font(ui::BOLD),
-                    fingers
-                ]
-                .spacing(6),
-            );
+        if let Some(fingers) = self.fingers.view("Leitor simulado: qual dedo colocar") {
+            form = form.push(fingers.map(Message::Finger));
         }
         form.push(row![
             ui::action(

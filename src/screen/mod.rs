@@ -3,6 +3,7 @@
 
 pub mod counter;
 pub mod diagnostics;
+pub mod finger_picker;
 pub mod inspection;
 pub mod login;
 pub mod outbox;

@@ -2,9 +2,10 @@
 //! signature. The e-CPF card's PIN step joins here when the station has a card reader
 //! configured; until then the signature records the biometric confirmation.
 
-use iced::widget::{column, container, row, text};
+use iced::widget::{column, container, text};
 use iced::{Element, Length, Task};
 
+use super::finger_picker::{self, FingerPicker};
 use crate::app::ui;
 use crate::app::work::work;
 use crate::kiosk::{Failure, InspectionRow, Kiosk, Session};
@@ -14,8 +15,7 @@ use crate::kiosk::{Failure, InspectionRow, Kiosk, Session};
 pub struct State {
     session: Session,
     row: InspectionRow,
-    demo_fingers: Vec<String>,
-    finger: usize,
+    fingers: FingerPicker,
     score: Option<(f32, chrono::DateTime<chrono::Utc>)>,
     busy: Option<&'static str>,
     error: Option<Failure>,
@@ -26,10 +26,8 @@ pub struct State {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Message {
-    /// Demo: the finger to put on the simulated reader.
-    FingerChosen(usize),
-    /// The reader took the choice.
-    FingerSet(Result<(), Failure>),
+    /// Demo: the simulated reader's finger.
+    Finger(finger_picker::Message),
     /// "Conferir digital".
     ReadFinger,
     /// The biometric check ended: score and central time.
@@ -54,12 +52,11 @@ pub enum Event {
 
 impl State {
     /// The screen for a concluded inspection.
-    pub fn new(session: Session, row: InspectionRow, demo_fingers: Vec<String>) -> State {
+    pub fn new(kiosk: &Kiosk, session: Session, row: InspectionRow) -> State {
         State {
             session,
             row,
-            demo_fingers,
-            finger: 0,
+            fingers: FingerPicker::new(kiosk),
             score: None,
             busy: None,
             error: None,
@@ -81,20 +78,13 @@ impl State {
     /// Handles a message.
     pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
         match message {
-            Message::FingerChosen(i) => {
-                self.finger = i;
-                return (
-                    work(
-                        kiosk,
-                        "finger",
-                        move |k| k.choose_demo_finger(i),
-                        Message::FingerSet,
-                    ),
-                    None,
-                );
+            Message::Finger(m) => {
+                let (task, error) = self.fingers.update(m, kiosk);
+                if error.is_some() {
+                    self.error = error;
+                }
+                return (task.map(Message::Finger), None);
             }
-            Message::FingerSet(Ok(())) => {}
-            Message::FingerSet(Err(e)) => self.error = Some(e),
             Message::ReadFinger => {
                 if self.busy.is_none() {
                     self.busy = Some("Coloque o dedo no leitor…");
@@ -175,16 +165,8 @@ impl State {
                     ui::muted("Coloque o mesmo dedo do acesso no leitor."),
                 ]
                 .spacing(8);
-                if !self.demo_fingers.is_empty() {
-                    let mut fingers = row![].spacing(8);
-                    for (i, label) in self.demo_fingers.iter().enumerate() {
-                        fingers = fingers.push(ui::toggle(
-                            label,
-                            self.finger == i,
-                            Message::FingerChosen(i),
-                        ));
-                    }
-                    c = c.push(fingers);
+                if let Some(fingers) = self.fingers.view("Leitor simulado: qual dedo colocar") {
+                    c = c.push(fingers.map(Message::Finger));
                 }
                 c.push(ui::action(
                     "Conferir digital",

@@ -107,14 +107,7 @@ fn bench(args: &[String]) -> Result<()> {
     if !BENCHES.contains(&name.as_str()) {
         bail!("unknown benchmark {name:?}; known: {}", BENCHES.join(", "));
     }
-    setup()?;
-    run(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "--bin",
-        "vistoria",
-    ]))?;
+    setup_and_build_release()?;
     if name == "startup" {
         return startup::bench(&release_bin());
     }
@@ -145,14 +138,7 @@ fn bench(args: &[String]) -> Result<()> {
 
 /// Walks the kiosk's screens under Xvfb at the two sizes the kiosk must be clear at.
 fn screenshots() -> Result<()> {
-    setup()?;
-    run(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "--bin",
-        "vistoria",
-    ]))?;
+    setup_and_build_release()?;
     for (size, dir) in [
         ("1280x800", "docs/screenshots"),
         ("1920x1080", "docs/screenshots/1920x1080"),
@@ -165,6 +151,19 @@ fn screenshots() -> Result<()> {
         run(cmd)?;
     }
     Ok(())
+}
+
+/// Installs what is missing and builds the release `vistoria` the benchmarks and the
+/// screenshots run.
+fn setup_and_build_release() -> Result<()> {
+    setup()?;
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "vistoria",
+    ]))
 }
 
 /// The release `vistoria` binary, wherever `CARGO_TARGET_DIR` puts it.
