@@ -42,6 +42,8 @@ enum Command {
     Record(cli::record::RecordArgs),
     /// Reads the plate in photos: one JSON line per image.
     Ocr(cli::ocr::OcrArgs),
+    /// Trains the plate-character classifier from fonts (writes `assets/ocr/glyphs.bin`).
+    OcrModel(cli::ocr::ModelArgs),
     /// Benchmarks (run through `cargo xtask bench …`).
     Bench {
         #[command(subcommand)]
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),
         Some(Command::Ocr(args)) => cli::ocr::run(&args),
+        Some(Command::OcrModel(args)) => cli::ocr::train_model(&args),
         Some(Command::Record(record)) => cli::record::run(&record),
         Some(Command::Sign(sign)) => cli::sign::run(&sign),
         Some(Command::Laudo { command }) => cli::laudo::run(&command),

@@ -53,6 +53,48 @@ fn read_file(
     Ok(reader.read(&gray)?)
 }
 
+/// Trains the glyph classifier on characters rendered from fonts.
+#[derive(Args)]
+pub struct ModelArgs {
+    /// TrueType/OpenType fonts to draw the characters from (repeat).
+    #[arg(long = "font", required = true)]
+    pub fonts: Vec<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, default_value = "assets/ocr/glyphs.bin")]
+    pub out: PathBuf,
+    /// Samples of each character from each font.
+    #[arg(long, default_value_t = 160)]
+    pub per_font: usize,
+    /// Passes over the samples.
+    #[arg(long, default_value_t = 14)]
+    pub epochs: usize,
+}
+
+/// `ocr-model`: trains, writes the model, prints the report as JSON.
+pub fn train_model(args: &ModelArgs) -> anyhow::Result<ExitCode> {
+    use vistoria_core::ocr::train::{TrainOptions, train};
+    let fonts = args
+        .fonts
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("não foi possível ler a fonte {}", path.display()))?;
+            vistoria_core::ocr::train::font(bytes)
+                .ok_or_else(|| anyhow::anyhow!("{} não é uma fonte válida", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = TrainOptions {
+        per_font: args.per_font,
+        epochs: args.epochs,
+        ..TrainOptions::default()
+    };
+    let (model, report) = train(&fonts, &options);
+    std::fs::write(&args.out, model.to_bytes())
+        .with_context(|| format!("não foi possível gravar {}", args.out.display()))?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 struct Label {
     file: PathBuf,
     rect: Rect,

@@ -53,16 +53,32 @@ pub fn median_height(rects: &[Rect]) -> u32 {
     hs.get(hs.len() / 2).copied().unwrap_or(0)
 }
 
-/// Candidate rows in a grey photo, best first, at most `limit`.
+/// Candidate rows in a grey photo, best first, at most `limit`. When nothing plate-like shows
+/// at the working size, the photo is searched again finer and coarser (small or blurred
+/// plates, or very large ones).
 pub fn locate(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
-    let scale = if gray.width() > WORK_WIDTH {
-        WORK_WIDTH as f32 / gray.width() as f32
+    let found = locate_at(gray, limit, WORK_WIDTH);
+    if !found.is_empty() {
+        return found;
+    }
+    for width in [WORK_WIDTH * 3 / 2, WORK_WIDTH * 2 / 3] {
+        let found = locate_at(gray, limit, width);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+fn locate_at(gray: &GrayImage, limit: usize, work_width: u32) -> Vec<Candidate> {
+    let scale = if gray.width() > work_width {
+        work_width as f32 / gray.width() as f32
     } else {
         1.0
     };
     let work = if scale < 1.0 {
         let h = ((gray.height() as f32 * scale).round() as u32).max(1);
-        imageops::resize(gray, WORK_WIDTH, h, FilterType::Triangle)
+        imageops::resize(gray, work_width, h, FilterType::Triangle)
     } else {
         gray.clone()
     };
@@ -107,8 +123,9 @@ pub fn locate(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
 fn char_like(b: &Blob, max_h: u32) -> bool {
     let (w, h) = (b.rect.w as f32, b.rect.h as f32);
     b.rect.h >= 9 && b.rect.h <= max_h && w >= 2.0 && w <= h * 1.05 && w >= h * 0.1 && {
-        let f = b.fill();
-        (0.18..=0.92).contains(&f)
+        // A plate's 1 and I are plain bars: solid, so only wider blobs must leave holes.
+        let most = if w <= h * 0.3 { 1.0 } else { 0.92 };
+        (0.18..=most).contains(&b.fill())
     }
 }
 

@@ -5,11 +5,13 @@ pub mod binary;
 pub mod correction;
 pub mod decode;
 pub mod engine;
+pub mod glyphs;
 pub mod locator;
 pub mod reader;
 pub mod synth;
 #[cfg(test)]
 mod tests;
+pub mod train;
 
 use std::time::Instant;
 

@@ -7,6 +7,7 @@ use super::OcrError;
 use super::binary::{self, Blob, Rect};
 use super::decode::{self, Decoded, Position};
 use super::engine::{Layout, Recognizer};
+use super::glyphs::{CLASSES, GlyphModel};
 use super::locator::{Candidate, median_height};
 use crate::domain::plate::{CharClass, PLATE_LEN, char_class_at};
 
@@ -51,8 +52,15 @@ pub fn rectify(gray: &GrayImage, candidate: &Candidate) -> Option<GrayImage> {
     } else {
         0.0
     };
-    let x0 = chars.iter().map(|r| r.x).min()? as f32 - 0.45 * h;
-    let x1 = chars.iter().map(Rect::right).max()? as f32 + 0.45 * h;
+    // A row of seven is about 5.2 heights wide; when the locator chained fewer (a character
+    // lost to glare or the frame), widen the strip by what is missing on both sides and let
+    // segmentation find the rest.
+    let left = chars.iter().map(|r| r.x).min()? as f32;
+    let right = chars.iter().map(Rect::right).max()? as f32;
+    let lost = PLATE_LEN.saturating_sub(chars.len()) as f32;
+    let missing = (5.4 * h - (right - left)).max(0.0) + lost * 0.8 * h;
+    let x0 = left - 0.45 * h - missing;
+    let x1 = right + 0.45 * h + missing;
     let k = CHAR_HEIGHT as f32 / h;
     let out_w = ((x1 - x0) * k).round().max(1.0) as u32;
     let out_h = (h * 1.6 * k).round() as u32;
@@ -85,13 +93,18 @@ fn bilinear(img: &GrayImage, x: f32, y: f32) -> u8 {
 /// merged when one character broke in two and split when two touch.
 pub fn segment(strip: &GrayImage) -> (Vec<Rect>, binary::Mask) {
     let integral = binary::Integral::new(strip);
-    let mask = binary::adaptive(strip, &integral, CHAR_HEIGHT * 3 / 4, 4, true);
+    let mut mask = binary::adaptive(strip, &integral, CHAR_HEIGHT * 3 / 4, 4, true);
     let mid = strip.height() as f32 / 2.0;
+    let (keep_from, keep_to) = clip_to_band(&mut mask, mid);
     let mut parts: Vec<Blob> = binary::blobs(&mask)
         .into_iter()
         .filter(|b| {
             let h = b.rect.h as f32;
-            h >= CHAR_HEIGHT as f32 * 0.35
+            // A bar cut at both edges of the band went on beyond it: the plate's frame.
+            let frame =
+                b.rect.y <= keep_from && b.rect.bottom() >= keep_to && (b.rect.w as f32) < 0.35 * h;
+            !frame
+                && h >= CHAR_HEIGHT as f32 * 0.35
                 && h <= CHAR_HEIGHT as f32 * 1.3
                 && (b.cy() - mid).abs() < CHAR_HEIGHT as f32 * 0.4
                 && b.rect.x > 0
@@ -156,6 +169,83 @@ pub fn segment(strip: &GrayImage) -> (Vec<Rect>, binary::Mask) {
     (out, mask)
 }
 
+/// Clears the mask above and below the character band. The plate's frame, its bolts and the
+/// city line often touch a character; cut off there, the character stands alone again.
+/// Returns the rows kept, `[from, to)`.
+fn clip_to_band(mask: &mut binary::Mask, mid: f32) -> (u32, u32) {
+    let ch = CHAR_HEIGHT as f32;
+    let mut tops = Vec::new();
+    let mut bottoms = Vec::new();
+    for b in binary::blobs(mask) {
+        let h = b.rect.h as f32;
+        if (0.75 * ch..=1.25 * ch).contains(&h) && (b.cy() - mid).abs() < 0.3 * ch {
+            tops.push(b.rect.y);
+            bottoms.push(b.rect.bottom());
+        }
+    }
+    let (top, bottom) = if tops.len() >= 3 {
+        tops.sort_unstable();
+        bottoms.sort_unstable();
+        (tops[tops.len() / 2], bottoms[bottoms.len() / 2])
+    } else {
+        ((mid - 0.5 * ch) as u32, (mid + 0.5 * ch) as u32)
+    };
+    let margin = CHAR_HEIGHT / 16;
+    let (keep_from, keep_to) = (top.saturating_sub(margin), bottom + margin);
+    for y in 0..mask.height {
+        if y < keep_from || y >= keep_to {
+            let row = (y * mask.width) as usize;
+            mask.bits[row..row + mask.width as usize].fill(false);
+        }
+    }
+    let keep_to = keep_to.min(mask.height);
+    // A column inked across the whole band and its margins belongs to no character (their
+    // tops and bottoms sit inside the margins): it is the frame, often touching the first or
+    // last character, which would then read as D for O or B for 8. Clear it.
+    let span = keep_to.saturating_sub(keep_from);
+    for x in 0..mask.width {
+        let ink = (keep_from..keep_to).filter(|&y| mask.get(x, y)).count() as u32;
+        if span > 0 && ink + 1 >= span && mask.get(x, keep_from) && mask.get(x, keep_to - 1) {
+            for y in keep_from..keep_to {
+                mask.bits[(y * mask.width + x) as usize] = false;
+            }
+        }
+    }
+    (keep_from, keep_to)
+}
+
+/// Weight of Tesseract's reading against our classifier's when both have a say.
+const TESSERACT_WEIGHT: f32 = 0.6;
+
+/// One position's options: Tesseract's reading and the classifier's probabilities, mixed.
+/// Tesseract knows many typefaces; the classifier always has an opinion about every symbol,
+/// so a position never ends up empty and look-alikes keep their second choice.
+fn fuse(tesseract: Option<(char, f32)>, probabilities: &[f32; 36]) -> Position {
+    let mut options: Vec<(char, f32)> = CLASSES
+        .iter()
+        .zip(probabilities)
+        .map(|(&c, &p)| {
+            let c = char::from(c);
+            let t = tesseract.filter(|(tc, _)| *tc == c).map_or(0.0, |(_, s)| s);
+            (c, TESSERACT_WEIGHT * t + (1.0 - TESSERACT_WEIGHT) * p)
+        })
+        .collect();
+    options.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Position { options }
+}
+
+/// Whether a character's cut is a plain bar: narrow and almost solid.
+fn is_bar(mask: &binary::Mask, r: &Rect) -> bool {
+    if r.w * 2 > r.h {
+        return false;
+    }
+    let ink = (r.y..r.bottom())
+        .flat_map(|y| (r.x..r.right()).map(move |x| (x, y)))
+        .filter(|&(x, y)| mask.get(x, y))
+        .count();
+    ink as f32 >= 0.85 * (r.w * r.h) as f32
+}
+
 fn thinnest_column(mask: &binary::Mask, r: &Rect, from: u32, to: u32) -> u32 {
     let mut best = (u32::MAX, from);
     for x in from..to.min(r.right()) {
@@ -167,7 +257,8 @@ fn thinnest_column(mask: &binary::Mask, r: &Rect, from: u32, to: u32) -> u32 {
     best.1
 }
 
-/// The seven most plate-like consecutive characters: equal heights, steady spacing.
+/// The seven most plate-like consecutive characters: equal heights, steady spacing (with the
+/// wider gap after the letters of a grey plate, or none on a Mercosul one), a plate's width.
 fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
     if chars.len() < PLATE_LEN {
         return None;
@@ -178,7 +269,24 @@ fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
         let h = median_height(win) as f32;
         let spread: f32 = win.iter().map(|r| (r.h as f32 - h).abs()).sum::<f32>() / h;
         let width = (win[PLATE_LEN - 1].right() - win[0].x) as f32 / h;
-        let cost = spread + (width / 5.2).ln().abs() * 3.0;
+        // Centre-to-centre steps: all alike except, on grey plates, the one over the separator.
+        let steps: Vec<f32> = win
+            .windows(2)
+            .map(|p| {
+                (p[1].x as f32 + p[1].w as f32 / 2.0 - p[0].x as f32 - p[0].w as f32 / 2.0) / h
+            })
+            .collect();
+        let others: Vec<f32> = steps
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, s)| *s)
+            .collect();
+        let mean = others.iter().sum::<f32>() / others.len() as f32;
+        let uneven = others.iter().map(|s| (s - mean).abs()).sum::<f32>() / others.len() as f32;
+        // The separator step may be wider than the rest, never narrower.
+        let narrow_gap = (mean - steps[2]).max(0.0);
+        let cost = spread + (width / 5.2).ln().abs() * 3.0 + uneven * 4.0 + narrow_gap * 4.0;
         if best.is_none_or(|(c, _)| cost < c) {
             best = Some((cost, start));
         }
@@ -187,12 +295,38 @@ fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
 }
 
 /// One character, cut from the mask, as a clean black-on-white glyph with margins.
+/// Only the character's own pieces are kept: the largest blob in the cut and those above or
+/// below it (a broken stroke); bits of the frame, bolts and neighbours beside it are dropped.
 fn glyph(mask: &binary::Mask, r: &Rect) -> GrayImage {
     let pad = 6;
+    let local = binary::Mask {
+        width: r.w,
+        height: r.h,
+        bits: (0..r.h)
+            .flat_map(|y| (0..r.w).map(move |x| (x, y)))
+            .map(|(x, y)| mask.get(r.x + x, r.y + y))
+            .collect(),
+    };
+    let pieces = binary::blobs(&local);
+    let main = pieces.iter().max_by_key(|b| b.area).map(|b| b.rect);
     let mut out = GrayImage::from_pixel(r.w + 2 * pad, r.h + 2 * pad, Luma([255]));
+    let Some(main) = main else {
+        return out;
+    };
+    let keep: Vec<Rect> = pieces
+        .iter()
+        .map(|b| b.rect)
+        .filter(|p| {
+            let cx = p.x + p.w / 2;
+            cx >= main.x && cx < main.right()
+        })
+        .collect();
     for y in 0..r.h {
         for x in 0..r.w {
-            if mask.get(r.x + x, r.y + y) {
+            let inside = keep
+                .iter()
+                .any(|k| x >= k.x && x < k.right() && y >= k.y && y < k.bottom());
+            if inside && local.get(x, y) {
                 out.put_pixel(x + pad, y + pad, Luma([0]));
             }
         }
@@ -230,7 +364,6 @@ pub fn read_row<R: Recognizer>(
         return Ok(None);
     };
     let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
-    let mut positions: Vec<Position> = vec![Position::default(); PLATE_LEN];
     // Group reads: the three letters, then the four remaining characters.
     let (letters, lconf) = engine.read(&line(&glyphs[..3]), Layout::Line, LETTERS)?;
     let (rest, rconf) = engine.read(&line(&glyphs[3..]), Layout::Line, ALNUM)?;
@@ -243,29 +376,32 @@ pub fn read_row<R: Recognizer>(
     } else {
         Vec::new()
     };
-    for (i, g) in glyphs.iter().enumerate() {
-        let class = char_class_at(i, None).unwrap_or(CharClass::LetterOrDigit);
-        let from_group = group.get(i).copied();
-        let fits = from_group.is_some_and(|(c, s)| class.allows(c) && s >= 0.6);
-        if fits {
-            if let Some(opt) = from_group {
-                positions[i].options.push(opt);
-            }
+    let model = GlyphModel::bundled();
+    let mut positions: Vec<Position> = Vec::with_capacity(PLATE_LEN);
+    for (i, (g, r)) in glyphs.iter().zip(&seven).enumerate() {
+        // A plain bar is I or 1, whatever the recognisers make of it (often nothing at all).
+        if is_bar(&mask, r) {
+            positions.push(Position {
+                options: vec![('1', 0.9), ('I', 0.9)],
+            });
             continue;
         }
-        // The group read was unsure or broke the layout: ask about this character alone.
-        let whitelist = match class {
-            CharClass::Letter => LETTERS,
-            CharClass::Digit => DIGITS,
-            CharClass::LetterOrDigit => ALNUM,
+        let class = char_class_at(i, None).unwrap_or(CharClass::LetterOrDigit);
+        let from_group = group.get(i).copied();
+        let tesseract = match from_group {
+            Some((c, s)) if class.allows(c) && s >= 0.6 => Some((c, s)),
+            _ => {
+                // The group read was unsure or broke the layout: ask about this one alone.
+                let whitelist = match class {
+                    CharClass::Letter => LETTERS,
+                    CharClass::Digit => DIGITS,
+                    CharClass::LetterOrDigit => ALNUM,
+                };
+                let (c, s) = engine.read(g, Layout::Char, whitelist)?;
+                c.chars().next().map(|c| (c, s)).or(from_group)
+            }
         };
-        let (c, s) = engine.read(g, Layout::Char, whitelist)?;
-        if let Some(c) = c.chars().next() {
-            positions[i].options.push((c, s));
-        }
-        if let Some(opt) = from_group {
-            positions[i].options.push((opt.0, opt.1 * 0.8));
-        }
+        positions.push(fuse(tesseract, &model.classify(g)));
     }
     Ok(decode::decode(&positions).map(|decoded| RowReading { decoded }))
 }
@@ -303,6 +439,78 @@ mod tests {
         let seven = pick_seven(&chars).unwrap();
         assert_eq!(seven[0].x, 10);
         assert_eq!(seven[6].x, 10 + 6 * 34);
+    }
+
+    #[test]
+    fn fusion_keeps_every_symbol_and_prefers_agreement() {
+        let mut p = [0.0f32; 36];
+        p[CLASSES.iter().position(|&c| c == b'D').unwrap()] = 0.7;
+        p[CLASSES.iter().position(|&c| c == b'O').unwrap()] = 0.3;
+        // Tesseract saw O: together they outweigh the classifier's D.
+        let fused = fuse(Some(('O', 0.9)), &p);
+        assert_eq!(fused.options.len(), 36);
+        assert_eq!(fused.options[0].0, 'O');
+        // Tesseract saw nothing: the classifier alone decides.
+        assert_eq!(fuse(None, &p).options[0].0, 'D');
+    }
+
+    #[test]
+    fn a_solid_narrow_cut_is_a_bar() {
+        let mut strip = GrayImage::from_pixel(100, 80, Luma([230]));
+        for y in 16..64 {
+            for x in 20..30 {
+                strip.put_pixel(x, y, Luma([10]));
+            }
+            // A ring: as narrow, but hollow.
+            for x in 60..76 {
+                if !(64..72).contains(&x) || !(22..=57).contains(&y) {
+                    strip.put_pixel(x, y, Luma([10]));
+                }
+            }
+        }
+        let mask = binary::global(&strip, 128, true);
+        let bar = Rect {
+            x: 20,
+            y: 16,
+            w: 10,
+            h: 48,
+        };
+        let ring = Rect {
+            x: 60,
+            y: 16,
+            w: 16,
+            h: 48,
+        };
+        assert!(is_bar(&mask, &bar));
+        assert!(!is_bar(&mask, &ring));
+    }
+
+    #[test]
+    fn the_frame_is_cut_away_from_a_character_it_touches() {
+        // A character-sized block with a frame line touching it on the left, running from
+        // top to bottom of the strip: after segmentation only the character remains.
+        let (w, h) = (240, 77);
+        let mut strip = GrayImage::from_pixel(w, h, Luma([220]));
+        let top = 38 - CHAR_HEIGHT / 2;
+        for y in 0..h {
+            for x in 8..11 {
+                strip.put_pixel(x, y, Luma([15]));
+            }
+        }
+        for i in 0..4 {
+            let x0 = 11 + i * 50;
+            for y in top..top + CHAR_HEIGHT {
+                for x in x0..x0 + 28 {
+                    let hole = (x0 + 8..x0 + 20).contains(&x) && (top + 10..top + 38).contains(&y);
+                    if !hole {
+                        strip.put_pixel(x, y, Luma([15]));
+                    }
+                }
+            }
+        }
+        let (chars, _) = segment(&strip);
+        assert_eq!(chars.len(), 4, "{chars:?}");
+        assert!(chars[0].x >= 10 && chars[0].w <= 30, "{:?}", chars[0]);
     }
 
     #[test]
