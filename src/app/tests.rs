@@ -77,7 +77,12 @@ impl Harness {
             })
             .unwrap()
         });
-        let kiosk = crate::cli::demo::kiosk(dir.path(), "ECV-TESTE-01", bay.as_ref()).unwrap();
+        let kiosk = crate::cli::demo::kiosk(
+            dir.path(),
+            "ECV-TESTE-01",
+            bay.as_ref().map(TestCamera::url).as_deref(),
+        )
+        .unwrap();
         let (app, boot) = App::new(
             kiosk.clone(),
             Options {

@@ -13,6 +13,7 @@ mod laudo;
 mod login;
 mod outbox;
 mod panoramic;
+mod panoramic_recovery;
 mod status;
 
 use std::path::PathBuf;

@@ -5,22 +5,23 @@
 //! Video loss and its end go into the audit log as the status bar polls them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde_json::json;
 use vistoria_core::domain::InspectionId;
 use vistoria_core::laudo::SegmentRef;
 use vistoria_core::store::{AuditEvent, NewMedia};
+use vistoria_drivers::panoramic::Manifest;
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
 
 use super::{Failure, Kiosk, lock};
 
 /// The panoramic camera of the station.
 pub struct Panoramic {
-    url: String,
-    root: PathBuf,
-    running: Mutex<HashMap<InspectionId, Recorder>>,
+    pub(super) url: String,
+    pub(super) root: PathBuf,
+    pub(super) running: Mutex<HashMap<InspectionId, Recorder>>,
 }
 
 impl Panoramic {
@@ -47,17 +48,29 @@ impl Kiosk {
     /// Starts filming inspection `id`. A camera that cannot be used does not stop the
     /// inspection: the failure is logged and audited, and the manifest will show the gap.
     pub(super) fn start_recording(&self, id: InspectionId) {
+        self.start_recording_from(id, None);
+    }
+
+    /// Starts filming `id`, continuing `resume` (a recording recovered after a crash) if given.
+    pub(super) fn start_recording_from(&self, id: InspectionId, resume: Option<Manifest>) {
         let Some(p) = &self.0.panoramic else {
             return;
         };
+        let resumed = resume.is_some();
         let mut config = RecorderConfig::new(&p.url, &p.root.join(id.to_string()));
         config.clock = Some(self.0.clock.clone());
+        config.resume = resume;
         let started = Recorder::start(config);
         let at = self.0.clock.now().ok();
         let event = match started {
             Ok(recorder) => {
                 lock(&p.running).insert(id, recorder);
-                AuditEvent::new(at, super::SYSTEM, "panoramic.started")
+                let action = if resumed {
+                    "panoramic.resumed"
+                } else {
+                    "panoramic.started"
+                };
+                AuditEvent::new(at, super::SYSTEM, action)
             }
             Err(e) => {
                 tracing::error!(%id, %e, "panoramic recording not started");
@@ -83,6 +96,19 @@ impl Kiosk {
         let manifest = recorder
             .stop()
             .map_err(|e| format!("gravação panorâmica: {e}"))?;
+        self.store_film(id, &dir, &manifest, "panoramic.stopped")
+    }
+
+    /// Stores the segments and the manifest of a finished recording in `dir` as the media of
+    /// `id` (each segment's digest checked against the recorder's), audits `action` and
+    /// removes the folder.
+    pub(super) fn store_film(
+        &self,
+        id: InspectionId,
+        dir: &Path,
+        manifest: &Manifest,
+        action: &str,
+    ) -> Result<Vec<SegmentRef>, Failure> {
         let now = self.now()?;
         let mut core = self.core();
         let mut refs = Vec::new();
@@ -128,7 +154,7 @@ impl Kiosk {
             .map_err(|e| e.to_string())?;
         core.store
             .audit(
-                AuditEvent::new(Some(now), super::SYSTEM, "panoramic.stopped")
+                AuditEvent::new(Some(now), super::SYSTEM, action)
                     .inspection(id)
                     .detail(json!({
                         "segments": manifest.segments.len(),
@@ -141,7 +167,7 @@ impl Kiosk {
             .map_err(|e| e.to_string())?;
         drop(core);
         // Stored in the store's own media folder now; the recorder's copies can go.
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
             tracing::warn!(%e, dir = %dir.display(), "recording folder not removed");
         }
         Ok(refs)

@@ -318,6 +318,9 @@ impl Supervisor {
     }
 
     fn run(mut self) -> Result<Manifest, RecorderError> {
+        // On disk from the start, so a crash before the first segment still leaves the
+        // recording's central start time for recovery.
+        self.write_manifest();
         let mut backoff = self.config.backoff_initial;
         loop {
             if self.stopping() {
