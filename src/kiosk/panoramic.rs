@@ -4,7 +4,7 @@
 //! then stored as the inspection's media, so they travel in its package like the photos.
 //! Video loss and its end go into the audit log as the status bar polls them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -12,8 +12,8 @@ use serde_json::json;
 use vistoria_core::domain::InspectionId;
 use vistoria_core::laudo::SegmentRef;
 use vistoria_core::store::{AuditEvent, NewMedia};
-use vistoria_drivers::panoramic::Manifest;
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
+use vistoria_drivers::panoramic::{Manifest, Presence};
 
 use super::{Failure, Kiosk, lock};
 
@@ -22,6 +22,8 @@ pub struct Panoramic {
     pub(super) url: String,
     pub(super) root: PathBuf,
     pub(super) running: Mutex<HashMap<InspectionId, Recorder>>,
+    /// Inspections whose bay looks empty now (one audit row per episode, §4).
+    empty_bay: Mutex<HashSet<InspectionId>>,
 }
 
 impl Panoramic {
@@ -31,6 +33,7 @@ impl Panoramic {
             url: url.to_owned(),
             root,
             running: Mutex::new(HashMap::new()),
+            empty_bay: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -89,6 +92,7 @@ impl Kiosk {
         let Some(p) = &self.0.panoramic else {
             return Ok(Vec::new());
         };
+        lock(&p.empty_bay).remove(&id);
         let Some(recorder) = lock(&p.running).remove(&id) else {
             return Ok(Vec::new());
         };
@@ -173,7 +177,15 @@ impl Kiosk {
         Ok(refs)
     }
 
-    /// The camera at a glance; records video losses and returns in the audit log.
+    /// What the panoramic camera sees of inspection `id`'s bay now (§4, §17e); `None` when it
+    /// is not being filmed or no frame has come since the last loss.
+    pub fn bay_presence(&self, id: InspectionId) -> Option<Presence> {
+        let p = self.0.panoramic.as_ref()?;
+        lock(&p.running).get(&id)?.live().presence
+    }
+
+    /// The camera at a glance; records video losses and returns, and the bay's empty
+    /// episodes, in the audit log.
     pub fn panoramic_status(&self) -> Option<PanoramicStatus> {
         let p = self.0.panoramic.as_ref()?;
         let running = lock(&p.running);
@@ -202,6 +214,20 @@ impl Kiosk {
                     "panoramic.video_restored",
                     json!({ "at_s": at_s, "missing_s": missing_s }),
                 ),
+                // §4: the vehicle stays in the monitored area the whole inspection. One row
+                // when the bay starts looking empty, one when the vehicle is seen again.
+                RecorderEvent::PresenceChanged { state, at_s } => {
+                    let mut empty = lock(&p.empty_bay);
+                    match state {
+                        Presence::Absent if empty.insert(id) => {
+                            ("panoramic.bay_empty", json!({ "at_s": at_s }))
+                        }
+                        Presence::Present if empty.remove(&id) => {
+                            ("panoramic.bay_occupied", json!({ "at_s": at_s }))
+                        }
+                        _ => continue,
+                    }
+                }
                 _ => continue,
             };
             let row = AuditEvent::new(at, super::SYSTEM, action)

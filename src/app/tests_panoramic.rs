@@ -1,0 +1,65 @@
+//! The panoramic camera in the window: the inspector warned while the bay looks empty (§4,
+//! §17e), and the technician's camera check in Diagnóstico. Same harness as the other window
+//! tests: real embedded central, demo kiosk, a real RTSP camera on loopback.
+
+use std::time::{Duration, Instant};
+
+use super::{Harness, Message};
+use crate::screen::inspection;
+use crate::screen::inspection::photos::BAY_EMPTY;
+
+impl Harness {
+    /// Lets the inspection screen poll (preview and bay) until `done`, for up to `limit`.
+    fn poll_inspection_until(&mut self, limit: Duration, done: impl Fn(&Harness) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            self.send(Message::Inspection(inspection::Message::PreviewTick));
+            if done(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        false
+    }
+
+    fn count_audit(&self, action: &str) -> usize {
+        self.audit_actions().iter().filter(|a| *a == action).count()
+    }
+}
+
+#[test]
+fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
+    let mut h = Harness::with_bay_camera(true);
+    h.open_inspection();
+    h.inspector_takes_it();
+    // The vehicle (the moving test pattern) is in the bay: no warning.
+    assert!(h.poll_inspection_until(Duration::from_secs(20), |h| {
+        h.kiosk.bay_presence(h.inspection().row().id)
+            == Some(vistoria_drivers::panoramic::Presence::Present)
+    }));
+    assert!(!h.sees(BAY_EMPTY));
+
+    // The bay empties (a still picture): after the detector's hold time the warning shows.
+    h.camera.as_ref().unwrap().set_empty_bay(true);
+    assert!(
+        h.poll_inspection_until(Duration::from_secs(30), |h| h.sees(BAY_EMPTY)),
+        "the warning never showed"
+    );
+    // The status bar's tick drains the recorder's events into the audit log.
+    for _ in 0..3 {
+        h.kiosk.status();
+    }
+    assert_eq!(h.count_audit("panoramic.bay_empty"), 1);
+
+    // The vehicle is back: the warning goes, the episode is closed once.
+    h.camera.as_ref().unwrap().set_empty_bay(false);
+    assert!(
+        h.poll_inspection_until(Duration::from_secs(20), |h| !h.sees(BAY_EMPTY)),
+        "the warning stayed"
+    );
+    for _ in 0..3 {
+        h.kiosk.status();
+    }
+    assert_eq!(h.count_audit("panoramic.bay_empty"), 1);
+    assert_eq!(h.count_audit("panoramic.bay_occupied"), 1);
+}
