@@ -63,3 +63,49 @@ fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
     assert_eq!(h.count_audit("panoramic.bay_empty"), 1);
     assert_eq!(h.count_audit("panoramic.bay_occupied"), 1);
 }
+
+#[test]
+fn diagnostics_test_the_panoramic_camera_and_show_it_live() {
+    use crate::screen::diagnostics::{self, CONFIG_HINT, PANORAMIC_TEST_FAILED};
+
+    let mut h = Harness::with_bay_camera(true);
+    h.login_password(super::demo::TECHNICIAN, super::demo::PASSWORD);
+    let url = h.camera.as_ref().unwrap().url();
+    // The address is shown (no credentials in this one), read-only, with where to change it.
+    assert!(h.sees(format!("Endereço: {url}").as_str()));
+    assert!(h.sees(CONFIG_HINT));
+
+    h.click("testar-panoramica");
+    let diagnostics_state = |h: &Harness| match h.app.screen() {
+        super::Screen::Diagnostics(s) => s.camera_test().cloned(),
+        _ => panic!("não está no Diagnóstico"),
+    };
+    let format = diagnostics_state(&h)
+        .expect("the test ended")
+        .expect("the camera answered");
+    assert_eq!(format.source_codec, "H264");
+    assert_eq!((format.source_width, format.source_height), (960, 540));
+    assert!((format.source_fps - 8.0).abs() < 0.01, "{format:?}");
+    assert!(h.sees(diagnostics::format_found(&format).as_str()));
+
+    // The live view comes from the test connection's preview branch.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let has_frame = |h: &Harness| match h.app.screen() {
+        super::Screen::Diagnostics(s) => s.has_panoramic_frame(),
+        _ => false,
+    };
+    while !has_frame(&h) && Instant::now() < deadline {
+        h.send(Message::Diagnostics(diagnostics::Message::PanoramicTick));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(has_frame(&h), "no live frame");
+    h.click("Parar imagem ao vivo");
+    assert!(!has_frame(&h));
+
+    // The camera goes away: the test says so clearly.
+    drop(h.camera.take());
+    h.click("testar-panoramica");
+    let failed = diagnostics_state(&h).expect("the test ended");
+    let error = failed.expect_err("no camera to answer");
+    assert!(h.sees(format!("{PANORAMIC_TEST_FAILED}: {error}").as_str()));
+}

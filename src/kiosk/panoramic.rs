@@ -24,6 +24,8 @@ pub struct Panoramic {
     pub(super) running: Mutex<HashMap<InspectionId, Recorder>>,
     /// Inspections whose bay looks empty now (one audit row per episode, §4).
     empty_bay: Mutex<HashSet<InspectionId>>,
+    /// The technician's connection test (Diagnóstico), while its live view is kept.
+    pub(super) test: Mutex<Option<(Recorder, std::time::Instant)>>,
 }
 
 impl Panoramic {
@@ -34,6 +36,7 @@ impl Panoramic {
             root,
             running: Mutex::new(HashMap::new()),
             empty_bay: Mutex::new(HashSet::new()),
+            test: Mutex::new(None),
         }
     }
 }
@@ -188,6 +191,7 @@ impl Kiosk {
     /// episodes, in the audit log.
     pub fn panoramic_status(&self) -> Option<PanoramicStatus> {
         let p = self.0.panoramic.as_ref()?;
+        self.expire_panoramic_test();
         let running = lock(&p.running);
         let mut receiving = true;
         let mut events = Vec::new();
