@@ -46,16 +46,18 @@ fn kiosk_crash_child() {
     }
 }
 
-#[test]
-fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start() {
-    let camera = TestCamera::start(&CameraConfig {
+fn bay_camera() -> TestCamera {
+    TestCamera::start(&CameraConfig {
         width: 960,
         height: 540,
         fps: 8,
         ..CameraConfig::default()
     })
-    .unwrap();
-    let root = tempfile::tempdir().unwrap();
+    .unwrap()
+}
+
+/// A kiosk in `root` that opened an inspection, filmed it for 4 s and was killed (SIGKILL).
+fn killed_while_filming(root: &Path, camera: &TestCamera) -> InspectionId {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -63,7 +65,7 @@ fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start()
             "--ignored",
             "--nocapture",
         ])
-        .env(ROOT_ENV, root.path())
+        .env(ROOT_ENV, root)
         .env(URL_ENV, camera.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -80,6 +82,14 @@ fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start()
     std::thread::sleep(Duration::from_secs(4));
     child.kill().unwrap();
     child.wait().unwrap();
+    id
+}
+
+#[test]
+fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start() {
+    let camera = bay_camera();
+    let root = tempfile::tempdir().unwrap();
+    let id = killed_while_filming(root.path(), &camera);
     let dir = root.path().join("kiosk/panoramica").join(id.to_string());
     assert!(dir.join("segment-00000.mp4").exists());
 
@@ -127,4 +137,64 @@ fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start()
         kiosk.recover_panoramic().is_empty(),
         "nothing left to recover"
     );
+}
+
+/// Without central time at the restart, the start-up recovery cannot stamp an interruption, so
+/// the inspection stays open: its filming resumes on the same timeline, and the film stored at
+/// the end holds the recovered segment, the crash gap (closed at the first new frame) and the
+/// new segments.
+#[test]
+fn a_still_open_inspection_goes_on_being_filmed_after_the_crash() {
+    let camera = bay_camera();
+    let root = tempfile::tempdir().unwrap();
+    let id = killed_while_filming(root.path(), &camera);
+    // A reboot: the saved central-time sync is of no use any more.
+    let (mut store, _) = vistoria_core::store::Store::open(&root.path().join("kiosk")).unwrap();
+    store
+        .set_meta(crate::cli::startup::CLOCK_SYNC_KEY, "null")
+        .unwrap();
+    store.close().unwrap();
+
+    let kiosk = crate::cli::demo::kiosk(root.path(), STATION, Some(&camera.url())).unwrap();
+    let inspection = kiosk.core().store.inspection(id).unwrap().unwrap();
+    assert!(inspection.is_open(), "{:?}", inspection.state_kind());
+    assert_eq!(kiosk.panoramic_status().unwrap().recording, 1);
+    std::thread::sleep(Duration::from_secs(4));
+    kiosk.sync_clock().unwrap();
+    let inspector = Session {
+        login: "operador".into(),
+        name: "Operador".into(),
+        role: Role::Operator,
+        cpf: String::new(),
+    };
+    kiosk
+        .interrupt(
+            &inspector,
+            id,
+            vistoria_core::domain::InterruptionCause::SystemFailure,
+            "teste de queda do quiosque",
+        )
+        .unwrap();
+    let core = kiosk.core();
+    let media = core.store.media_of(id).unwrap();
+    let record = media
+        .iter()
+        .find(|m| m.kind == "panoramic_manifest")
+        .expect("the manifest is stored");
+    let manifest: Manifest =
+        serde_json::from_slice(&core.store.read_media(record).unwrap()).unwrap();
+    assert!(manifest.complete, "{manifest:#?}");
+    assert!(manifest.segments.len() >= 2, "{manifest:#?}");
+    assert!(manifest.segments[0].recovered);
+    assert!(!manifest.segments[1].recovered);
+    let stored = media.iter().filter(|m| m.kind == "video_segment").count();
+    assert_eq!(stored, manifest.segments.len());
+    let gap = &manifest.gaps[0];
+    assert_eq!(gap.cause, GapCause::KioskInterrupted);
+    assert!(!gap.open_at_stop, "closed when frames came back: {gap:?}");
+    assert!(
+        gap.end_s <= manifest.segments[1].start_s + 1.0,
+        "{manifest:#?}"
+    );
+    assert!(manifest.segments[1].start_s >= manifest.segments[0].end_s);
 }
