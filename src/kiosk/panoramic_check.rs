@@ -38,14 +38,23 @@ impl Kiosk {
     }
 
     /// Connects to the panoramic camera and reports what it sends (codec, size, rate) and how
-    /// it will be stored. The test connection stays open for the live view until
-    /// [`Kiosk::stop_panoramic_test`] or two minutes.
+    /// it will be stored; while an inspection is being filmed, reports that connection instead.
+    /// A test connection stays open for the live view until [`Kiosk::stop_panoramic_test`] or
+    /// two minutes.
     pub fn test_panoramic(&self) -> Result<StreamFormat, Failure> {
         let p = self
             .0
             .panoramic
             .as_ref()
             .ok_or("nenhuma câmera panorâmica configurada")?;
+        // While an inspection is filmed its connection is the test: no second session.
+        let filming = lock(&p.running).values().find_map(|r| {
+            let live = r.live();
+            live.format.filter(|_| live.receiving)
+        });
+        if let Some(format) = filming {
+            return Ok(format);
+        }
         self.stop_panoramic_test();
         let dir = p.root.join(TEST_DIR);
         let _ = std::fs::remove_dir_all(&dir);
