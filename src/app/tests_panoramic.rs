@@ -39,8 +39,10 @@ fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
     }));
     assert!(!h.sees(BAY_EMPTY));
 
-    // The bay empties (a still picture): after the detector's hold time the warning shows.
-    h.camera.as_ref().unwrap().set_empty_bay(true);
+    // The bay empties (a still picture), as the demo's Diagnóstico switch does it: after the
+    // detector's hold time the warning shows.
+    h.kiosk.demo_set_bay_camera(h.camera.take().unwrap());
+    h.kiosk.demo_show_empty_bay(true);
     assert!(
         h.poll_inspection_until(Duration::from_secs(30), |h| h.sees(BAY_EMPTY)),
         "the warning never showed"
@@ -52,7 +54,7 @@ fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
     assert_eq!(h.count_audit("panoramic.bay_empty"), 1);
 
     // The vehicle is back: the warning goes, the episode is closed once.
-    h.camera.as_ref().unwrap().set_empty_bay(false);
+    h.kiosk.demo_show_empty_bay(false);
     assert!(
         h.poll_inspection_until(Duration::from_secs(20), |h| !h.sees(BAY_EMPTY)),
         "the warning stayed"

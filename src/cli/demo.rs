@@ -82,6 +82,9 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
         STATION,
         bay_camera.as_ref().map(TestCamera::url).as_deref(),
     )?;
+    if let Some(camera) = bay_camera {
+        kiosk.demo_set_bay_camera(camera);
+    }
     if let Some(dir) = &args.screenshots {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }

@@ -57,6 +57,8 @@ pub enum Message {
     CameraFault(Option<CameraFault>),
     /// Demo: the camera shows a vehicle with another plate (§6 flow) or the right one.
     OtherPlate(bool),
+    /// Demo: the panoramic camera sees the bay empty (§4 warning) or occupied.
+    EmptyBay(bool),
     /// "Testar conexão" of the panoramic camera.
     TestPanoramic,
     /// The connection test ended.
@@ -204,6 +206,7 @@ impl State {
                 return (self.refresh(kiosk), None);
             }
             Message::OtherPlate(other) => kiosk.demo_show_other_plate(other),
+            Message::EmptyBay(empty) => kiosk.demo_show_empty_bay(empty),
             Message::TestPanoramic => {
                 if self.camera_testing {
                     return (Task::none(), None);
@@ -352,6 +355,8 @@ impl State {
                     ui::secondary("Câmera normal", Some(Message::CameraFault(None))),
                     ui::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
                     ui::secondary("Placa certa", Some(Message::OtherPlate(false))),
+                    ui::secondary("Baia vazia (panorâmica)", Some(Message::EmptyBay(true))),
+                    ui::secondary("Veículo na baia", Some(Message::EmptyBay(false))),
                 ]
                 .spacing(8)
                 .wrap()
