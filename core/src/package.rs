@@ -29,6 +29,8 @@ pub enum PackageError {
 pub fn media_kind(kind: &str) -> MediaKind {
     match kind {
         "video_segment" => MediaKind::VideoSegment,
+        // The panoramic recording's manifest (segments, gaps, presence timeline, §17e).
+        "panoramic_manifest" => MediaKind::Other,
         "laudo" => MediaKind::Laudo,
         "signature" => MediaKind::Signature,
         "audit_log" => MediaKind::AuditLog,

@@ -430,8 +430,10 @@ impl App {
             iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
             window::close_requests().map(|_| Message::CloseRequested),
         ];
-        if let Screen::Inspection(s) = &self.screen {
-            subs.push(s.subscription().map(Message::Inspection));
+        match &self.screen {
+            Screen::Inspection(s) => subs.push(s.subscription().map(Message::Inspection)),
+            Screen::Diagnostics(s) => subs.push(s.subscription().map(Message::Diagnostics)),
+            _ => {}
         }
         if !self.first_frame {
             subs.push(window::frames().map(|_| Message::Frame));

@@ -22,6 +22,9 @@ use crate::kiosk::{Kiosk, demo};
 use crate::screen::inspection;
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 
+#[path = "tests_panoramic.rs"]
+mod panoramic;
+
 /// A registry vehicle (assets/vehicles.json), a passenger car.
 const PLATE: &str = "QTK3308";
 const RENAVAM: &str = "43787047302";
@@ -56,7 +59,7 @@ where
 struct Harness {
     app: App,
     kiosk: Kiosk,
-    _camera: Option<TestCamera>,
+    camera: Option<TestCamera>,
     _dir: tempfile::TempDir,
 }
 
@@ -77,7 +80,12 @@ impl Harness {
             })
             .unwrap()
         });
-        let kiosk = crate::cli::demo::kiosk(dir.path(), "ECV-TESTE-01", bay.as_ref()).unwrap();
+        let kiosk = crate::cli::demo::kiosk(
+            dir.path(),
+            "ECV-TESTE-01",
+            bay.as_ref().map(TestCamera::url).as_deref(),
+        )
+        .unwrap();
         let (app, boot) = App::new(
             kiosk.clone(),
             Options {
@@ -91,7 +99,7 @@ impl Harness {
         let mut h = Harness {
             app,
             kiosk,
-            _camera: bay,
+            camera: bay,
             _dir: dir,
         };
         h.run(boot);

@@ -77,7 +77,14 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
     })
     .map_err(|e| tracing::error!(%e, "simulated panoramic camera not started"))
     .ok();
-    let kiosk = kiosk(root, STATION, bay_camera.as_ref())?;
+    let kiosk = kiosk(
+        root,
+        STATION,
+        bay_camera.as_ref().map(TestCamera::url).as_deref(),
+    )?;
+    if let Some(camera) = bay_camera {
+        kiosk.demo_set_bay_camera(camera);
+    }
     if let Some(dir) = &args.screenshots {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
@@ -96,9 +103,10 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
 }
 
 /// The demo station kept in `root`: the embedded central (data in `root/central`) and a kiosk
-/// (data in `root/kiosk`) with the demo staff and simulated devices, filmed by `bay` when
-/// given. The window and the window's tests start from it.
-pub fn kiosk(root: &Path, station: &str, bay: Option<&TestCamera>) -> anyhow::Result<Kiosk> {
+/// (data in `root/kiosk`) with the demo staff and simulated devices, filmed by the RTSP camera
+/// at `bay` when given (recordings a crash left behind are recovered). The window and the
+/// window's tests start from it.
+pub fn kiosk(root: &Path, station: &str, bay: Option<&str>) -> anyhow::Result<Kiosk> {
     let central_data = root.join("central");
     let token = embedded_central::station_token(&central_data, station)?;
     let central = embedded_central::start(&central_data)?;
@@ -109,7 +117,7 @@ pub fn kiosk(root: &Path, station: &str, bay: Option<&TestCamera>) -> anyhow::Re
     let recovered = super::startup::recover(&mut store, &report, &clock)?;
     tracing::info!(%recovered, "demo kiosk starting");
     let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
-    Kiosk::new(Parts {
+    let kiosk = Kiosk::new(Parts {
         store,
         clock,
         endpoint: Endpoint {
@@ -123,9 +131,11 @@ pub fn kiosk(root: &Path, station: &str, bay: Option<&TestCamera>) -> anyhow::Re
         demo: Some(devices),
         log_dir: kiosk_dir.join("logs"),
         printer: None,
-        panoramic: bay.map(|c| Panoramic::new(&c.url(), kiosk_dir.join("panoramica"))),
+        panoramic: bay.map(|url| Panoramic::new(url, kiosk_dir.join("panoramica"))),
     })
-    .map_err(anyhow::Error::msg)
+    .map_err(anyhow::Error::msg)?;
+    kiosk.recover_panoramic();
+    Ok(kiosk)
 }
 
 fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {

@@ -90,6 +90,8 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
         },
     })
     .map_err(anyhow::Error::msg)?;
+    let refilmed = kiosk.recover_panoramic();
+    tracing::info!(recordings = refilmed.len(), "panoramic recovery");
     app::run(
         kiosk,
         Options {

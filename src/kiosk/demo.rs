@@ -53,6 +53,8 @@ pub struct DemoDevices {
     subject: Arc<Mutex<Subject>>,
     camera_fault: Arc<Mutex<Option<CameraFault>>>,
     other_plate: bool,
+    /// The simulated panoramic camera of the bay (kept alive with the kiosk).
+    bay: Option<vistoria_drivers::panoramic::test_server::TestCamera>,
 }
 
 impl DemoDevices {
@@ -77,6 +79,18 @@ impl DemoDevices {
     /// From now on the camera shows a vehicle whose plate is not the inspection's.
     pub fn show_other_plate(&mut self, other: bool) {
         self.other_plate = other;
+    }
+
+    /// Keeps the simulated panoramic camera, so the diagnostics can empty the bay.
+    pub fn set_bay_camera(&mut self, camera: vistoria_drivers::panoramic::test_server::TestCamera) {
+        self.bay = Some(camera);
+    }
+
+    /// The simulated bay looks empty (`true`) or holds the vehicle (`false`); §4 warning.
+    pub fn show_empty_bay(&self, empty: bool) {
+        if let Some(bay) = &self.bay {
+            bay.set_empty_bay(empty);
+        }
     }
 
     /// Starts or stops a camera fault (diagnostics, tests).
@@ -154,6 +168,7 @@ pub fn simulated(store: &Store) -> Result<Simulated, String> {
         subject: subject.clone(),
         camera_fault: camera_fault.clone(),
         other_plate: false,
+        bay: None,
     };
     devices.choose_finger(0).map_err(|e| e.to_string())?;
     let camera = DemoCamera {

@@ -101,6 +101,23 @@ impl Kiosk {
         }
     }
 
+    /// Demo mode: the kiosk keeps the simulated panoramic camera of the bay.
+    pub fn demo_set_bay_camera(
+        &self,
+        camera: vistoria_drivers::panoramic::test_server::TestCamera,
+    ) {
+        if let Some(demo) = &self.0.demo {
+            lock(demo).set_bay_camera(camera);
+        }
+    }
+
+    /// Demo mode: the simulated bay looks empty (to see the §4 warning) or occupied.
+    pub fn demo_show_empty_bay(&self, empty: bool) {
+        if let Some(demo) = &self.0.demo {
+            lock(demo).show_empty_bay(empty);
+        }
+    }
+
     /// Demo mode: starts or stops a camera fault (to see the error paths).
     pub fn set_demo_camera_fault(&self, fault: Option<CameraFault>) {
         if let Some(demo) = &self.0.demo {

@@ -212,9 +212,23 @@ impl Kiosk {
     pub fn inspections_today(&self) -> Result<Vec<InspectionRow>, Failure> {
         let now = self.now().ok();
         let mut core = self.core();
-        if let Some(now) = now {
-            vistoria_core::session::close_expired(&mut core.store, now)
-                .map_err(|e| e.to_string())?;
+        let expired = match now {
+            Some(now) => vistoria_core::session::close_expired(&mut core.store, now)
+                .map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        if !expired.is_empty() {
+            drop(core);
+            // Interrupted by the deadline: the film ends (§4) and the package goes (§12).
+            for id in expired {
+                if let Err(e) = self.stop_recording(id) {
+                    tracing::error!(%id, %e, "panoramic recording not stored");
+                }
+                if let Err(e) = self.queue(id) {
+                    tracing::error!(%id, %e, "expired inspection not queued");
+                }
+            }
+            core = self.core();
         }
         let since = now.map(|n| n.at - chrono::Duration::hours(24));
         let mut rows: Vec<InspectionRow> = core
@@ -571,7 +585,7 @@ impl Kiosk {
         Ok((row, printed))
     }
 
-    fn queue(&self, id: InspectionId) -> Result<InspectionRow, Failure> {
+    pub(super) fn queue(&self, id: InspectionId) -> Result<InspectionRow, Failure> {
         let now = self.now()?;
         let station = self.0.station.clone();
         let mut core = self.core();

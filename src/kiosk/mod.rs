@@ -13,6 +13,8 @@ mod laudo;
 mod login;
 mod outbox;
 mod panoramic;
+mod panoramic_check;
+mod panoramic_recovery;
 mod status;
 
 use std::path::PathBuf;
@@ -36,6 +38,7 @@ pub use inspection::{
 };
 pub use outbox::OutboxRow;
 pub use panoramic::{Panoramic, PanoramicStatus};
+pub use panoramic_check::PanoramicInfo;
 pub use status::{Diagnostics, StatusSnapshot};
 
 /// Who is logged in.

@@ -4,8 +4,8 @@
 //! then stored as the inspection's media, so they travel in its package like the photos.
 //! Video loss and its end go into the audit log as the status bar polls them.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde_json::json;
@@ -13,14 +13,19 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::laudo::SegmentRef;
 use vistoria_core::store::{AuditEvent, NewMedia};
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
+use vistoria_drivers::panoramic::{Manifest, Presence};
 
 use super::{Failure, Kiosk, lock};
 
 /// The panoramic camera of the station.
 pub struct Panoramic {
-    url: String,
-    root: PathBuf,
-    running: Mutex<HashMap<InspectionId, Recorder>>,
+    pub(super) url: String,
+    pub(super) root: PathBuf,
+    pub(super) running: Mutex<HashMap<InspectionId, Recorder>>,
+    /// Inspections whose bay looks empty now (one audit row per episode, §4).
+    empty_bay: Mutex<HashSet<InspectionId>>,
+    /// The technician's connection test (Diagnóstico), while its live view is kept.
+    pub(super) test: Mutex<Option<(Recorder, std::time::Instant)>>,
 }
 
 impl Panoramic {
@@ -30,6 +35,8 @@ impl Panoramic {
             url: url.to_owned(),
             root,
             running: Mutex::new(HashMap::new()),
+            empty_bay: Mutex::new(HashSet::new()),
+            test: Mutex::new(None),
         }
     }
 }
@@ -47,17 +54,29 @@ impl Kiosk {
     /// Starts filming inspection `id`. A camera that cannot be used does not stop the
     /// inspection: the failure is logged and audited, and the manifest will show the gap.
     pub(super) fn start_recording(&self, id: InspectionId) {
+        self.start_recording_from(id, None);
+    }
+
+    /// Starts filming `id`, continuing `resume` (a recording recovered after a crash) if given.
+    pub(super) fn start_recording_from(&self, id: InspectionId, resume: Option<Manifest>) {
         let Some(p) = &self.0.panoramic else {
             return;
         };
+        let resumed = resume.is_some();
         let mut config = RecorderConfig::new(&p.url, &p.root.join(id.to_string()));
         config.clock = Some(self.0.clock.clone());
+        config.resume = resume;
         let started = Recorder::start(config);
         let at = self.0.clock.now().ok();
         let event = match started {
             Ok(recorder) => {
                 lock(&p.running).insert(id, recorder);
-                AuditEvent::new(at, super::SYSTEM, "panoramic.started")
+                let action = if resumed {
+                    "panoramic.resumed"
+                } else {
+                    "panoramic.started"
+                };
+                AuditEvent::new(at, super::SYSTEM, action)
             }
             Err(e) => {
                 tracing::error!(%id, %e, "panoramic recording not started");
@@ -76,6 +95,7 @@ impl Kiosk {
         let Some(p) = &self.0.panoramic else {
             return Ok(Vec::new());
         };
+        lock(&p.empty_bay).remove(&id);
         let Some(recorder) = lock(&p.running).remove(&id) else {
             return Ok(Vec::new());
         };
@@ -83,6 +103,19 @@ impl Kiosk {
         let manifest = recorder
             .stop()
             .map_err(|e| format!("gravação panorâmica: {e}"))?;
+        self.store_film(id, &dir, &manifest, "panoramic.stopped")
+    }
+
+    /// Stores the segments and the manifest of a finished recording in `dir` as the media of
+    /// `id` (each segment's digest checked against the recorder's), audits `action` and
+    /// removes the folder.
+    pub(super) fn store_film(
+        &self,
+        id: InspectionId,
+        dir: &Path,
+        manifest: &Manifest,
+        action: &str,
+    ) -> Result<Vec<SegmentRef>, Failure> {
         let now = self.now()?;
         let mut core = self.core();
         let mut refs = Vec::new();
@@ -128,7 +161,7 @@ impl Kiosk {
             .map_err(|e| e.to_string())?;
         core.store
             .audit(
-                AuditEvent::new(Some(now), super::SYSTEM, "panoramic.stopped")
+                AuditEvent::new(Some(now), super::SYSTEM, action)
                     .inspection(id)
                     .detail(json!({
                         "segments": manifest.segments.len(),
@@ -141,15 +174,24 @@ impl Kiosk {
             .map_err(|e| e.to_string())?;
         drop(core);
         // Stored in the store's own media folder now; the recorder's copies can go.
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
             tracing::warn!(%e, dir = %dir.display(), "recording folder not removed");
         }
         Ok(refs)
     }
 
-    /// The camera at a glance; records video losses and returns in the audit log.
+    /// What the panoramic camera sees of inspection `id`'s bay now (§4, §17e); `None` when it
+    /// is not being filmed or no frame has come since the last loss.
+    pub fn bay_presence(&self, id: InspectionId) -> Option<Presence> {
+        let p = self.0.panoramic.as_ref()?;
+        lock(&p.running).get(&id)?.live().presence
+    }
+
+    /// The camera at a glance; records video losses and returns, and the bay's empty
+    /// episodes, in the audit log.
     pub fn panoramic_status(&self) -> Option<PanoramicStatus> {
         let p = self.0.panoramic.as_ref()?;
+        self.expire_panoramic_test();
         let running = lock(&p.running);
         let mut receiving = true;
         let mut events = Vec::new();
@@ -176,6 +218,20 @@ impl Kiosk {
                     "panoramic.video_restored",
                     json!({ "at_s": at_s, "missing_s": missing_s }),
                 ),
+                // §4: the vehicle stays in the monitored area the whole inspection. One row
+                // when the bay starts looking empty, one when the vehicle is seen again.
+                RecorderEvent::PresenceChanged { state, at_s } => {
+                    let mut empty = lock(&p.empty_bay);
+                    match state {
+                        Presence::Absent if empty.insert(id) => {
+                            ("panoramic.bay_empty", json!({ "at_s": at_s }))
+                        }
+                        Presence::Present if empty.remove(&id) => {
+                            ("panoramic.bay_occupied", json!({ "at_s": at_s }))
+                        }
+                        _ => continue,
+                    }
+                }
                 _ => continue,
             };
             let row = AuditEvent::new(at, super::SYSTEM, action)

@@ -55,6 +55,8 @@ pub struct Diagnostics {
     pub versions: Vec<(String, String)>,
     /// Whether the audit chain verifies, or the first problem.
     pub audit: Result<u64, String>,
+    /// The panoramic camera (§17), when the station has one.
+    pub panoramic: Option<super::PanoramicInfo>,
 }
 
 impl Kiosk {
@@ -114,6 +116,7 @@ impl Kiosk {
                 ("Interface (iced)".into(), "0.14".into()),
             ],
             audit,
+            panoramic: self.panoramic_info(),
         }
     }
 

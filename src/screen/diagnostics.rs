@@ -4,13 +4,16 @@
 
 use iced::widget::image::Handle;
 use iced::widget::{Space, column, container, image, row, scrollable, text};
-use iced::{ContentFit, Element, Length, Task};
+use std::time::Duration;
+
+use iced::{ContentFit, Element, Length, Subscription, Task};
 use vistoria_drivers::DeviceStatus;
 use vistoria_drivers::camera::sim::CameraFault;
+use vistoria_drivers::panoramic::StreamFormat;
 
 use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{DeviceKind, Diagnostics, Failure, Kiosk, Thumbnail};
+use crate::kiosk::{DeviceKind, Diagnostics, Failure, Kiosk, PanoramicInfo, Thumbnail};
 
 /// The diagnostics screen.
 #[derive(Debug)]
@@ -21,6 +24,12 @@ pub struct State {
     live: Option<Result<Handle, Failure>>,
     export: Option<Result<String, Failure>>,
     demo: bool,
+    /// The panoramic camera's connection test: running, or what it found.
+    camera_testing: bool,
+    camera_test: Option<Result<StreamFormat, Failure>>,
+    /// The panoramic live view is on, and its last frame.
+    panoramic_live: bool,
+    panoramic_frame: Option<Result<Handle, Failure>>,
 }
 
 /// What happens on it.
@@ -48,6 +57,18 @@ pub enum Message {
     CameraFault(Option<CameraFault>),
     /// Demo: the camera shows a vehicle with another plate (§6 flow) or the right one.
     OtherPlate(bool),
+    /// Demo: the panoramic camera sees the bay empty (§4 warning) or occupied.
+    EmptyBay(bool),
+    /// "Testar conexão" of the panoramic camera.
+    TestPanoramic,
+    /// The connection test ended.
+    PanoramicTested(Result<StreamFormat, Failure>),
+    /// Panoramic live view on or off.
+    PanoramicLive(bool),
+    /// Time for a panoramic frame (≈2 fps).
+    PanoramicTick,
+    /// A panoramic frame arrived.
+    PanoramicFrame(Result<Thumbnail, Failure>),
     /// "Sair do Vistoria".
     Quit,
 }
@@ -69,6 +90,10 @@ impl State {
             live: None,
             export: None,
             demo: kiosk.is_demo(),
+            camera_testing: false,
+            camera_test: None,
+            panoramic_live: false,
+            panoramic_frame: None,
         };
         let t = s.refresh(kiosk);
         (s, t)
@@ -78,6 +103,27 @@ impl State {
     #[cfg(test)]
     pub fn report(&self) -> Option<&Diagnostics> {
         self.report.as_ref()
+    }
+
+    /// What the panoramic connection test found (tests).
+    #[cfg(test)]
+    pub fn camera_test(&self) -> Option<&Result<StreamFormat, Failure>> {
+        self.camera_test.as_ref()
+    }
+
+    /// Whether a panoramic frame is shown (tests).
+    #[cfg(test)]
+    pub fn has_panoramic_frame(&self) -> bool {
+        matches!(self.panoramic_frame, Some(Ok(_)))
+    }
+
+    /// The live view's clock: ≈2 frames a second while it is on.
+    pub fn subscription(&self) -> Subscription<Message> {
+        if self.panoramic_live {
+            iced::time::every(Duration::from_millis(500)).map(|_| Message::PanoramicTick)
+        } else {
+            Subscription::none()
+        }
     }
 
     fn refresh(&mut self, kiosk: &Kiosk) -> Task<Message> {
@@ -160,6 +206,64 @@ impl State {
                 return (self.refresh(kiosk), None);
             }
             Message::OtherPlate(other) => kiosk.demo_show_other_plate(other),
+            Message::EmptyBay(empty) => kiosk.demo_show_empty_bay(empty),
+            Message::TestPanoramic => {
+                if self.camera_testing {
+                    return (Task::none(), None);
+                }
+                self.camera_testing = true;
+                self.camera_test = None;
+                return (
+                    work(
+                        kiosk,
+                        "panoramic-test",
+                        |k| k.test_panoramic(),
+                        Message::PanoramicTested,
+                    ),
+                    None,
+                );
+            }
+            Message::PanoramicTested(result) => {
+                self.camera_testing = false;
+                self.panoramic_live = result.is_ok();
+                self.camera_test = Some(result);
+                return (self.refresh(kiosk), None);
+            }
+            Message::PanoramicLive(on) => {
+                self.panoramic_live = on;
+                if !on {
+                    self.panoramic_frame = None;
+                    return (
+                        work(
+                            kiosk,
+                            "panoramic-test-stop",
+                            |k| {
+                                k.stop_panoramic_test();
+                                Ok(())
+                            },
+                            |_: Result<(), Failure>| Message::Refresh,
+                        ),
+                        None,
+                    );
+                }
+            }
+            Message::PanoramicTick => {
+                return (
+                    work(
+                        kiosk,
+                        "panoramic-preview",
+                        |k| k.panoramic_preview(),
+                        Message::PanoramicFrame,
+                    ),
+                    None,
+                );
+            }
+            Message::PanoramicFrame(r) => {
+                if self.panoramic_live {
+                    self.panoramic_frame =
+                        Some(r.map(|t| Handle::from_rgba(t.width, t.height, t.rgba)));
+                }
+            }
             Message::Quit => return (Task::none(), Some(Event::Quit)),
         }
         (Task::none(), None)
@@ -251,6 +355,8 @@ impl State {
                     ui::secondary("Câmera normal", Some(Message::CameraFault(None))),
                     ui::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
                     ui::secondary("Placa certa", Some(Message::OtherPlate(false))),
+                    ui::secondary("Baia vazia (panorâmica)", Some(Message::EmptyBay(true))),
+                    ui::secondary("Veículo na baia", Some(Message::EmptyBay(false))),
                 ]
                 .spacing(8)
                 .wrap()
@@ -266,6 +372,7 @@ impl State {
                 Err(e) => ui::error_box(e, Vec::new()),
             });
         }
+        devices = devices.push(self.panoramic(d.panoramic.as_ref()));
         let c = &d.central;
         let latency = match &c.latency {
             Ok(rtt) => format!("conectado · latência {} ms", rtt.as_millis()),
@@ -318,6 +425,95 @@ impl State {
         );
         container(scrollable(body)).padding(20).into()
     }
+}
+
+impl State {
+    /// The panoramic camera (§17): URL (read-only), connection test, live view.
+    fn panoramic<'a>(&'a self, info: Option<&'a PanoramicInfo>) -> Element<'a, Message> {
+        let mut col = column![ui::heading("Câmera panorâmica (§17)")].spacing(8);
+        let Some(info) = info else {
+            return col
+                .push(ui::muted(
+                    "Nenhuma câmera panorâmica configurada: defina backend = \"rtsp\" e address em [devices.panoramic] no arquivo de configuração da estação.",
+                ))
+                .into();
+        };
+        col = col
+            .push(text(format!("Endereço: {}", info.url)).size(ui::BODY))
+            .push(ui::muted(CONFIG_HINT))
+            .push(ui::muted(format!(
+                "Filmando agora: {} vistoria(s)",
+                info.recording
+            )));
+        col = col.push(
+            row![
+                container(ui::secondary(
+                    if self.camera_testing {
+                        "Testando…"
+                    } else {
+                        "Testar conexão"
+                    },
+                    (!self.camera_testing).then_some(Message::TestPanoramic),
+                ))
+                .id("testar-panoramica"),
+                if self.panoramic_live {
+                    ui::secondary("Parar imagem ao vivo", Some(Message::PanoramicLive(false)))
+                } else {
+                    ui::secondary("Ver ao vivo", Some(Message::PanoramicLive(true)))
+                },
+            ]
+            .spacing(8),
+        );
+        match &self.camera_test {
+            Some(Ok(f)) => col = col.push(ui::notice(format_found(f))),
+            Some(Err(e)) => {
+                col = col.push(ui::error_box(
+                    format!("{PANORAMIC_TEST_FAILED}: {e}"),
+                    vec![ui::secondary(
+                        "Tentar de novo",
+                        Some(Message::TestPanoramic),
+                    )],
+                ));
+            }
+            None => {}
+        }
+        match &self.panoramic_frame {
+            Some(Ok(h)) => {
+                col = col.push(
+                    image(h.clone())
+                        .height(220)
+                        .content_fit(ContentFit::Contain),
+                );
+            }
+            Some(Err(e)) => col = col.push(ui::muted(e)),
+            None => {}
+        }
+        col.into()
+    }
+}
+
+/// Where the camera's address is changed (the kiosk has no configuration writer: the file is
+/// the station's single source of truth, validated at start).
+pub const CONFIG_HINT: &str = "Somente leitura: para mudar, edite address em [devices.panoramic] no arquivo de configuração da estação (VISTORIA_CONFIG, padrão /etc/vistoria/vistoria.toml) e reinicie o Vistoria.";
+
+/// Start of the message of a failed panoramic connection test.
+pub const PANORAMIC_TEST_FAILED: &str = "A câmera panorâmica não respondeu";
+
+/// What the connection test found, in Portuguese.
+pub fn format_found(f: &StreamFormat) -> String {
+    let stored = if f.passthrough {
+        "gravada como enviada (sem recodificar)".to_owned()
+    } else {
+        format!(
+            "gravada recodificada em {}×{} a {:.1} quadros/s para atender ao mínimo (§7)",
+            f.width, f.height, f.fps
+        )
+    };
+    format!(
+        "Conectada: {} {}×{} a {:.1} quadros/s — {stored}",
+        f.source_codec, f.source_width, f.source_height, f.source_fps
+    )
+    .replace('.', ",")
 }
 
 /// Portuguese label and colour of a status.

@@ -22,6 +22,10 @@ pub struct SegmentEntry {
     pub start_at: Option<CentralStamp>,
     /// Central time of the end.
     pub end_at: Option<CentralStamp>,
+    /// True when the segment was left unfinalised by a kiosk crash and recovered afterwards:
+    /// playable up to the muxer's last index update, its end is the end of what plays.
+    #[serde(default)]
+    pub recovered: bool,
 }
 
 /// Why video is missing.
@@ -34,6 +38,9 @@ pub enum GapCause {
     NoFrames,
     /// Our side failed: pipeline error, disk full.
     SystemFailure,
+    /// The kiosk itself stopped (power cut, crash, kill) while filming; the gap runs from the
+    /// last frame on disk to the restart (or to the inspection's interruption).
+    KioskInterrupted,
 }
 
 impl GapCause {
@@ -43,6 +50,7 @@ impl GapCause {
             GapCause::ConnectionLost => "perda de conexão com a câmera",
             GapCause::NoFrames => "câmera sem imagem",
             GapCause::SystemFailure => "falha do sistema de gravação",
+            GapCause::KioskInterrupted => "falha do sistema: interrupção do quiosque",
         }
     }
 }
@@ -148,6 +156,11 @@ impl Manifest {
             complete: false,
             stopped_during_loss: false,
         }
+    }
+
+    /// End of the last stretch of video on disk, in seconds from the start (0 if none).
+    pub fn last_video_s(&self) -> f64 {
+        self.segments.iter().map(|s| s.end_s).fold(0.0, f64::max)
     }
 
     /// Seconds of video missing.

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod presence;
 pub mod recorder;
+pub mod recovery;
 pub mod segments;
 pub mod test_server;
 

@@ -460,6 +460,7 @@ fn build_tail(
     let source_fps = info.fps.map_or(0.0, |(n, d)| f64::from(n) / f64::from(d));
     let (_, _, decoder_name) = info.codec.elements();
     let splitmux = gst::ElementFactory::make("splitmuxsink")
+        .property("muxer", robust_muxer(config.segment_length)?)
         .property("location", config.location.to_string_lossy().as_ref())
         .property(
             "max-size-time",
@@ -593,6 +594,22 @@ fn build_tail(
     *shared.entry.lock().unwrap_or_else(PoisonError::into_inner) = Some(entry.clone());
     parse_src.link(&entry).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// `mp4mux` in robust-muxing mode: room for the index is reserved at the start of each file and
+/// the index is rewritten every second, so a segment cut by a crash or a power loss (no EOS, no
+/// final index) still plays up to its last second and can be recovered at the next start.
+fn robust_muxer(segment_length: Duration) -> Result<gst::Element, String> {
+    // Segments end on a keyframe after their length; leave a generous margin for that.
+    let reserve = segment_length + Duration::from_secs(30).max(segment_length / 2);
+    gst::ElementFactory::make("mp4mux")
+        .property(
+            "reserved-max-duration",
+            u64::try_from(reserve.as_nanos()).unwrap_or(u64::MAX),
+        )
+        .property("reserved-moov-update-period", 1_000_000_000u64)
+        .build()
+        .map_err(|_| "elemento GStreamer ausente: mp4mux (gstreamer1.0-plugins-good)".to_owned())
 }
 
 /// A bitrate that keeps a 720p scene legible without filling the disk: ~0.1 bit per pixel.

@@ -161,7 +161,10 @@ impl PresenceDetector {
         let occupied = self.empty_bay.as_ref().is_some_and(|empty| {
             changed_fraction(empty, &region, threshold) > self.config.changed_fraction
         });
-        if moved || occupied {
+        // The first frame after the start or a loss counts as a change: the detector cannot
+        // call the bay empty before it has watched it for the hold time (at the opening the
+        // vehicle has just entered, §4), so a recording does not start with a false alarm.
+        if moved || occupied || self.previous.is_none() {
             self.last_change_s = Some(t_s);
         }
         self.previous = Some(region);
@@ -260,7 +263,8 @@ mod tests {
             ..PresenceConfig::default()
         };
         let mut d = PresenceDetector::new(config);
-        assert_eq!(d.observe(0.0, &still(40)), Presence::Absent);
+        // Not watched long enough to call the bay empty.
+        assert_eq!(d.observe(0.0, &still(40)), Presence::Present);
         assert_eq!(d.observe(0.5, &frame_with_block(10)), Presence::Present);
         assert_eq!(d.observe(1.0, &frame_with_block(40)), Presence::Present);
         // Stands still: held for 3 s after the last motion, then absent.
@@ -268,12 +272,10 @@ mod tests {
         assert_eq!(d.observe(4.5, &frame_with_block(40)), Presence::Absent);
         let spans = d.finish(5.0);
         let states: Vec<_> = spans.iter().map(|s| s.state).collect();
-        assert_eq!(
-            states,
-            [Presence::Absent, Presence::Present, Presence::Absent]
-        );
-        assert_eq!(spans[1].start_s, 0.5);
-        assert_eq!(spans[2].end_s, 5.0);
+        assert_eq!(states, [Presence::Present, Presence::Absent]);
+        assert_eq!(spans[0].start_s, 0.0);
+        assert_eq!(spans[1].start_s, 4.5);
+        assert_eq!(spans[1].end_s, 5.0);
     }
 
     #[test]
@@ -285,12 +287,13 @@ mod tests {
                 w: 0.25,
                 h: 1.0,
             },
+            hold: Duration::from_secs(1),
             ..PresenceConfig::default()
         };
         let mut d = PresenceDetector::new(config);
         d.observe(0.0, &frame_with_block(10));
-        assert_eq!(d.observe(0.5, &frame_with_block(40)), Presence::Absent);
-        assert_eq!(d.observe(1.0, &frame_with_block(130)), Presence::Present);
+        assert_eq!(d.observe(1.5, &frame_with_block(40)), Presence::Absent);
+        assert_eq!(d.observe(2.0, &frame_with_block(130)), Presence::Present);
     }
 
     #[test]
@@ -300,8 +303,9 @@ mod tests {
             ..PresenceConfig::default()
         });
         d.set_empty_bay(&still(40));
-        assert_eq!(d.observe(0.0, &still(40)), Presence::Absent);
-        for t in 1..10 {
+        d.observe(0.0, &still(40));
+        assert_eq!(d.observe(1.5, &still(40)), Presence::Absent);
+        for t in 2..10 {
             assert_eq!(
                 d.observe(f64::from(t), &frame_with_block(70)),
                 Presence::Present

@@ -18,7 +18,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use vistoria_core::clock::{CentralClock, CentralStamp};
 
-use super::manifest::{Gap, GapCause, Manifest, Presence, StreamFormat};
+use super::manifest::{Gap, GapCause, Manifest, Presence, PresenceSpan, StreamFormat};
 use super::pipeline::{
     CameraPipeline, Minimums, PipelineConfig, PreviewFrame, REFUSED, SOURCE_NAME, Transport,
 };
@@ -60,6 +60,10 @@ pub struct RecorderConfig {
     pub clock: Option<CentralClock>,
     /// Re-encode even a stream that meets the minimums (benchmark comparison).
     pub force_reencode: bool,
+    /// A recording a crash cut short, as [`super::recovery::recover`] left it: the new
+    /// recording continues its timeline, its segment numbering and its presence timeline, and
+    /// its last gap (open at the crash) closes at the first frame.
+    pub resume: Option<Manifest>,
 }
 
 impl RecorderConfig {
@@ -82,6 +86,7 @@ impl RecorderConfig {
             latency: Duration::from_millis(200),
             clock: None,
             force_reencode: false,
+            resume: None,
         }
     }
 }
@@ -205,7 +210,8 @@ impl Recorder {
 
 /// A loss still open.
 struct OpenGap {
-    start: Instant,
+    start_s: f64,
+    start_at: Option<CentralStamp>,
     cause: GapCause,
     detail: String,
 }
@@ -227,8 +233,12 @@ struct Supervisor {
     live: Arc<Mutex<LiveStatus>>,
     events: mpsc::Sender<RecorderEvent>,
     t0: Instant,
+    /// Seconds of the timeline before `t0` (a resumed recording).
+    offset_s: f64,
     manifest: Manifest,
     presence: PresenceDetector,
+    /// Presence timeline of the recording before a crash.
+    prior_presence: Vec<PresenceSpan>,
     open_gap: Option<OpenGap>,
     next_index: u32,
 }
@@ -242,21 +252,50 @@ impl Supervisor {
     ) -> Supervisor {
         let t0 = Instant::now();
         let started_at = config.clock.as_ref().and_then(|c| c.now().ok());
+        let mut manifest = Manifest::new(&config.url, started_at);
+        let mut open_gap = None;
+        let mut next_index = 0;
+        let mut offset_s = 0.0;
+        let mut prior_presence = Vec::new();
+        if let Some(resumed) = config.resume.clone() {
+            manifest = resumed;
+            manifest.complete = false;
+            offset_s = manifest.seconds;
+            prior_presence = std::mem::take(&mut manifest.presence);
+            next_index = super::recovery::next_segment_index(&config.out_dir);
+            if manifest.gaps.last().is_some_and(|g| g.open_at_stop) {
+                open_gap = manifest.gaps.pop().map(|g| OpenGap {
+                    start_s: g.start_s,
+                    start_at: g.start_at,
+                    cause: g.cause,
+                    detail: g.detail,
+                });
+            }
+        }
         Supervisor {
-            manifest: Manifest::new(&config.url, started_at),
+            manifest,
             presence: PresenceDetector::new(config.presence.clone()),
+            prior_presence,
             config,
             stop,
             live,
             events,
             t0,
-            open_gap: None,
-            next_index: 0,
+            offset_s,
+            open_gap,
+            next_index,
         }
     }
 
     fn secs(&self, at: Instant) -> f64 {
-        at.saturating_duration_since(self.t0).as_secs_f64()
+        self.offset_s + at.saturating_duration_since(self.t0).as_secs_f64()
+    }
+
+    /// The presence timeline, the part before a crash included, the open span ending at `t_s`.
+    fn presence_timeline(&self, t_s: f64) -> Vec<PresenceSpan> {
+        let mut spans = self.prior_presence.clone();
+        spans.extend(self.presence.snapshot(t_s));
+        spans
     }
 
     /// Central time of a past instant: now's stamp minus the time since.
@@ -279,6 +318,9 @@ impl Supervisor {
     }
 
     fn run(mut self) -> Result<Manifest, RecorderError> {
+        // On disk from the start, so a crash before the first segment still leaves the
+        // recording's central start time for recovery.
+        self.write_manifest();
         let mut backoff = self.config.backoff_initial;
         loop {
             if self.stopping() {
@@ -310,7 +352,8 @@ impl Supervisor {
                             l.presence = None;
                         });
                         self.open_gap = Some(OpenGap {
-                            start,
+                            start_s: self.secs(start),
+                            start_at: self.stamp(start),
                             cause,
                             detail,
                         });
@@ -331,7 +374,7 @@ impl Supervisor {
         }
         self.manifest.seconds = end_s;
         self.manifest.stopped_at = self.stamp(end);
-        self.manifest.presence = self.presence.snapshot(end_s);
+        self.manifest.presence = self.presence_timeline(end_s);
         self.manifest.complete = true;
         self.manifest
             .write_to(&self.config.out_dir)
@@ -345,9 +388,9 @@ impl Supervisor {
 
     fn close_gap(&mut self, gap: OpenGap, end: Instant, open_at_stop: bool) {
         let entry = Gap {
-            start_s: self.secs(gap.start),
-            end_s: self.secs(end),
-            start_at: self.stamp(gap.start),
+            start_s: gap.start_s,
+            end_s: self.secs(end).max(gap.start_s),
+            start_at: gap.start_at,
             end_at: self.stamp(end),
             cause: gap.cause,
             detail: gap.detail,
@@ -366,7 +409,7 @@ impl Supervisor {
     fn write_manifest(&mut self) {
         let now_s = self.secs(Instant::now());
         self.manifest.seconds = now_s;
-        self.manifest.presence = self.presence.snapshot(now_s);
+        self.manifest.presence = self.presence_timeline(now_s);
         if let Err(e) = self.manifest.write_to(&self.config.out_dir) {
             tracing::error!(error = %e, "manifesto da gravação");
         }
@@ -612,6 +655,7 @@ impl Supervisor {
                     end_s: self.secs(end),
                     start_at: self.stamp(start),
                     end_at: self.stamp(end),
+                    recovered: false,
                 };
                 self.emit(RecorderEvent::SegmentFinished(entry.clone()));
                 self.manifest.segments.push(entry);

@@ -48,7 +48,7 @@ impl CameraConfig {
     /// motion), a valve for freezing, and x264 with one keyframe a second as cameras do.
     fn launch(&self) -> String {
         format!(
-            "( videotestsrc is-live=true pattern=ball horizontal-speed=4 \
+            "( videotestsrc name=scene is-live=true pattern=ball horizontal-speed=4 \
              ! video/x-raw,format=I420,width={w},height={h},framerate={f}/1 \
              ! valve name=freeze drop=false \
              ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate=2000 \
@@ -82,6 +82,16 @@ pub struct TestCamera {
 struct FreezeState {
     frozen: bool,
     valves: Vec<glib::WeakRef<gst::Element>>,
+    /// The bay looks empty: a still picture instead of the moving ball.
+    empty: bool,
+    scenes: Vec<glib::WeakRef<gst::Element>>,
+}
+
+/// Shows the test pattern of an occupied bay (a moving ball on a scrolling background) or of
+/// an empty one (a still grey gradient, like a bare floor).
+fn show(scene: &gst::Element, empty: bool) {
+    scene.set_property_from_str("pattern", if empty { "gradient" } else { "ball" });
+    scene.set_property("horizontal-speed", if empty { 0i32 } else { 4i32 });
 }
 
 impl TestCamera {
@@ -122,6 +132,20 @@ impl TestCamera {
     /// The `rtsp://` URL of the stream.
     pub fn url(&self) -> String {
         format!("rtsp://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// Shows an empty bay (`true`: a still picture, nothing moves, so presence detection
+    /// sees the bay empty) or an occupied one (`false`: the moving ball).
+    pub fn set_empty_bay(&self, empty: bool) {
+        let mut state = self.frozen.lock().unwrap_or_else(PoisonError::into_inner);
+        state.empty = empty;
+        state.scenes.retain(|weak| match weak.upgrade() {
+            Some(scene) => {
+                show(&scene, empty);
+                true
+            }
+            None => false,
+        });
     }
 
     /// Stops (`true`) or resumes (`false`) frames while keeping sessions open.
@@ -166,15 +190,17 @@ fn serve(
         // One encoder for every client, as a camera has.
         factory.set_shared(true);
         factory.connect_media_configure(move |_, media| {
-            let valve = media
-                .element()
-                .downcast::<gst::Bin>()
-                .ok()
-                .and_then(|bin| bin.by_name("freeze"));
-            if let Some(valve) = valve {
-                let mut state = frozen.lock().unwrap_or_else(PoisonError::into_inner);
+            let Ok(bin) = media.element().downcast::<gst::Bin>() else {
+                return;
+            };
+            let mut state = frozen.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(valve) = bin.by_name("freeze") {
                 valve.set_property("drop", state.frozen);
                 state.valves.push(valve.downgrade());
+            }
+            if let Some(scene) = bin.by_name("scene") {
+                show(&scene, state.empty);
+                state.scenes.push(scene.downgrade());
             }
         });
         mounts.add_factory(&config.path, factory);

@@ -17,6 +17,7 @@ use vistoria_core::domain::{ChecklistItem, Condition, InterruptionCause, PhotoKi
 use crate::app::ui;
 use crate::app::work::work;
 use crate::kiosk::{Failure, InspectionRow, Kiosk, PhotoShot, Session, Thumbnail};
+use vistoria_drivers::panoramic::Presence;
 
 /// Where the inspector is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct State {
     busy: bool,
     error: Option<Failure>,
     notice: Option<String>,
+    /// The panoramic camera sees the bay empty (§4, §17e).
+    bay_empty: bool,
 }
 
 /// What happens on it.
@@ -74,6 +77,8 @@ pub enum Message {
     PreviewTick,
     /// A preview frame arrived.
     Preview(Result<Thumbnail, Failure>),
+    /// What the panoramic camera sees of the bay (`None`: not filmed or no frames).
+    BayChecked(Option<Presence>),
     /// Pick a photo of the sequence.
     Select(usize),
     /// "Capturar".
@@ -167,6 +172,7 @@ impl State {
                 busy: false,
                 error: None,
                 notice: None,
+                bay_empty: false,
             },
             start,
         )
@@ -241,7 +247,17 @@ impl State {
                 self.busy = false;
                 self.error = Some(e);
             }
-            Message::PreviewTick => return (self.request_preview(kiosk), None),
+            Message::PreviewTick => {
+                let id = self.row.id;
+                let bay = work(
+                    kiosk,
+                    "bay-presence",
+                    move |k| Ok(k.bay_presence(id)),
+                    |r: Result<Option<Presence>, Failure>| Message::BayChecked(r.ok().flatten()),
+                );
+                return (Task::batch([self.request_preview(kiosk), bay]), None);
+            }
+            Message::BayChecked(presence) => self.bay_empty = presence == Some(Presence::Absent),
             Message::Preview(result) => {
                 self.preview_in_flight = false;
                 match result {

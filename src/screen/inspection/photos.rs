@@ -12,6 +12,8 @@ use crate::kiosk::PhotoShot;
 
 /// Id of the retake-reason field.
 pub const RETAKE_INPUT: &str = "vistoria-motivo-refazer";
+/// The warning shown while the panoramic camera sees the bay empty (§4, §17e).
+pub const BAY_EMPTY: &str = "O veículo não aparece na área monitorada pela câmera panorâmica.";
 /// Ids of the §6 fields.
 pub const CORRECTION_PLATE: &str = "vistoria-correcao-placa";
 /// RENAVAM of the §6 form.
@@ -130,12 +132,17 @@ fn camera(state: &State) -> Element<'_, Message> {
             (!state.capturing).then_some(Message::CaptureAdditional),
         ));
     }
-    let mut col = column![
-        ui::heading(format!("{} — ao vivo", kind.label_pt())),
-        live,
-        actions,
-    ]
-    .spacing(10);
+    let mut col = column![ui::heading(format!("{} — ao vivo", kind.label_pt()))].spacing(10);
+    if state.bay_empty {
+        // §4: the vehicle must stay in the monitored area during the whole inspection.
+        col = col.push(ui::error_box(
+            BAY_EMPTY,
+            vec![ui::muted(
+                "Posicione o veículo na baia de vistoria: a filmagem precisa mostrá-lo durante toda a vistoria (§4).",
+            )],
+        ));
+    }
+    col = col.push(live).push(actions);
     if let Some(shot) = last {
         col = col.push(photo(shot));
         if kind == PhotoKind::RearWithPlate {
