@@ -165,19 +165,11 @@ fn vistoria_sign_on_softhsm_makes_a_p7s_openssl_accepts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/core/tests/support/make-test-pki.sh"
-    );
-    assert!(
-        Command::new("sh")
-            .arg(script)
-            .arg(&pki)
-            .args([CPF, "--softhsm"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let options = vistoria_core::signing::test_pki::Options {
+        softhsm: true,
+        ..Default::default()
+    };
+    vistoria_core::signing::test_pki::make(&pki, CPF, &options).unwrap();
     let laudo = sample(dir.path());
     let module = std::fs::read_to_string(pki.join("module.txt")).unwrap();
     let conf = pki.join("softhsm2.conf");
