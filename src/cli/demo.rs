@@ -60,12 +60,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         // and setting it in a running process is unsafe: start again with it set. `exec` keeps
         // the process id, so a temporary data folder keeps its name.
         use std::os::unix::process::CommandExt;
-        let error = std::process::Command::new(
-            std::env::current_exe().context("caminho do executável")?,
-        )
-        .args(std::env::args_os().skip(1))
-        .env("SOFTHSM2_CONF", &conf)
-        .exec();
+        let error =
+            std::process::Command::new(std::env::current_exe().context("caminho do executável")?)
+                .args(std::env::args_os().skip(1))
+                .env("SOFTHSM2_CONF", &conf)
+                .exec();
         tracing::error!(%error, "could not restart with the demo token's SOFTHSM2_CONF");
     }
     let result = match args.headless {

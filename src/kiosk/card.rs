@@ -62,8 +62,8 @@ impl CardSetup {
             .iter()
             .filter_map(|der| EcpfCertificate::from_der(der).ok())
             .collect();
-        let mut card = Pkcs11Signer::open(&module, pin, token_label.as_deref())
-            .map_err(|e| e.to_string())?;
+        let mut card =
+            Pkcs11Signer::open(&module, pin, token_label.as_deref()).map_err(|e| e.to_string())?;
         let certificate =
             EcpfCertificate::from_der(card.certificate_der()).map_err(|e| e.to_string())?;
         let policy = SignaturePolicy::ad_rb_v2_3();
@@ -138,7 +138,9 @@ pub fn demo_token(data: &Path, name: &str, cpf: &str) -> CardSetup {
             token_label: Some(test_pki::TOKEN_LABEL.to_owned()),
             roots,
         },
-        _ => CardSetup::Unavailable("Cartão de demonstração incompleto; apague a pasta de dados".into()),
+        _ => CardSetup::Unavailable(
+            "Cartão de demonstração incompleto; apague a pasta de dados".into(),
+        ),
     }
 }
 

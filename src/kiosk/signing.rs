@@ -66,24 +66,19 @@ impl Kiosk {
             self.build_laudo(&mut core, &inspection, session, biometric_at, now.at)?
         };
         let content = laudo.canonical_bytes();
-        let (signed, certificate) =
-            match self
-                .0
-                .card
-                .sign(pin, &session.cpf, now.at, &content)
-            {
-                Ok(done) => done,
-                Err(why) => {
-                    let mut core = self.core();
-                    let event = AuditEvent::new(Some(now), &session.login, "inspection.sign_failed")
-                        .inspection(id)
-                        .detail(json!({ "reason": why }));
-                    if let Err(e) = core.store.audit(event) {
-                        tracing::error!(%e, "failed signature not audited");
-                    }
-                    return Err(why);
+        let (signed, certificate) = match self.0.card.sign(pin, &session.cpf, now.at, &content) {
+            Ok(done) => done,
+            Err(why) => {
+                let mut core = self.core();
+                let event = AuditEvent::new(Some(now), &session.login, "inspection.sign_failed")
+                    .inspection(id)
+                    .detail(json!({ "reason": why }));
+                if let Err(e) = core.store.audit(event) {
+                    tracing::error!(%e, "failed signature not audited");
                 }
-            };
+                return Err(why);
+            }
+        };
         // The film ends with the laudo (§17); what it stored is already in the store.
         if let Err(e) = self.stop_recording(id) {
             tracing::error!(%id, %e, "panoramic recording not stored");
