@@ -341,7 +341,9 @@ mod tests {
             job_state::PROCESSING,
             job_state::STOPPED,
         ] {
-            let err = judge(state, &[], &stopped).unwrap_err();
+            let Err(err) = judge(state, &[], &stopped) else {
+                panic!("state {state} on a stopped printer must fail")
+            };
             assert_eq!(
                 err,
                 PrintError::PrinterStopped("Filter failed; paused".into())
