@@ -79,7 +79,9 @@ fn keywords(value: Option<&IppValue>) -> Vec<String> {
     }
 }
 
-/// IPP `printer-state` of a stopped printer (RFC 8011 §5.4.12).
+/// IPP `printer-state` of an idle printer (RFC 8011 §5.4.12).
+pub const PRINTER_IDLE: i32 = 3;
+/// IPP `printer-state` of a stopped printer.
 pub const PRINTER_STOPPED: i32 = 5;
 
 /// What the queue says about itself while a job waits on it.
@@ -141,9 +143,28 @@ pub fn judge(
             job_reasons.join(", ")
         })),
         _ if printer_stopped => Err(PrintError::PrinterStopped(printer.describe())),
-        // CUPS reports processing-stopped with reason "none" between filter stages; only a
-        // real printer error makes it a failure.
+        // CUPS reports processing-stopped with reason "none" between filter stages while the
+        // printer is processing; a printer error, a job reason that is an error, or a stopped
+        // job on a printer that went back to idle (CUPS after "Job stopped due to filter
+        // errors": job-completed-with-errors, printer message "Filter failed") ends it.
         job_state::STOPPED if printer_error => Err(PrintError::PrinterStopped(printer.describe())),
+        job_state::STOPPED
+            if printer.state == PRINTER_IDLE
+                || job_reasons
+                    .iter()
+                    .any(|r| r.ends_with("-error") || r.ends_with("-with-errors")) =>
+        {
+            let mut why = printer.describe();
+            let reasons: Vec<&str> = job_reasons
+                .iter()
+                .map(String::as_str)
+                .filter(|r| *r != "none")
+                .collect();
+            if !reasons.is_empty() {
+                why = format!("{why}; {}", reasons.join(", "));
+            }
+            Err(PrintError::JobFailed(why))
+        }
         _ => Ok(false),
     }
 }
@@ -195,7 +216,7 @@ impl IppPrinter {
         Ok(PrinterState {
             state: match get("printer-state") {
                 Some(IppValue::Enum(s)) | Some(IppValue::Integer(s)) => *s,
-                _ => 3,
+                _ => PRINTER_IDLE,
             },
             reasons: keywords(get("printer-state-reasons")),
             message: match get("printer-state-message") {
@@ -359,11 +380,24 @@ mod tests {
             judge(job_state::PENDING, &["printer-stopped".into()], &idle),
             Err(PrintError::PrinterStopped(_))
         ));
-        // Between filter stages CUPS shows processing-stopped with no error: keep waiting.
+        // Between filter stages CUPS shows processing-stopped with no error while the printer
+        // is processing: keep waiting.
+        let busy = printer(4, &["none"], "");
         assert_eq!(
-            judge(job_state::STOPPED, &["none".into()], &idle),
+            judge(job_state::STOPPED, &["none".into()], &busy),
             Ok(false)
         );
+        // What a private cupsd reports after a filter exits 1 ("Job stopped due to filter
+        // errors"): the job stopped, the printer idle again with its message.
+        let after_filter = printer(3, &["none"], "Filter failed");
+        let reasons = ["job-completed-with-errors".to_owned()];
+        assert_eq!(
+            judge(job_state::STOPPED, &reasons, &after_filter),
+            Err(PrintError::JobFailed(
+                "Filter failed; job-completed-with-errors".into()
+            ))
+        );
+        assert!(judge(job_state::STOPPED, &reasons, &busy).is_err());
         assert!(matches!(
             judge(job_state::STOPPED, &[], &printer(4, &["other-error"], "")),
             Err(PrintError::PrinterStopped(r)) if r == "other-error"
