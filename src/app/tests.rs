@@ -513,6 +513,21 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
     );
     let pdf = notice.rsplit(' ').next().unwrap();
     assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+    // The PDF's signature block: holder, certificate serial and the P7S's SHA-256 (§14).
+    if let Ok(out) = std::process::Command::new("pdftotext")
+        .args([pdf, "-"])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let sha = signed["p7s_sha256"].as_str().unwrap();
+        assert!(text.contains(&sha[..32]), "{text}");
+        assert!(
+            text.contains(signed["certificate"]["serial"].as_str().unwrap()),
+            "{text}"
+        );
+        assert!(text.contains("ANA PAULA SOUZA"), "{text}");
+        assert!(!text.contains("RASCUNHO"), "{text}");
+    }
     let (state, _) = h.store_state(PLATE);
     assert!(
         matches!(state, StateKind::Queued | StateKind::Delivered),
