@@ -137,7 +137,7 @@ pub fn kiosk(root: &Path, station: &str, bay: Option<&TestCamera>) -> anyhow::Re
         log_dir: kiosk_dir.join("logs"),
         printer: None,
         panoramic: bay.map(|c| Panoramic::new(&c.url(), kiosk_dir.join("panoramica"))),
-        card: card::demo_token(
+        card: card::demo_token_soon(
             &kiosk_dir,
             &demo::INSPECTOR_NAME.to_uppercase(),
             demo::INSPECTOR_CPF,

@@ -7,6 +7,7 @@
 //! CA: the kiosk signs through the very same PKCS#11 path as with a real card.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use vistoria_core::signing::test_pki::{self, TestPki};
 use vistoria_core::signing::{
@@ -30,6 +31,37 @@ pub enum CardSetup {
     },
     /// No card can sign on this station; why, in Portuguese (shown at the signature).
     Unavailable(String),
+    /// Being prepared on a background thread (demo mode's token on a first start, which takes
+    /// a few seconds of key generation the window should not wait for).
+    Preparing(Arc<Mutex<Preparing>>),
+}
+
+/// A card setup still being made, then made.
+#[derive(Debug)]
+pub enum Preparing {
+    /// The thread making it.
+    Running(std::thread::JoinHandle<CardSetup>),
+    /// What it made.
+    Done(CardSetup),
+}
+
+impl CardSetup {
+    /// The setup to use now: a [`CardSetup::Preparing`] waits for its thread.
+    fn ready(&self) -> CardSetup {
+        let CardSetup::Preparing(preparing) = self else {
+            return self.clone();
+        };
+        let mut state = preparing.lock().unwrap_or_else(PoisonError::into_inner);
+        let placeholder = Preparing::Done(CardSetup::Unavailable(String::new()));
+        let done = match std::mem::replace(&mut *state, placeholder) {
+            Preparing::Running(handle) => handle.join().unwrap_or_else(|_| {
+                CardSetup::Unavailable("a preparação do cartão de demonstração falhou".into())
+            }),
+            Preparing::Done(setup) => setup,
+        };
+        *state = Preparing::Done(done.clone());
+        done
+    }
 }
 
 impl CardSetup {
@@ -43,13 +75,16 @@ impl CardSetup {
         now: chrono::DateTime<chrono::Utc>,
         content: &[u8],
     ) -> Result<(DetachedSignature, EcpfCertificate), Failure> {
-        let (module, token_label, roots) = match self {
-            CardSetup::Unavailable(why) => return Err(why.clone()),
+        let (module, token_label, roots) = match self.ready() {
             CardSetup::Pkcs11 {
                 module,
                 token_label,
                 roots,
             } => (module, token_label, roots),
+            CardSetup::Unavailable(why) => return Err(why),
+            CardSetup::Preparing(_) => {
+                return Err("cartão de demonstração ainda em preparação".to_owned());
+            }
         };
         if pin.trim().is_empty() {
             return Err("digite o PIN do cartão e-CPF".to_owned());
@@ -92,6 +127,21 @@ pub fn demo_token_dir(data: &Path) -> PathBuf {
 /// before the module is first loaded: SoftHSM2 reads it only from the environment).
 pub fn demo_softhsm_conf(data: &Path) -> PathBuf {
     demo_token_dir(data).join("softhsm2.conf")
+}
+
+/// [`demo_token`], made on a background thread when it is not there yet.
+pub fn demo_token_soon(data: &Path, name: &str, cpf: &str) -> CardSetup {
+    if TestPki::exists(&demo_token_dir(data), true) {
+        return demo_token(data, name, cpf);
+    }
+    let (data, name, cpf) = (data.to_path_buf(), name.to_owned(), cpf.to_owned());
+    match std::thread::Builder::new()
+        .name("demo-ecpf-token".into())
+        .spawn(move || demo_token(&data, &name, &cpf))
+    {
+        Ok(handle) => CardSetup::Preparing(Arc::new(Mutex::new(Preparing::Running(handle)))),
+        Err(e) => CardSetup::Unavailable(format!("cartão de demonstração: {e}")),
+    }
 }
 
 /// Demo mode's card: the SoftHSM2 token in `data` for the inspector `name`/`cpf`, made on

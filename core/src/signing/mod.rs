@@ -25,9 +25,6 @@ pub enum SignerError {
     /// Wrong PIN, more tries left.
     #[error("PIN incorreto; confira e digite de novo")]
     WrongPin,
-    /// Wrong PIN, and the card says few tries are left (`CKF_USER_PIN_COUNT_LOW`).
-    #[error("PIN incorreto. Atenção: restam poucas tentativas antes de o cartão ser bloqueado")]
-    WrongPinFewTriesLeft,
     /// Wrong PIN and the next wrong one locks the card.
     #[error("PIN incorreto. Atenção: resta só uma tentativa antes de o cartão ser bloqueado")]
     WrongPinLastTry,

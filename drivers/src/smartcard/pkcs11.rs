@@ -120,15 +120,13 @@ impl Pkcs11Signer {
             .map_err(|e| map_error(&e, false))?;
         let secret = AuthPin::new(pin.to_owned());
         if let Err(e) = session.login(UserType::User, Some(&secret)) {
-            // What the token says about the tries left, read after the failed login.
-            let (final_try, count_low) = pkcs11
+            // Only CKF_USER_PIN_FINAL_TRY says something about the tries left: COUNT_LOW is
+            // set by any wrong PIN since the last good one (PKCS#11 2.40 §5.7.3).
+            let final_try = pkcs11
                 .get_token_info(slot)
-                .map(|i| (i.user_pin_final_try(), i.user_pin_count_low()))
-                .unwrap_or((false, false));
-            return Err(match map_error(&e, final_try) {
-                SignerError::WrongPin if count_low => SignerError::WrongPinFewTriesLeft,
-                other => other,
-            });
+                .map(|i| i.user_pin_final_try())
+                .unwrap_or(false);
+            return Err(map_error(&e, final_try));
         }
         let supports_ecdsa_sha256 = pkcs11
             .get_mechanism_list(slot)
