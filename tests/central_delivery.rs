@@ -95,6 +95,11 @@ impl Kiosk {
 
     /// Photos, checklist, conclusion, signature, queue: no network involved (2c).
     fn conclude_and_queue(&mut self, inspection: &mut Inspection) {
+        self.conclude_sign_queue(inspection, None);
+    }
+
+    /// The same, the signature naming `certificate` (an e-CPF signature was made).
+    fn conclude_sign_queue(&mut self, inspection: &mut Inspection, certificate: Option<&str>) {
         let now = self.clock.now().unwrap();
         workflow::apply(
             &mut self.store,
@@ -144,7 +149,7 @@ impl Kiosk {
                 i.sign(vistoria_core::domain::SignatureInfo {
                     signer: "Fulano".into(),
                     at,
-                    certificate: None,
+                    certificate: certificate.map(str::to_owned),
                 })
             },
         )
@@ -327,6 +332,34 @@ fn tampered_media_is_refused_naming_the_file_and_kept() {
             .unwrap()
             .state_kind(),
         StateKind::Queued
+    );
+}
+
+/// §14: the central refuses a package whose e-CPF signature is missing or does not verify; the
+/// refusal is permanent, so the package is flagged with the central's reason (Envios shows it)
+/// and not sent again by itself.
+#[test]
+fn a_refused_signature_flags_the_package_with_the_reason() {
+    let (_dir, central, token) = setup();
+    let mut kiosk = Kiosk::new(&central, &token);
+    let (plate, renavam) = registry_vehicle(21);
+    let mut inspection = kiosk.open(&plate, &renavam);
+    kiosk.conclude_sign_queue(&mut inspection, Some("FULANO DE TAL · série 01"));
+    let results = kiosk.deliver();
+    let [AttemptResult::Stuck(why)] = &results[..] else {
+        panic!("{results:?}");
+    };
+    assert!(
+        why.contains("o servidor central recusou") && why.contains("assinatura (.p7s)"),
+        "{why}"
+    );
+    let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
+    assert_eq!((entry.state, entry.attempts), (OutboxState::Stuck, 1));
+    assert_eq!(entry.last_error.as_deref(), Some(why.as_str()));
+    kiosk.mono.advance(Duration::from_secs(5 * 3600));
+    assert!(
+        kiosk.deliver().is_empty(),
+        "a refused package is not retried by itself"
     );
 }
 

@@ -165,19 +165,11 @@ fn vistoria_sign_on_softhsm_makes_a_p7s_openssl_accepts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/core/tests/support/make-test-pki.sh"
-    );
-    assert!(
-        Command::new("sh")
-            .arg(script)
-            .arg(&pki)
-            .args([CPF, "--softhsm"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let options = vistoria_core::signing::test_pki::Options {
+        softhsm: true,
+        ..Default::default()
+    };
+    vistoria_core::signing::test_pki::make(&pki, CPF, &options).unwrap();
     let laudo = sample(dir.path());
     let module = std::fs::read_to_string(pki.join("module.txt")).unwrap();
     let conf = pki.join("softhsm2.conf");
@@ -454,5 +446,78 @@ fn laudo_prints_on_cups_pdf_as_a4_at_600_dpi() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("não encontrada"), "{stderr}");
+    assert!(pdf.exists());
+
+    // §10: a queue whose filter fails. CUPS stops the job and the printer; the print must say
+    // so at once (not wait out its two minutes) and keep the laudo for a reprint.
+    let broken_ppd = cups.dir.join("quebrada.ppd");
+    let ppd_text = std::fs::read_to_string(ppd).unwrap().replacen(
+        "*ModelName:",
+        "*cupsFilter: \"application/pdf 0 /bin/false\"\n*ModelName:",
+        1,
+    );
+    std::fs::write(&broken_ppd, ppd_text).unwrap();
+    let added = Command::new("lpadmin")
+        .args([
+            "-h",
+            &format!("127.0.0.1:{}", cups.port),
+            "-p",
+            "Quebrada",
+            "-E",
+        ])
+        .args(["-v", &format!("cups-pdf:/vt{}", cups.port)])
+        .arg("-P")
+        .arg(&broken_ppd)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let broken = format!("http://127.0.0.1:{}/printers/Quebrada", cups.port);
+    let started = Instant::now();
+    let out = vistoria(
+        &[
+            "laudo",
+            "print",
+            "--printer",
+            &broken,
+            "--timeout",
+            "120",
+            pdf.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let took = started.elapsed();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("impressora parada") || stderr.contains("a impressão falhou"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reimpr"), "{stderr}");
+    assert!(took < Duration::from_secs(30), "took {took:?}: {stderr}");
+    assert!(pdf.exists(), "the laudo is kept for a reprint");
+    // A queue stopped by the technician (`cupsdisable`, as CUPS's stop-printer error policy
+    // leaves it): refused at once, before anything is sent.
+    let disabled = Command::new("cupsdisable")
+        .args(["-h", &format!("127.0.0.1:{}", cups.port), "Quebrada"])
+        .status()
+        .unwrap();
+    assert!(disabled.success());
+    let out = vistoria(
+        &[
+            "laudo",
+            "print",
+            "--printer",
+            &broken,
+            pdf.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("impressora parada"), "{stderr}");
     assert!(pdf.exists());
 }

@@ -105,6 +105,9 @@ pub enum ErrorCode {
     /// 422: a received file's bytes do not match the manifest's size, MD5 or SHA-256;
     /// [`ErrorBody::file`] names it and its bytes were discarded for re-upload.
     HashMismatch,
+    /// 422: a laudo signature (P7S) does not verify, is not the inspector's, or is missing
+    /// (§14); the reason says which. Permanent: the same bytes will fail again.
+    InvalidSignature,
     /// 400: the upload's body ended in an error (connection cut); what arrived is kept and
     /// [`ErrorBody::received`] says where to resume.
     UploadInterrupted,

@@ -1,5 +1,5 @@
 //! PKCS#11 signing against SoftHSM2 holding an e-CPF-like test certificate made by openssl at
-//! test time (`core/tests/support/make-test-pki.sh`); every `.p7s` is checked by
+//! test time (`vistoria_core::signing::test_pki`); every `.p7s` is checked by
 //! `openssl cms -verify`. SoftHSM reads `SOFTHSM2_CONF` when loaded, so the body runs in a
 //! child process with it set.
 
@@ -13,6 +13,7 @@ use std::process::Command;
 use chrono::Utc;
 use support::{is_child, run_in_child};
 use vistoria_core::signing::certificate::certificates_from_pem_or_der;
+use vistoria_core::signing::test_pki;
 use vistoria_core::signing::{
     SignaturePolicy, Signer, SignerError, SigningContext, sign_checked, verify_p7s,
 };
@@ -20,38 +21,24 @@ use vistoria_drivers::smartcard::Pkcs11Signer;
 
 const CPF: &str = "52998224725";
 
-fn make_pki(dir: &Path, extra: &[&str]) -> bool {
-    if Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_err()
-        || Command::new("pkcs11-tool")
-            .arg("--version")
-            .output()
-            .is_err()
-    {
-        eprintln!("SKIP: softhsm2 / opensc (pkcs11-tool) not installed");
+fn make_pki(dir: &Path, ec: bool) -> bool {
+    let missing = test_pki::missing_tools(true);
+    if !missing.is_empty() {
+        eprintln!("SKIP: {} not installed", missing.join(", "));
         return false;
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/support/make-test-pki.sh"
-    );
-    let status = Command::new("sh")
-        .arg(script)
-        .arg(dir)
-        .arg(CPF)
-        .arg("--softhsm")
-        .args(extra)
-        .status()
-        .unwrap();
-    assert!(status.success(), "make-test-pki.sh failed");
+    let options = test_pki::Options {
+        ec,
+        softhsm: true,
+        ..test_pki::Options::default()
+    };
+    test_pki::make(dir, CPF, &options).unwrap();
     true
 }
 
-fn parent(test: &str, extra: &[&str]) {
+fn parent(test: &str, ec: bool) {
     let dir = tempfile::tempdir().unwrap();
-    if !make_pki(dir.path(), extra) {
+    if !make_pki(dir.path(), ec) {
         return;
     }
     run_in_child(
@@ -96,9 +83,9 @@ fn openssl_verify(dir: &Path, content: &[u8], p7s: &[u8]) -> bool {
         .success()
 }
 
-fn sign_on_token(test: &str, extra: &[&str]) {
+fn sign_on_token(test: &str, ec: bool) {
     if !is_child() {
-        parent(test, extra);
+        parent(test, ec);
         return;
     }
     let (dir, module) = child_dir();
@@ -138,19 +125,19 @@ fn sign_on_token(test: &str, extra: &[&str]) {
 
 #[test]
 fn rsa_key_on_softhsm_signs_a_verifiable_p7s() {
-    sign_on_token("rsa_key_on_softhsm_signs_a_verifiable_p7s", &[]);
+    sign_on_token("rsa_key_on_softhsm_signs_a_verifiable_p7s", false);
 }
 
 #[test]
 fn ecdsa_key_on_softhsm_signs_a_verifiable_p7s() {
-    sign_on_token("ecdsa_key_on_softhsm_signs_a_verifiable_p7s", &["--ec"]);
+    sign_on_token("ecdsa_key_on_softhsm_signs_a_verifiable_p7s", true);
 }
 
 #[test]
 fn wrong_pin_and_missing_module_have_portuguese_messages() {
     const NAME: &str = "wrong_pin_and_missing_module_have_portuguese_messages";
     if !is_child() {
-        parent(NAME, &[]);
+        parent(NAME, false);
         return;
     }
     let (_dir, module) = child_dir();

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use iced::futures::StreamExt;
@@ -56,21 +57,69 @@ where
     }
 }
 
+/// Set in the child run of a test that signs with the demo token.
+const CHILD: &str = "VISTORIA_UI_TEST_CHILD";
+
+/// Tests that sign with the demo's SoftHSM2 e-CPF token run in a child process of this test
+/// binary whose `SOFTHSM2_CONF` names the token in the test's folder: SoftHSM2 reads its
+/// configuration only from the environment, and a test may not change its own (edition 2024).
+/// Returns the folder in the child; in the parent `None`, once the child passed, or at once
+/// when SoftHSM2 is not installed (skipped with a message).
+fn signing_child(test: &str) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CHILD) {
+        return Some(PathBuf::from(dir));
+    }
+    let missing = vistoria_core::signing::test_pki::missing_tools(true);
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIP: {} not installed (installer/setup-dev.sh)",
+            missing.join(", ")
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("app::tests::{test}");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, dir.path())
+        .env(
+            "SOFTHSM2_CONF",
+            crate::kiosk::card::demo_softhsm_conf(&dir.path().join("kiosk")),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child run of {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    None
+}
+
 struct Harness {
     app: App,
     kiosk: Kiosk,
     camera: Option<TestCamera>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Harness {
     fn new() -> Harness {
-        Harness::with_bay_camera(false)
+        Harness::with_bay_camera(false, None)
     }
 
-    /// With `bay_camera`, a local RTSP server plays the panoramic camera (§17).
-    fn with_bay_camera(bay_camera: bool) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
+    /// With `bay_camera`, a local RTSP server plays the panoramic camera (§17). In `root`
+    /// when given (a signing child's folder), else in a new temporary folder.
+    fn with_bay_camera(bay_camera: bool, root: Option<PathBuf>) -> Harness {
+        let (dir, root) = match root {
+            Some(root) => (None, root),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path().to_path_buf();
+                (Some(dir), root)
+            }
+        };
         let bay = bay_camera.then(|| {
             TestCamera::start(&CameraConfig {
                 width: 960,
@@ -81,7 +130,7 @@ impl Harness {
             .unwrap()
         });
         let kiosk = crate::cli::demo::kiosk(
-            dir.path(),
+            &root,
             "ECV-TESTE-01",
             bay.as_ref().map(TestCamera::url).as_deref(),
         )
@@ -387,7 +436,10 @@ fn the_counter_shows_precise_query_errors_then_opens_the_inspection() {
 
 #[test]
 fn a_whole_inspection_from_counter_to_delivered_package() {
-    let mut h = Harness::with_bay_camera(true);
+    let Some(root) = signing_child("a_whole_inspection_from_counter_to_delivered_package") else {
+        return;
+    };
+    let mut h = Harness::with_bay_camera(true, Some(root));
     h.open_inspection();
     h.inspector_takes_it();
     assert_eq!(h.inspection().row().state, StateKind::Capturing);
@@ -432,15 +484,58 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
         panic!()
     };
     assert!(s.confirmed(), "{:?}", s.error());
+    // Then the e-CPF card's PIN (§14): the demo's SoftHSM2 token.
+    h.type_into(
+        crate::screen::signature::PIN_INPUT,
+        vistoria_core::signing::test_pki::TOKEN_PIN,
+    );
     h.click("Assinar laudo");
-    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+    assert!(
+        matches!(h.app.screen(), Screen::Counter(_)),
+        "{:?}",
+        match h.app.screen() {
+            Screen::Signature(s) => s.error().map(str::to_owned),
+            _ => None,
+        }
+    );
     let notice = h.app.notice().unwrap();
     assert!(
-        notice.starts_with("Laudo de QTK-3308 assinado e colocado na fila de envio. Sem impressora configurada: laudo salvo em "),
+        notice.starts_with("Laudo de QTK-3308 assinado e colocado na fila de envio. Assinado por ANA PAULA SOUZA (certificado "),
         "{notice}"
+    );
+    assert!(
+        notice.contains("Sem impressora configurada: laudo salvo em "),
+        "{notice}"
+    );
+    // The laudo and its P7S are the inspection's media, and the P7S verifies over the laudo
+    // with the inspector's CPF in the certificate (what the central checks too).
+    let signed = h.audit_detail("inspection.signed");
+    assert_eq!(
+        signed["certificate"]["holder"], "ANA PAULA SOUZA",
+        "{signed}"
+    );
+    assert_eq!(signed["p7s_sha256"].as_str().unwrap().len(), 64, "{signed}");
+    assert!(
+        signed["biometric_confirmation"]["at"].is_string(),
+        "{signed}"
     );
     let pdf = notice.rsplit(' ').next().unwrap();
     assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+    // The PDF's signature block: holder, certificate serial and the P7S's SHA-256 (§14).
+    if let Ok(out) = std::process::Command::new("pdftotext")
+        .args([pdf, "-"])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let sha = signed["p7s_sha256"].as_str().unwrap();
+        assert!(text.contains(&sha[..32]), "{text}");
+        assert!(
+            text.contains(signed["certificate"]["serial"].as_str().unwrap()),
+            "{text}"
+        );
+        assert!(text.contains("ANA PAULA SOUZA"), "{text}");
+        assert!(!text.contains("RASCUNHO"), "{text}");
+    }
     let (state, _) = h.store_state(PLATE);
     assert!(
         matches!(state, StateKind::Queued | StateKind::Delivered),
@@ -604,4 +699,43 @@ fn operators_cannot_reach_diagnostics() {
     assert!(!h.sees("Diagnóstico"));
     h.send(Message::Go(super::Nav::Diagnostics));
     assert!(matches!(h.app.screen(), Screen::Counter(_)));
+}
+
+#[test]
+fn a_wrong_pin_is_said_and_the_inspection_waits_for_the_right_one() {
+    let Some(root) =
+        signing_child("a_wrong_pin_is_said_and_the_inspection_waits_for_the_right_one")
+    else {
+        return;
+    };
+    use crate::screen::signature::PIN_INPUT;
+    let mut h = Harness::with_bay_camera(false, Some(root));
+    h.open_inspection();
+    h.inspector_takes_it();
+    h.take_all_photos();
+    h.fill_checklist(None);
+    h.click("3. Conclusão");
+    h.click("Concluir vistoria");
+    h.click("Conferir digital");
+    h.type_into(PIN_INPUT, "000000");
+    h.click("Assinar laudo");
+    // §14: the card refused the PIN; nothing was signed, stored or queued.
+    let Screen::Signature(s) = h.app.screen() else {
+        panic!("saiu da assinatura")
+    };
+    assert_eq!(s.error(), Some("PIN incorreto; confira e digite de novo"));
+    assert!(h.sees("PIN incorreto; confira e digite de novo"));
+    assert_eq!(h.store_state(PLATE), (StateKind::Concluded, None));
+    let failed = h.audit_detail("inspection.sign_failed");
+    assert_eq!(failed["reason"], "PIN incorreto; confira e digite de novo");
+    // The PIN is typed again and the laudo signed.
+    h.type_into(PIN_INPUT, vistoria_core::signing::test_pki::TOKEN_PIN);
+    h.click("Assinar laudo");
+    assert!(matches!(h.app.screen(), Screen::Counter(_)));
+    let (state, outbox) = h.store_state(PLATE);
+    assert!(
+        matches!(state, StateKind::Queued | StateKind::Delivered),
+        "{state:?}"
+    );
+    assert!(outbox.is_some());
 }

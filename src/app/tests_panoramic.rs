@@ -29,7 +29,7 @@ impl Harness {
 
 #[test]
 fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
-    let mut h = Harness::with_bay_camera(true);
+    let mut h = Harness::with_bay_camera(true, None);
     h.open_inspection();
     h.inspector_takes_it();
     // The vehicle (the moving test pattern) is in the bay: no warning.
@@ -70,7 +70,7 @@ fn an_empty_bay_warns_the_inspector_and_is_audited_once_per_episode() {
 fn diagnostics_test_the_panoramic_camera_and_show_it_live() {
     use crate::screen::diagnostics::{self, CONFIG_HINT, PANORAMIC_TEST_FAILED};
 
-    let mut h = Harness::with_bay_camera(true);
+    let mut h = Harness::with_bay_camera(true, None);
     h.login_password(super::demo::TECHNICIAN, super::demo::PASSWORD);
     let url = h.camera.as_ref().unwrap().url();
     // The address is shown (no credentials in this one), read-only, with where to change it.

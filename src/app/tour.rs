@@ -218,7 +218,12 @@ fn plan(app: &App, n: usize) -> Option<Step> {
             None,
         ),
         13 => step(
-            vec![AppMessage::Signature(signature::Message::Sign)],
+            vec![
+                AppMessage::Signature(signature::Message::Pin(
+                    vistoria_core::signing::test_pki::TOKEN_PIN.into(),
+                )),
+                AppMessage::Signature(signature::Message::Sign),
+            ],
             6000,
             Some("11-laudo-assinado"),
         ),

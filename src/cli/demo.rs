@@ -16,7 +16,7 @@ use vistoria_core::store::Store;
 use super::embedded_central;
 use super::simulate::{self, SimulateArgs};
 use crate::app::{self, Options};
-use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
+use crate::kiosk::{Kiosk, Panoramic, Parts, card, demo};
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 
 /// Demo-mode options.
@@ -54,6 +54,19 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             true,
         ),
     };
+    let conf = card::demo_softhsm_conf(&root.join("kiosk"));
+    if args.headless.is_none() && std::env::var_os("SOFTHSM2_CONF").is_none_or(|v| v != conf) {
+        // SoftHSM2 (the demo's e-CPF token) reads its configuration from the environment only,
+        // and setting it in a running process is unsafe: start again with it set. `exec` keeps
+        // the process id, so a temporary data folder keeps its name.
+        use std::os::unix::process::CommandExt;
+        let error =
+            std::process::Command::new(std::env::current_exe().context("caminho do executável")?)
+                .args(std::env::args_os().skip(1))
+                .env("SOFTHSM2_CONF", &conf)
+                .exec();
+        tracing::error!(%error, "could not restart with the demo token's SOFTHSM2_CONF");
+    }
     let result = match args.headless {
         Some(n) => headless(&root, n),
         None => window(&root, args, started),
@@ -132,6 +145,11 @@ pub fn kiosk(root: &Path, station: &str, bay: Option<&str>) -> anyhow::Result<Ki
         log_dir: kiosk_dir.join("logs"),
         printer: None,
         panoramic: bay.map(|url| Panoramic::new(url, kiosk_dir.join("panoramica"))),
+        card: card::demo_token_soon(
+            &kiosk_dir,
+            &demo::INSPECTOR_NAME.to_uppercase(),
+            demo::INSPECTOR_CPF,
+        ),
     })
     .map_err(anyhow::Error::msg)?;
     kiosk.recover_panoramic();

@@ -225,6 +225,9 @@ pub fn bench(
 ) -> anyhow::Result<ExitCode> {
     use std::time::Instant;
     anyhow::ensure!(iterations > 0, "--iterations deve ser maior que zero");
+    if module.is_none() && vistoria_core::signing::test_pki::missing_tools(true).is_empty() {
+        return bench_on_softhsm(iterations, pin_env);
+    }
     let (laudo, photos) = sample(1)?;
     let mut canonical = Vec::new();
     let mut pdf = Vec::new();
@@ -277,4 +280,34 @@ pub fn bench(
     });
     println!("{line}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bench laudo` without `--module`: times the signature on a SoftHSM2 token made for the
+/// run (the demo's recipe), in a child process whose `SOFTHSM2_CONF` names it (SoftHSM2 reads
+/// it from the environment only).
+fn bench_on_softhsm(iterations: u32, pin_env: &str) -> anyhow::Result<ExitCode> {
+    use vistoria_core::signing::test_pki;
+    let dir = std::env::temp_dir().join(format!("vistoria-bench-token-{}", std::process::id()));
+    let options = test_pki::Options {
+        softhsm: true,
+        ..test_pki::Options::default()
+    };
+    let made = test_pki::make(&dir, "39053344705", &options);
+    let status = made.map_err(anyhow::Error::msg).and_then(|pki| {
+        let module = pki.module().context("módulo do SoftHSM2")?;
+        Ok(std::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "laudo", "--iterations", &iterations.to_string()])
+            .arg("--module")
+            .arg(module)
+            .args(["--token", test_pki::TOKEN_LABEL, "--pin-env", pin_env])
+            .env("SOFTHSM2_CONF", pki.softhsm_conf())
+            .env(pin_env, test_pki::TOKEN_PIN)
+            .status()?)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(if status?.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -19,7 +19,7 @@ use vistoria_drivers::fingerprint::uareu::usb::RusbTransport;
 use super::startup;
 use crate::app::{self, Options};
 use crate::kiosk::absent::Absent;
-use crate::kiosk::{Kiosk, Panoramic, Parts, demo};
+use crate::kiosk::{Kiosk, Panoramic, Parts, card, demo};
 
 /// Runs the station named by the configuration.
 pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -61,6 +61,25 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
                 format!("backend «{backend}» desconhecido"),
             )),
         };
+    // §14: the card's PKCS#11 middleware (the configured module, else the known locations)
+    // and the ICP-Brasil roots kept beside the configuration, in `icp-brasil/`.
+    let card = match devices.smartcard.backend.as_str() {
+        "pcsc" => card::CardSetup::Pkcs11 {
+            module: devices.smartcard.address.as_ref().map(std::path::PathBuf::from),
+            token_label: None,
+            roots: card::roots_in(
+                &paths
+                    .config_file()
+                    .parent()
+                    .unwrap_or(Path::new("/etc/vistoria"))
+                    .join("icp-brasil"),
+            ),
+        },
+        _ => card::CardSetup::Unavailable(
+            "Nenhuma leitora de cartão e-CPF configurada nesta estação ([devices.smartcard] backend = \"pcsc\"); chame o técnico. A vistoria continua concluída e pode ser assinada depois."
+                .to_owned(),
+        ),
+    };
     let kiosk = Kiosk::new(Parts {
         store,
         clock,
@@ -88,6 +107,7 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
             ("rtsp", Some(url)) => Some(Panoramic::new(url, paths.data_dir().join("panoramica"))),
             _ => None,
         },
+        card,
     })
     .map_err(anyhow::Error::msg)?;
     let refilmed = kiosk.recover_panoramic();

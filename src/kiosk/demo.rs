@@ -28,6 +28,10 @@ pub const OPERATOR: &str = "operador";
 pub const TECHNICIAN: &str = "tecnico";
 /// Inspector's login (fingerprint).
 pub const INSPECTOR: &str = "vistoriador";
+/// The demo inspector's name (on the demo e-CPF too).
+pub const INSPECTOR_NAME: &str = "Ana Paula Souza";
+/// The demo inspector's CPF (fictitious, valid check digits).
+pub const INSPECTOR_CPF: &str = "39053344705";
 /// Password of the demo's password accounts.
 pub const PASSWORD: &str = "vistoria123";
 
@@ -196,7 +200,7 @@ fn seed_staff(store: &mut Store) -> Result<(), String> {
     let staff = [
         (OPERATOR, "Carlos Operador", Role::Operator, "52998224725"),
         (TECHNICIAN, "Téo Técnico", Role::Technician, "11144477735"),
-        (INSPECTOR, "Ana Paula Souza", Role::Inspector, "39053344705"),
+        (INSPECTOR, INSPECTOR_NAME, Role::Inspector, INSPECTOR_CPF),
     ];
     for (login, name, role, cpf) in staff {
         if store.account(login).map_err(|e| e.to_string())?.is_some() {

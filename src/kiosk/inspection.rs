@@ -7,7 +7,7 @@ use serde_json::json;
 use vistoria_core::capture::{self, Shot};
 use vistoria_core::domain::{
     Chassis, ChecklistItem, Condition, Inspection, InspectionId, InterruptionCause, PhotoKind,
-    Plate, Renavam, SignatureInfo, StateKind, VehicleData, VehicleIdentity, Verdict,
+    Plate, Renavam, StateKind, VehicleData, VehicleIdentity, Verdict,
 };
 use vistoria_core::ocr::correction::{self, CorrectionForm, PlateCheck};
 use vistoria_core::ocr::{PlateReader, PlateReading};
@@ -166,7 +166,7 @@ pub fn counter_query(
 }
 
 impl Kiosk {
-    fn load(&self, id: InspectionId) -> Result<Inspection, Failure> {
+    pub(super) fn load(&self, id: InspectionId) -> Result<Inspection, Failure> {
         self.core().inspection(id)
     }
 
@@ -245,7 +245,7 @@ impl Kiosk {
 
     /// Loads, changes and stores the inspection under one lock, so two operations on the same
     /// inspection never overwrite each other.
-    fn apply(
+    pub(super) fn apply(
         &self,
         id: InspectionId,
         actor: &str,
@@ -534,55 +534,6 @@ impl Kiosk {
             tracing::error!(%id, %e, "panoramic recording not stored");
         }
         self.queue(id)
-    }
-
-    /// Signs (after the §14 biometric re-check), renders the laudo, queues the package for
-    /// the central and prints the laudo. Returns the row and what the printing did.
-    pub fn sign(
-        &self,
-        session: &Session,
-        id: InspectionId,
-        biometric_score: f32,
-        biometric_at: DateTime<Utc>,
-    ) -> Result<(InspectionRow, String), Failure> {
-        let signer = session.name.clone();
-        self.apply(
-            id,
-            &session.login,
-            "inspection.signed",
-            json!({
-                "biometric_confirmation": {
-                    "login": session.login,
-                    "score": biometric_score,
-                    "at": biometric_at,
-                },
-                "certificate": null,
-            }),
-            |i, at| {
-                i.sign(SignatureInfo {
-                    signer,
-                    at,
-                    certificate: None,
-                })
-            },
-        )?;
-        // The film ends with the laudo; its segments are part of it and of the package.
-        let segments = self.stop_recording(id).unwrap_or_else(|e| {
-            tracing::error!(%id, %e, "panoramic recording not stored");
-            Vec::new()
-        });
-        // The PDF is made before queuing: delivery deletes the photos it embeds (§9).
-        let laudo = {
-            let inspection = self.load(id)?;
-            let mut core = self.core();
-            self.write_laudo(&mut core, &inspection, session, biometric_at, segments)
-        };
-        let row = self.queue(id)?;
-        let printed = match laudo {
-            Ok(_) => self.print_laudo(id).unwrap_or_else(|e| e),
-            Err(e) => format!("laudo não gerado: {e}"),
-        };
-        Ok((row, printed))
     }
 
     pub(super) fn queue(&self, id: InspectionId) -> Result<InspectionRow, Failure> {

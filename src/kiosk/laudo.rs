@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use vistoria_core::domain::{Inspection, InspectionId, PhotoKind};
 use vistoria_core::laudo::{
-    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef, StationInfo,
+    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef,
+    SignatureBlock, StationInfo,
 };
 
 use super::{Core, Failure, Kiosk, Session, lock};
@@ -22,15 +23,16 @@ impl Kiosk {
             .join(format!("{id}.pdf"))
     }
 
-    /// Builds and renders the laudo of a signed (or interrupted) inspection; returns its path.
-    pub(super) fn write_laudo(
+    /// The laudo of a concluded inspection (what the inspector signs) and its photos for the
+    /// PDF, read from the store while they are still here.
+    pub(super) fn build_laudo(
         &self,
         core: &mut Core,
         inspection: &Inspection,
         inspector: &Session,
         biometric_at: DateTime<Utc>,
-        segments: Vec<SegmentRef>,
-    ) -> Result<PathBuf, Failure> {
+        issued_at: DateTime<Utc>,
+    ) -> Result<(Laudo, Vec<PdfPhoto>), Failure> {
         let id = inspection.id();
         let mut refs = Vec::new();
         let mut photos = Vec::new();
@@ -58,6 +60,19 @@ impl Kiosk {
                 jpeg,
             });
         }
+        // The panoramic film's segments, as stored (a retried signature finds them there).
+        let segments: Vec<SegmentRef> = core
+            .store
+            .media_of(id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|m| m.kind == "video_segment")
+            .enumerate()
+            .map(|(index, m)| SegmentRef {
+                index: index as u32,
+                sha256: m.digests.sha256,
+            })
+            .collect();
         let station = &self.0.station;
         let short: String = id.to_string().chars().take(8).collect();
         let laudo = Laudo::from_inspection(
@@ -79,12 +94,25 @@ impl Kiosk {
                     matched: true,
                     at: biometric_at,
                 },
-                issued_at: inspection.last_event_at(),
+                issued_at,
                 verify_base_url: format!("{}/laudos/", self.0.central_url.trim_end_matches('/')),
             },
         )
         .map_err(|e| e.to_string())?;
-        let pdf = vistoria_core::laudo::render(&laudo, &photos, None).map_err(|e| e.to_string())?;
+        Ok((laudo, photos))
+    }
+
+    /// Renders the laudo PDF with its signature block and keeps it in `laudos/` for printing
+    /// and reprinting; returns its path.
+    pub(super) fn keep_laudo_pdf(
+        core: &Core,
+        id: InspectionId,
+        laudo: &Laudo,
+        photos: &[PdfPhoto],
+        signature: &SignatureBlock,
+    ) -> Result<PathBuf, Failure> {
+        let pdf = vistoria_core::laudo::render(laudo, photos, Some(signature))
+            .map_err(|e| e.to_string())?;
         let path = Self::laudo_path(core, id);
         let dir = path.parent().map(PathBuf::from).unwrap_or_default();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

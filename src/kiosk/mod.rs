@@ -6,6 +6,7 @@
 //! outbox. Nothing here knows about iced: the screens get plain data back.
 
 pub mod absent;
+pub mod card;
 pub mod demo;
 mod devices;
 mod inspection;
@@ -15,6 +16,7 @@ mod outbox;
 mod panoramic;
 mod panoramic_check;
 mod panoramic_recovery;
+mod signing;
 mod status;
 
 use std::path::PathBuf;
@@ -39,6 +41,7 @@ pub use inspection::{
 pub use outbox::OutboxRow;
 pub use panoramic::{Panoramic, PanoramicStatus};
 pub use panoramic_check::PanoramicInfo;
+pub use signing::Signed;
 pub use status::{Diagnostics, StatusSnapshot};
 
 /// Who is logged in.
@@ -79,6 +82,8 @@ pub struct Parts {
     pub printer: Option<vistoria_drivers::printer::IppPrinter>,
     /// The panoramic camera (§17), when the station has one.
     pub panoramic: Option<Panoramic>,
+    /// The inspector's e-CPF card (§14).
+    pub card: card::CardSetup,
 }
 
 /// Store and what goes with it.
@@ -122,6 +127,7 @@ struct Inner {
     log_dir: PathBuf,
     printer: Option<Mutex<vistoria_drivers::printer::IppPrinter>>,
     panoramic: Option<Panoramic>,
+    card: card::CardSetup,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -174,6 +180,7 @@ impl Kiosk {
             log_dir: parts.log_dir,
             printer: parts.printer.map(Mutex::new),
             panoramic: parts.panoramic,
+            card: parts.card,
         })))
     }
 

@@ -1,14 +1,19 @@
 //! Assinatura: the inspector's fingerprint again (§14, "conferência biométrica"), then the
-//! signature. The e-CPF card's PIN step joins here when the station has a card reader
-//! configured; until then the signature records the biometric confirmation.
+//! e-CPF card's PIN (masked) and the signature of the laudo (2j). Every card problem (wrong or
+//! locked PIN, no card, card removed, certificate of someone else, expired, without
+//! digitalSignature) is a Portuguese message here; the inspection stays concluded until it is
+//! signed, and the PIN can be typed again.
 
-use iced::widget::{column, container, text};
+use iced::widget::{column, container, text, text_input};
 use iced::{Element, Length, Task};
 
 use super::finger_picker::{self, FingerPicker};
 use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, InspectionRow, Kiosk, Session};
+use crate::kiosk::{Failure, InspectionRow, Kiosk, Session, Signed};
+
+/// Id of the PIN field.
+pub const PIN_INPUT: &str = "pin-ecpf";
 
 /// The signature screen.
 #[derive(Debug)]
@@ -17,6 +22,7 @@ pub struct State {
     row: InspectionRow,
     fingers: FingerPicker,
     score: Option<(f32, chrono::DateTime<chrono::Utc>)>,
+    pin: String,
     busy: Option<&'static str>,
     error: Option<Failure>,
 }
@@ -32,10 +38,12 @@ pub enum Message {
     ReadFinger,
     /// The biometric check ended: score and central time.
     Confirmed(Result<(f32, chrono::DateTime<chrono::Utc>), Failure>),
+    /// The PIN field changed.
+    Pin(String),
     /// "Assinar laudo".
     Sign,
-    /// The signature ended (the package was queued): the row and what printing did.
-    Signed(Result<(InspectionRow, String), Failure>),
+    /// The signature ended (the package was queued).
+    Signed(Result<Signed, Failure>),
     /// "Voltar".
     Back,
 }
@@ -58,6 +66,7 @@ impl State {
             row,
             fingers: FingerPicker::new(kiosk),
             score: None,
+            pin: String::new(),
             busy: None,
             error: None,
         }
@@ -108,16 +117,24 @@ impl State {
                     Err(e) => self.error = Some(e),
                 }
             }
+            Message::Pin(pin) => {
+                // Card PINs are digits (4–12 on the cards sold here); nothing else is typed.
+                self.pin = pin.chars().filter(char::is_ascii_digit).take(16).collect();
+            }
             Message::Sign => {
-                if let (None, Some((score, at))) = (self.busy, self.score) {
-                    self.busy = Some("Assinando e colocando na fila de envio…");
+                if let (None, Some((score, at)), false) =
+                    (self.busy, self.score, self.pin.is_empty())
+                {
+                    self.busy = Some("Assinando com o cartão e-CPF e colocando na fila de envio…");
                     self.error = None;
                     let (s, id) = (self.session.clone(), self.row.id);
+                    // The PIN leaves the screen with the request and is not kept.
+                    let pin = std::mem::take(&mut self.pin);
                     return (
                         work(
                             kiosk,
                             "sign",
-                            move |k| k.sign(&s, id, score, at),
+                            move |k| k.sign(&s, id, score, at, &pin),
                             Message::Signed,
                         ),
                         None,
@@ -127,8 +144,12 @@ impl State {
             Message::Signed(result) => {
                 self.busy = None;
                 match result {
-                    Ok((row, printed)) => {
-                        return (Task::none(), Some(Event::Signed(row, printed)));
+                    Ok(signed) => {
+                        let printed = format!(
+                            "Assinado por {} (certificado {}). {}",
+                            signed.signer, signed.serial, signed.printed
+                        );
+                        return (Task::none(), Some(Event::Signed(signed.row, printed)));
                     }
                     Err(e) => self.error = Some(e),
                 }
@@ -175,13 +196,25 @@ impl State {
                 .into()
             }
         };
+        let can_sign = self.busy.is_none() && self.score.is_some() && !self.pin.is_empty();
+        let mut pin = text_input("PIN", &self.pin)
+            .id(PIN_INPUT)
+            .secure(true)
+            .padding(10)
+            .size(ui::BODY)
+            .width(Length::Fixed(240.0));
+        if self.busy.is_none() && self.score.is_some() {
+            pin = pin.on_input(Message::Pin).on_submit(Message::Sign);
+        }
         let step2 = column![
-            ui::heading("2. Assinatura"),
-            ui::muted("Sem leitor de cartão e-CPF configurado nesta estação: a assinatura registra a conferência biométrica."),
-            ui::action(
-                "Assinar laudo",
-                (self.busy.is_none() && self.score.is_some()).then_some(Message::Sign)
-            ),
+            ui::heading("2. Assinatura com o cartão e-CPF (§14)"),
+            ui::muted(if self.score.is_some() {
+                "Insira o cartão e-CPF na leitora e digite o PIN."
+            } else {
+                "Depois da conferência biométrica: cartão e-CPF na leitora e PIN."
+            }),
+            ui::field("PIN do cartão", pin),
+            ui::action("Assinar laudo", can_sign.then_some(Message::Sign)),
         ]
         .spacing(8);
         let mut body = column![
@@ -196,20 +229,17 @@ impl State {
             body = body.push(ui::notice(b));
         }
         if let Some(e) = &self.error {
-            body = body.push(ui::error_box(
-                e,
-                vec![
-                    ui::secondary(
-                        "Tentar de novo",
-                        Some(if self.score.is_some() {
-                            Message::Sign
-                        } else {
-                            Message::ReadFinger
-                        }),
-                    ),
-                    ui::secondary("Voltar à lista", Some(Message::Back)),
-                ],
+            // After a card error the PIN is typed again in step 2; before the fingerprint
+            // check, the check is tried again.
+            let mut actions = Vec::new();
+            if self.score.is_none() {
+                actions.push(ui::secondary("Tentar de novo", Some(Message::ReadFinger)));
+            }
+            actions.push(ui::secondary(
+                "Voltar à lista (assinar depois)",
+                Some(Message::Back),
             ));
+            body = body.push(ui::error_box(e, actions));
         } else {
             body = body.push(ui::secondary(
                 "Voltar à lista (assinar depois)",

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 mod packages;
+mod signature;
 mod state;
 mod upload;
 mod vehicles;

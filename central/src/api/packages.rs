@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::extract::{JsonValue, decode};
 use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
-use super::{AppState, Station, blocking};
+use super::{AppState, Station, blocking, signature};
 use crate::names::check_file_name;
 use crate::storage::{FileRecord, InsertOutcome, PackageRecord};
 
@@ -324,6 +324,24 @@ pub async fn commit(
                 reason,
             )
             .with_file(first));
+        }
+        // §14: the inspector's signature over the laudo, by the inspector's own e-CPF.
+        let read = |name: &str| {
+            signature::read_all(
+                state
+                    .blobs
+                    .open(id, name)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+            )
+        };
+        if let Err(reason) = signature::check(&package.manifest, &read) {
+            tracing::warn!(%station, inspection_id = %id, %reason, "assinatura do laudo recusada");
+            state.meta.set_rejected(id, &reason)?;
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidSignature,
+                reason,
+            ));
         }
         for file in &package.files {
             state.blobs.seal(id, &file.name)?;

@@ -9,6 +9,7 @@ pub mod cades;
 pub mod certificate;
 pub mod der;
 pub mod keys;
+pub mod test_pki;
 pub mod verify;
 
 use chrono::{DateTime, Utc};

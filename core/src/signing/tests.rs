@@ -1,5 +1,5 @@
 //! Signing tests against a test PKI made by `openssl` at test time
-//! (`core/tests/support/make-test-pki.sh`), every `.p7s` checked by `openssl cms -verify`.
+//! ([`super::test_pki`]), every `.p7s` checked by `openssl cms -verify`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -53,18 +53,16 @@ impl Pki {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/make-test-pki.sh"
-        );
-        let status = Command::new("sh")
-            .arg(script)
-            .arg(dir.path())
-            .arg(CPF)
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "make-test-pki.sh failed");
+        let options = test_pki::Options {
+            ec: args.contains(&"--ec"),
+            encoding: args
+                .iter()
+                .position(|a| *a == "--encoding")
+                .map(|i| args[i + 1]),
+            no_digital_signature: args.contains(&"--no-digital-signature"),
+            ..test_pki::Options::default()
+        };
+        test_pki::make(dir.path(), CPF, &options).unwrap();
         Some(Pki {
             path: dir.path().to_path_buf(),
             _dir: dir,

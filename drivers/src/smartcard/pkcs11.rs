@@ -120,6 +120,8 @@ impl Pkcs11Signer {
             .map_err(|e| map_error(&e, false))?;
         let secret = AuthPin::new(pin.to_owned());
         if let Err(e) = session.login(UserType::User, Some(&secret)) {
+            // Only CKF_USER_PIN_FINAL_TRY says something about the tries left: COUNT_LOW is
+            // set by any wrong PIN since the last good one (PKCS#11 2.40 §5.7.3).
             let final_try = pkcs11
                 .get_token_info(slot)
                 .map(|i| i.user_pin_final_try())

@@ -9,16 +9,22 @@
 # the PKCS#11 module path is written to OUTDIR/module.txt.
 #
 # usage: make-test-pki.sh OUTDIR CPF [--ec] [--encoding octet|printable|utf8]
-#                         [--no-digital-signature] [--softhsm]
+#                         [--no-digital-signature] [--softhsm] [--name "HOLDER NAME"]
+#                         [--days N]
+#
+# Run through `vistoria_core::signing::test_pki` (tests, demo mode), which embeds this file.
 set -eu
 out=$1; cpf=$2; shift 2
 key="rsa"; enc="OCTETSTRING"; ku="critical,digitalSignature,nonRepudiation,keyEncipherment"; hsm=0
+name="FULANO DE TAL"; days=730
 while [ $# -gt 0 ]; do
   case $1 in
     --ec) key="ec" ;;
     --encoding) shift; case $1 in octet) enc=OCTETSTRING;; printable) enc=PRINTABLESTRING;; utf8) enc=UTF8;; *) echo "bad encoding $1" >&2; exit 2;; esac ;;
     --no-digital-signature) ku="critical,keyEncipherment" ;;
     --softhsm) hsm=1 ;;
+    --name) shift; name=$1 ;;
+    --days) shift; days=$1 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -54,8 +60,8 @@ else
 fi
 # shellcheck disable=SC2086
 openssl req -config openssl.cnf -new $newkey -nodes -keyout ecpf.key -out ecpf.csr \
-  -subj "/C=BR/O=ICP-Brasil/OU=Teste Vistoria/CN=FULANO DE TAL:${cpf}" 2>/dev/null
-openssl x509 -req -in ecpf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 730 -sha256 \
+  -subj "/C=BR/O=ICP-Brasil/OU=Teste Vistoria/CN=${name}:${cpf}" 2>/dev/null
+openssl x509 -req -in ecpf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days "$days" -sha256 \
   -extfile openssl.cnf -extensions ecpf_ext -out ecpf.pem 2>/dev/null
 openssl x509 -in ca.pem -outform DER -out ca.der
 openssl x509 -in ecpf.pem -outform DER -out ecpf.der
