@@ -58,7 +58,27 @@ enum Command {
     },
 }
 
+/// Tesseract's OpenMP threads spin while they wait: on small plate images and the kiosk's two
+/// cores they made a plate read four times slower (`bench ocr` p50 ≈ 200 ms against ≈ 55 ms
+/// with one thread). OpenMP reads its limit from the environment only, and changing the
+/// environment of a running process is unsafe: start again with it set (`exec` keeps the pid).
+fn limit_openmp_threads() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    eprintln!("aviso: não foi possível limitar as threads do OCR: {error}");
+}
+
 fn main() -> ExitCode {
+    limit_openmp_threads();
     let args = Args::parse();
     let result = match args.command {
         None => cli::station::run(args.config.as_deref()),

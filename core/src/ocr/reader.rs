@@ -388,8 +388,15 @@ pub fn read_row<R: Recognizer>(
         }
         let class = char_class_at(i, None).unwrap_or(CharClass::LetterOrDigit);
         let from_group = group.get(i).copied();
+        let probabilities = model.classify(g);
+        let sure = CLASSES
+            .iter()
+            .zip(&probabilities)
+            .any(|(&c, &p)| p >= 0.9 && class.allows(char::from(c)));
         let tesseract = match from_group {
             Some((c, s)) if class.allows(c) && s >= 0.6 => Some((c, s)),
+            // The classifier is sure: a lone-character read (the slow part) would add little.
+            _ if sure => from_group,
             _ => {
                 // The group read was unsure or broke the layout: ask about this one alone.
                 let whitelist = match class {
@@ -401,7 +408,7 @@ pub fn read_row<R: Recognizer>(
                 c.chars().next().map(|c| (c, s)).or(from_group)
             }
         };
-        positions.push(fuse(tesseract, &model.classify(g)));
+        positions.push(fuse(tesseract, &probabilities));
     }
     Ok(decode::decode(&positions).map(|decoded| RowReading { decoded }))
 }
