@@ -668,6 +668,25 @@ fn diagnostics_show_devices_faults_and_export_a_support_zip() {
     );
     assert!(report.audit.is_ok());
     assert!(h.sees("pronto"));
+    // The signature's card: the demo's SoftHSM2 token (or it being made), and the readers as
+    // pcscd sees them, or why it cannot say.
+    assert!(h.sees("Cartão e-CPF (§14)"));
+    assert!(!report.card.is_empty());
+    assert!(h.sees(&report.card), "{}", report.card);
+    match &report.readers {
+        Ok(readers) if readers.is_empty() => {
+            assert!(h.sees("Nenhuma leitora de cartão conectada"));
+        }
+        Ok(readers) => assert!(readers.iter().any(|(r, present)| h.sees(&format!(
+            "{r}: {}",
+            if *present {
+                "cartão inserido"
+            } else {
+                "sem cartão"
+            }
+        )))),
+        Err(e) => assert!(h.sees(&format!("Leitoras: {e}"))),
+    }
     h.click("Desconectar a câmera");
     assert!(h.sees("ausente"));
     h.click("testar-Camera");

@@ -13,7 +13,7 @@ use vistoria_core::signing::test_pki::{self, TestPki};
 use vistoria_core::signing::{
     DetachedSignature, EcpfCertificate, SignaturePolicy, Signer, SigningContext, sign_checked,
 };
-use vistoria_drivers::smartcard::{Pkcs11Signer, find_module};
+use vistoria_drivers::smartcard::{Pkcs11Signer, ReaderWatcher, find_module};
 
 use super::Failure;
 
@@ -65,6 +65,39 @@ impl CardSetup {
 }
 
 impl CardSetup {
+    /// What the signature will go through, in Portuguese, for Diagnóstico.
+    pub fn describe(&self) -> String {
+        match self {
+            CardSetup::Pkcs11 {
+                module,
+                token_label,
+                roots,
+            } => {
+                let module = match find_module(module.as_deref()) {
+                    Some(path) => format!("Middleware PKCS#11: {}", path.display()),
+                    None => "Nenhum middleware PKCS#11 encontrado nesta estação".to_owned(),
+                };
+                let token = token_label
+                    .as_ref()
+                    .map(|label| format!(" · token «{label}»"))
+                    .unwrap_or_default();
+                format!(
+                    "{module}{token} · {} certificado(s) raiz ICP-Brasil aceito(s)",
+                    roots.len()
+                )
+            }
+            CardSetup::Unavailable(why) => why.clone(),
+            CardSetup::Preparing(preparing) => {
+                match &*preparing.lock().unwrap_or_else(PoisonError::into_inner) {
+                    Preparing::Running(_) => {
+                        "Preparando o token de demonstração (SoftHSM2)…".to_owned()
+                    }
+                    Preparing::Done(setup) => setup.describe(),
+                }
+            }
+        }
+    }
+
     /// Opens the card with `pin` and signs `content` after the §14 checks (certificate CPF =
     /// the inspector's, valid at central time, digitalSignature, chain to the roots). The
     /// biometric re-check has passed by then.
@@ -116,6 +149,19 @@ impl CardSetup {
         .map_err(|e| e.to_string())?;
         Ok((signed, certificate))
     }
+}
+
+/// The PC/SC readers and whether each holds a card, as `pcscd` sees them now.
+pub fn readers() -> Result<Vec<(String, bool)>, Failure> {
+    let mut watcher = ReaderWatcher::new().map_err(|e| e.to_string())?;
+    watcher
+        .poll(std::time::Duration::ZERO)
+        .map_err(|e| e.to_string())?;
+    Ok(watcher
+        .snapshot()
+        .iter()
+        .map(|(reader, atr)| (reader.clone(), atr.is_some()))
+        .collect())
 }
 
 /// Where demo mode keeps its token: `DATA/ecpf-demo`.
@@ -210,4 +256,26 @@ pub fn roots_in(dir: &Path) -> Vec<Vec<u8>> {
         }
     }
     roots
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostics_say_what_the_signature_goes_through() {
+        let configured = CardSetup::Pkcs11 {
+            module: Some(PathBuf::from("/opt/middleware/libaetpkss.so")),
+            token_label: None,
+            roots: vec![Vec::new(), Vec::new()],
+        };
+        let text = configured.describe();
+        assert!(text.contains("/opt/middleware/libaetpkss.so"), "{text}");
+        assert!(text.contains("2 certificado(s) raiz"), "{text}");
+        let missing = CardSetup::Unavailable("nenhum cartão configurado".into());
+        assert_eq!(missing.describe(), "nenhum cartão configurado");
+        let preparing = CardSetup::Preparing(Arc::new(Mutex::new(Preparing::Done(missing))));
+        assert_eq!(preparing.describe(), "nenhum cartão configurado");
+    }
 }

@@ -57,6 +57,10 @@ pub struct Diagnostics {
     pub audit: Result<u64, String>,
     /// The panoramic camera (§17), when the station has one.
     pub panoramic: Option<super::PanoramicInfo>,
+    /// The e-CPF signature (§14): what it goes through.
+    pub card: String,
+    /// PC/SC readers and whether each holds a card, or why they cannot be listed.
+    pub readers: Result<Vec<(String, bool)>, Failure>,
 }
 
 impl Kiosk {
@@ -117,6 +121,8 @@ impl Kiosk {
             ],
             audit,
             panoramic: self.panoramic_info(),
+            card: self.0.card.describe(),
+            readers: super::card::readers(),
         }
     }
 

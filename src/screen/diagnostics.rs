@@ -414,10 +414,31 @@ impl State {
         for (name, version) in &d.versions {
             system = system.push(ui::muted(format!("{name}: {version}")));
         }
+        let mut card = column![
+            ui::heading("Cartão e-CPF (§14)"),
+            text(&d.card).size(ui::BODY)
+        ]
+        .spacing(6);
+        card = match &d.readers {
+            Ok(readers) if readers.is_empty() => {
+                card.push(ui::muted("Nenhuma leitora de cartão conectada"))
+            }
+            Ok(readers) => readers.iter().fold(card, |col, (reader, present)| {
+                col.push(text(format!(
+                    "{reader}: {}",
+                    if *present {
+                        "cartão inserido"
+                    } else {
+                        "sem cartão"
+                    }
+                )))
+            }),
+            Err(e) => card.push(ui::muted(format!("Leitoras: {e}"))),
+        };
         body = body.push(
             row![
                 column![ui::card(devices)].width(Length::FillPortion(3)),
-                column![ui::card(central), ui::card(system)]
+                column![ui::card(central), ui::card(card), ui::card(system)]
                     .spacing(14)
                     .width(Length::FillPortion(2)),
             ]
