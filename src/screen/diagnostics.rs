@@ -38,7 +38,7 @@ pub enum Message {
     /// Measure again.
     Refresh,
     /// Measurements arrived.
-    Loaded(Diagnostics),
+    Loaded(Box<Diagnostics>),
     /// "Testar" on a device.
     SelfTest(DeviceKind),
     /// A self-test ended.
@@ -136,7 +136,7 @@ impl State {
             "diagnostics",
             |k| Ok(k.diagnostics()),
             |r: Result<Diagnostics, Failure>| match r {
-                Ok(d) => Message::Loaded(d),
+                Ok(d) => Message::Loaded(Box::new(d)),
                 Err(e) => Message::Exported(Err(e)),
             },
         )
@@ -148,7 +148,7 @@ impl State {
             Message::Refresh => return (self.refresh(kiosk), None),
             Message::Loaded(d) => {
                 self.loading = false;
-                self.report = Some(d);
+                self.report = Some(*d);
             }
             Message::SelfTest(kind) => {
                 return (
