@@ -21,6 +21,8 @@ pub struct State {
     session: Session,
     row: InspectionRow,
     fingers: FingerPicker,
+    /// Demo mode: the demo token's PIN is shown.
+    demo: bool,
     score: Option<(f32, chrono::DateTime<chrono::Utc>)>,
     pin: String,
     busy: Option<&'static str>,
@@ -65,6 +67,7 @@ impl State {
             session,
             row,
             fingers: FingerPicker::new(kiosk),
+            demo: kiosk.is_demo(),
             score: None,
             pin: String::new(),
             busy: None,
@@ -206,17 +209,25 @@ impl State {
         if self.busy.is_none() && self.score.is_some() {
             pin = pin.on_input(Message::Pin).on_submit(Message::Sign);
         }
-        let step2 = column![
+        let mut step2 = column![
             ui::heading("2. Assinatura com o cartão e-CPF (§14)"),
             ui::muted(if self.score.is_some() {
                 "Insira o cartão e-CPF na leitora e digite o PIN."
             } else {
                 "Depois da conferência biométrica: cartão e-CPF na leitora e PIN."
             }),
-            ui::field("PIN do cartão", pin),
-            ui::action("Assinar laudo", can_sign.then_some(Message::Sign)),
         ]
         .spacing(8);
+        if self.demo {
+            step2 = step2.push(ui::muted(format!(
+                "Cartão de demonstração (token SoftHSM2): PIN {}",
+                vistoria_core::signing::test_pki::TOKEN_PIN
+            )));
+        }
+        let step2 = step2.push(ui::field("PIN do cartão", pin)).push(ui::action(
+            "Assinar laudo",
+            can_sign.then_some(Message::Sign),
+        ));
         let mut body = column![
             ui::title("Assinatura do laudo"),
             ui::card(summary),
