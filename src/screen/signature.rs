@@ -4,7 +4,7 @@
 //! digitalSignature) is a Portuguese message here; the inspection stays concluded until it is
 //! signed, and the PIN can be typed again.
 
-use iced::widget::{column, container, text, text_input};
+use iced::widget::{column, container, scrollable, text, text_input};
 use iced::{Element, Length, Task};
 
 use super::finger_picker::{self, FingerPicker};
@@ -257,6 +257,7 @@ impl State {
                 Some(Message::Back),
             ));
         }
-        container(body).padding(20).center_x(Length::Fill).into()
+        // Scrollable: with an error or the demo's hint the page is taller than a 1280×800 kiosk.
+        scrollable(container(body).padding(20).center_x(Length::Fill)).into()
     }
 }
