@@ -31,18 +31,22 @@ fn kiosk_crash_child() {
     let url = std::env::var(URL_ENV).unwrap();
     let kiosk = crate::cli::demo::kiosk(Path::new(&root), STATION, Some(&url)).unwrap();
     kiosk.sync_clock().unwrap();
-    let operator = Session {
-        login: "operador".into(),
-        name: "Operador".into(),
-        role: Role::Operator,
-        cpf: String::new(),
-    };
+    let operator = operator();
     let row = kiosk
         .open_inspection(&operator, "QTK3308", "43787047302", "")
         .unwrap();
     println!("\nOPENED {}", row.id);
     loop {
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn operator() -> Session {
+    Session {
+        login: "operador".into(),
+        name: "Operador".into(),
+        role: Role::Operator,
+        cpf: String::new(),
     }
 }
 
@@ -161,12 +165,7 @@ fn a_still_open_inspection_goes_on_being_filmed_after_the_crash() {
     assert_eq!(kiosk.panoramic_status().unwrap().recording, 1);
     std::thread::sleep(Duration::from_secs(4));
     kiosk.sync_clock().unwrap();
-    let inspector = Session {
-        login: "operador".into(),
-        name: "Operador".into(),
-        role: Role::Operator,
-        cpf: String::new(),
-    };
+    let inspector = operator();
     kiosk
         .interrupt(
             &inspector,
