@@ -235,4 +235,40 @@ mod tests {
         let json = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
         assert!(json.contains("\"cause\": \"no_frames\""), "{json}");
     }
+
+    /// Times are measured floats; the file is what the package hashes, so a
+    /// manifest read back must equal the one written to the last bit (serde_json
+    /// needs `float_roundtrip` for that: its fast parser is off by an ulp at times).
+    #[test]
+    fn measured_times_come_back_bit_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Manifest::new("rtsp://h/x", None);
+        m.seconds = 29.316680304;
+        let mut t = 0.06315959_f64;
+        for i in 0..2000 {
+            let end = t + 9.0 + (i as f64).sin().abs() * 0.037_123_456_789;
+            m.gaps.push(Gap {
+                start_s: t,
+                end_s: end,
+                start_at: None,
+                end_at: None,
+                cause: GapCause::NoFrames,
+                detail: String::new(),
+                open_at_stop: false,
+            });
+            t = end;
+        }
+        m.write_to(dir.path()).unwrap();
+        let back = Manifest::read_from(dir.path()).unwrap();
+        for (a, b) in back.gaps.iter().zip(&m.gaps) {
+            assert_eq!(
+                a.end_s.to_bits(),
+                b.end_s.to_bits(),
+                "{} vs {}",
+                a.end_s,
+                b.end_s
+            );
+        }
+        assert_eq!(back, m);
+    }
 }
