@@ -2,7 +2,7 @@
 //! in a cluttered scene with perspective, blur, noise and uneven lighting. Deterministic for a
 //! given seed.
 
-use ab_glyph::PxScale;
+use ab_glyph::{Font, FontRef, PxScale, point};
 use image::{GrayImage, Luma, Rgb, RgbImage};
 use imageproc::geometric_transformations::{Interpolation, Projection, warp_into};
 
@@ -108,33 +108,111 @@ pub fn render_plate(plate: &Plate, width: u32) -> RgbImage {
             Rgb([40, 40, 40]),
         );
     }
-    // Plate characters are condensed: shrink the font horizontally to fit seven of them.
-    let text = match plate.format() {
-        PlateFormat::Old => plate.pretty(),
-        PlateFormat::Mercosul => plate.to_string(),
+    // Plate typefaces have no descenders and one width: every character fills a cell of the
+    // same size (a W as narrow as the rest, a J on the baseline), the cells evenly pitched.
+    let cells: Vec<Option<char>> = match plate.format() {
+        PlateFormat::Old => plate
+            .as_str()
+            .chars()
+            .take(3)
+            .map(Some)
+            .chain([None])
+            .chain(plate.as_str().chars().skip(3).map(Some))
+            .collect(),
+        PlateFormat::Mercosul => plate.as_str().chars().map(Some).collect(),
     };
-    let char_h = height as f32 * 0.62;
-    let mut scale = PxScale {
-        x: char_h * 1.05,
-        y: char_h * 1.32,
+    let char_h = height as f32 * 0.5;
+    // The separator of a grey plate takes half a cell and shows a dash.
+    let units = cells
+        .iter()
+        .map(|c| if c.is_some() { 1.0 } else { 0.5 })
+        .sum::<f32>();
+    let cell_w = width as f32 * 0.82 / units;
+    // On a Mercosul plate the characters sit just under the band; on a grey plate, centred
+    // below the city line.
+    let top = if mercosul {
+        height as f32 * 0.3
+    } else {
+        band as f32 + (height as f32 - band as f32 - char_h) / 2.0
     };
-    let avail = width as f32 * 0.9;
-    let tw = font::text_width(&font, scale, &text);
-    if tw > avail {
-        scale.x *= avail / tw;
+    let ink = Rgb([15, 15, 15]);
+    let mut x = (width as f32 - cell_w * units) / 2.0;
+    for cell in cells {
+        match cell {
+            Some(c) => {
+                draw_in_cell(
+                    &mut img,
+                    &font,
+                    c,
+                    (x + cell_w * 0.06, top),
+                    (cell_w * 0.88, char_h),
+                    ink,
+                );
+                x += cell_w;
+            }
+            None => {
+                let (dx, dy) = (cell_w * 0.12, char_h * 0.47);
+                for yy in (top + dy) as u32..(top + dy + char_h * 0.08) as u32 {
+                    for xx in (x + dx) as u32..(x + cell_w * 0.5 - dx) as u32 {
+                        img.put_pixel(xx, yy, ink);
+                    }
+                }
+                x += cell_w * 0.5;
+            }
+        }
     }
-    let tw = font::text_width(&font, scale, &text);
-    let top = band as f32 + (height as f32 - band as f32 - char_h) / 2.0 - char_h * 0.3;
-    font::draw_text(
-        &mut img,
-        &font,
-        scale,
-        (width as f32 - tw) / 2.0,
-        top,
-        &text,
-        Rgb([15, 15, 15]),
-    );
     img
+}
+
+/// Paints `c` scaled to the full height of a `size` cell at `at`, no wider than the cell
+/// (narrower when its own proportions are), centred across it.
+fn draw_in_cell(
+    img: &mut RgbImage,
+    font: &FontRef<'_>,
+    c: char,
+    at: (f32, f32),
+    size: (f32, f32),
+    colour: Rgb<u8>,
+) {
+    let id = font.glyph_id(c);
+    let unit = PxScale::from(100.0);
+    let Some(probe) = font.outline_glyph(id.with_scale_and_position(unit, point(0.0, 0.0))) else {
+        return;
+    };
+    let b = probe.px_bounds();
+    let (bw, bh) = (b.width().max(1.0), b.height().max(1.0));
+    let sy = size.1 / bh;
+    // Plate letters are narrower than text letters: condense to at most the cell.
+    let sx = (sy * 0.8).min(size.0 / bw);
+    let scale = PxScale {
+        x: 100.0 * sx,
+        y: 100.0 * sy,
+    };
+    let Some(sized) = font.outline_glyph(id.with_scale_and_position(scale, point(0.0, 0.0))) else {
+        return;
+    };
+    let sb = sized.px_bounds();
+    let origin = point(
+        at.0 + (size.0 - sb.width()) / 2.0 - sb.min.x,
+        at.1 - sb.min.y,
+    );
+    let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, origin)) else {
+        return;
+    };
+    let bounds = outline.px_bounds();
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    outline.draw(|gx, gy, cov| {
+        let px = bounds.min.x as i32 + gx as i32;
+        let py = bounds.min.y as i32 + gy as i32;
+        if px < 0 || py < 0 || px >= w || py >= h {
+            return;
+        }
+        let p = img.get_pixel_mut(px as u32, py as u32);
+        for k in 0..3 {
+            let bg = f32::from(p.0[k]);
+            p.0[k] = (bg + (f32::from(colour.0[k]) - bg) * cov.min(1.0)).round() as u8;
+        }
+    });
 }
 
 /// What a synthetic scene holds.
