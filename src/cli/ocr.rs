@@ -49,8 +49,7 @@ fn read_file(
 ) -> anyhow::Result<vistoria_core::ocr::PlateReading> {
     let img =
         image::open(file).with_context(|| format!("não foi possível abrir {}", file.display()))?;
-    let gray = img.to_luma8();
-    Ok(reader.read(&gray)?)
+    Ok(reader.read(&img.to_rgb8())?)
 }
 
 /// Trains the glyph classifier on characters rendered from fonts.
@@ -141,9 +140,9 @@ pub fn bench_ocr(labels_path: &Path) -> anyhow::Result<ExitCode> {
         let img = image::open(&label.file)
             .with_context(|| format!("não foi possível abrir {}", label.file.display()))?;
         // Decoding the JPEG is not part of recognition; the kiosk has the frame in memory.
-        let gray = img.to_luma8();
+        let photo = img.to_rgb8();
         let started = Instant::now();
-        let r = reader.read(&gray)?;
+        let r = reader.read(&photo)?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         times.push(ms);
         let read = r

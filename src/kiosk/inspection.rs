@@ -576,8 +576,7 @@ fn read_plate(
     let reader = ocr
         .as_mut()
         .ok_or_else(|| "leitor de placas indisponível".to_owned())?;
-    let gray = image::DynamicImage::ImageRgb8(image.clone()).to_luma8();
-    reader.read(&gray).map_err(|e| e.to_string())
+    reader.read(image).map_err(|e| e.to_string())
 }
 
 fn check(inspection: &Inspection, reading: Result<PlateReading, Failure>) -> OcrCheck {

@@ -121,6 +121,15 @@ pub fn decode(positions: &[Position]) -> Option<Decoded> {
     }
 }
 
+/// Decodes in the format the plate's colours showed, when they showed one (a Mercosul band):
+/// then the fifth place is a letter even where it looks like a digit (O and 0, I and 1).
+pub fn decode_hinted(positions: &[Position], hint: Option<PlateFormat>) -> Option<Decoded> {
+    match hint {
+        Some(format) => decode_as(positions, format).or_else(|| decode(positions)),
+        None => decode(positions),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -158,6 +167,16 @@ mod tests {
         assert_eq!(d.plate.format(), PlateFormat::Mercosul);
         let d = decode(&positions("ABC1723")).unwrap();
         assert_eq!(d.plate.format(), PlateFormat::Old);
+    }
+
+    #[test]
+    fn a_mercosul_hint_reads_the_fifth_place_as_a_letter() {
+        // "ABC1023" is a valid grey plate, but the band said Mercosul: the 0 is an O.
+        let p = positions("ABC1023");
+        assert_eq!(decode(&p).unwrap().plate.as_str(), "ABC1023");
+        let d = decode_hinted(&p, Some(PlateFormat::Mercosul)).unwrap();
+        assert_eq!(d.plate.as_str(), "ABC1O23");
+        assert_eq!(decode_hinted(&p, None).unwrap().plate.as_str(), "ABC1023");
     }
 
     #[test]

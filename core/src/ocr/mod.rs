@@ -2,6 +2,7 @@
 //! plate's format, and compare it with the plate typed for the vehicle query.
 
 pub mod binary;
+pub mod colour;
 pub mod correction;
 pub mod decode;
 pub mod engine;
@@ -15,7 +16,7 @@ pub mod train;
 
 use std::time::Instant;
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
 pub use binary::Rect;
@@ -71,13 +72,32 @@ impl<R: Recognizer> PlateReader<R> {
         }
     }
 
-    /// Reads the plate in a whole photo.
-    pub fn read(&mut self, gray: &GrayImage) -> Result<PlateReading, OcrError> {
+    /// Reads the plate in a whole colour photo. The colours tell a Mercosul plate (its blue
+    /// band) before its characters are read.
+    pub fn read(&mut self, photo: &RgbImage) -> Result<PlateReading, OcrError> {
         let started = Instant::now();
+        // The same grey as `DynamicImage::to_luma8` (the locator's thresholds were set on it;
+        // `ConvertBuffer` rounds differently).
+        let gray = image::DynamicImage::ImageRgb8(photo.clone()).to_luma8();
+        self.read_from(&gray, Some(photo), started)
+    }
+
+    /// Reads the plate in a grey photo (no colour: the format is told by the reading alone).
+    pub fn read_gray(&mut self, gray: &GrayImage) -> Result<PlateReading, OcrError> {
+        self.read_from(gray, None, Instant::now())
+    }
+
+    fn read_from(
+        &mut self,
+        gray: &GrayImage,
+        photo: Option<&RgbImage>,
+        started: Instant,
+    ) -> Result<PlateReading, OcrError> {
         let found = locator::locate(gray, self.candidates);
         let mut best: Option<(reader::RowReading, Rect)> = None;
         for candidate in &found {
-            let Some(reading) = reader::read_row(&mut self.engine, gray, candidate)? else {
+            let hint = photo.and_then(|p| colour::format_hint(p, candidate));
+            let Some(reading) = reader::read_row(&mut self.engine, gray, candidate, hint)? else {
                 continue;
             };
             let plate_box = candidate.plate_box(gray.width(), gray.height());
@@ -114,6 +134,6 @@ impl<R: Recognizer> PlateReader<R> {
     /// Reads the plate in encoded image bytes (JPEG, PNG).
     pub fn read_bytes(&mut self, bytes: &[u8]) -> Result<PlateReading, OcrError> {
         let img = image::load_from_memory(bytes).map_err(|e| OcrError::Image(e.to_string()))?;
-        self.read(&img.to_luma8())
+        self.read(&img.to_rgb8())
     }
 }

@@ -9,7 +9,7 @@ use super::decode::{self, Decoded, Position};
 use super::engine::{Layout, Recognizer};
 use super::glyphs::{CLASSES, GlyphModel};
 use super::locator::{Candidate, median_height};
-use crate::domain::plate::{CharClass, PLATE_LEN, char_class_at};
+use crate::domain::plate::{CharClass, PLATE_LEN, PlateFormat, char_class_at};
 
 /// Character height the row is normalised to before segmentation.
 pub const CHAR_HEIGHT: u32 = 48;
@@ -137,6 +137,16 @@ pub fn segment(strip: &GrayImage) -> (Vec<Rect>, binary::Mask) {
         .into_iter()
         .filter(|r| r.h as f32 >= CHAR_HEIGHT as f32 * 0.7)
         .collect();
+    // A bar much thinner than the row's strokes is a frame edge or a shadow line, not a 1 or an
+    // I: plate characters are drawn with one pen.
+    let pen = stroke_width(&mask, &tall);
+    let tall: Vec<Rect> = tall
+        .into_iter()
+        .filter(|r| {
+            let bar = (r.w as f32) < 0.3 * r.h as f32;
+            !(bar && pen.is_some_and(|pen| runs_median(&mask, r) < 0.55 * pen))
+        })
+        .collect();
     let mut out = Vec::new();
     for r in tall {
         // Two characters touching: split at the thinnest column near the middle.
@@ -244,6 +254,50 @@ fn is_bar(mask: &binary::Mask, r: &Rect) -> bool {
         .filter(|&(x, y)| mask.get(x, y))
         .count();
     ink as f32 >= 0.85 * (r.w * r.h) as f32
+}
+
+/// Median length of the horizontal ink runs across the middle half of `r`.
+fn runs_median(mask: &binary::Mask, r: &Rect) -> f32 {
+    let mut runs = ink_runs(mask, r);
+    if runs.is_empty() {
+        return 0.0;
+    }
+    runs.sort_unstable();
+    runs[runs.len() / 2] as f32
+}
+
+fn ink_runs(mask: &binary::Mask, r: &Rect) -> Vec<u32> {
+    let mut runs = Vec::new();
+    for y in r.y + r.h / 4..r.y + r.h * 3 / 4 {
+        let mut run = 0;
+        for x in r.x..r.right() {
+            if mask.get(x, y) {
+                run += 1;
+            } else if run > 0 {
+                runs.push(run);
+                run = 0;
+            }
+        }
+        if run > 0 {
+            runs.push(run);
+        }
+    }
+    runs
+}
+
+/// The row's pen width: the median ink run across its wider characters, when there are
+/// enough of them to tell.
+fn stroke_width(mask: &binary::Mask, chars: &[Rect]) -> Option<f32> {
+    let wide: Vec<&Rect> = chars
+        .iter()
+        .filter(|r| r.w as f32 >= 0.35 * r.h as f32)
+        .collect();
+    if wide.len() < 3 {
+        return None;
+    }
+    let mut runs: Vec<u32> = wide.iter().flat_map(|r| ink_runs(mask, r)).collect();
+    runs.sort_unstable();
+    runs.get(runs.len() / 2).map(|&r| r as f32)
 }
 
 fn thinnest_column(mask: &binary::Mask, r: &Rect, from: u32, to: u32) -> u32 {
@@ -355,6 +409,7 @@ pub fn read_row<R: Recognizer>(
     engine: &mut R,
     gray: &GrayImage,
     candidate: &Candidate,
+    hint: Option<PlateFormat>,
 ) -> Result<Option<RowReading>, OcrError> {
     let Some(strip) = rectify(gray, candidate) else {
         return Ok(None);
@@ -410,7 +465,7 @@ pub fn read_row<R: Recognizer>(
         };
         positions.push(fuse(tesseract, &probabilities));
     }
-    Ok(decode::decode(&positions).map(|decoded| RowReading { decoded }))
+    Ok(decode::decode_hinted(&positions, hint).map(|decoded| RowReading { decoded }))
 }
 
 #[cfg(test)]
@@ -518,6 +573,38 @@ mod tests {
         let (chars, _) = segment(&strip);
         assert_eq!(chars.len(), 4, "{chars:?}");
         assert!(chars[0].x >= 10 && chars[0].w <= 30, "{:?}", chars[0]);
+    }
+
+    #[test]
+    fn a_bar_thinner_than_the_pen_is_not_a_character() {
+        // Four characters drawn with a 7 px pen (rings), a 1 of the same pen, and a 2 px
+        // line of character height beside them: the frame's edge.
+        let mut strip = GrayImage::from_pixel(300, 80, Luma([225]));
+        let (top, bottom) = (16, 16 + CHAR_HEIGHT);
+        for y in top..bottom {
+            for i in 0..4 {
+                let x0 = 20 + i * 40;
+                for x in x0..x0 + 28 {
+                    let hole = (x0 + 7..x0 + 21).contains(&x) && (top + 7..bottom - 7).contains(&y);
+                    if !hole {
+                        strip.put_pixel(x, y, Luma([15]));
+                    }
+                }
+            }
+            for x in 190..197 {
+                strip.put_pixel(x, y, Luma([15]));
+            }
+            for x in 230..232 {
+                strip.put_pixel(x, y, Luma([15]));
+            }
+        }
+        let (chars, _) = segment(&strip);
+        assert_eq!(chars.len(), 5, "{chars:?}");
+        assert!(
+            chars.iter().any(|r| r.x >= 188 && r.right() <= 199),
+            "{chars:?}"
+        );
+        assert!(chars.iter().all(|r| r.x < 225), "{chars:?}");
     }
 
     #[test]
