@@ -91,8 +91,10 @@ impl Kiosk {
                 ("laudo", "json", content.as_slice()),
                 ("signature", "p7s", signed.p7s.as_slice()),
             ] {
+                // An earlier attempt may have stored its laudo before failing: this one
+                // takes its place, so the package carries exactly one laudo and one `.p7s`.
                 core.store
-                    .store_media(
+                    .replace_media(
                         NewMedia {
                             inspection_id: id,
                             kind,

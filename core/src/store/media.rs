@@ -211,6 +211,25 @@ pub(super) fn mark_purged(
     Ok(records)
 }
 
+/// Marks the live media of one kind of an inspection as purged (inside the caller's
+/// transaction) and returns their records, for [`delete_files`] after the commit.
+pub(super) fn mark_superseded(
+    conn: &Connection,
+    inspection: InspectionId,
+    kind: &str,
+    at: &str,
+) -> Result<Vec<MediaRecord>, StoreError> {
+    let records: Vec<MediaRecord> = list(conn, Some(inspection))?
+        .into_iter()
+        .filter(|r| r.kind == kind)
+        .collect();
+    conn.execute(
+        "UPDATE media SET purged_at = ?3 WHERE inspection_id = ?1 AND kind = ?2 AND purged_at IS NULL",
+        params![inspection.to_string(), kind, at],
+    )?;
+    Ok(records)
+}
+
 /// Deletes the files of purged records and their folder, durably.
 pub(super) fn delete_files(
     media_dir: &Path,

@@ -227,6 +227,26 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
     ) -> Result<MediaRecord, StoreError> {
+        self.store_media_as(new, actor, false)
+    }
+
+    /// Stores a file that takes the place of the inspection's earlier files of the same kind
+    /// (a laudo signed again after an attempt cut short: the package carries exactly one). The
+    /// earlier records are purged in the same transaction, with an audit row naming them.
+    pub fn replace_media(
+        &mut self,
+        new: NewMedia<'_>,
+        actor: &str,
+    ) -> Result<MediaRecord, StoreError> {
+        self.store_media_as(new, actor, true)
+    }
+
+    fn store_media_as(
+        &mut self,
+        new: NewMedia<'_>,
+        actor: &str,
+        replace: bool,
+    ) -> Result<MediaRecord, StoreError> {
         media::validate(&new)?;
         if !inspections::exists(&self.conn, new.inspection_id)? {
             return Err(StoreError::NotFound(new.inspection_id));
@@ -262,9 +282,30 @@ impl Store {
                 "sha256": record.digests.sha256,
             }));
         let tx = self.conn.transaction()?;
+        let superseded = if replace {
+            let at = new.captured_at.at.to_rfc3339();
+            let old = media::mark_superseded(&tx, new.inspection_id, new.kind, &at)?;
+            if !old.is_empty() {
+                let ids: Vec<&str> = old.iter().map(|r| r.id.as_str()).collect();
+                let event = AuditEvent::new(Some(new.captured_at), actor, "media.superseded")
+                    .inspection(new.inspection_id)
+                    .detail(serde_json::json!({
+                        "kind": new.kind,
+                        "media_ids": ids,
+                        "by": record.id,
+                    }));
+                audit::append(&tx, &event)?;
+            }
+            old
+        } else {
+            Vec::new()
+        };
         media::insert(&tx, &record)?;
         audit::append(&tx, &event)?;
         tx.commit()?;
+        if !superseded.is_empty() {
+            media::delete_files(&self.media_dir, new.inspection_id, &superseded)?;
+        }
         Ok(record)
     }
 

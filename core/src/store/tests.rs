@@ -193,6 +193,57 @@ fn a_changed_or_missing_media_file_is_named() {
 }
 
 #[test]
+fn a_replacing_file_leaves_exactly_one_of_its_kind() {
+    // A laudo signed again after an attempt cut short: the first laudo goes, the photo stays.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let inspection = sample_inspection(4);
+    store
+        .save_inspection(
+            &inspection,
+            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+        )
+        .unwrap();
+    let new = |kind, bytes| NewMedia {
+        inspection_id: inspection.id(),
+        kind,
+        extension: "json",
+        captured_at: stamp(2),
+        bytes,
+    };
+    let photo = store.store_media(new("front", b"photo"), "insp1").unwrap();
+    let first = store.store_media(new("laudo", b"first"), "insp1").unwrap();
+    let second = store
+        .replace_media(new("laudo", b"second"), "insp1")
+        .unwrap();
+    let kept: Vec<String> = store
+        .media_of(inspection.id())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(kept, vec![photo.id.clone(), second.id.clone()]);
+    assert!(!store.media_dir().join(&first.file_name).exists());
+    assert_eq!(store.read_media(&second).unwrap(), b"second");
+    assert!(store.verify_media().unwrap().is_empty());
+    // Replacing when there is nothing to replace is a plain store.
+    let again = store
+        .replace_media(new("signature", b"p7s"), "insp1")
+        .unwrap();
+    assert_eq!(store.media_of(inspection.id()).unwrap().len(), 3);
+    assert_eq!(again.kind, "signature");
+    let conn = raw(dir.path());
+    let superseded: String = conn
+        .query_row(
+            "SELECT detail FROM audit_log WHERE action = 'media.superseded'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(superseded.contains(&first.id), "{superseded}");
+}
+
+#[test]
 fn media_need_a_known_inspection_and_safe_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
