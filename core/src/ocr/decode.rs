@@ -64,6 +64,9 @@ pub fn as_digit(c: char) -> Option<char> {
     })
 }
 
+/// What a reading keeps of its score when it is replaced by its look-alike of another class.
+pub const SUBSTITUTION: f32 = 0.6;
+
 fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
     if class.allows(c) {
         return Some((c, false));
@@ -97,7 +100,7 @@ pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded>
             None => {
                 let &(c, s) = position.options.first()?;
                 let (mapped, _) = fit(class, c)?;
-                (mapped, s * 0.6)
+                (mapped, s * SUBSTITUTION)
             }
         };
         text.push(chosen.0);

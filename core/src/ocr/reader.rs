@@ -229,16 +229,45 @@ const TESSERACT_WEIGHT: f32 = 0.6;
 
 /// One position's options: Tesseract's reading and the classifier's probabilities, mixed.
 /// Tesseract knows many typefaces; the classifier always has an opinion about every symbol,
-/// so a position never ends up empty and look-alikes keep their second choice.
-fn fuse(tesseract: Option<(char, f32)>, probabilities: &[f32; 36]) -> Position {
+/// so a position never ends up empty and look-alikes keep their second choice. Where the
+/// position's class rules a symbol out, its score goes to the look-alike the class allows
+/// (a 0 seen where a letter must be is evidence of an O, not of nothing).
+fn fuse(tesseract: Option<(char, f32)>, probabilities: &[f32; 36], class: CharClass) -> Position {
+    let fold = |c: char| {
+        if class.allows(c) {
+            return c;
+        }
+        match class {
+            CharClass::Letter => decode::as_letter(c),
+            CharClass::Digit => decode::as_digit(c),
+            CharClass::LetterOrDigit => None,
+        }
+        .unwrap_or(c)
+    };
+    let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
+    let mut scores = [0.0f32; 36];
+    for (&c, &p) in CLASSES.iter().zip(probabilities) {
+        if let Some(i) = index(fold(char::from(c))) {
+            scores[i] += (1.0 - TESSERACT_WEIGHT) * p;
+        }
+    }
+    if let Some((c, s)) = tesseract {
+        // Tesseract read a whole shape the class rules out: weaker evidence for its
+        // look-alike than a direct reading, as in decoding.
+        let folded = fold(c);
+        let s = if folded == c {
+            s
+        } else {
+            s * decode::SUBSTITUTION
+        };
+        if let Some(i) = index(folded) {
+            scores[i] += TESSERACT_WEIGHT * s;
+        }
+    }
     let mut options: Vec<(char, f32)> = CLASSES
         .iter()
-        .zip(probabilities)
-        .map(|(&c, &p)| {
-            let c = char::from(c);
-            let t = tesseract.filter(|(tc, _)| *tc == c).map_or(0.0, |(_, s)| s);
-            (c, TESSERACT_WEIGHT * t + (1.0 - TESSERACT_WEIGHT) * p)
-        })
+        .zip(scores)
+        .map(|(&c, s)| (char::from(c), s))
         .collect();
     options.sort_by(|a, b| b.1.total_cmp(&a.1));
     Position { options }
@@ -441,7 +470,7 @@ pub fn read_row<R: Recognizer>(
             });
             continue;
         }
-        let class = char_class_at(i, None).unwrap_or(CharClass::LetterOrDigit);
+        let class = char_class_at(i, hint).unwrap_or(CharClass::LetterOrDigit);
         let from_group = group.get(i).copied();
         let probabilities = model.classify(g);
         let sure = CLASSES
@@ -463,7 +492,7 @@ pub fn read_row<R: Recognizer>(
                 c.chars().next().map(|c| (c, s)).or(from_group)
             }
         };
-        positions.push(fuse(tesseract, &probabilities));
+        positions.push(fuse(tesseract, &probabilities, class));
     }
     Ok(decode::decode_hinted(&positions, hint).map(|decoded| RowReading { decoded }))
 }
@@ -509,11 +538,31 @@ mod tests {
         p[CLASSES.iter().position(|&c| c == b'D').unwrap()] = 0.7;
         p[CLASSES.iter().position(|&c| c == b'O').unwrap()] = 0.3;
         // Tesseract saw O: together they outweigh the classifier's D.
-        let fused = fuse(Some(('O', 0.9)), &p);
+        let fused = fuse(Some(('O', 0.9)), &p, CharClass::LetterOrDigit);
         assert_eq!(fused.options.len(), 36);
         assert_eq!(fused.options[0].0, 'O');
         // Tesseract saw nothing: the classifier alone decides.
-        assert_eq!(fuse(None, &p).options[0].0, 'D');
+        assert_eq!(fuse(None, &p, CharClass::LetterOrDigit).options[0].0, 'D');
+    }
+
+    #[test]
+    fn a_symbol_the_class_rules_out_counts_for_its_look_alike() {
+        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
+        // The classifier hesitates between 0 and O where a letter must be: it is an O, and
+        // a Q that Tesseract saw alone no longer outweighs it.
+        let mut p = [0.0f32; 36];
+        p[at(b'0')] = 0.6;
+        p[at(b'O')] = 0.4;
+        let fused = fuse(Some(('Q', 0.5)), &p, CharClass::Letter);
+        assert_eq!(fused.options[0].0, 'O');
+        // Without the class rule, the same scores leave the 0 ahead of the O.
+        let free = fuse(None, &p, CharClass::LetterOrDigit);
+        assert_eq!(free.options[0].0, '0');
+        // Tesseract's 8 where a letter must be is a weaker B than the classifier's sure S.
+        let mut p = [0.0f32; 36];
+        p[at(b'S')] = 1.0;
+        let fused = fuse(Some(('8', 0.67)), &p, CharClass::Letter);
+        assert_eq!(fused.options[0].0, 'S');
     }
 
     #[test]
