@@ -1,7 +1,7 @@
 //! The bundled font (Noto Sans, SIL Open Font License in `assets/fonts/OFL.txt`) and a
 //! small text painter over `image` buffers.
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, OutlinedGlyph, PxScale, ScaleFont, point};
 use image::{Rgb, RgbImage};
 
 static BOLD: &[u8] = include_bytes!("../../../assets/fonts/NotoSans-Bold.ttf");
@@ -30,7 +30,6 @@ pub fn draw_text(
 ) {
     let f = font.as_scaled(scale);
     let mut pen = x;
-    let (w, h) = (img.width() as i32, img.height() as i32);
     for c in text.chars() {
         let id = f.glyph_id(c);
         let glyph = id.with_scale_and_position(scale, point(pen, y + f.ascent()));
@@ -38,20 +37,27 @@ pub fn draw_text(
         let Some(outline) = font.outline_glyph(glyph) else {
             continue;
         };
-        let bounds = outline.px_bounds();
-        outline.draw(|gx, gy, cov| {
-            let px = bounds.min.x as i32 + gx as i32;
-            let py = bounds.min.y as i32 + gy as i32;
-            if px < 0 || py < 0 || px >= w || py >= h {
-                return;
-            }
-            let p = img.get_pixel_mut(px as u32, py as u32);
-            for k in 0..3 {
-                let bg = f32::from(p.0[k]);
-                p.0[k] = (bg + (f32::from(colour.0[k]) - bg) * cov.min(1.0)).round() as u8;
-            }
-        });
+        paint(img, &outline, colour);
     }
+}
+
+/// Paints a positioned glyph outline, blending `colour` by coverage; pixels outside the
+/// image are skipped.
+pub fn paint(img: &mut RgbImage, outline: &OutlinedGlyph, colour: Rgb<u8>) {
+    let bounds = outline.px_bounds();
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    outline.draw(|gx, gy, cov| {
+        let px = bounds.min.x as i32 + gx as i32;
+        let py = bounds.min.y as i32 + gy as i32;
+        if px < 0 || py < 0 || px >= w || py >= h {
+            return;
+        }
+        let p = img.get_pixel_mut(px as u32, py as u32);
+        for k in 0..3 {
+            let bg = f32::from(p.0[k]);
+            p.0[k] = (bg + (f32::from(colour.0[k]) - bg) * cov.min(1.0)).round() as u8;
+        }
+    });
 }
 
 #[cfg(test)]

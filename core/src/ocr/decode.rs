@@ -67,7 +67,8 @@ pub fn as_digit(c: char) -> Option<char> {
 /// What a reading keeps of its score when it is replaced by its look-alike of another class.
 pub const SUBSTITUTION: f32 = 0.6;
 
-fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
+/// `c` as the class allows it: itself, or its look-alike of that class (flagged `true`).
+pub fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
     if class.allows(c) {
         return Some((c, false));
     }

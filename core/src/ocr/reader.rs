@@ -144,7 +144,7 @@ pub fn segment(strip: &GrayImage) -> (Vec<Rect>, binary::Mask) {
         .into_iter()
         .filter(|r| {
             let bar = (r.w as f32) < 0.3 * r.h as f32;
-            !(bar && pen.is_some_and(|pen| runs_median(&mask, r) < 0.55 * pen))
+            !(bar && pen.is_some_and(|pen| median_run(&mask, &[r]).unwrap_or(0.0) < 0.55 * pen))
         })
         .collect();
     let mut out = Vec::new();
@@ -233,17 +233,7 @@ const TESSERACT_WEIGHT: f32 = 0.6;
 /// position's class rules a symbol out, its score goes to the look-alike the class allows
 /// (a 0 seen where a letter must be is evidence of an O, not of nothing).
 fn fuse(tesseract: Option<(char, f32)>, probabilities: &[f32; 36], class: CharClass) -> Position {
-    let fold = |c: char| {
-        if class.allows(c) {
-            return c;
-        }
-        match class {
-            CharClass::Letter => decode::as_letter(c),
-            CharClass::Digit => decode::as_digit(c),
-            CharClass::LetterOrDigit => None,
-        }
-        .unwrap_or(c)
-    };
+    let fold = |c: char| decode::fit(class, c).map_or(c, |(fitted, _)| fitted);
     let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
     let mut scores = [0.0f32; 36];
     for (&c, &p) in CLASSES.iter().zip(probabilities) {
@@ -285,16 +275,6 @@ fn is_bar(mask: &binary::Mask, r: &Rect) -> bool {
     ink as f32 >= 0.85 * (r.w * r.h) as f32
 }
 
-/// Median length of the horizontal ink runs across the middle half of `r`.
-fn runs_median(mask: &binary::Mask, r: &Rect) -> f32 {
-    let mut runs = ink_runs(mask, r);
-    if runs.is_empty() {
-        return 0.0;
-    }
-    runs.sort_unstable();
-    runs[runs.len() / 2] as f32
-}
-
 fn ink_runs(mask: &binary::Mask, r: &Rect) -> Vec<u32> {
     let mut runs = Vec::new();
     for y in r.y + r.h / 4..r.y + r.h * 3 / 4 {
@@ -324,7 +304,12 @@ fn stroke_width(mask: &binary::Mask, chars: &[Rect]) -> Option<f32> {
     if wide.len() < 3 {
         return None;
     }
-    let mut runs: Vec<u32> = wide.iter().flat_map(|r| ink_runs(mask, r)).collect();
+    median_run(mask, &wide)
+}
+
+/// Median length of the horizontal ink runs across the middle halves of `rects`.
+fn median_run(mask: &binary::Mask, rects: &[&Rect]) -> Option<f32> {
+    let mut runs: Vec<u32> = rects.iter().flat_map(|r| ink_runs(mask, r)).collect();
     runs.sort_unstable();
     runs.get(runs.len() / 2).map(|&r| r as f32)
 }

@@ -199,20 +199,7 @@ fn draw_in_cell(
     let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, origin)) else {
         return;
     };
-    let bounds = outline.px_bounds();
-    let (w, h) = (img.width() as i32, img.height() as i32);
-    outline.draw(|gx, gy, cov| {
-        let px = bounds.min.x as i32 + gx as i32;
-        let py = bounds.min.y as i32 + gy as i32;
-        if px < 0 || py < 0 || px >= w || py >= h {
-            return;
-        }
-        let p = img.get_pixel_mut(px as u32, py as u32);
-        for k in 0..3 {
-            let bg = f32::from(p.0[k]);
-            p.0[k] = (bg + (f32::from(colour.0[k]) - bg) * cov.min(1.0)).round() as u8;
-        }
-    });
+    font::paint(img, &outline, colour);
 }
 
 /// What a synthetic scene holds.
