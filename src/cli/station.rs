@@ -12,6 +12,7 @@ use vistoria_core::config::Config;
 use vistoria_core::paths::Paths;
 use vistoria_core::store::Store;
 use vistoria_drivers::camera::StillCamera;
+use vistoria_drivers::camera::uvc::UvcCamera;
 use vistoria_drivers::fingerprint::FingerprintReader;
 use vistoria_drivers::fingerprint::uareu::UareU;
 use vistoria_drivers::fingerprint::uareu::usb::RusbTransport;
@@ -44,9 +45,13 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     };
     let camera: Box<dyn StillCamera + Send> = match (devices.camera.backend.as_str(), sim_camera) {
         ("sim", Some(c)) => c,
+        ("uvc", _) => match UvcCamera::open(devices.camera.address.as_deref()) {
+            Ok(c) => Box::new(c),
+            Err(e) => Box::new(Absent::new("Câmera fotográfica", e.to_string())),
+        },
         (backend, _) => Box::new(Absent::new(
             "Câmera fotográfica",
-            format!("o backend de câmera «{backend}» ainda não está disponível nesta versão"),
+            format!("backend «{backend}» desconhecido"),
         )),
     };
     let reader: Box<dyn FingerprintReader + Send> =

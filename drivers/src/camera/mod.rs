@@ -1,7 +1,9 @@
 //! Still camera for evidence photos (§7): a trait, the UVC backend over `nokhwa` (V4L2 on
 //! Linux) and a simulator serving photos with the device's faults.
 
+pub mod raw;
 pub mod sim;
+pub mod uvc;
 
 use crate::{Device, DeviceError};
 
@@ -70,33 +72,5 @@ impl<C: StillCamera> FreezeGuard<C> {
     /// The guarded camera.
     pub fn inner(&mut self) -> &mut C {
         &mut self.camera
-    }
-}
-
-/// Picks the mode to use among `(width, height, fps)`: the largest at least
-/// [`MIN_WIDTH`]×[`MIN_HEIGHT`], preferring higher frame rates at equal size.
-pub fn pick_mode(modes: &[(u32, u32, u32)]) -> Option<(u32, u32, u32)> {
-    modes
-        .iter()
-        .copied()
-        .filter(|&(w, h, _)| w >= MIN_WIDTH && h >= MIN_HEIGHT)
-        .max_by_key(|&(w, h, fps)| (u64::from(w) * u64::from(h), fps))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mode_is_the_largest_above_the_minimum() {
-        let modes = [
-            (640, 480, 30),
-            (1920, 1080, 5),
-            (1920, 1080, 30),
-            (1600, 1200, 15),
-            (1280, 720, 60),
-        ];
-        assert_eq!(pick_mode(&modes), Some((1920, 1080, 30)));
-        assert_eq!(pick_mode(&[(1280, 720, 30), (1600, 900, 30)]), None);
     }
 }
