@@ -67,6 +67,17 @@ pub fn as_digit(c: char) -> Option<char> {
 /// What a reading keeps of its score when it is replaced by its look-alike of another class.
 pub const SUBSTITUTION: f32 = 0.6;
 
+/// What a reading of `c` is worth as `fitted`, its look-alike of the position's class: the
+/// whole score where the plate typeface draws both alike (O and 0, I and 1), otherwise
+/// [`SUBSTITUTION`] of it (a 4 is some evidence of an A, never as much as an A).
+pub fn substitution_weight(c: char, fitted: char) -> f32 {
+    match (c, fitted) {
+        _ if c == fitted => 1.0,
+        ('0', 'O') | ('O', '0') | ('1', 'I') | ('I', '1') => 1.0,
+        _ => SUBSTITUTION,
+    }
+}
+
 /// `c` as the class allows it: itself, or its look-alike of that class (flagged `true`).
 pub fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
     if class.allows(c) {
@@ -90,20 +101,16 @@ pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded>
     let mut text = String::with_capacity(PLATE_LEN);
     let mut total = 0.0f32;
     for (position, class) in positions.iter().zip(classes) {
-        // Prefer an option that fits as is; otherwise map the best one.
-        let direct = position
+        // The best option as the class takes it: as is, or as its look-alike at the cost
+        // the pair carries (none for O/0 and I/1, which the plate typeface draws alike).
+        let chosen = position
             .options
             .iter()
-            .find(|(c, _)| class.allows(*c))
-            .map(|&(c, s)| (c, s));
-        let chosen = match direct {
-            Some((c, s)) => (c, s),
-            None => {
-                let &(c, s) = position.options.first()?;
-                let (mapped, _) = fit(class, c)?;
-                (mapped, s * SUBSTITUTION)
-            }
-        };
+            .filter_map(|&(c, s)| {
+                let (fitted, _) = fit(class, c)?;
+                Some((fitted, s * substitution_weight(c, fitted)))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
         text.push(chosen.0);
         total += chosen.1;
     }
@@ -153,6 +160,17 @@ mod tests {
             decode(&positions("BRA2E19")).unwrap().plate.as_str(),
             "BRA2E19"
         );
+    }
+
+    #[test]
+    fn a_shape_both_formats_share_at_the_fifth_place_keeps_the_old_format() {
+        // I and 1 are one shape on the plate: read as I, the fifth place fits both formats
+        // at the same cost and the old format stands; a B there is a Mercosul letter.
+        assert_eq!(decode(&positions("ABC1I34")).unwrap().plate.as_str(), "ABC1134");
+        assert_eq!(decode(&positions("ABC1O34")).unwrap().plate.as_str(), "ABC1034");
+        assert_eq!(decode(&positions("ABC1B34")).unwrap().plate.as_str(), "ABC1B34");
+        assert_eq!(substitution_weight('0', 'O'), 1.0);
+        assert_eq!(substitution_weight('4', 'A'), SUBSTITUTION);
     }
 
     #[test]

@@ -57,12 +57,12 @@ pub fn median_height(rects: &[Rect]) -> u32 {
 /// at the working size, the photo is searched again finer and coarser (small or blurred
 /// plates, or very large ones).
 pub fn locate(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
-    let found = locate_at(gray, limit, WORK_WIDTH);
+    let found = locate_at(gray, limit, WORK_WIDTH, &WIDE);
     if !found.is_empty() {
         return found;
     }
     for width in [WORK_WIDTH * 3 / 2, WORK_WIDTH * 2 / 3] {
-        let found = locate_at(gray, limit, width);
+        let found = locate_at(gray, limit, width, &WIDE);
         if !found.is_empty() {
             return found;
         }
@@ -70,7 +70,46 @@ pub fn locate(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
     Vec::new()
 }
 
-fn locate_at(gray: &GrayImage, limit: usize, work_width: u32) -> Vec<Candidate> {
+/// Candidate rows found with a tight local threshold, for when the wide one found nothing
+/// that reads. A dim plate on a light car is darker than everything around it: against a
+/// wide neighbourhood the whole plate falls below the mean and its characters merge with
+/// it into one blob. Against a neighbourhood of about a stroke's size, the characters stand
+/// out on their plate again (at the cost of more noise, hence not the first pass). Run at
+/// 1.5× the working width so the thin strokes of a small plate survive the reduction.
+pub fn locate_tight(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
+    locate_at(gray, limit, WORK_WIDTH * 3 / 2, &TIGHT)
+}
+
+/// One binarisation: the characters' polarity and the neighbourhood's radius, a fraction
+/// of the working width with a floor.
+#[derive(Clone, Copy)]
+struct Pass {
+    dark: bool,
+    divisor: u32,
+    min: u32,
+}
+
+/// The wide passes: both polarities, a radius of 1/50 of the working width.
+const WIDE: [Pass; 2] = [
+    Pass {
+        dark: true,
+        divisor: 50,
+        min: 6,
+    },
+    Pass {
+        dark: false,
+        divisor: 50,
+        min: 6,
+    },
+];
+/// The tight pass: dark characters, a radius of 1/200 of the working width.
+const TIGHT: [Pass; 1] = [Pass {
+    dark: true,
+    divisor: 200,
+    min: 3,
+}];
+
+fn locate_at(gray: &GrayImage, limit: usize, work_width: u32, passes: &[Pass]) -> Vec<Candidate> {
     let scale = if gray.width() > work_width {
         work_width as f32 / gray.width() as f32
     } else {
@@ -83,9 +122,9 @@ fn locate_at(gray: &GrayImage, limit: usize, work_width: u32) -> Vec<Candidate> 
         gray.clone()
     };
     let integral = Integral::new(&work);
-    let radius = (work.width() / 50).max(6);
     let mut found = Vec::new();
-    for dark in [true, false] {
+    for &Pass { dark, divisor, min } in passes {
+        let radius = (work.width() / divisor).max(min);
         let mask = binary::adaptive(&work, &integral, radius, 6, dark);
         let blobs = binary::blobs(&mask);
         for (rects, score) in rows(&blobs, work.height()) {

@@ -49,6 +49,9 @@ pub struct PlateReading {
     pub ms: f64,
 }
 
+/// A reading at least this confident ends the search for the plate.
+const GOOD: f32 = 0.85;
+
 /// Reads plates with one recogniser, kept for the life of the reader.
 pub struct PlateReader<R: Recognizer> {
     engine: R,
@@ -94,23 +97,22 @@ impl<R: Recognizer> PlateReader<R> {
         started: Instant,
     ) -> Result<PlateReading, OcrError> {
         let found = locator::locate(gray, self.candidates);
-        let mut best: Option<(reader::RowReading, Rect)> = None;
-        for candidate in &found {
-            let hint = photo.and_then(|p| colour::format_hint(p, candidate));
-            let Some(reading) = reader::read_row(&mut self.engine, gray, candidate, hint)? else {
-                continue;
-            };
-            let plate_box = candidate.plate_box(gray.width(), gray.height());
-            let good = reading.decoded.confidence >= 0.85;
-            if best
-                .as_ref()
-                .is_none_or(|(b, _)| reading.decoded.confidence > b.decoded.confidence)
+        let mut best = self.read_candidates(gray, photo, &found)?;
+        let mut located = found.first().cloned();
+        if best
+            .as_ref()
+            .is_none_or(|(r, _)| r.decoded.confidence < GOOD)
+        {
+            // Nothing read well: look again with a tight threshold (dim plates).
+            let tight = locator::locate_tight(gray, self.candidates);
+            if let Some(again) = self.read_candidates(gray, photo, &tight)?
+                && best
+                    .as_ref()
+                    .is_none_or(|(b, _)| again.0.decoded.confidence > b.decoded.confidence)
             {
-                best = Some((reading, plate_box));
+                best = Some(again);
             }
-            if good {
-                break;
-            }
+            located = located.or_else(|| tight.first().cloned());
         }
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(match best {
@@ -123,12 +125,39 @@ impl<R: Recognizer> PlateReader<R> {
             None => PlateReading {
                 plate: None,
                 confidence: 0.0,
-                plate_box: found
-                    .first()
-                    .map(|c| c.plate_box(gray.width(), gray.height())),
+                plate_box: located.map(|c| c.plate_box(gray.width(), gray.height())),
                 ms,
             },
         })
+    }
+
+    /// Reads `candidates` in order and keeps the reading with the highest confidence,
+    /// stopping at the first good one.
+    fn read_candidates(
+        &mut self,
+        gray: &GrayImage,
+        photo: Option<&RgbImage>,
+        candidates: &[locator::Candidate],
+    ) -> Result<Option<(reader::RowReading, Rect)>, OcrError> {
+        let mut best: Option<(reader::RowReading, Rect)> = None;
+        for candidate in candidates {
+            let hint = photo.and_then(|p| colour::format_hint(p, candidate));
+            let Some(reading) = reader::read_row(&mut self.engine, gray, candidate, hint)? else {
+                continue;
+            };
+            let plate_box = candidate.plate_box(gray.width(), gray.height());
+            let good = reading.decoded.confidence >= GOOD;
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| reading.decoded.confidence > b.decoded.confidence)
+            {
+                best = Some((reading, plate_box));
+            }
+            if good {
+                break;
+            }
+        }
+        Ok(best)
     }
 
     /// Reads the plate in encoded image bytes (JPEG, PNG).

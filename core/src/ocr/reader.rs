@@ -232,26 +232,23 @@ const TESSERACT_WEIGHT: f32 = 0.6;
 /// so a position never ends up empty and look-alikes keep their second choice. Where the
 /// position's class rules a symbol out, its score goes to the look-alike the class allows
 /// (a 0 seen where a letter must be is evidence of an O, not of nothing).
-fn fuse(tesseract: Option<(char, f32)>, probabilities: &[f32; 36], class: CharClass) -> Position {
+fn fuse(tesseract: &[(char, f32)], probabilities: &[f32; 36], class: CharClass) -> Position {
     let fold = |c: char| decode::fit(class, c).map_or(c, |(fitted, _)| fitted);
     let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
     let mut scores = [0.0f32; 36];
     for (&c, &p) in CLASSES.iter().zip(probabilities) {
-        if let Some(i) = index(fold(char::from(c))) {
-            scores[i] += (1.0 - TESSERACT_WEIGHT) * p;
+        let (c, folded) = (char::from(c), fold(char::from(c)));
+        if let Some(i) = index(folded) {
+            scores[i] += (1.0 - TESSERACT_WEIGHT) * p * decode::substitution_weight(c, folded);
         }
     }
-    if let Some((c, s)) = tesseract {
-        // Tesseract read a whole shape the class rules out: weaker evidence for its
-        // look-alike than a direct reading, as in decoding.
+    // Tesseract's readings (the group's and the lone one) share its weight.
+    for &(c, s) in tesseract {
         let folded = fold(c);
-        let s = if folded == c {
-            s
-        } else {
-            s * decode::SUBSTITUTION
-        };
         if let Some(i) = index(folded) {
-            scores[i] += TESSERACT_WEIGHT * s;
+            scores[i] += TESSERACT_WEIGHT / tesseract.len() as f32
+                * s
+                * decode::substitution_weight(c, folded);
         }
     }
     let mut options: Vec<(char, f32)> = CLASSES
@@ -434,17 +431,21 @@ pub fn read_row<R: Recognizer>(
     };
     let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
     // Group reads: the three letters, then the four remaining characters.
-    let (letters, lconf) = engine.read(&line(&glyphs[..3]), Layout::Line, LETTERS)?;
-    let (rest, rconf) = engine.read(&line(&glyphs[3..]), Layout::Line, ALNUM)?;
-    let group: Vec<(char, f32)> = if letters.len() == 3 && rest.len() == 4 {
-        letters
-            .chars()
-            .map(|c| (c, lconf))
-            .chain(rest.chars().map(|c| (c, rconf)))
-            .collect()
-    } else {
-        Vec::new()
+    let letters = engine.read(&line(&glyphs[..3]), Layout::Line, LETTERS)?;
+    let rest = engine.read(&line(&glyphs[3..]), Layout::Line, ALNUM)?;
+    // Each group counts when it came back whole; a bar Tesseract skipped in one group
+    // leaves the other group's reading standing.
+    let whole = |symbols: Vec<(char, f32)>, n: usize| {
+        if symbols.len() == n {
+            symbols.into_iter().map(Some).collect()
+        } else {
+            vec![None; n]
+        }
     };
+    let group: Vec<Option<(char, f32)>> = whole(letters, 3)
+        .into_iter()
+        .chain(whole(rest, 4))
+        .collect();
     let model = GlyphModel::bundled();
     let mut positions: Vec<Position> = Vec::with_capacity(PLATE_LEN);
     for (i, (g, r)) in glyphs.iter().zip(&seven).enumerate() {
@@ -456,28 +457,37 @@ pub fn read_row<R: Recognizer>(
             continue;
         }
         let class = char_class_at(i, hint).unwrap_or(CharClass::LetterOrDigit);
-        let from_group = group.get(i).copied();
+        let from_group = group.get(i).copied().flatten();
         let probabilities = model.classify(g);
-        let sure = CLASSES
+        // The classifier's choice as the class allows it, when it has a clear one.
+        let fold = |c: char| decode::fit(class, c).map_or(c, |(fitted, _)| fitted);
+        let choice = CLASSES
             .iter()
             .zip(&probabilities)
-            .any(|(&c, &p)| p >= 0.9 && class.allows(char::from(c)));
-        let tesseract = match from_group {
-            Some((c, s)) if class.allows(c) && s >= 0.6 => Some((c, s)),
-            // The classifier is sure: a lone-character read (the slow part) would add little.
-            _ if sure => from_group,
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .filter(|(_, p)| **p >= 0.5)
+            .map(|(&c, _)| fold(char::from(c)));
+        let tesseract: Vec<(char, f32)> = match from_group {
+            // The group read fits and the classifier does not contradict it.
+            Some((c, s)) if class.allows(c) && s >= 0.6 && choice.is_none_or(|k| k == c) => {
+                vec![(c, s)]
+            }
             _ => {
-                // The group read was unsure or broke the layout: ask about this one alone.
+                // The group read broke the layout, was unsure, or the classifier saw another
+                // symbol: a third opinion, Tesseract on this character alone, breaks the tie.
                 let whitelist = match class {
                     CharClass::Letter => LETTERS,
                     CharClass::Digit => DIGITS,
                     CharClass::LetterOrDigit => ALNUM,
                 };
-                let (c, s) = engine.read(g, Layout::Char, whitelist)?;
-                c.chars().next().map(|c| (c, s)).or(from_group)
+                let lone = engine.read(g, Layout::Char, whitelist)?;
+                from_group
+                    .into_iter()
+                    .chain(lone.first().copied())
+                    .collect()
             }
         };
-        positions.push(fuse(tesseract, &probabilities, class));
+        positions.push(fuse(&tesseract, &probabilities, class));
     }
     Ok(decode::decode_hinted(&positions, hint).map(|decoded| RowReading { decoded }))
 }
@@ -523,11 +533,24 @@ mod tests {
         p[CLASSES.iter().position(|&c| c == b'D').unwrap()] = 0.7;
         p[CLASSES.iter().position(|&c| c == b'O').unwrap()] = 0.3;
         // Tesseract saw O: together they outweigh the classifier's D.
-        let fused = fuse(Some(('O', 0.9)), &p, CharClass::LetterOrDigit);
+        let fused = fuse(&[('O', 0.9)], &p, CharClass::LetterOrDigit);
         assert_eq!(fused.options.len(), 36);
         assert_eq!(fused.options[0].0, 'O');
         // Tesseract saw nothing: the classifier alone decides.
-        assert_eq!(fuse(None, &p, CharClass::LetterOrDigit).options[0].0, 'D');
+        assert_eq!(fuse(&[], &p, CharClass::LetterOrDigit).options[0].0, 'D');
+    }
+
+    #[test]
+    fn a_lone_read_that_sides_with_the_classifier_outweighs_the_group_read() {
+        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
+        let mut p = [0.0f32; 36];
+        p[at(b'V')] = 1.0;
+        // The group read alone, sure of an N, outweighs the classifier's V…
+        let group_only = fuse(&[('N', 0.99)], &p, CharClass::Letter);
+        assert_eq!(group_only.options[0].0, 'N');
+        // …but not once Tesseract, shown the character alone, also saw a V.
+        let with_lone = fuse(&[('N', 0.99), ('V', 0.9)], &p, CharClass::Letter);
+        assert_eq!(with_lone.options[0].0, 'V');
     }
 
     #[test]
@@ -538,15 +561,15 @@ mod tests {
         let mut p = [0.0f32; 36];
         p[at(b'0')] = 0.6;
         p[at(b'O')] = 0.4;
-        let fused = fuse(Some(('Q', 0.5)), &p, CharClass::Letter);
+        let fused = fuse(&[('Q', 0.5)], &p, CharClass::Letter);
         assert_eq!(fused.options[0].0, 'O');
         // Without the class rule, the same scores leave the 0 ahead of the O.
-        let free = fuse(None, &p, CharClass::LetterOrDigit);
+        let free = fuse(&[], &p, CharClass::LetterOrDigit);
         assert_eq!(free.options[0].0, '0');
         // Tesseract's 8 where a letter must be is a weaker B than the classifier's sure S.
         let mut p = [0.0f32; 36];
         p[at(b'S')] = 1.0;
-        let fused = fuse(Some(('8', 0.67)), &p, CharClass::Letter);
+        let fused = fuse(&[('8', 0.67)], &p, CharClass::Letter);
         assert_eq!(fused.options[0].0, 'S');
     }
 

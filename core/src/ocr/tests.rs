@@ -33,6 +33,31 @@ fn synthetic_plates_read_at_least_95_percent_exact() {
     assert!(rate >= 0.95, "{exact}/{total} exact; misses: {misses:?}");
 }
 
+/// A grey plate in dim light on a white car: the wide threshold merges its characters with
+/// the plate into one dark blob; the tight pass finds and reads them.
+#[test]
+fn a_dim_plate_on_a_light_car_is_found_by_the_tight_pass() {
+    let plate = Plate::parse("JQS5683").unwrap();
+    let rendered = synth::render_plate(&plate, 190);
+    let mut photo = image::RgbImage::from_pixel(1280, 960, image::Rgb([236, 236, 234]));
+    for (x, y, p) in rendered.enumerate_pixels() {
+        // A shadowed plate: its grey and its characters both dark, 40 levels apart.
+        let dim = p.0.map(|v| 60 + (u16::from(v) * 55 / 255) as u8);
+        photo.put_pixel(540 + x, 600 + y, image::Rgb(dim));
+    }
+    let gray = image::DynamicImage::ImageRgb8(photo.clone()).to_luma8();
+    let wide = super::locator::locate(&gray, 6);
+    let on_plate = |c: &super::locator::Candidate| {
+        let b = c.plate_box(gray.width(), gray.height());
+        b.x >= 530 && b.right() <= 740 && b.y >= 590 && b.bottom() <= 670
+    };
+    assert!(!wide.iter().any(|c| on_plate(c) && c.chars.len() >= 6), "{wide:?}");
+    let tight = super::locator::locate_tight(&gray, 6);
+    assert!(tight.iter().any(on_plate), "{tight:?}");
+    let reading = PlateReader::tesseract().unwrap().read(&photo).unwrap();
+    assert_eq!(reading.plate, Some(plate));
+}
+
 #[test]
 fn an_empty_scene_reads_nothing() {
     let mut reader = PlateReader::tesseract().unwrap();
