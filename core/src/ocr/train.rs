@@ -88,10 +88,11 @@ fn coverage(
 /// One training glyph: the character as the segmenter would cut it out of a photo.
 pub fn sample(font: &FontVec, c: char, rng: &mut Rng) -> Option<GrayImage> {
     // In the grey plates' typeface the digit 1 is a plain bar and the letter O is the digit 0's
-    // rounded rectangle; draw them that way often.
+    // rounded rectangle; draw them that way often (a round O taught the network to call the
+    // plate's O a D: its straight sides were only ever seen on D).
     let shape = match c {
         '1' if rng.unit() < 0.4 => 'I',
-        'O' if rng.unit() < 0.4 => '0',
+        'O' if rng.unit() < 0.8 => '0',
         _ => c,
     };
     let height = rng.range(24.0, 64.0);
