@@ -166,9 +166,18 @@ mod tests {
     fn a_shape_both_formats_share_at_the_fifth_place_keeps_the_old_format() {
         // I and 1 are one shape on the plate: read as I, the fifth place fits both formats
         // at the same cost and the old format stands; a B there is a Mercosul letter.
-        assert_eq!(decode(&positions("ABC1I34")).unwrap().plate.as_str(), "ABC1134");
-        assert_eq!(decode(&positions("ABC1O34")).unwrap().plate.as_str(), "ABC1034");
-        assert_eq!(decode(&positions("ABC1B34")).unwrap().plate.as_str(), "ABC1B34");
+        assert_eq!(
+            decode(&positions("ABC1I34")).unwrap().plate.as_str(),
+            "ABC1134"
+        );
+        assert_eq!(
+            decode(&positions("ABC1O34")).unwrap().plate.as_str(),
+            "ABC1034"
+        );
+        assert_eq!(
+            decode(&positions("ABC1B34")).unwrap().plate.as_str(),
+            "ABC1B34"
+        );
         assert_eq!(substitution_weight('0', 'O'), 1.0);
         assert_eq!(substitution_weight('4', 'A'), SUBSTITUTION);
     }

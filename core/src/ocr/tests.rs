@@ -51,7 +51,10 @@ fn a_dim_plate_on_a_light_car_is_found_by_the_tight_pass() {
         let b = c.plate_box(gray.width(), gray.height());
         b.x >= 530 && b.right() <= 740 && b.y >= 590 && b.bottom() <= 670
     };
-    assert!(!wide.iter().any(|c| on_plate(c) && c.chars.len() >= 6), "{wide:?}");
+    assert!(
+        !wide.iter().any(|c| on_plate(c) && c.chars.len() >= 6),
+        "{wide:?}"
+    );
     let tight = super::locator::locate_tight(&gray, 6);
     assert!(tight.iter().any(on_plate), "{tight:?}");
     let reading = PlateReader::tesseract().unwrap().read(&photo).unwrap();
