@@ -72,8 +72,9 @@ impl UvcCamera {
                 }
             })
             .map_err(|e| DeviceError::Fault(format!("sem recursos para a câmera: {e}")))?;
-        let (mode, name) = opened.recv().map_err(|_| {
-            DeviceError::Fault(format!("a câmera em {} parou ao abrir", node.display()))
+        // A device that hangs while opening must not hold the kiosk's start-up.
+        let (mode, name) = opened.recv_timeout(CAPTURE_TIMEOUT).map_err(|_| {
+            DeviceError::Timeout(format!("a câmera em {} não abriu", node.display()))
         })??;
         tracing::info!(node = %node.display(), ?mode, "UVC camera open");
         Ok(UvcCamera {
@@ -255,6 +256,17 @@ impl StillCamera for UvcCamera {
                 "a câmera em {} foi desconectada",
                 self.node.display()
             )));
+        }
+        if self.fault.is_some() {
+            // The last photo failed: the camera may have been unplugged and plugged back in,
+            // which leaves the open device dead. Open it afresh.
+            match UvcCamera::open(Some(&self.node.to_string_lossy())) {
+                Ok(fresh) => *self = fresh,
+                Err(e) => {
+                    self.fault = Some(e.to_string());
+                    return Err(e);
+                }
+            }
         }
         self.asked += 1;
         let result = match self.requests.send(self.asked) {
