@@ -78,17 +78,21 @@ pub fn substitution_weight(c: char, fitted: char) -> f32 {
     }
 }
 
-/// `c` as the class allows it: itself, or its look-alike of that class (flagged `true`).
-pub fn fit(class: CharClass, c: char) -> Option<(char, bool)> {
+/// `c` as the class allows it: itself, or its look-alike of that class.
+pub fn fit(class: CharClass, c: char) -> Option<char> {
     if class.allows(c) {
-        return Some((c, false));
+        return Some(c);
     }
-    let mapped = match class {
+    match class {
         CharClass::Letter => as_letter(c),
         CharClass::Digit => as_digit(c),
         CharClass::LetterOrDigit => None,
-    }?;
-    Some((mapped, true))
+    }
+}
+
+/// `c` folded into the class: its fit, or itself when the class has no look-alike for it.
+pub fn fold(class: CharClass, c: char) -> char {
+    fit(class, c).unwrap_or(c)
 }
 
 /// Decodes seven positions in one format: for each position the best option that fits the
@@ -107,7 +111,7 @@ pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded>
             .options
             .iter()
             .filter_map(|&(c, s)| {
-                let (fitted, _) = fit(class, c)?;
+                let fitted = fit(class, c)?;
                 Some((fitted, s * substitution_weight(c, fitted)))
             })
             .max_by(|a, b| a.1.total_cmp(&b.1))?;

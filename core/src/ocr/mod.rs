@@ -97,7 +97,7 @@ impl<R: Recognizer> PlateReader<R> {
         started: Instant,
     ) -> Result<PlateReading, OcrError> {
         let found = locator::locate(gray, self.candidates);
-        let mut best = self.read_candidates(gray, photo, &found)?;
+        let mut best = self.read_candidates(gray, photo, &found, None)?;
         let mut located = found.first().cloned();
         if best
             .as_ref()
@@ -105,13 +105,7 @@ impl<R: Recognizer> PlateReader<R> {
         {
             // Nothing read well: look again with a tight threshold (dim plates).
             let tight = locator::locate_tight(gray, self.candidates);
-            if let Some(again) = self.read_candidates(gray, photo, &tight)?
-                && best
-                    .as_ref()
-                    .is_none_or(|(b, _)| again.0.decoded.confidence > b.decoded.confidence)
-            {
-                best = Some(again);
-            }
+            best = self.read_candidates(gray, photo, &tight, best)?;
             located = located.or_else(|| tight.first().cloned());
         }
         let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -132,14 +126,14 @@ impl<R: Recognizer> PlateReader<R> {
     }
 
     /// Reads `candidates` in order and keeps the reading with the highest confidence,
-    /// stopping at the first good one.
+    /// `best` included (what an earlier pass read), stopping at the first good one.
     fn read_candidates(
         &mut self,
         gray: &GrayImage,
         photo: Option<&RgbImage>,
         candidates: &[locator::Candidate],
+        mut best: Option<(reader::RowReading, Rect)>,
     ) -> Result<Option<(reader::RowReading, Rect)>, OcrError> {
-        let mut best: Option<(reader::RowReading, Rect)> = None;
         for candidate in candidates {
             let hint = photo.and_then(|p| colour::format_hint(p, candidate));
             let Some(reading) = reader::read_row(&mut self.engine, gray, candidate, hint)? else {

@@ -233,7 +233,7 @@ const TESSERACT_WEIGHT: f32 = 0.6;
 /// position's class rules a symbol out, its score goes to the look-alike the class allows
 /// (a 0 seen where a letter must be is evidence of an O, not of nothing).
 fn fuse(tesseract: &[(char, f32)], probabilities: &[f32; 36], class: CharClass) -> Position {
-    let fold = |c: char| decode::fit(class, c).map_or(c, |(fitted, _)| fitted);
+    let fold = |c: char| decode::fold(class, c);
     let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
     let mut scores = [0.0f32; 36];
     for (&c, &p) in CLASSES.iter().zip(probabilities) {
@@ -460,13 +460,12 @@ pub fn read_row<R: Recognizer>(
         let from_group = group.get(i).copied().flatten();
         let probabilities = model.classify(g);
         // The classifier's choice as the class allows it, when it has a clear one.
-        let fold = |c: char| decode::fit(class, c).map_or(c, |(fitted, _)| fitted);
         let choice = CLASSES
             .iter()
             .zip(&probabilities)
             .max_by(|a, b| a.1.total_cmp(b.1))
             .filter(|(_, p)| **p >= 0.5)
-            .map(|(&c, _)| fold(char::from(c)));
+            .map(|(&c, _)| decode::fold(class, char::from(c)));
         let tesseract: Vec<(char, f32)> = match from_group {
             // The group read fits and the classifier does not contradict it.
             Some((c, s)) if class.allows(c) && s >= 0.6 && choice.is_none_or(|k| k == c) => {
