@@ -25,15 +25,20 @@ pub trait Borescope: Device {
 
 /// The GStreamer launch line for a stream URL: `http(s)://` is multipart MJPEG, `rtsp://`
 /// anything `decodebin` handles. Frames end as RGB in an appsink that keeps only the newest.
-pub fn launch_line(url: &str) -> Result<String, DeviceError> {
+///
+/// RTSP goes interleaved over the TCP connection when `tcp` is set: over Wi-Fi a lost UDP
+/// packet breaks a whole key frame, and a still photo needs an intact one. Otherwise rtspsrc
+/// picks (UDP first), for borescopes that refuse TCP.
+pub fn launch_line(url: &str, tcp: bool) -> Result<String, DeviceError> {
     let sink = "videoconvert ! video/x-raw,format=RGB ! appsink name=sink max-buffers=1 drop=true sync=false";
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(format!(
             "souphttpsrc location=\"{url}\" is-live=true ! multipartdemux ! jpegdec ! {sink}"
         ))
     } else if url.starts_with("rtsp://") {
+        let protocols = if tcp { " protocols=tcp" } else { "" };
         Ok(format!(
-            "rtspsrc location=\"{url}\" latency=0 ! decodebin ! {sink}"
+            "rtspsrc location=\"{url}\" latency=100{protocols} ! decodebin ! {sink}"
         ))
     } else {
         Err(DeviceError::Fault(format!(
@@ -42,20 +47,18 @@ pub fn launch_line(url: &str) -> Result<String, DeviceError> {
     }
 }
 
-/// The GStreamer backend.
-pub struct GstBorescope {
-    url: String,
+/// Why a grab failed when the pipeline said nothing.
+const NO_IMAGE: &str = "sem imagem";
+
+/// A running pipeline and the appsink at its end.
+struct Stream {
     pipeline: gst::Pipeline,
     sink: gst_app::AppSink,
-    timeout: Duration,
-    status: DeviceStatus,
 }
 
-impl GstBorescope {
-    /// Connects to the stream and starts it.
-    pub fn open(url: &str, timeout: Duration) -> Result<GstBorescope, DeviceError> {
-        gst::init().map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?;
-        let pipeline = gst::parse::launch(&launch_line(url)?)
+impl Stream {
+    fn start(url: &str, tcp: bool) -> Result<Stream, DeviceError> {
+        let pipeline = gst::parse::launch(&launch_line(url, tcp)?)
             .map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?
             .downcast::<gst::Pipeline>()
             .map_err(|_| DeviceError::Fault("GStreamer: não é um pipeline".into()))?;
@@ -63,19 +66,16 @@ impl GstBorescope {
             .by_name("sink")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
             .ok_or_else(|| DeviceError::Fault("GStreamer: appsink ausente".into()))?;
-        pipeline
+        let stream = Stream { pipeline, sink };
+        stream
+            .pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| DeviceError::Missing(format!("{url}: {e}")))?;
-        Ok(GstBorescope {
-            url: url.to_owned(),
-            pipeline,
-            sink,
-            timeout,
-            status: DeviceStatus::Ready,
-        })
+        Ok(stream)
     }
 
-    fn bus_error(&self) -> Option<String> {
+    /// The first error the pipeline posted, if any.
+    fn error(&self) -> Option<String> {
         let bus = self.pipeline.bus()?;
         while let Some(msg) = bus.pop() {
             if let gst::MessageView::Error(err) = msg.view() {
@@ -86,10 +86,55 @@ impl GstBorescope {
     }
 }
 
-impl Drop for GstBorescope {
+impl Drop for Stream {
     fn drop(&mut self) {
         // Stopping can only fail if the pipeline is already gone.
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// The GStreamer backend.
+pub struct GstBorescope {
+    url: String,
+    stream: Stream,
+    /// RTSP still over TCP only (see [`launch_line`]).
+    tcp: bool,
+    timeout: Duration,
+    status: DeviceStatus,
+}
+
+impl GstBorescope {
+    /// Connects to the stream and starts it.
+    pub fn open(url: &str, timeout: Duration) -> Result<GstBorescope, DeviceError> {
+        gst::init().map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?;
+        let tcp = url.starts_with("rtsp://");
+        Ok(GstBorescope {
+            url: url.to_owned(),
+            stream: Stream::start(url, tcp)?,
+            tcp,
+            timeout,
+            status: DeviceStatus::Ready,
+        })
+    }
+
+    /// The next frame, or why none came in time: the pipeline's error as soon as it posts one,
+    /// "sem imagem" when the time runs out.
+    fn pull(&self) -> Result<gst::Sample, String> {
+        let deadline = std::time::Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let slice = left.min(Duration::from_millis(100));
+            let slice = gst::ClockTime::from_nseconds(slice.as_nanos() as u64);
+            if let Some(sample) = self.stream.sink.try_pull_sample(slice) {
+                return Ok(sample);
+            }
+            if let Some(reason) = self.stream.error() {
+                return Err(reason);
+            }
+            if left.is_zero() {
+                return Err(NO_IMAGE.into());
+            }
+        }
     }
 }
 
@@ -151,9 +196,19 @@ impl Device for GstBorescope {
 
 impl Borescope for GstBorescope {
     fn grab(&mut self) -> Result<Frame, DeviceError> {
-        let timeout = gst::ClockTime::from_nseconds(self.timeout.as_nanos() as u64);
-        match self.sink.try_pull_sample(timeout) {
-            Some(sample) => {
+        let mut sample = self.pull();
+        if let Err(reason) = &sample {
+            // A borescope that refuses RTP over TCP (RTSP 461) gets asked once for UDP; one
+            // that merely stays silent is not asked again.
+            if self.tcp && reason != NO_IMAGE {
+                tracing::warn!(url = %self.url, %reason, "borescope: TCP refused, trying UDP");
+                self.stream = Stream::start(&self.url, false)?;
+                self.tcp = false;
+                sample = self.pull();
+            }
+        }
+        match sample {
+            Ok(sample) => {
                 let frame = frame_from_sample(&sample);
                 self.status = match &frame {
                     Ok(_) => DeviceStatus::Ready,
@@ -161,8 +216,7 @@ impl Borescope for GstBorescope {
                 };
                 frame
             }
-            None => {
-                let reason = self.bus_error().unwrap_or_else(|| "sem imagem".into());
+            Err(reason) => {
                 self.status = DeviceStatus::Fault(reason.clone());
                 Err(DeviceError::Timeout(format!("{}: {reason}", self.url)))
             }
@@ -190,16 +244,18 @@ mod tests {
     #[test]
     fn launch_lines_by_scheme() {
         assert!(
-            launch_line("http://127.0.0.1:1/v")
+            launch_line("http://127.0.0.1:1/v", true)
                 .unwrap()
                 .contains("multipartdemux")
         );
+        let rtsp = launch_line("rtsp://127.0.0.1:1/v", true).unwrap();
         assert!(
-            launch_line("rtsp://127.0.0.1:1/v")
-                .unwrap()
-                .contains("rtspsrc")
+            rtsp.contains("rtspsrc") && rtsp.contains("protocols=tcp"),
+            "{rtsp}"
         );
-        assert!(launch_line("file:///etc/passwd").is_err());
+        let any = launch_line("rtsp://127.0.0.1:1/v", false).unwrap();
+        assert!(!any.contains("protocols"), "{any}");
+        assert!(launch_line("file:///etc/passwd", true).is_err());
     }
 
     #[test]
@@ -237,6 +293,27 @@ mod tests {
         let mut scope = GstBorescope::open(&camera.url(), Duration::from_secs(15)).unwrap();
         let frame = scope.grab().unwrap();
         assert_eq!((frame.width, frame.height), (800, 600));
+        assert!(scope.tcp, "RTP came over the RTSP connection");
+    }
+
+    #[test]
+    fn a_borescope_refusing_tcp_is_read_over_udp() {
+        use crate::panoramic::test_server::{CameraConfig, TestCamera};
+        let camera = TestCamera::start(&CameraConfig {
+            width: 800,
+            height: 600,
+            fps: 10,
+            udp_only: true,
+            ..CameraConfig::default()
+        })
+        .unwrap();
+        let mut scope = GstBorescope::open(&camera.url(), Duration::from_secs(15)).unwrap();
+        let frame = scope.grab().unwrap();
+        assert_eq!((frame.width, frame.height), (800, 600));
+        assert!(!scope.tcp);
+        // Later photos stay on UDP.
+        assert!(scope.grab().is_ok());
+        assert_eq!(scope.status(), DeviceStatus::Ready);
     }
 
     #[test]

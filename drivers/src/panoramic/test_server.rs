@@ -29,6 +29,8 @@ pub struct CameraConfig {
     pub port: u16,
     /// Mount path, starting with `/`.
     pub path: String,
+    /// Refuse RTP over TCP (RTSP 461), as some Wi-Fi borescopes do.
+    pub udp_only: bool,
 }
 
 impl Default for CameraConfig {
@@ -39,6 +41,7 @@ impl Default for CameraConfig {
             fps: 15,
             port: 0,
             path: "/camera".into(),
+            udp_only: false,
         }
     }
 }
@@ -189,6 +192,12 @@ fn serve(
         factory.set_launch(&config.launch());
         // One encoder for every client, as a camera has.
         factory.set_shared(true);
+        if config.udp_only {
+            factory.set_protocols(rtsp::gst_rtsp::RTSPLowerTrans::UDP);
+            // A refused TCP SETUP leaves the shared media being torn down, and the client's
+            // UDP retry a moment later would get 503 from it: each client gets its own.
+            factory.set_shared(false);
+        }
         factory.connect_media_configure(move |_, media| {
             let Ok(bin) = media.element().downcast::<gst::Bin>() else {
                 return;
