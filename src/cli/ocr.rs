@@ -72,7 +72,7 @@ pub struct ModelArgs {
 /// `ocr-model`: trains, writes the model, prints the report as JSON.
 pub fn train_model(args: &ModelArgs) -> anyhow::Result<ExitCode> {
     use vistoria_core::ocr::train::{TrainOptions, train};
-    let fonts = args
+    let mut fonts = args
         .fonts
         .iter()
         .map(|path| {
@@ -82,6 +82,8 @@ pub fn train_model(args: &ModelArgs) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow::anyhow!("{} não é uma fonte válida", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Our drawing of the grey plates' typeface is always in.
+    fonts.push(vistoria_core::ocr::train::Typeface::GreyPlate);
     let options = TrainOptions {
         per_font: args.per_font,
         epochs: args.epochs,

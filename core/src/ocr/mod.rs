@@ -8,6 +8,7 @@ pub mod decode;
 pub mod engine;
 pub mod glyphs;
 pub mod locator;
+pub mod platefont;
 pub mod reader;
 pub mod synth;
 #[cfg(test)]

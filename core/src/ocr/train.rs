@@ -9,6 +9,7 @@ use ab_glyph::{Font, FontVec, PxScale, point};
 use image::{GrayImage, Luma};
 
 use super::glyphs::{CLASSES, FEATURES, GlyphModel, features, softmax};
+use super::platefont;
 use super::synth::Rng;
 
 /// How to train.
@@ -46,9 +47,41 @@ pub struct TrainReport {
     pub holdout_accuracy: f32,
 }
 
+/// Where training characters are drawn from.
+pub enum Typeface {
+    /// A TrueType/OpenType font.
+    Font(FontVec),
+    /// Our stroke drawing of the grey plates' typeface ([`super::platefont`]).
+    GreyPlate,
+}
+
 /// Parses a TrueType/OpenType font for training.
-pub fn font(bytes: Vec<u8>) -> Option<FontVec> {
-    FontVec::try_from_vec(bytes).ok()
+pub fn font(bytes: Vec<u8>) -> Option<Typeface> {
+    FontVec::try_from_vec(bytes).ok().map(Typeface::Font)
+}
+
+impl Typeface {
+    /// Coverage of one character, `height` pixels tall, stretched horizontally by `stretch`.
+    fn coverage(
+        &self,
+        c: char,
+        height: f32,
+        stretch: f32,
+        rng: &mut Rng,
+    ) -> Option<(Vec<f32>, usize, usize)> {
+        match self {
+            Typeface::Font(font) => coverage(font, c, height, stretch),
+            Typeface::GreyPlate => platefont::coverage(
+                c,
+                platefont::Pen {
+                    height,
+                    aspect: rng.range(0.52, 0.66) * stretch,
+                    weight: rng.range(0.12, 0.18),
+                    roundness: rng.range(0.2, 0.5),
+                },
+            ),
+        }
+    }
 }
 
 /// Coverage of one character, `height` pixels from its top to its bottom ink, stretched
@@ -86,7 +119,7 @@ fn coverage(
 }
 
 /// One training glyph: the character as the segmenter would cut it out of a photo.
-pub fn sample(font: &FontVec, c: char, rng: &mut Rng) -> Option<GrayImage> {
+pub fn sample(font: &Typeface, c: char, rng: &mut Rng) -> Option<GrayImage> {
     // In the grey plates' typeface the digit 1 is a plain bar and the letter O is the digit 0's
     // rounded rectangle; draw them that way often (a round O taught the network to call the
     // plate's O a D: its straight sides were only ever seen on D).
@@ -96,7 +129,8 @@ pub fn sample(font: &FontVec, c: char, rng: &mut Rng) -> Option<GrayImage> {
         _ => c,
     };
     let height = rng.range(24.0, 64.0);
-    let (cov, cw, ch) = coverage(font, shape, height, rng.range(0.72, 1.25))?;
+    let stretch = rng.range(0.72, 1.25);
+    let (cov, cw, ch) = font.coverage(shape, height, stretch, rng)?;
     // Slant and rotation by inverse mapping onto a canvas with margins.
     let margin = 8usize;
     let (ow, oh) = (cw + 2 * margin, ch + 2 * margin);
@@ -196,14 +230,21 @@ fn blur(src: &[f32], w: usize, h: usize, sigma: f32) -> Vec<f32> {
     pass(&pass(src, true), false)
 }
 
-fn dataset(fonts: &[FontVec], per_font: usize, seed: u64) -> Vec<(Vec<f32>, usize)> {
+fn dataset(fonts: &[Typeface], per_font: usize, seed: u64) -> Vec<(Vec<f32>, usize)> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     for font in fonts {
-        for (k, &c) in CLASSES.iter().enumerate() {
-            for _ in 0..per_font {
-                if let Some(g) = sample(font, char::from(c), &mut rng) {
-                    out.push((features(&g), k));
+        // The typeface the grey plates really use weighs as much as three general fonts.
+        let rounds = match font {
+            Typeface::GreyPlate => 3,
+            Typeface::Font(_) => 1,
+        };
+        for _ in 0..rounds {
+            for (k, &c) in CLASSES.iter().enumerate() {
+                for _ in 0..per_font {
+                    if let Some(g) = sample(font, char::from(c), &mut rng) {
+                        out.push((features(&g), k));
+                    }
                 }
             }
         }
@@ -212,7 +253,7 @@ fn dataset(fonts: &[FontVec], per_font: usize, seed: u64) -> Vec<(Vec<f32>, usiz
 }
 
 /// Trains a model on characters from `fonts` (plain SGD with momentum, cross-entropy).
-pub fn train(fonts: &[FontVec], options: &TrainOptions) -> (GlyphModel, TrainReport) {
+pub fn train(fonts: &[Typeface], options: &TrainOptions) -> (GlyphModel, TrainReport) {
     let mut data = dataset(fonts, options.per_font, options.seed);
     let holdout = dataset(fonts, (options.per_font / 8).max(4), options.seed ^ 0xABCD);
     let mut rng = Rng::new(options.seed.wrapping_add(1));
@@ -314,8 +355,11 @@ mod tests {
         let font =
             font(include_bytes!("../../../assets/fonts/NotoSans-Bold.ttf").to_vec()).unwrap();
         let mut rng = Rng::new(3);
-        for c in ['A', '1', 'O', '8', 'W'] {
-            let g = sample(&font, c, &mut rng).unwrap();
+        for (font, c) in [&font, &Typeface::GreyPlate]
+            .into_iter()
+            .flat_map(|f| ['A', '1', 'O', '8', 'W'].map(|c| (f, c)))
+        {
+            let g = sample(font, c, &mut rng).unwrap();
             let ink = g.pixels().filter(|p| p.0[0] == 0).count();
             assert!(ink > 20, "{c}: {ink} pixels of ink");
             assert!(ink < (g.width() * g.height()) as usize, "{c} is all ink");
