@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod fixtures;
+pub mod geometry;
 pub mod hashing;
 pub mod laudo;
 pub mod ocr;

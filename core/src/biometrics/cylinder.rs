@@ -9,6 +9,7 @@
 use std::f32::consts::{PI, TAU};
 
 use super::minutiae::{Minutia, angle_diff};
+use crate::geometry::segment_distance;
 
 /// Cylinder radius, pixels (500 dpi).
 pub const RADIUS: f32 = 70.0;
@@ -193,17 +194,6 @@ fn near_hull(hull: &[(f32, f32)], x: f32, y: f32) -> bool {
         let b = hull[(i + 1) % hull.len()];
         segment_distance(a, b, (x, y)) <= HULL_MARGIN
     })
-}
-
-fn segment_distance(a: (f32, f32), b: (f32, f32), p: (f32, f32)) -> f32 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    (a.0 + t * dx - p.0).hypot(a.1 + t * dy - p.1)
 }
 
 #[cfg(test)]

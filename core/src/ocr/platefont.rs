@@ -6,6 +6,8 @@
 //! commonest mistakes on real photos were exactly there (the plate's O read as D or B), so each
 //! symbol is written here as centre lines that a pen of random width traces.
 
+use crate::geometry::segment_distance;
+
 /// A point of a centre line in the unit box (x right, y down); `round` rounds the corner there.
 #[derive(Debug, Clone, Copy)]
 struct P(f32, f32, bool);
@@ -285,7 +287,7 @@ pub fn coverage(c: char, pen: Pen) -> Option<(Vec<f32>, usize, usize)> {
             let q = (x as f32 + 0.5, y as f32 + 0.5);
             let d = segments
                 .iter()
-                .map(|&[a, b]| distance(q, a, b))
+                .map(|&[a, b]| segment_distance(a, b, q))
                 .fold(f32::MAX, f32::min);
             cov[y * w + x] = (half - d + 0.5).clamp(0.0, 1.0);
         }
@@ -327,18 +329,6 @@ fn rounded(pts: &[(f32, f32, bool)], closed: bool, radius: f32) -> Vec<(f32, f32
         out.push(first);
     }
     out
-}
-
-/// Distance from `q` to the segment `a`–`b`.
-fn distance(q: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    ((q.0 - a.0 - t * dx).powi(2) + (q.1 - a.1 - t * dy).powi(2)).sqrt()
 }
 
 #[cfg(test)]
