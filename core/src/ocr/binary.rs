@@ -195,15 +195,23 @@ pub fn otsu(image: &GrayImage) -> u8 {
 
 /// 8-connected components of the foreground, with boxes and areas.
 pub fn blobs(mask: &Mask) -> Vec<Blob> {
+    labelled(mask).0
+}
+
+/// The foreground's 8-connected components and, for every pixel, the index of its component
+/// in the list plus one (0 for background): a box alone cannot tell a component from a speck
+/// lying inside it.
+pub fn labelled(mask: &Mask) -> (Vec<Blob>, Vec<u32>) {
     let (w, h) = (mask.width as usize, mask.height as usize);
-    let mut seen = vec![false; w * h];
+    let mut label = vec![0u32; w * h];
     let mut out = Vec::new();
     let mut stack = Vec::new();
     for start in 0..w * h {
-        if !mask.bits[start] || seen[start] {
+        if !mask.bits[start] || label[start] != 0 {
             continue;
         }
-        seen[start] = true;
+        let id = out.len() as u32 + 1;
+        label[start] = id;
         stack.push(start);
         let (mut x0, mut y0, mut x1, mut y1, mut area) = (w, h, 0, 0, 0u32);
         while let Some(i) = stack.pop() {
@@ -221,8 +229,8 @@ pub fn blobs(mask: &Mask) -> Vec<Blob> {
                         continue;
                     }
                     let j = ny as usize * w + nx as usize;
-                    if mask.bits[j] && !seen[j] {
-                        seen[j] = true;
+                    if mask.bits[j] && label[j] == 0 {
+                        label[j] = id;
                         stack.push(j);
                     }
                 }
@@ -238,7 +246,7 @@ pub fn blobs(mask: &Mask) -> Vec<Blob> {
             area,
         });
     }
-    out
+    (out, label)
 }
 
 #[cfg(test)]

@@ -17,16 +17,55 @@ pub enum Layout {
     Char,
 }
 
+/// One symbol read: the recogniser's choice, and the alternatives it weighed for the same
+/// place with their confidences (the choice among them; empty when it gave none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Symbol {
+    /// The symbol chosen.
+    pub char: char,
+    /// Confidence in the choice, 0…1.
+    pub confidence: f32,
+    /// Every symbol considered for this place, each with its own confidence, 0…1.
+    pub alternatives: Vec<(char, f32)>,
+    /// Where it was read: its first and last columns in the image, when known.
+    pub columns: Option<(u32, u32)>,
+}
+
+impl Symbol {
+    /// A symbol with no alternatives.
+    pub fn new(char: char, confidence: f32) -> Symbol {
+        Symbol {
+            char,
+            confidence,
+            alternatives: Vec::new(),
+            columns: None,
+        }
+    }
+
+    /// The reading as shares of its confidence: the alternatives in proportion to their own
+    /// confidences, or the choice alone. A recogniser torn between Q and O says so here,
+    /// where its choice alone would claim a sure Q.
+    pub fn shares(&self) -> Vec<(char, f32)> {
+        let total: f32 = self.alternatives.iter().map(|a| a.1).sum();
+        if total <= 0.0 || !self.alternatives.iter().any(|a| a.0 == self.char) {
+            return vec![(self.char, self.confidence)];
+        }
+        self.alternatives
+            .iter()
+            .map(|&(c, s)| (c, self.confidence * s / total))
+            .collect()
+    }
+}
+
 /// Recognises text in a small, clean image (dark text on white).
 pub trait Recognizer {
-    /// The symbols read, each with its own confidence in 0…1, restricted to the characters
-    /// of `whitelist`.
+    /// The symbols read, restricted to the characters of `whitelist`.
     fn read(
         &mut self,
         image: &GrayImage,
         layout: Layout,
         whitelist: &str,
-    ) -> Result<Vec<(char, f32)>, OcrError>;
+    ) -> Result<Vec<Symbol>, OcrError>;
 }
 
 /// Tesseract through the `tesseract` crate.
@@ -45,6 +84,8 @@ impl TesseractEngine {
             .set_variable("load_system_dawg", "0")
             .and_then(|a| a.set_variable("load_freq_dawg", "0"))
             .and_then(|a| a.set_variable("hocr_char_boxes", "1"))
+            // The LSTM's alternatives for each symbol, listed in the hOCR.
+            .and_then(|a| a.set_variable("lstm_choice_mode", "2"))
             .map_err(|e| OcrError::Engine(e.to_string()))?;
         Ok(TesseractEngine {
             api: Some(api),
@@ -60,7 +101,7 @@ impl Recognizer for TesseractEngine {
         image: &GrayImage,
         layout: Layout,
         whitelist: &str,
-    ) -> Result<Vec<(char, f32)>, OcrError> {
+    ) -> Result<Vec<Symbol>, OcrError> {
         let engine_err = |e: String| OcrError::Engine(e);
         let mut api = self
             .api
@@ -102,31 +143,65 @@ impl Recognizer for TesseractEngine {
         Ok(words_from_hocr(&hocr)
             .chars()
             .filter(char::is_ascii_alphanumeric)
-            .map(|c| (c, mean))
+            .map(|c| Symbol::new(c, mean))
             .collect())
     }
 }
 
-/// The `ocrx_cinfo` spans of an hOCR page: `title='x_bboxes …; x_conf 97.3'>A</span>`.
-fn symbols_from_hocr(hocr: &str) -> Vec<(char, f32)> {
-    let mut out = Vec::new();
-    for span in hocr.split("class='ocrx_cinfo'").skip(1) {
-        let conf = span
-            .split("x_conf ")
+/// The `ocrx_cinfo` spans of an hOCR page: a symbol is
+/// `title='x_bboxes …; x_conf 97.3'>A</span>`, followed (with `lstm_choice_mode` 2) by its
+/// alternatives, `id='choice_…' title='x_confs 88.9'>Q</span>`.
+fn symbols_from_hocr(hocr: &str) -> Vec<Symbol> {
+    let number = |span: &str, key: &str| {
+        span.split(key)
             .nth(1)
             .and_then(|t| t.split(|c: char| c != '.' && !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse::<f32>().ok());
+            .and_then(|n| n.parse::<f32>().ok())
+            .map(|n| (n / 100.0).clamp(0.0, 1.0))
+    };
+    let mut out: Vec<Symbol> = Vec::new();
+    // Whether the last symbol was kept: a skipped one's alternatives are skipped with it.
+    let mut kept = false;
+    for span in hocr.split("class='ocrx_cinfo'").skip(1) {
         let symbol = span
             .split_once('>')
             .and_then(|(_, rest)| rest.split('<').next())
-            .and_then(|t| t.chars().next());
-        if let (Some(c), Some(conf)) = (symbol, conf)
-            && c.is_ascii_alphanumeric()
-        {
-            out.push((c, (conf / 100.0).clamp(0.0, 1.0)));
+            .and_then(|t| t.chars().next())
+            .filter(char::is_ascii_alphanumeric);
+        if span.contains("id='choice_") {
+            if let (true, Some(c), Some(conf), Some(last)) =
+                (kept, symbol, number(span, "x_confs "), out.last_mut())
+            {
+                last.alternatives.push((c, conf));
+            }
+        } else if let Some(conf) = number(span, "x_conf ") {
+            kept = symbol.is_some();
+            if let Some(c) = symbol {
+                out.push(Symbol {
+                    columns: columns(span),
+                    ..Symbol::new(c, conf)
+                });
+            }
         }
     }
     out
+}
+
+/// The left and right columns of a span's `x_bboxes x0 y0 x1 y1`.
+fn columns(span: &str) -> Option<(u32, u32)> {
+    let numbers: Vec<u32> = span
+        .split("x_bboxes ")
+        .nth(1)?
+        .split(';')
+        .next()?
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match numbers[..] {
+        [x0, _, x1, _] => Some((x0, x1)),
+        _ => None,
+    }
 }
 
 /// The text of the `ocrx_word` spans of an hOCR page, concatenated.
@@ -149,12 +224,62 @@ mod tests {
             <span class='ocrx_cinfo' title='x_bboxes 84 8 120 60; x_conf 100'>Z</span></span>";
         assert_eq!(
             symbols_from_hocr(hocr),
-            vec![('O', 0.9925), ('U', 0.125), ('Z', 1.0)]
+            vec![
+                Symbol {
+                    columns: Some((10, 40)),
+                    ..Symbol::new('O', 0.9925)
+                },
+                Symbol {
+                    columns: Some((44, 80)),
+                    ..Symbol::new('U', 0.125)
+                },
+                Symbol {
+                    columns: Some((84, 120)),
+                    ..Symbol::new('Z', 1.0)
+                },
+            ]
         );
         assert_eq!(words_from_hocr(hocr), "");
         let plain =
             "<span class='ocrx_word' id='word_1_1' title='bbox 1 2 3 4; x_wconf 80'>AB1</span>";
         assert!(symbols_from_hocr(plain).is_empty());
         assert_eq!(words_from_hocr(plain), "AB1");
+    }
+
+    #[test]
+    fn the_lstm_alternatives_belong_to_the_symbol_before_them() {
+        // As libtesseract 5 writes it with lstm_choice_mode 2 (taken from a plate's O).
+        let hocr = "<span class='ocrx_cinfo' title='x_bboxes 16 18 48 60; x_conf 97.5'>Q</span>\
+            <span class='ocrx_cinfo' id='lstm_choices_1_1_1'>\
+             <span class='ocrx_cinfo' id='choice_1_1_1' title='x_confs 90'>Q</span>\
+             <span class='ocrx_cinfo' id='choice_1_1_2' title='x_confs 40'>O</span>\
+             <span class='ocrx_cinfo' id='choice_1_1_3' title='x_confs 0'>X</span>\
+            </span>\
+            <span class='ocrx_cinfo' title='x_bboxes 64 17 98 61; x_conf 96'>-</span>\
+            <span class='ocrx_cinfo' id='lstm_choices_1_1_2'>\
+             <span class='ocrx_cinfo' id='choice_1_1_4' title='x_confs 90'>-</span>\
+             <span class='ocrx_cinfo' id='choice_1_1_5' title='x_confs 10'>K</span>\
+            </span>\
+            <span class='ocrx_cinfo' title='x_bboxes 64 17 98 61; x_conf 80'>K</span>";
+        let symbols = symbols_from_hocr(hocr);
+        assert_eq!(symbols.len(), 2, "{symbols:?}");
+        assert_eq!(
+            symbols[0].alternatives,
+            vec![('Q', 0.9), ('O', 0.4), ('X', 0.0)]
+        );
+        // The dash was no symbol of ours: its K alternative does not go to the Q.
+        assert_eq!(
+            symbols[1],
+            Symbol {
+                columns: Some((64, 98)),
+                ..Symbol::new('K', 0.8)
+            }
+        );
+        // Shares: the Q's confidence split 9:4 between Q and O.
+        let shares = symbols[0].shares();
+        assert!((shares[0].1 - 0.975 * 0.9 / 1.3).abs() < 1e-5, "{shares:?}");
+        assert!((shares[1].1 - 0.975 * 0.4 / 1.3).abs() < 1e-5, "{shares:?}");
+        assert_eq!(symbols[1].shares(), vec![('K', 0.8)]);
+        assert_eq!(symbols[0].columns, Some((16, 48)));
     }
 }

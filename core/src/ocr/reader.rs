@@ -6,7 +6,7 @@ use image::{GrayImage, Luma};
 use super::OcrError;
 use super::binary::{self, Blob, Rect};
 use super::decode::{self, Decoded, Position};
-use super::engine::{Layout, Recognizer};
+use super::engine::{Layout, Recognizer, Symbol};
 use super::glyphs::{CLASSES, GlyphModel};
 use super::locator::{Candidate, median_height};
 use crate::domain::plate::{CharClass, PLATE_LEN, PlateFormat, char_class_at};
@@ -14,7 +14,9 @@ use crate::domain::plate::{CharClass, PLATE_LEN, PlateFormat, char_class_at};
 /// Character height the row is normalised to before segmentation.
 pub const CHAR_HEIGHT: u32 = 48;
 
-const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// What Tesseract may read where a letter must be: the letters, and the digits the plate
+/// typeface draws as O and I. Kept from the 0 of a plate's O, its LSTM settles for a Q.
+const LETTER_SHAPES: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ01";
 const DIGITS: &str = "0123456789";
 const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -232,7 +234,7 @@ const TESSERACT_WEIGHT: f32 = 0.6;
 /// so a position never ends up empty and look-alikes keep their second choice. Where the
 /// position's class rules a symbol out, its score goes to the look-alike the class allows
 /// (a 0 seen where a letter must be is evidence of an O, not of nothing).
-fn fuse(tesseract: &[(char, f32)], probabilities: &[f32; 36], class: CharClass) -> Position {
+fn fuse(tesseract: &[Symbol], probabilities: &[f32; 36], class: CharClass) -> Position {
     let fold = |c: char| decode::fold(class, c);
     let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
     let mut scores = [0.0f32; 36];
@@ -242,13 +244,16 @@ fn fuse(tesseract: &[(char, f32)], probabilities: &[f32; 36], class: CharClass) 
             scores[i] += (1.0 - TESSERACT_WEIGHT) * p * decode::substitution_weight(c, folded);
         }
     }
-    // Tesseract's readings (the group's and the lone one) share its weight.
-    for &(c, s) in tesseract {
-        let folded = fold(c);
-        if let Some(i) = index(folded) {
-            scores[i] += TESSERACT_WEIGHT / tesseract.len() as f32
-                * s
-                * decode::substitution_weight(c, folded);
+    // Tesseract's readings (the group's and the lone one) share its weight, and each reading
+    // shares its confidence among the alternatives the LSTM weighed.
+    for symbol in tesseract {
+        for (c, s) in symbol.shares() {
+            let folded = fold(c);
+            if let Some(i) = index(folded) {
+                scores[i] += TESSERACT_WEIGHT / tesseract.len() as f32
+                    * s
+                    * decode::substitution_weight(c, folded);
+            }
         }
     }
     let mut options: Vec<(char, f32)> = CLASSES
@@ -359,9 +364,14 @@ fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
     best.map(|(_, s)| chars[s..s + PLATE_LEN].to_vec())
 }
 
+/// A piece of a cut smaller than this share of its largest piece is a speck, not a stroke.
+const SPECK: f32 = 0.05;
+
 /// One character, cut from the mask, as a clean black-on-white glyph with margins.
 /// Only the character's own pieces are kept: the largest blob in the cut and those above or
-/// below it (a broken stroke); bits of the frame, bolts and neighbours beside it are dropped.
+/// below it (a broken stroke); bits of the frame, bolts and neighbours beside it are dropped,
+/// and so are specks, even inside the character's box: beside an O a speck reads as the tail
+/// of a Q, beside a V as the stem of an N.
 fn glyph(mask: &binary::Mask, r: &Rect) -> GrayImage {
     let pad = 6;
     let local = binary::Mask {
@@ -372,26 +382,22 @@ fn glyph(mask: &binary::Mask, r: &Rect) -> GrayImage {
             .map(|(x, y)| mask.get(r.x + x, r.y + y))
             .collect(),
     };
-    let pieces = binary::blobs(&local);
-    let main = pieces.iter().max_by_key(|b| b.area).map(|b| b.rect);
+    let (pieces, label) = binary::labelled(&local);
     let mut out = GrayImage::from_pixel(r.w + 2 * pad, r.h + 2 * pad, Luma([255]));
-    let Some(main) = main else {
+    let Some(main) = pieces.iter().max_by_key(|b| b.area).copied() else {
         return out;
     };
-    let keep: Vec<Rect> = pieces
+    let keep: Vec<bool> = pieces
         .iter()
-        .map(|b| b.rect)
-        .filter(|p| {
-            let cx = p.x + p.w / 2;
-            cx >= main.x && cx < main.right()
+        .map(|p| {
+            let cx = p.rect.x + p.rect.w / 2;
+            p.area as f32 >= SPECK * main.area as f32 && cx >= main.rect.x && cx < main.rect.right()
         })
         .collect();
     for y in 0..r.h {
         for x in 0..r.w {
-            let inside = keep
-                .iter()
-                .any(|k| x >= k.x && x < k.right() && y >= k.y && y < k.bottom());
-            if inside && local.get(x, y) {
+            let id = label[(y * r.w + x) as usize];
+            if id > 0 && keep[id as usize - 1] {
                 out.put_pixel(x + pad, y + pad, Luma([0]));
             }
         }
@@ -399,20 +405,67 @@ fn glyph(mask: &binary::Mask, r: &Rect) -> GrayImage {
     out
 }
 
-/// Glyphs laid side by side on white, evenly spaced.
-fn line(glyphs: &[GrayImage]) -> GrayImage {
+/// Glyphs laid side by side on white, evenly spaced, and the columns each one spans.
+fn line(glyphs: &[GrayImage]) -> (GrayImage, Vec<(u32, u32)>) {
     let pad = 10;
     let gap = 4;
     let w = glyphs.iter().map(|g| g.width() + gap).sum::<u32>() + 2 * pad;
     let h = glyphs.iter().map(GrayImage::height).max().unwrap_or(1) + 2 * pad;
     let mut out = GrayImage::from_pixel(w, h, Luma([255]));
+    let mut spans = Vec::with_capacity(glyphs.len());
     let mut x = pad;
     for g in glyphs {
         let y = (h - g.height()) / 2;
         image::imageops::replace(&mut out, g, i64::from(x), i64::from(y));
+        spans.push((x, x + g.width()));
         x += g.width() + gap;
     }
-    out
+    (out, spans)
+}
+
+/// Tesseract's symbols for a line of glyphs, each placed on the glyph its box falls on. A
+/// glyph it skipped, merged with a neighbour or split in two gets nothing, and the others
+/// keep their readings.
+fn read_line<R: Recognizer>(
+    engine: &mut R,
+    glyphs: &[GrayImage],
+    whitelist: &str,
+) -> Result<Vec<Option<Symbol>>, OcrError> {
+    let (image, spans) = line(glyphs);
+    Ok(place(engine.read(&image, Layout::Line, whitelist)?, &spans))
+}
+
+/// Puts each symbol on the glyph (of those spanning `spans`) that its box covers.
+fn place(symbols: Vec<Symbol>, spans: &[(u32, u32)]) -> Vec<Option<Symbol>> {
+    if symbols.iter().any(|s| s.columns.is_none()) {
+        // No boxes: only a reading of the right length can be placed.
+        return if symbols.len() == spans.len() {
+            symbols.into_iter().map(Some).collect()
+        } else {
+            vec![None; spans.len()]
+        };
+    }
+    let mut placed: Vec<Vec<Symbol>> = vec![Vec::new(); spans.len()];
+    for symbol in symbols {
+        let Some((from, to)) = symbol.columns else {
+            continue;
+        };
+        // The glyphs the symbol covers at least half of: one is a reading of that glyph,
+        // two are a merged reading of both, which belongs to neither.
+        let covered: Vec<usize> = spans
+            .iter()
+            .enumerate()
+            .filter(|(_, (a, b))| 2 * (to.min(*b).saturating_sub(from.max(*a))) >= b - a)
+            .map(|(i, _)| i)
+            .collect();
+        if let [i] = covered[..] {
+            placed[i].push(symbol);
+        }
+    }
+    placed
+        .into_iter()
+        .map(|mut on| if on.len() == 1 { on.pop() } else { None })
+        .collect()
 }
 
 /// Reads one candidate row; `None` when it does not read as a plate.
@@ -431,21 +484,8 @@ pub fn read_row<R: Recognizer>(
     };
     let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
     // Group reads: the three letters, then the four remaining characters.
-    let letters = engine.read(&line(&glyphs[..3]), Layout::Line, LETTERS)?;
-    let rest = engine.read(&line(&glyphs[3..]), Layout::Line, ALNUM)?;
-    // Each group counts when it came back whole; a bar Tesseract skipped in one group
-    // leaves the other group's reading standing.
-    let whole = |symbols: Vec<(char, f32)>, n: usize| {
-        if symbols.len() == n {
-            symbols.into_iter().map(Some).collect()
-        } else {
-            vec![None; n]
-        }
-    };
-    let group: Vec<Option<(char, f32)>> = whole(letters, 3)
-        .into_iter()
-        .chain(whole(rest, 4))
-        .collect();
+    let mut group = read_line(engine, &glyphs[..3], LETTER_SHAPES)?;
+    group.extend(read_line(engine, &glyphs[3..], ALNUM)?);
     let model = GlyphModel::bundled();
     let mut positions: Vec<Position> = Vec::with_capacity(PLATE_LEN);
     for (i, (g, r)) in glyphs.iter().zip(&seven).enumerate() {
@@ -457,7 +497,7 @@ pub fn read_row<R: Recognizer>(
             continue;
         }
         let class = char_class_at(i, hint).unwrap_or(CharClass::LetterOrDigit);
-        let from_group = group.get(i).copied().flatten();
+        let from_group = group[i].take();
         let probabilities = model.classify(g);
         // The classifier's choice as the class allows it, when it has a clear one.
         let choice = CLASSES
@@ -466,23 +506,27 @@ pub fn read_row<R: Recognizer>(
             .max_by(|a, b| a.1.total_cmp(b.1))
             .filter(|(_, p)| **p >= 0.5)
             .map(|(&c, _)| decode::fold(class, char::from(c)));
-        let tesseract: Vec<(char, f32)> = match from_group {
+        let tesseract: Vec<Symbol> = match from_group {
             // The group read fits and the classifier does not contradict it.
-            Some((c, s)) if class.allows(c) && s >= 0.6 && choice.is_none_or(|k| k == c) => {
-                vec![(c, s)]
+            Some(s)
+                if class.allows(s.char)
+                    && s.confidence >= 0.6
+                    && choice.is_none_or(|k| k == s.char) =>
+            {
+                vec![s]
             }
-            _ => {
+            from_group => {
                 // The group read broke the layout, was unsure, or the classifier saw another
                 // symbol: a third opinion, Tesseract on this character alone, breaks the tie.
                 let whitelist = match class {
-                    CharClass::Letter => LETTERS,
+                    CharClass::Letter => LETTER_SHAPES,
                     CharClass::Digit => DIGITS,
                     CharClass::LetterOrDigit => ALNUM,
                 };
                 let lone = engine.read(g, Layout::Char, whitelist)?;
                 from_group
                     .into_iter()
-                    .chain(lone.first().copied())
+                    .chain(lone.into_iter().next())
                     .collect()
             }
         };
@@ -532,7 +576,7 @@ mod tests {
         p[CLASSES.iter().position(|&c| c == b'D').unwrap()] = 0.7;
         p[CLASSES.iter().position(|&c| c == b'O').unwrap()] = 0.3;
         // Tesseract saw O: together they outweigh the classifier's D.
-        let fused = fuse(&[('O', 0.9)], &p, CharClass::LetterOrDigit);
+        let fused = fuse(&[Symbol::new('O', 0.9)], &p, CharClass::LetterOrDigit);
         assert_eq!(fused.options.len(), 36);
         assert_eq!(fused.options[0].0, 'O');
         // Tesseract saw nothing: the classifier alone decides.
@@ -545,11 +589,101 @@ mod tests {
         let mut p = [0.0f32; 36];
         p[at(b'V')] = 1.0;
         // The group read alone, sure of an N, outweighs the classifier's V…
-        let group_only = fuse(&[('N', 0.99)], &p, CharClass::Letter);
+        let group_only = fuse(&[Symbol::new('N', 0.99)], &p, CharClass::Letter);
         assert_eq!(group_only.options[0].0, 'N');
         // …but not once Tesseract, shown the character alone, also saw a V.
-        let with_lone = fuse(&[('N', 0.99), ('V', 0.9)], &p, CharClass::Letter);
+        let with_lone = fuse(
+            &[Symbol::new('N', 0.99), Symbol::new('V', 0.9)],
+            &p,
+            CharClass::Letter,
+        );
         assert_eq!(with_lone.options[0].0, 'V');
+    }
+
+    #[test]
+    fn a_torn_tesseract_reading_weighs_as_much_as_its_doubt() {
+        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
+        // The classifier sees the plate's O (drawn as its 0); Tesseract chose Q, but its LSTM
+        // weighed O almost as much.
+        let mut p = [0.0f32; 36];
+        p[at(b'0')] = 0.5;
+        p[at(b'O')] = 0.43;
+        p[at(b'Q')] = 0.07;
+        let torn = Symbol {
+            alternatives: vec![('Q', 0.89), ('O', 0.40), ('X', 0.0)],
+            ..Symbol::new('Q', 0.98)
+        };
+        assert_eq!(fuse(&[torn], &p, CharClass::Letter).options[0].0, 'O');
+        // The same Q with no doubt voiced outweighs the classifier.
+        let sure = Symbol::new('Q', 0.98);
+        assert_eq!(fuse(&[sure], &p, CharClass::Letter).options[0].0, 'Q');
+    }
+
+    #[test]
+    fn symbols_go_to_the_glyph_their_box_covers() {
+        let spans = [(10, 40), (44, 74), (78, 108), (112, 130)];
+        let at = |c: char, from: u32, to: u32| Symbol {
+            columns: Some((from, to)),
+            ..Symbol::new(c, 0.9)
+        };
+        // The third glyph skipped, the last two read as one: the first two keep their
+        // readings, the others get none.
+        let placed = place(
+            vec![at('9', 12, 39), at('7', 46, 72), at('4', 80, 129)],
+            &spans,
+        );
+        let chars: Vec<Option<char>> = placed.iter().map(|s| s.as_ref().map(|s| s.char)).collect();
+        assert_eq!(chars, vec![Some('9'), Some('7'), None, None]);
+        // A glyph read as two symbols is in doubt too.
+        let placed = place(
+            vec![at('1', 10, 22), at('1', 26, 40), at('2', 45, 70)],
+            &spans,
+        );
+        assert!(placed[0].is_none());
+        assert_eq!(placed[1].as_ref().map(|s| s.char), Some('2'));
+        // Without boxes, only a reading of the right length is placed, in order.
+        let plain = vec![Symbol::new('A', 0.9); 4];
+        assert!(place(plain.clone(), &spans).iter().all(Option::is_some));
+        assert!(
+            place(plain[..3].to_vec(), &spans)
+                .iter()
+                .all(Option::is_none)
+        );
+    }
+
+    #[test]
+    fn specks_inside_a_characters_box_are_dropped() {
+        // A ring with a detached 2×6 speck inside its box (the corner beside a slanted O)
+        // and a broken-off piece of stroke below it.
+        let (w, h) = (40, 60);
+        let mut mask = binary::Mask {
+            width: w,
+            height: h,
+            bits: vec![false; (w * h) as usize],
+        };
+        let mut ink = |x: u32, y: u32| mask.bits[(y * w + x) as usize] = true;
+        for y in 5..45 {
+            for x in 5..30 {
+                if !(11..24).contains(&x) || !(11..39).contains(&y) {
+                    ink(x, y);
+                }
+            }
+        }
+        for y in 48..55 {
+            for x in 10..25 {
+                ink(x, y);
+            }
+        }
+        for y in 47..53 {
+            for x in 27..29 {
+                ink(x, y);
+            }
+        }
+        let r = Rect { x: 0, y: 0, w, h };
+        let g = glyph(&mask, &r);
+        let black = |x: u32, y: u32| g.get_pixel(x + 6, y + 6).0[0] == 0;
+        assert!(black(5, 5) && black(12, 50), "the ring and its piece stay");
+        assert!(!black(27, 50), "the speck is gone");
     }
 
     #[test]
@@ -560,7 +694,7 @@ mod tests {
         let mut p = [0.0f32; 36];
         p[at(b'0')] = 0.6;
         p[at(b'O')] = 0.4;
-        let fused = fuse(&[('Q', 0.5)], &p, CharClass::Letter);
+        let fused = fuse(&[Symbol::new('Q', 0.5)], &p, CharClass::Letter);
         assert_eq!(fused.options[0].0, 'O');
         // Without the class rule, the same scores leave the 0 ahead of the O.
         let free = fuse(&[], &p, CharClass::LetterOrDigit);
@@ -568,7 +702,7 @@ mod tests {
         // Tesseract's 8 where a letter must be is a weaker B than the classifier's sure S.
         let mut p = [0.0f32; 36];
         p[at(b'S')] = 1.0;
-        let fused = fuse(&[('8', 0.67)], &p, CharClass::Letter);
+        let fused = fuse(&[Symbol::new('8', 0.67)], &p, CharClass::Letter);
         assert_eq!(fused.options[0].0, 'S');
     }
 
