@@ -26,6 +26,8 @@ pub struct Decoded {
     pub plate: Plate,
     /// Mean score of the chosen characters, lowered for every forced substitution.
     pub confidence: f32,
+    /// The lowest score among the chosen characters.
+    pub weakest: f32,
 }
 
 /// The letter a digit is most often mistaken for, and back (O↔0, I↔1, B↔8, S↔5, Z↔2, G↔6, …).
@@ -104,6 +106,7 @@ pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded>
     let classes = char_classes(format);
     let mut text = String::with_capacity(PLATE_LEN);
     let mut total = 0.0f32;
+    let mut weakest = f32::INFINITY;
     for (position, class) in positions.iter().zip(classes) {
         // The best option as the class takes it: as is, or as its look-alike at the cost
         // the pair carries (none for O/0 and I/1, which the plate typeface draws alike).
@@ -117,11 +120,13 @@ pub fn decode_as(positions: &[Position], format: PlateFormat) -> Option<Decoded>
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
         text.push(chosen.0);
         total += chosen.1;
+        weakest = weakest.min(chosen.1);
     }
     let plate = Plate::parse(&text).ok()?;
     Some(Decoded {
         plate,
         confidence: total / PLATE_LEN as f32,
+        weakest,
     })
 }
 
@@ -194,6 +199,15 @@ mod tests {
         assert!(d.confidence < 0.9);
         let d = decode_as(&positions("8S6ZSBG"), PlateFormat::Old).unwrap();
         assert_eq!(d.plate.as_str(), "BSG2586");
+    }
+
+    #[test]
+    fn the_weakest_character_is_kept_beside_the_mean() {
+        let mut p = positions("ABC1234");
+        p[6] = Position::single('4', 0.2);
+        let d = decode(&p).unwrap();
+        assert!((d.weakest - 0.2).abs() < 1e-6);
+        assert!((d.confidence - (6.0 * 0.9 + 0.2) / 7.0).abs() < 1e-6);
     }
 
     #[test]

@@ -50,8 +50,16 @@ pub struct PlateReading {
     pub ms: f64,
 }
 
-/// A reading at least this confident ends the search for the plate.
+/// A reading at least this confident ends the search for the plate…
 const GOOD: f32 = 0.85;
+/// …when none of its characters is in doubt: a row that ran into the frame can read six
+/// characters well and the seventh as a guess, which another row may read properly.
+const SURE: f32 = 0.6;
+
+/// Whether a reading is good enough to end the search.
+fn is_good(decoded: &decode::Decoded) -> bool {
+    decoded.confidence >= GOOD && decoded.weakest >= SURE
+}
 
 /// Reads plates with one recogniser, kept for the life of the reader.
 pub struct PlateReader<R: Recognizer> {
@@ -100,10 +108,7 @@ impl<R: Recognizer> PlateReader<R> {
         let found = locator::locate(gray, self.candidates);
         let mut best = self.read_candidates(gray, photo, &found, None)?;
         let mut located = found.first().cloned();
-        if best
-            .as_ref()
-            .is_none_or(|(r, _)| r.decoded.confidence < GOOD)
-        {
+        if best.as_ref().is_none_or(|(r, _)| !is_good(&r.decoded)) {
             // Nothing read well: look again with a tight threshold (dim plates).
             let tight = locator::locate_tight(gray, self.candidates);
             best = self.read_candidates(gray, photo, &tight, best)?;
@@ -141,7 +146,7 @@ impl<R: Recognizer> PlateReader<R> {
                 continue;
             };
             let plate_box = candidate.plate_box(gray.width(), gray.height());
-            let good = reading.decoded.confidence >= GOOD;
+            let good = is_good(&reading.decoded);
             if best
                 .as_ref()
                 .is_none_or(|(b, _)| reading.decoded.confidence > b.decoded.confidence)
