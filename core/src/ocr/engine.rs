@@ -42,17 +42,18 @@ impl Symbol {
         }
     }
 
-    /// The reading as shares of its confidence: the alternatives in proportion to their own
-    /// confidences, or the choice alone. A recogniser torn between Q and O says so here,
-    /// where its choice alone would claim a sure Q.
+    /// The reading as scores: the strongest alternative at the choice's confidence, the
+    /// others in proportion to theirs (they are the LSTM's best guesses at different moments
+    /// of the symbol, not shares of one whole), or the choice alone. A recogniser torn between
+    /// Q and O says so here, where its choice alone would claim a sure Q.
     pub fn shares(&self) -> Vec<(char, f32)> {
-        let total: f32 = self.alternatives.iter().map(|a| a.1).sum();
-        if total <= 0.0 || !self.alternatives.iter().any(|a| a.0 == self.char) {
+        let top = self.alternatives.iter().map(|a| a.1).fold(0.0, f32::max);
+        if top <= 0.0 || !self.alternatives.iter().any(|a| a.0 == self.char) {
             return vec![(self.char, self.confidence)];
         }
         self.alternatives
             .iter()
-            .map(|&(c, s)| (c, self.confidence * s / total))
+            .map(|&(c, s)| (c, self.confidence * s / top))
             .collect()
     }
 }
@@ -275,10 +276,10 @@ mod tests {
                 ..Symbol::new('K', 0.8)
             }
         );
-        // Shares: the Q's confidence split 9:4 between Q and O.
+        // The Q keeps its confidence; the O has 4/9 of it.
         let shares = symbols[0].shares();
-        assert!((shares[0].1 - 0.975 * 0.9 / 1.3).abs() < 1e-5, "{shares:?}");
-        assert!((shares[1].1 - 0.975 * 0.4 / 1.3).abs() < 1e-5, "{shares:?}");
+        assert!((shares[0].1 - 0.975).abs() < 1e-5, "{shares:?}");
+        assert!((shares[1].1 - 0.975 * 0.4 / 0.9).abs() < 1e-5, "{shares:?}");
         assert_eq!(symbols[1].shares(), vec![('K', 0.8)]);
         assert_eq!(symbols[0].columns, Some((16, 48)));
     }
