@@ -364,6 +364,32 @@ fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
     best.map(|(_, s)| chars[s..s + PLATE_LEN].to_vec())
 }
 
+/// Whether the row goes on beyond `seven` (a window of `chars`) with another character of
+/// the same height at the same pitch: seven characters out of a longer line of text, such as
+/// a dealer's name on the plate frame, not a plate.
+fn runs_on(chars: &[Rect], seven: &[Rect]) -> bool {
+    let h = median_height(seven) as f32;
+    let centre = |r: &Rect| r.x as f32 + r.w as f32 / 2.0;
+    let mut steps: Vec<f32> = seven
+        .windows(2)
+        .map(|p| centre(&p[1]) - centre(&p[0]))
+        .collect();
+    steps.sort_by(f32::total_cmp);
+    let pitch = steps[steps.len() / 2];
+    let alike = |a: &Rect, b: &Rect| {
+        let step = (centre(b) - centre(a)).abs();
+        (a.h as f32 - h).abs() < 0.15 * h
+            && (b.h as f32 - h).abs() < 0.15 * h
+            && (0.75 * pitch..1.3 * pitch).contains(&step)
+            && (a.w as f32) > 0.3 * h
+    };
+    let first = chars.iter().position(|r| r == &seven[0]);
+    let before = first.and_then(|i| i.checked_sub(1)).map(|i| &chars[i]);
+    let after = first.and_then(|i| chars.get(i + PLATE_LEN));
+    before.is_some_and(|b| alike(b, &seven[0]))
+        || after.is_some_and(|a| alike(a, &seven[PLATE_LEN - 1]))
+}
+
 /// A piece of a cut smaller than this share of its largest piece is a speck, not a stroke.
 const SPECK: f32 = 0.05;
 
@@ -482,6 +508,9 @@ pub fn read_row<R: Recognizer>(
     let Some(seven) = pick_seven(&chars) else {
         return Ok(None);
     };
+    if runs_on(&chars, &seven) {
+        return Ok(None);
+    }
     let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
     // Group reads: the three letters, then the four remaining characters.
     let mut group = read_line(engine, &glyphs[..3], LETTER_SHAPES)?;
@@ -568,6 +597,41 @@ mod tests {
         let seven = pick_seven(&chars).unwrap();
         assert_eq!(seven[0].x, 10);
         assert_eq!(seven[6].x, 10 + 6 * 34);
+    }
+
+    #[test]
+    fn seven_out_of_a_longer_line_are_not_a_plate() {
+        let row = |n: u32| -> Vec<Rect> {
+            (0..n)
+                .map(|i| Rect {
+                    x: 10 + i * 34,
+                    y: 5,
+                    w: 26,
+                    h: 48,
+                })
+                .collect()
+        };
+        // "DE FREITAS" on a dealer's plate frame: nine letters of one size and pitch.
+        let text = row(9);
+        assert!(runs_on(&text, &pick_seven(&text).unwrap()));
+        // A plate: seven, then a bolt (short) and the frame's edge (narrow).
+        let mut plate = row(7);
+        plate.push(Rect {
+            x: 10 + 7 * 34,
+            y: 20,
+            w: 20,
+            h: 20,
+        });
+        plate.insert(
+            0,
+            Rect {
+                x: 0,
+                y: 5,
+                w: 4,
+                h: 48,
+            },
+        );
+        assert!(!runs_on(&plate, &pick_seven(&plate).unwrap()));
     }
 
     #[test]
