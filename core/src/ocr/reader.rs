@@ -69,12 +69,37 @@ pub fn rectify(gray: &GrayImage, candidate: &Candidate) -> Option<GrayImage> {
     let top_at = |x: f32| my + slope * (x - mx) - 0.8 * h;
     let mut out = GrayImage::new(out_w, out_h);
     let (w, hh) = (gray.width() as f32, gray.height() as f32);
+    // Beyond the photo's edge there is nothing to see: the edge's pixels repeated would smear
+    // a character cut by the edge into a bar, so they are painted the row's median (its
+    // background) instead.
+    let mut outside = Vec::new();
+    let mut histogram = [0u32; 256];
     for v in 0..out_h {
         for u in 0..out_w {
             let sx = x0 + u as f32 / k;
             let sy = top_at(sx) + v as f32 / k;
             let p = bilinear(gray, sx.clamp(0.0, w - 1.0), sy.clamp(0.0, hh - 1.0));
-            out.put_pixel(u, v, Luma([if candidate.dark { p } else { 255 - p }]));
+            let p = if candidate.dark { p } else { 255 - p };
+            if (0.0..=w - 1.0).contains(&sx) && (0.0..=hh - 1.0).contains(&sy) {
+                histogram[usize::from(p)] += 1;
+            } else {
+                outside.push((u, v));
+            }
+            out.put_pixel(u, v, Luma([p]));
+        }
+    }
+    if !outside.is_empty() {
+        let half = histogram.iter().sum::<u32>() / 2;
+        let mut seen = 0;
+        let median = histogram
+            .iter()
+            .position(|&n| {
+                seen += n;
+                seen > half
+            })
+            .unwrap_or(255) as u8;
+        for (u, v) in outside {
+            out.put_pixel(u, v, Luma([median]));
         }
     }
     Some(out)
@@ -597,6 +622,43 @@ mod tests {
         let seven = pick_seven(&chars).unwrap();
         assert_eq!(seven[0].x, 10);
         assert_eq!(seven[6].x, 10 + 6 * 34);
+    }
+
+    #[test]
+    fn beyond_the_photos_edge_the_strip_is_background_not_the_edge_repeated() {
+        // A plate row starting at the photo's left edge, its first character cut by it: a
+        // dark column at x 0..4 (what is left of a P's stem), then six characters.
+        let mut photo = GrayImage::from_pixel(300, 100, Luma([190]));
+        let mut chars = Vec::new();
+        for i in 0..7u32 {
+            let x0 = if i == 0 { 0 } else { 10 + i * 34 };
+            let w = if i == 0 { 5 } else { 24 };
+            for y in 26..74 {
+                for x in x0..x0 + w {
+                    photo.put_pixel(x, y, Luma([30]));
+                }
+            }
+            chars.push(Rect {
+                x: x0,
+                y: 26,
+                w,
+                h: 48,
+            });
+        }
+        let candidate = Candidate {
+            chars,
+            dark: true,
+            score: 1.0,
+        };
+        let strip = rectify(&photo, &candidate).unwrap();
+        // The strip starts left of the photo; there it is the plate's grey, and the cut
+        // stroke stays a short stroke instead of a bar running to the strip's edge.
+        let mid = strip.height() / 2;
+        assert!((180..=200).contains(&strip.get_pixel(0, mid).0[0]));
+        let dark_run = (0..strip.width())
+            .take_while(|&x| strip.get_pixel(x, mid).0[0] > 100)
+            .count();
+        assert!(dark_run > 10, "background before the stroke: {dark_run} px");
     }
 
     #[test]
