@@ -269,16 +269,19 @@ fn fuse(tesseract: &[Symbol], probabilities: &[f32; 36], class: CharClass) -> Po
             scores[i] += (1.0 - TESSERACT_WEIGHT) * p * decode::substitution_weight(c, folded);
         }
     }
-    // Tesseract's readings (the group's and the lone one) share its weight, and each reading
-    // shares its confidence among the alternatives the LSTM weighed.
+    // Tesseract's readings (the group's and the lone one) share its weight. Each reading
+    // scores the LSTM's alternatives too; alternatives the class folds together (0, O and Q
+    // where a digit must be) count once, at the best of them, so no score passes its weight.
     for symbol in tesseract {
+        let mut reading = [0.0f32; 36];
         for (c, s) in symbol.shares() {
             let folded = fold(c);
             if let Some(i) = index(folded) {
-                scores[i] += TESSERACT_WEIGHT / tesseract.len() as f32
-                    * s
-                    * decode::substitution_weight(c, folded);
+                reading[i] = reading[i].max(s * decode::substitution_weight(c, folded));
             }
+        }
+        for (score, r) in scores.iter_mut().zip(reading) {
+            *score += TESSERACT_WEIGHT / tesseract.len() as f32 * r;
         }
     }
     let mut options: Vec<(char, f32)> = CLASSES
@@ -724,6 +727,22 @@ mod tests {
             CharClass::Letter,
         );
         assert_eq!(with_lone.options[0].0, 'V');
+    }
+
+    #[test]
+    fn alternatives_folded_together_count_once() {
+        // Where a digit must be, Tesseract's 0 and its O and Q alternatives are all a 0: the
+        // 0 scores as the best of them, and no option scores more than both weights.
+        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
+        let mut p = [0.0f32; 36];
+        p[at(b'0')] = 1.0;
+        let symbol = Symbol {
+            alternatives: vec![('0', 0.95), ('O', 0.9), ('Q', 0.8)],
+            ..Symbol::new('0', 1.0)
+        };
+        let fused = fuse(&[symbol], &p, CharClass::Digit);
+        assert_eq!(fused.options[0].0, '0');
+        assert!(fused.options[0].1 <= 1.0 + 1e-6, "{:?}", fused.options[0]);
     }
 
     #[test]
