@@ -21,6 +21,10 @@ pub enum BenchCommand {
         /// The labels file.
         #[arg(long)]
         labels: PathBuf,
+        /// Read the photos as other cameras might see them instead (shrunk to 70 %, turned
+        /// 3.5°, darkened and recompressed): a check that the figures are not the sample's.
+        #[arg(long)]
+        variants: bool,
     },
     /// One 1600×1024 frame to stored evidence (checks, tarja, JPEG, hashes, fsync).
     Capture {
@@ -82,7 +86,7 @@ pub enum BenchCommand {
 /// Runs one benchmark.
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Ocr { labels } => super::ocr::bench_ocr(labels),
+        BenchCommand::Ocr { labels, variants } => super::ocr::bench_ocr(labels, *variants),
         BenchCommand::Capture { data, iterations } => super::ocr::bench_capture(data, *iterations),
         BenchCommand::Laudo {
             iterations,

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use image::RgbImage;
 use vistoria_core::ocr::{PlateReader, Rect};
 
 /// Reads the plate in each photo.
@@ -132,56 +133,145 @@ fn labels(path: &Path) -> anyhow::Result<Vec<Label>> {
     Ok(out)
 }
 
-/// `bench ocr --labels TSV`: one JSON line per image, then the summary line.
-pub fn bench_ocr(labels_path: &Path) -> anyhow::Result<ExitCode> {
+/// How a photo is altered by `bench ocr --variants`.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    /// Shrunk to 70 %: a camera farther away or with fewer pixels.
+    Shrunk,
+    /// Turned by this many degrees about the centre: a camera not quite level.
+    Turned(f32),
+    /// Darkened to 60 % and recompressed at JPEG quality 60: dusk and a cheaper encoder.
+    Dark,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Shrunk => "reduzida",
+            Variant::Turned(_) => "girada",
+            Variant::Dark => "escura",
+        }
+    }
+
+    /// The altered photo, and where the plate's box went.
+    fn apply(self, photo: &RgbImage, plate: Rect) -> anyhow::Result<(RgbImage, Rect)> {
+        let centre = |r: &Rect| (r.x as f32 + r.w as f32 / 2.0, r.y as f32 + r.h as f32 / 2.0);
+        Ok(match self {
+            Variant::Shrunk => {
+                let k = 0.7;
+                let (w, h) = (photo.width() as f32 * k, photo.height() as f32 * k);
+                let small = image::imageops::resize(
+                    photo,
+                    w as u32,
+                    h as u32,
+                    image::imageops::FilterType::Triangle,
+                );
+                let scale = |v: u32| (v as f32 * k) as u32;
+                let rect = Rect {
+                    x: scale(plate.x),
+                    y: scale(plate.y),
+                    w: scale(plate.w),
+                    h: scale(plate.h),
+                };
+                (small, rect)
+            }
+            Variant::Turned(degrees) => {
+                let theta = degrees.to_radians();
+                let turned = imageproc::geometric_transformations::rotate_about_center(
+                    photo,
+                    theta,
+                    imageproc::geometric_transformations::Interpolation::Bilinear,
+                    image::Rgb([128, 128, 128]),
+                );
+                // The box's centre turns with the photo; its size stays.
+                let (ox, oy) = (photo.width() as f32 / 2.0, photo.height() as f32 / 2.0);
+                let (cx, cy) = centre(&plate);
+                let (dx, dy) = (cx - ox, cy - oy);
+                let nx = ox + dx * theta.cos() - dy * theta.sin();
+                let ny = oy + dx * theta.sin() + dy * theta.cos();
+                let rect = Rect {
+                    x: (nx - plate.w as f32 / 2.0).max(0.0) as u32,
+                    y: (ny - plate.h as f32 / 2.0).max(0.0) as u32,
+                    w: plate.w,
+                    h: plate.h,
+                };
+                (turned, rect)
+            }
+            Variant::Dark => {
+                let mut dark = photo.clone();
+                for p in dark.pixels_mut() {
+                    for c in &mut p.0 {
+                        *c = (f32::from(*c) * 0.6).round() as u8;
+                    }
+                }
+                let mut jpeg = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 60)
+                    .encode_image(&dark)?;
+                (image::load_from_memory(&jpeg)?.to_rgb8(), plate)
+            }
+        })
+    }
+}
+
+/// `bench ocr --labels TSV [--variants]`: one JSON line per image, then the summary line.
+pub fn bench_ocr(labels_path: &Path, variants: bool) -> anyhow::Result<ExitCode> {
     let labels = labels(labels_path)?;
     let mut reader = PlateReader::tesseract()?;
     let (mut exact, mut chars, mut located) = (0usize, 0usize, 0usize);
     let mut times = Vec::with_capacity(labels.len());
-    for label in &labels {
+    for (n, label) in labels.iter().enumerate() {
         let img = image::open(&label.file)
             .with_context(|| format!("não foi possível abrir {}", label.file.display()))?;
         // Decoding the JPEG is not part of recognition; the kiosk has the frame in memory.
-        let photo = img.to_rgb8();
-        let started = Instant::now();
-        let r = reader.read(&photo)?;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        times.push(ms);
-        let read = r
-            .plate
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let ok = read == label.plate;
-        exact += usize::from(ok);
-        chars += read
-            .chars()
-            .zip(label.plate.chars())
-            .filter(|(a, b)| a == b)
-            .count();
-        let hit = r.plate_box.is_some_and(|b| {
-            let (cx, cy) = (b.x + b.w / 2, b.y + b.h / 2);
-            cx >= label.rect.x
-                && cx < label.rect.right()
-                && cy >= label.rect.y
-                && cy < label.rect.bottom()
-        });
-        located += usize::from(hit);
-        println!(
-            "{}",
-            serde_json::json!({"file": label.file.file_name().map(|f| f.to_string_lossy().to_string()),
-                "expected": label.plate, "plate": read, "ok": ok, "located": hit,
-                "confidence": (r.confidence * 1000.0).round() / 1000.0, "ms": (ms * 100.0).round() / 100.0})
-        );
+        let original = img.to_rgb8();
+        let tilt = if n % 2 == 0 { 3.5 } else { -3.5 };
+        let shots: Vec<(Option<Variant>, RgbImage, Rect)> = if variants {
+            [Variant::Shrunk, Variant::Turned(tilt), Variant::Dark]
+                .into_iter()
+                .map(|v| v.apply(&original, label.rect).map(|(p, r)| (Some(v), p, r)))
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            vec![(None, original, label.rect)]
+        };
+        for (variant, photo, rect) in shots {
+            let started = Instant::now();
+            let r = reader.read(&photo)?;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            times.push(ms);
+            let read = r
+                .plate
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let ok = read == label.plate;
+            exact += usize::from(ok);
+            chars += read
+                .chars()
+                .zip(label.plate.chars())
+                .filter(|(a, b)| a == b)
+                .count();
+            let hit = r.plate_box.is_some_and(|b| {
+                let (cx, cy) = (b.x + b.w / 2, b.y + b.h / 2);
+                cx >= rect.x && cx < rect.right() && cy >= rect.y && cy < rect.bottom()
+            });
+            located += usize::from(hit);
+            println!(
+                "{}",
+                serde_json::json!({"file": label.file.file_name().map(|f| f.to_string_lossy().to_string()),
+                    "variant": variant.map(Variant::name),
+                    "expected": label.plate, "plate": read, "ok": ok, "located": hit,
+                    "confidence": (r.confidence * 1000.0).round() / 1000.0, "ms": (ms * 100.0).round() / 100.0})
+            );
+        }
     }
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-    let n = labels.len() as f64;
+    let n = times.len() as f64;
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
     println!(
         "{}",
         serde_json::json!({
-            "images": labels.len(),
+            "images": times.len(),
             "exact": round(exact as f64 / n),
             "char_accuracy": round(chars as f64 / (n * 7.0)),
             "located": round(located as f64 / n),
