@@ -504,15 +504,18 @@ fn place(symbols: Vec<Symbol>, spans: &[(u32, u32)]) -> Vec<Option<Symbol>> {
         let Some((from, to)) = symbol.columns else {
             continue;
         };
-        // The glyphs the symbol covers at least half of: one is a reading of that glyph,
-        // two are a merged reading of both, which belongs to neither.
-        let covered: Vec<usize> = spans
+        // The glyph under the symbol's centre, unless the symbol also covers half of another:
+        // a merged reading of two glyphs belongs to neither. (A centre in the gap between two
+        // glyphs belongs to none.)
+        let centre = (from + to) / 2;
+        let Some(i) = spans.iter().position(|&(a, b)| (a..b).contains(&centre)) else {
+            continue;
+        };
+        let merged = spans
             .iter()
             .enumerate()
-            .filter(|(_, (a, b))| 2 * (to.min(*b).saturating_sub(from.max(*a))) >= b - a)
-            .map(|(i, _)| i)
-            .collect();
-        if let [i] = covered[..] {
+            .any(|(j, &(a, b))| j != i && 2 * to.min(b).saturating_sub(from.max(a)) >= b - a);
+        if !merged {
             placed[i].push(symbol);
         }
     }
@@ -779,7 +782,10 @@ mod tests {
         );
         let chars: Vec<Option<char>> = placed.iter().map(|s| s.as_ref().map(|s| s.char)).collect();
         assert_eq!(chars, vec![Some('9'), Some('7'), None, None]);
-        // A glyph read as two symbols is in doubt too.
+        // A narrow symbol (a 1 in its padded glyph) is placed by its centre; a glyph read as
+        // two symbols is in doubt.
+        let placed = place(vec![at('1', 52, 60)], &spans);
+        assert_eq!(placed[1].as_ref().map(|s| s.char), Some('1'));
         let placed = place(
             vec![at('1', 10, 22), at('1', 26, 40), at('2', 45, 70)],
             &spans,
