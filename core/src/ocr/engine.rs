@@ -46,7 +46,7 @@ impl Symbol {
     /// others in proportion to theirs (they are the LSTM's best guesses at different moments
     /// of the symbol, not shares of one whole), or the choice alone. A recogniser torn between
     /// Q and O says so here, where its choice alone would claim a sure Q.
-    pub fn shares(&self) -> Vec<(char, f32)> {
+    pub fn scores(&self) -> Vec<(char, f32)> {
         let top = self.alternatives.iter().map(|a| a.1).fold(0.0, f32::max);
         if top <= 0.0 || !self.alternatives.iter().any(|a| a.0 == self.char) {
             return vec![(self.char, self.confidence)];
@@ -277,10 +277,10 @@ mod tests {
             }
         );
         // The Q keeps its confidence; the O has 4/9 of it.
-        let shares = symbols[0].shares();
-        assert!((shares[0].1 - 0.975).abs() < 1e-5, "{shares:?}");
-        assert!((shares[1].1 - 0.975 * 0.4 / 0.9).abs() < 1e-5, "{shares:?}");
-        assert_eq!(symbols[1].shares(), vec![('K', 0.8)]);
+        let scores = symbols[0].scores();
+        assert!((scores[0].1 - 0.975).abs() < 1e-5, "{scores:?}");
+        assert!((scores[1].1 - 0.975 * 0.4 / 0.9).abs() < 1e-5, "{scores:?}");
+        assert_eq!(symbols[1].scores(), vec![('K', 0.8)]);
         assert_eq!(symbols[0].columns, Some((16, 48)));
     }
 }

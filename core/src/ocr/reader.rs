@@ -274,7 +274,7 @@ fn fuse(tesseract: &[Symbol], probabilities: &[f32; 36], class: CharClass) -> Po
     // where a digit must be) count once, at the best of them, so no score passes its weight.
     for symbol in tesseract {
         let mut reading = [0.0f32; 36];
-        for (c, s) in symbol.shares() {
+        for (c, s) in symbol.scores() {
             let folded = fold(c);
             if let Some(i) = index(folded) {
                 reading[i] = reading[i].max(s * decode::substitution_weight(c, folded));
@@ -355,9 +355,10 @@ fn thinnest_column(mask: &binary::Mask, r: &Rect, from: u32, to: u32) -> u32 {
     best.1
 }
 
-/// The seven most plate-like consecutive characters: equal heights, steady spacing (with the
-/// wider gap after the letters of a grey plate, or none on a Mercosul one), a plate's width.
-fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
+/// Where the seven most plate-like consecutive characters start: equal heights, steady
+/// spacing (with the wider gap after the letters of a grey plate, or none on a Mercosul one),
+/// a plate's width.
+fn pick_seven(chars: &[Rect]) -> Option<usize> {
     if chars.len() < PLATE_LEN {
         return None;
     }
@@ -389,13 +390,14 @@ fn pick_seven(chars: &[Rect]) -> Option<Vec<Rect>> {
             best = Some((cost, start));
         }
     }
-    best.map(|(_, s)| chars[s..s + PLATE_LEN].to_vec())
+    best.map(|(_, start)| start)
 }
 
-/// Whether the row goes on beyond `seven` (a window of `chars`) with another character of
-/// the same height at the same pitch: seven characters out of a longer line of text, such as
-/// a dealer's name on the plate frame, not a plate.
-fn runs_on(chars: &[Rect], seven: &[Rect]) -> bool {
+/// Whether the row goes on beyond the seven of `chars` from `start` with another character
+/// of the same height at the same pitch: seven characters out of a longer line of text, such
+/// as a dealer's name on the plate frame, not a plate.
+fn runs_on(chars: &[Rect], start: usize) -> bool {
+    let seven = &chars[start..start + PLATE_LEN];
     let h = median_height(seven) as f32;
     let centre = |r: &Rect| r.x as f32 + r.w as f32 / 2.0;
     let mut steps: Vec<f32> = seven
@@ -411,9 +413,8 @@ fn runs_on(chars: &[Rect], seven: &[Rect]) -> bool {
             && (0.75 * pitch..1.3 * pitch).contains(&step)
             && (a.w as f32) > 0.3 * h
     };
-    let first = chars.iter().position(|r| r == &seven[0]);
-    let before = first.and_then(|i| i.checked_sub(1)).map(|i| &chars[i]);
-    let after = first.and_then(|i| chars.get(i + PLATE_LEN));
+    let before = start.checked_sub(1).map(|i| &chars[i]);
+    let after = chars.get(start + PLATE_LEN);
     before.is_some_and(|b| alike(b, &seven[0]))
         || after.is_some_and(|a| alike(a, &seven[PLATE_LEN - 1]))
 }
@@ -536,19 +537,20 @@ pub fn read_row<R: Recognizer>(
         return Ok(None);
     };
     let (chars, mask) = segment(&strip);
-    let Some(seven) = pick_seven(&chars) else {
+    let Some(start) = pick_seven(&chars) else {
         return Ok(None);
     };
-    if runs_on(&chars, &seven) {
+    if runs_on(&chars, start) {
         return Ok(None);
     }
+    let seven = &chars[start..start + PLATE_LEN];
     let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
     // Group reads: the three letters, then the four remaining characters.
     let mut group = read_line(engine, &glyphs[..3], LETTER_SHAPES)?;
     group.extend(read_line(engine, &glyphs[3..], ALNUM)?);
     let model = GlyphModel::bundled();
     let mut positions: Vec<Position> = Vec::with_capacity(PLATE_LEN);
-    for (i, (g, r)) in glyphs.iter().zip(&seven).enumerate() {
+    for (i, (g, r)) in glyphs.iter().zip(seven).enumerate() {
         // A plain bar is I or 1, whatever the recognisers make of it (often nothing at all).
         if is_bar(&mask, r) {
             positions.push(Position {
@@ -600,6 +602,11 @@ pub fn read_row<R: Recognizer>(
 mod tests {
     use super::*;
 
+    /// The classifier's index of a symbol.
+    fn at(c: u8) -> usize {
+        CLASSES.iter().position(|&k| k == c).unwrap()
+    }
+
     #[test]
     fn seven_are_picked_from_a_longer_row() {
         let mut chars: Vec<Rect> = (0..7)
@@ -625,7 +632,8 @@ mod tests {
             w: 20,
             h: 60,
         });
-        let seven = pick_seven(&chars).unwrap();
+        let start = pick_seven(&chars).unwrap();
+        let seven = &chars[start..start + PLATE_LEN];
         assert_eq!(seven[0].x, 10);
         assert_eq!(seven[6].x, 10 + 6 * 34);
     }
@@ -681,7 +689,7 @@ mod tests {
         };
         // "DE FREITAS" on a dealer's plate frame: nine letters of one size and pitch.
         let text = row(9);
-        assert!(runs_on(&text, &pick_seven(&text).unwrap()));
+        assert!(runs_on(&text, pick_seven(&text).unwrap()));
         // A plate: seven, then a bolt (short) and the frame's edge (narrow).
         let mut plate = row(7);
         plate.push(Rect {
@@ -699,14 +707,14 @@ mod tests {
                 h: 48,
             },
         );
-        assert!(!runs_on(&plate, &pick_seven(&plate).unwrap()));
+        assert!(!runs_on(&plate, pick_seven(&plate).unwrap()));
     }
 
     #[test]
     fn fusion_keeps_every_symbol_and_prefers_agreement() {
         let mut p = [0.0f32; 36];
-        p[CLASSES.iter().position(|&c| c == b'D').unwrap()] = 0.7;
-        p[CLASSES.iter().position(|&c| c == b'O').unwrap()] = 0.3;
+        p[at(b'D')] = 0.7;
+        p[at(b'O')] = 0.3;
         // Tesseract saw O: together they outweigh the classifier's D.
         let fused = fuse(&[Symbol::new('O', 0.9)], &p, CharClass::LetterOrDigit);
         assert_eq!(fused.options.len(), 36);
@@ -717,7 +725,6 @@ mod tests {
 
     #[test]
     fn a_lone_read_that_sides_with_the_classifier_outweighs_the_group_read() {
-        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
         let mut p = [0.0f32; 36];
         p[at(b'V')] = 1.0;
         // The group read alone, sure of an N, outweighs the classifier's V…
@@ -736,7 +743,6 @@ mod tests {
     fn alternatives_folded_together_count_once() {
         // Where a digit must be, Tesseract's 0 and its O and Q alternatives are all a 0: the
         // 0 scores as the best of them, and no option scores more than both weights.
-        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
         let mut p = [0.0f32; 36];
         p[at(b'0')] = 1.0;
         let symbol = Symbol {
@@ -750,7 +756,6 @@ mod tests {
 
     #[test]
     fn a_torn_tesseract_reading_weighs_as_much_as_its_doubt() {
-        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
         // The classifier sees the plate's O (drawn as its 0); Tesseract chose Q, but its LSTM
         // weighed O almost as much.
         let mut p = [0.0f32; 36];
@@ -839,7 +844,6 @@ mod tests {
 
     #[test]
     fn a_symbol_the_class_rules_out_counts_for_its_look_alike() {
-        let at = |c: u8| CLASSES.iter().position(|&k| k == c).unwrap();
         // The classifier hesitates between 0 and O where a letter must be: it is an O, and
         // a Q that Tesseract saw alone no longer outweighs it.
         let mut p = [0.0f32; 36];
