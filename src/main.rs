@@ -56,6 +56,9 @@ enum Command {
         #[command(subcommand)]
         command: cli::laudo::LaudoCommand,
     },
+    /// Panics on purpose: the test of the panic hook (hidden).
+    #[command(hide = true, name = "internal-panic-test")]
+    InternalPanicTest,
 }
 
 /// Tesseract's OpenMP threads spin while they wait: on small plate images and the kiosk's two
@@ -79,6 +82,7 @@ fn limit_openmp_threads() {
 
 fn main() -> ExitCode {
     limit_openmp_threads();
+    logging::install_panic_hook();
     let args = Args::parse();
     let result = match args.command {
         None => cli::station::run(args.config.as_deref()),
@@ -92,9 +96,14 @@ fn main() -> ExitCode {
         Some(Command::Record(record)) => cli::record::run(&record),
         Some(Command::Sign(sign)) => cli::sign::run(&sign),
         Some(Command::Laudo { command }) => cli::laudo::run(&command),
+        Some(Command::InternalPanicTest) => panic!("teste do tratamento de pânico"),
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<app::display::NoDisplay>().is_some() => {
+            eprintln!("vistoria: {e}");
+            ExitCode::from(app::display::NO_DISPLAY_EXIT)
+        }
         Err(e) => {
             eprintln!("erro: {e:#}");
             ExitCode::FAILURE

@@ -277,13 +277,9 @@ fn a_retry_after_a_lost_response_gets_the_same_receipt() {
         let bytes = kiosk.store.read_media(record).unwrap();
         kiosk
             .client
-            .upload_file(
-                inspection.id(),
-                &file.name,
-                0,
-                bytes.len() as u64,
-                &bytes[..],
-            )
+            .upload_file(inspection.id(), &file.name, 0, bytes.len() as u64, || {
+                Ok(&bytes[..])
+            })
             .unwrap();
     }
     let lost = kiosk.client.commit(inspection.id()).unwrap();
@@ -466,4 +462,129 @@ fn an_outage_past_the_window_flags_the_package_and_keeps_it() {
         &kiosk.deliver()[..],
         [AttemptResult::Delivered(_)]
     ));
+}
+
+/// A backlog of interrupted inspections (§12: every started one is delivered), queued while the
+/// central is out of reach.
+fn backlog(kiosk: &mut Kiosk, count: usize) {
+    for n in 0..count {
+        let (plate, renavam) = registry_vehicle(n);
+        let mut inspection = kiosk.open(&plate, &renavam);
+        let now = kiosk.clock.now().unwrap();
+        workflow::apply(
+            &mut kiosk.store,
+            &mut inspection,
+            now,
+            "insp",
+            "inspection.capture_started",
+            json!(null),
+            |i, at| i.start_capture(at),
+        )
+        .unwrap();
+        let kind = inspection.data().class.required_photos()[0];
+        let jpeg = format!("foto de {}", inspection.id()).into_bytes();
+        workflow::store_photo(
+            &mut kiosk.store,
+            &inspection,
+            kind.code(),
+            &jpeg,
+            now,
+            "insp",
+        )
+        .unwrap();
+        workflow::apply(
+            &mut kiosk.store,
+            &mut inspection,
+            kiosk.clock.now().unwrap(),
+            "insp",
+            "inspection.interrupted",
+            json!(null),
+            |i, at| {
+                i.interrupt(
+                    vistoria_core::domain::InterruptionCause::CustomerGaveUp,
+                    "desistiu",
+                    at,
+                )
+            },
+        )
+        .unwrap();
+        outbox::queue(
+            &mut kiosk.store,
+            &kiosk.station,
+            &mut inspection,
+            kiosk.clock.now().unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+/// Every package delivered on its first attempt, none stuck.
+fn assert_all_delivered_first_time(kiosk: &Kiosk, count: usize, results: &[AttemptResult]) {
+    assert_eq!(results.len(), count);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, AttemptResult::Delivered(_))),
+        "{results:?}"
+    );
+    assert_eq!(
+        kiosk.store.outbox_count(OutboxState::Delivered).unwrap(),
+        count
+    );
+    assert_eq!(kiosk.store.outbox_count(OutboxState::Stuck).unwrap(), 0);
+    for entry in kiosk.store.outbox().unwrap() {
+        assert_eq!(entry.attempts, 1, "{}", entry.inspection_id);
+    }
+}
+
+/// Packages in the issue-26 backlog.
+const BACKLOG: usize = 30;
+
+/// A central that allows 10 requests/s (burst 20) and a kiosk with a backlog queued for it.
+fn throttled_backlog() -> (tempfile::TempDir, Central, String, Kiosk) {
+    let dir = tempfile::tempdir().unwrap();
+    let central = Central::start_with(
+        dir.path(),
+        &["--rate-per-second", "10", "--rate-burst", "20"],
+    );
+    let token = central.add_station(STATION);
+    let mut kiosk = Kiosk::new(&central, &token);
+    backlog(&mut kiosk, BACKLOG);
+    (dir, central, token, kiosk)
+}
+
+/// Issue 26: a station that learnt the central's limit at clock sync paces a backlog under it:
+/// nothing throttled, nothing spent.
+#[test]
+fn a_backlog_drains_under_a_low_rate_limit_without_spending_attempts() {
+    let (_dir, central, _token, mut kiosk) = throttled_backlog();
+    let results = kiosk.deliver();
+    assert_all_delivered_first_time(&kiosk, BACKLOG, &results);
+    let pacing = kiosk.client.pacing();
+    assert!(pacing.paced > Duration::ZERO, "{pacing:?}");
+    assert_eq!(pacing.throttled, 0, "{pacing:?}");
+    let (_, totals) = central.report();
+    assert_eq!(totals["verified"], BACKLOG);
+}
+
+/// Issue 26: a station that does not know the limit is answered 429; it waits what the central
+/// asks and goes on within the same attempt.
+#[test]
+fn a_throttled_station_waits_instead_of_spending_attempts() {
+    let (_dir, central, token, mut kiosk) = throttled_backlog();
+    // A client that never asked the time: it does not know the limit.
+    kiosk.client = CentralClient::new(&Endpoint {
+        url: central.url.clone(),
+        token,
+        cert_sha256: central.cert_sha256.clone(),
+    })
+    .unwrap();
+    let results = kiosk.deliver();
+    assert_all_delivered_first_time(&kiosk, BACKLOG, &results);
+    let pacing = kiosk.client.pacing();
+    assert!(pacing.throttled > 0, "{pacing:?}");
+    assert!(
+        pacing.throttled_wait >= Duration::from_secs(1),
+        "{pacing:?}"
+    );
 }

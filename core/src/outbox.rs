@@ -132,14 +132,15 @@ pub fn queue(
     Ok(entry)
 }
 
-/// Entries whose attempt is due now: interrupted attempts first, then by due time.
+/// Entries whose attempt is due now: interrupted attempts first, then the oldest package first
+/// (its four hours run out first).
 pub fn due(store: &Store, now: DateTime<Utc>) -> Result<Vec<OutboxEntry>, StoreError> {
     let mut due: Vec<OutboxEntry> = store
         .outbox_in(OutboxState::Pending)?
         .into_iter()
         .filter(|e| e.in_flight || e.next_attempt_at <= now)
         .collect();
-    due.sort_by_key(|e| (!e.in_flight, e.next_attempt_at));
+    due.sort_by_key(|e| (!e.in_flight, e.queued_at));
     Ok(due)
 }
 
@@ -364,12 +365,15 @@ fn upload(
 ) -> Result<(), SendError> {
     let mut offset = offset;
     for _ in 0..2 {
-        let mut file =
-            std::fs::File::open(path).map_err(|e| SendError::LocalFile(format!("{name}: {e}")))?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| SendError::LocalFile(format!("{name}: {e}")))?;
         let len = size.saturating_sub(offset);
-        match client.upload_file(id, name, offset, len, file.take(len)) {
+        let open = || -> std::io::Result<_> {
+            let mut file = std::fs::File::open(path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            Ok(file.take(len))
+        };
+        // Checked here first so a missing local file is told apart from the network.
+        open().map_err(|e| SendError::LocalFile(format!("{name}: {e}")))?;
+        match client.upload_file(id, name, offset, len, open) {
             Ok(_) => return Ok(()),
             Err(ClientError::Refused { body, .. })
                 if body.code == ErrorCode::OffsetMismatch && body.received.is_some() =>

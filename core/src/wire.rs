@@ -143,13 +143,26 @@ pub struct ErrorBody {
 }
 
 /// `GET /time`: the central clock (2d).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeResponse {
     /// The server's current time.
     #[serde(with = "rfc3339_ms")]
     pub now: DateTime<Utc>,
     /// The server's Ed25519 public key (32 bytes, standard base64), which signs receipts.
     pub server_key: String,
+    /// The request limit each station is held to, so a station can pace itself under it.
+    /// Absent from centrals that do not announce it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RateLimits>,
+}
+
+/// A station's request budget at the central: a token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// Requests per second a station may sustain.
+    pub requests_per_second: f64,
+    /// Requests a station may make at once before the rate applies.
+    pub burst: u32,
 }
 
 /// `POST /vehicles/query`: plate confirmed by RENAVAM or chassis (§5). Fields are the text as

@@ -2,6 +2,7 @@
 //! shown and reacts to the screens' events; it does not decide anything about an inspection.
 //! Background duties (status bar, clock sync, delivery) run on a one-second tick as tasks.
 
+pub mod display;
 mod status_bar;
 mod tour;
 pub mod ui;

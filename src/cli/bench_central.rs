@@ -1,6 +1,7 @@
 //! `vistoria bench central`: packages of 12 × 500 KB photos through the kiosk's outbox to the
 //! reference central server on loopback (embedded), which re-hashes every byte and signs the
-//! receipt. Prints two JSON lines: throughput, and the time from "concluded" to receipt.
+//! receipt. Prints two JSON lines: throughput (with the time the central's default request
+//! limit made the outbox wait), and the time from "concluded" to receipt.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         latencies.push(took);
         busy += took;
     }
+    let pacing = client.pacing();
     latencies.sort();
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
@@ -80,6 +82,9 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
             "photo_bytes": PHOTO_BYTES,
             "packages_per_s": (packages as f64 / busy.as_secs_f64() * 100.0).round() / 100.0,
             "mb_per_s": (bytes / 1e6 / busy.as_secs_f64() * 10.0).round() / 10.0,
+            "limiter_paced_s": (pacing.paced.as_secs_f64() * 100.0).round() / 100.0,
+            "limiter_throttled": pacing.throttled,
+            "limiter_throttled_wait_s": pacing.throttled_wait.as_secs(),
         })
     );
     println!(

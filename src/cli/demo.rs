@@ -47,6 +47,9 @@ const STATION: &str = "ECV-DEMO-01";
 /// Starts the embedded central and the kiosk.
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    if args.headless.is_none() {
+        crate::app::display::require()?;
+    }
     let (root, temporary) = match &args.data {
         Some(dir) => (dir.clone(), false),
         None => (

@@ -25,6 +25,7 @@ use crate::kiosk::{Kiosk, Panoramic, Parts, card, demo};
 /// Runs the station named by the configuration.
 pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    crate::app::display::require()?;
     let paths = Paths::resolve(config, None);
     let config = Config::load(paths.config_file())?;
     let _log = crate::logging::init(&paths.logs_dir()).context("iniciando o registro (log)")?;

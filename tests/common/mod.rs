@@ -41,17 +41,25 @@ pub struct Central {
     pub url: String,
     pub cert_sha256: Option<String>,
     addr: String,
+    /// More `serve` flags (limits).
+    flags: Vec<String>,
 }
 
 impl Central {
     /// Starts on a free loopback port.
     pub fn start(data: &Path) -> Central {
+        Central::start_with(data, &[])
+    }
+
+    /// Starts on a free loopback port with more `serve` flags.
+    pub fn start_with(data: &Path, flags: &[&str]) -> Central {
         let mut central = Central {
             child: None,
             data: data.to_path_buf(),
             url: String::new(),
             cert_sha256: None,
             addr: "127.0.0.1:0".to_owned(),
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         };
         central.spawn();
         central
@@ -63,6 +71,7 @@ impl Central {
                 .args(["serve", "--data"])
                 .arg(&self.data)
                 .args(["--addr", &self.addr])
+                .args(&self.flags)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()

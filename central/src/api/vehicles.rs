@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 use vistoria_core::domain::{Chassis, Plate, Renavam};
 use vistoria_core::wire::{
-    ErrorCode, QUERY_VALIDITY_HOURS, TimeResponse, VehicleQuery, VehicleQueryResponse,
+    ErrorCode, QUERY_VALIDITY_HOURS, RateLimits, TimeResponse, VehicleQuery, VehicleQueryResponse,
 };
 
 use super::error::ApiError;
@@ -22,6 +22,10 @@ pub async fn time(State(state): State<Arc<AppState>>) -> Json<TimeResponse> {
     Json(TimeResponse {
         now: Utc::now(),
         server_key: state.key.public_base64(),
+        limits: Some(RateLimits {
+            requests_per_second: state.limits.rate_per_second,
+            burst: state.limits.rate_burst as u32,
+        }),
     })
 }
 

@@ -1,12 +1,16 @@
 //! The kiosk's client of the central server API (`/api/v1`, see `central/README.md`): central
 //! time (2d), vehicle query (§5) and package delivery (2s, §12). Blocking (ureq); callers run it
-//! off the UI thread.
+//! off the UI thread. Every request keeps under the central's announced rate and waits out a
+//! 429 instead of failing (`pacing`).
 
+mod pacing;
 mod pinning;
 
+pub use pacing::{MAX_RETRY_AFTER, MAX_WAIT_PER_CALL, PacingStats};
 pub use pinning::client_config as tls_config;
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -48,6 +52,9 @@ pub enum ClientError {
     /// The server answered something this kiosk cannot read.
     #[error("resposta inválida do servidor central: {0}")]
     BadResponse(String),
+    /// A local file being sent could not be read.
+    #[error("arquivo local ilegível durante o envio: {0}")]
+    LocalBody(String),
     /// The TLS or client setup is wrong (config).
     #[error("configuração de conexão com o servidor central inválida: {0}")]
     Setup(String),
@@ -74,7 +81,7 @@ impl ClientError {
                             | ErrorCode::Internal
                     )
             }
-            ClientError::Setup(_) | ClientError::Clock(_) => false,
+            ClientError::Setup(_) | ClientError::Clock(_) | ClientError::LocalBody(_) => false,
         }
     }
 
@@ -87,13 +94,27 @@ impl ClientError {
     }
 }
 
-/// A connection to the central server (cheap to clone; connections are pooled).
+/// What a request carries.
+enum Body<'a> {
+    /// Nothing.
+    Empty,
+    /// A JSON document.
+    Json(&'a serde_json::Value),
+    /// A local file's bytes, opened anew for each try.
+    Bytes {
+        name: &'a str,
+        open: &'a dyn Fn() -> std::io::Result<Box<dyn Read + 'a>>,
+    },
+}
+
+/// A connection to the central server (cheap to clone; connections and the pace are shared).
 #[derive(Clone)]
 pub struct CentralClient {
     agent: ureq::Agent,
     upload_agent: ureq::Agent,
     base: String,
     auth: String,
+    pacer: Arc<pacing::Pacer>,
 }
 
 impl CentralClient {
@@ -113,17 +134,18 @@ impl CentralClient {
             upload_agent: builder().timeout_read(Duration::from_secs(600)).build(),
             base: format!("{}{API_PREFIX}", endpoint.url.trim_end_matches('/')),
             auth: format!("Bearer {}", endpoint.token),
+            pacer: Arc::default(),
         })
     }
 
-    /// `GET /time`.
+    /// `GET /time`. Adopts the request limits the central announces in it.
     pub fn time(&self) -> Result<TimeResponse, ClientError> {
-        self.json(
-            self.agent
-                .get(&self.url("/time"))
-                .set("Authorization", &self.auth)
-                .call(),
-        )
+        let url = self.url("/time");
+        let time: TimeResponse = self.call(|| self.agent.get(&url), Body::Empty)?;
+        if let Some(limits) = &time.limits {
+            self.pacer.set_limits(limits);
+        }
+        Ok(time)
     }
 
     /// Asks the central its time and records it in `clock`, compensating half the round trip.
@@ -136,52 +158,55 @@ impl CentralClient {
         Ok((sync, time.server_key))
     }
 
+    /// What keeping under the central's limit has cost so far.
+    pub fn pacing(&self) -> PacingStats {
+        self.pacer.stats()
+    }
+
     /// `POST /vehicles/query` (§5).
     pub fn query_vehicle(&self, query: &VehicleQuery) -> Result<VehicleQueryResponse, ClientError> {
-        self.post_json(&self.agent, "/vehicles/query", query)
+        self.post_json("/vehicles/query", query)
     }
 
     /// `POST /packages`: registers (or finds) the package and says what is still missing.
     pub fn put_manifest(&self, manifest: &serde_json::Value) -> Result<UploadState, ClientError> {
-        self.post_json(&self.agent, "/packages", manifest)
+        self.post_json("/packages", manifest)
     }
 
-    /// `PUT /packages/{id}/files/{name}?offset=N`: streams `len` bytes from `body`.
-    pub fn upload_file(
+    /// `PUT /packages/{id}/files/{name}?offset=N`: streams `len` bytes from what `body` opens.
+    /// `body` is called again for each try (a throttled try must send the bytes anew).
+    pub fn upload_file<R: Read>(
         &self,
         inspection: InspectionId,
         name: &str,
         offset: u64,
         len: u64,
-        body: impl Read,
+        body: impl Fn() -> std::io::Result<R>,
     ) -> Result<UploadState, ClientError> {
         let url = self.url(&format!("/packages/{inspection}/files/{name}"));
-        let response = self
-            .upload_agent
-            .put(&url)
-            .query("offset", &offset.to_string())
-            .set("Authorization", &self.auth)
-            .set("Content-Type", "application/octet-stream")
-            .set("Content-Length", &len.to_string())
-            .send(body);
-        self.json(response)
+        let open = || -> std::io::Result<Box<dyn Read + '_>> { Ok(Box::new(body()?)) };
+        self.call(
+            || {
+                self.upload_agent
+                    .put(&url)
+                    .query("offset", &offset.to_string())
+                    .set("Content-Type", "application/octet-stream")
+                    .set("Content-Length", &len.to_string())
+            },
+            Body::Bytes { name, open: &open },
+        )
     }
 
     /// `POST /packages/{id}/commit`: the server verifies every byte and answers the receipt.
     pub fn commit(&self, inspection: InspectionId) -> Result<Receipt, ClientError> {
         let url = self.url(&format!("/packages/{inspection}/commit"));
-        let response = self
-            .upload_agent
-            .post(&url)
-            .set("Authorization", &self.auth)
-            .call();
-        self.json(response)
+        self.call(|| self.upload_agent.post(&url), Body::Empty)
     }
 
     /// `GET /inspections/{id}`.
     pub fn inspection(&self, inspection: InspectionId) -> Result<InspectionView, ClientError> {
         let url = self.url(&format!("/inspections/{inspection}"));
-        self.json(self.agent.get(&url).set("Authorization", &self.auth).call())
+        self.call(|| self.agent.get(&url), Body::Empty)
     }
 
     fn url(&self, path: &str) -> String {
@@ -190,16 +215,48 @@ impl CentralClient {
 
     fn post_json<T: DeserializeOwned>(
         &self,
-        agent: &ureq::Agent,
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
         let body = serde_json::to_value(body).map_err(|e| ClientError::Setup(e.to_string()))?;
-        let response = agent
-            .post(&self.url(path))
-            .set("Authorization", &self.auth)
-            .send_json(body);
-        self.json(response)
+        let url = self.url(path);
+        self.call(|| self.agent.post(&url), Body::Json(&body))
+    }
+
+    /// Sends the request `request` makes (authorised here) with `body`, paced under the
+    /// central's limit; a 429 (or a 503 with `Retry-After`) is waited out and the request sent
+    /// again, within [`MAX_WAIT_PER_CALL`].
+    fn call<T: DeserializeOwned>(
+        &self,
+        request: impl Fn() -> ureq::Request,
+        body: Body<'_>,
+    ) -> Result<T, ClientError> {
+        let mut waited = Duration::ZERO;
+        loop {
+            self.pacer.before_request();
+            let request = request().set("Authorization", &self.auth);
+            let response = match &body {
+                Body::Empty => request.call(),
+                Body::Json(value) => request.send_json(*value),
+                Body::Bytes { name, open } => request
+                    .send(open().map_err(|e| ClientError::LocalBody(format!("{name}: {e}")))?),
+            };
+            if let Err(ureq::Error::Status(status, r)) = &response {
+                let retry_after = pacing::parse_retry_after(r.header("Retry-After"));
+                let asked = match (*status, retry_after) {
+                    (429, asked) => Some(asked.unwrap_or(Duration::from_secs(1))),
+                    (503, Some(asked)) => Some(asked),
+                    _ => None,
+                };
+                if let Some(asked) = asked {
+                    tracing::info!(status, ?asked, "central asked to wait");
+                    if self.pacer.after_throttled(asked, &mut waited) {
+                        continue;
+                    }
+                }
+            }
+            return self.json(response);
+        }
     }
 
     fn json<T: DeserializeOwned>(
