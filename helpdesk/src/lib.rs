@@ -2,6 +2,8 @@
 //! from the stations' kiosks, from WhatsApp through a chatbot and from the web console, kept in
 //! our own store first and synchronised with GLPI 10.0.6 through its REST API. See `README.md`.
 
+pub mod chatbot;
+pub mod config;
 pub mod glpi;
 pub mod http;
 pub mod model;
