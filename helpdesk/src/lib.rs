@@ -10,3 +10,4 @@ pub mod model;
 pub mod stages;
 pub mod standin;
 pub mod store;
+pub mod whatsapp;

@@ -1,0 +1,5 @@
+//! The WhatsApp channel: Meta's webhook ([`webhook`]) brings messages in, the Graph API
+//! ([`graph`]) sends replies and fetches media.
+
+pub mod graph;
+pub mod webhook;
