@@ -258,6 +258,7 @@ impl HelpdeskConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

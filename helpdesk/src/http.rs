@@ -154,6 +154,7 @@ pub fn multipart_body(boundary: &str, parts: &[Part]) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,8 @@ pub mod config;
 pub mod glpi;
 pub mod http;
 pub mod model;
+pub mod report;
+pub mod service;
 pub mod stages;
 pub mod standin;
 pub mod store;

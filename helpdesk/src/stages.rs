@@ -137,10 +137,10 @@ pub fn apply(
                 return Err(TransitionError::NotAllowed(reference, t.status.label_pt()));
             }
             check_owner(&t, technician.as_ref())?;
-            if let Some(login) = technician {
-                if t.technician.is_none() {
-                    t.technician = Some(login.clone());
-                }
+            if let Some(login) = technician
+                && t.technician.is_none()
+            {
+                t.technician = Some(login.clone());
             }
             t.assigned_at.get_or_insert(now);
             t.first_answer_at.get_or_insert(now);
@@ -249,6 +249,7 @@ fn assign(t: &mut Ticket, technician: &str, now: DateTime<Utc>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::TimeZone;
 

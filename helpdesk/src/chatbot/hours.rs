@@ -203,6 +203,7 @@ impl BusinessHours {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::TimeZone;
 

@@ -1,4 +1,5 @@
 //! The chatbot's conversations, message by message.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 

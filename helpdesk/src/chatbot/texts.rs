@@ -208,6 +208,7 @@ pub fn fill(text: &str, vars: &[(&str, &str)]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

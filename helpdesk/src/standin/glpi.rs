@@ -288,7 +288,7 @@ impl Glpi {
 }
 
 /// Parses `range=a-b` (default 0-49, as the document says).
-fn range_of(query: &HashMap<String, String>) -> Result<(usize, usize), Response> {
+fn range_of(query: &HashMap<String, String>) -> Result<(usize, usize), &'static str> {
     let Some(r) = query.get("range") else {
         return Ok((0, 49));
     };
@@ -300,11 +300,7 @@ fn range_of(query: &HashMap<String, String>) -> Result<(usize, usize), Response>
     });
     match parsed {
         Some((a, b)) if a <= b => Ok((a, b)),
-        _ => Err(error(
-            400,
-            "ERROR",
-            "range must be in format : [start-end] with integers",
-        )),
+        _ => Err("range must be in format : [start-end] with integers"),
     }
 }
 
@@ -528,7 +524,7 @@ async fn route(state: &Shared, request: Request) -> Response {
                             .collect(),
                         range,
                     ),
-                    Err(e) => e,
+                    Err(e) => error(400, "ERROR", e),
                 }
             }
             _ => {
@@ -563,7 +559,7 @@ async fn route(state: &Shared, request: Request) -> Response {
                     .unwrap_or_default();
                 match range_of(&query) {
                     Ok(range) => page(itemtype, rows, range),
-                    Err(e) => e,
+                    Err(e) => error(400, "ERROR", e),
                 }
             }
         };

@@ -1,4 +1,5 @@
 //! Tests of the SQLite store: one transaction per change, the queue's prerequisites, versions.
+#![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 
