@@ -4,4 +4,5 @@
 //! start them on loopback.
 
 pub mod glpi;
+pub mod meta;
 pub mod server;
