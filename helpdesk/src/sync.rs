@@ -473,14 +473,20 @@ impl GlpiSync {
         let item = self.client.item("Ticket", glpi).await?;
         let status = id_of(&item["status"]).unwrap_or(t.status.glpi());
         let id = t.id;
-        let known: HashSet<i64> = blocking(&self.helpdesk, move |h| {
-            Ok(h.store()
-                .messages(id)?
-                .into_iter()
-                .filter_map(|m| m.glpi_id)
-                .collect())
-        })
-        .await?;
+        // GLPI numbers followups and solutions separately: keep their ids apart.
+        let (known_followups, known_solutions): (HashSet<i64>, HashSet<i64>) =
+            blocking(&self.helpdesk, move |h| {
+                let messages = h.store().messages(id)?;
+                let ids = |solution: bool| {
+                    messages
+                        .iter()
+                        .filter(|m| (m.kind == MessageKind::Solution) == solution)
+                        .filter_map(|m| m.glpi_id)
+                        .collect::<HashSet<i64>>()
+                };
+                Ok((ids(false), ids(true)))
+            })
+            .await?;
         let mut obs = GlpiObservation {
             status,
             ..GlpiObservation::default()
@@ -491,6 +497,11 @@ impl GlpiSync {
             for row in rows {
                 let Some(glpi_id) = id_of(&row["id"]) else {
                     continue;
+                };
+                let known = if is_solution {
+                    &known_solutions
+                } else {
+                    &known_followups
                 };
                 if known.contains(&glpi_id) || id_of(&row["is_private"]) == Some(1) {
                     continue;

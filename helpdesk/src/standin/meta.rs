@@ -461,6 +461,11 @@ impl MetaStandin {
         lock(&self.state).access_token = token.to_owned();
     }
 
+    /// The person has not written for more than 24 hours: only templates would reach them.
+    pub fn close_window(&self, phone: &str) {
+        lock(&self.state).windows.remove(phone);
+    }
+
     /// Everything the business sent.
     pub fn sent(&self) -> Vec<SentMessage> {
         lock(&self.state).sent.clone()
