@@ -47,12 +47,22 @@ where
         })?
 }
 
-/// Runs the due jobs of `kinds` once with `attempt`. After a failure, the same ticket's later
-/// jobs wait for the next run, so a ticket's work reaches the other side in order.
+/// In which order a run's jobs must arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Per ticket: after a failure, the same ticket's later jobs wait for the next run.
+    PerTicket,
+    /// All of them: the run stops at the first failure (a person's messages, some of which
+    /// belong to no ticket yet, must arrive in the order they were written).
+    Strict,
+}
+
+/// Runs the due jobs of `kinds` once with `attempt`, keeping `order`.
 pub async fn run_due<F, Fut>(
     helpdesk: &Arc<Helpdesk>,
     kinds: &'static [JobKind],
     pace: &SyncSettings,
+    order: Order,
     attempt: F,
 ) -> Result<RunReport, ServiceError>
 where
@@ -95,7 +105,11 @@ where
                 }
             }
         };
+        let failed = matches!(outcome, JobOutcome::Retry { .. });
         blocking(helpdesk, move |h| Ok(h.store().finish_job(id, &outcome)?)).await?;
+        if failed && order == Order::Strict {
+            break;
+        }
     }
     Ok(report)
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::SyncSettings;
 use crate::http::BoxFuture;
-use crate::jobs::{Attempt, RunReport, blocking, run_due};
+use crate::jobs::{Attempt, Order, RunReport, blocking, run_due};
 use crate::model::{Attachment, Channel, Contact, JobKind, Outbound, OutboundBody, OutboundId};
 use crate::service::{Helpdesk, ServiceError, fill_body};
 
@@ -131,44 +131,50 @@ impl Deliverer {
 
     /// Runs the due deliveries once.
     pub async fn run_once(&self) -> Result<RunReport, ServiceError> {
-        run_due(&self.helpdesk, &DELIVER, &self.pace, |job| async move {
-            let id = OutboundId(job.target);
-            let prepared = match self.prepare(id).await {
-                Ok(p) => p,
-                Err(e) => return Attempt::Retry(e.to_string()),
-            };
-            if prepared.outbound.delivered_at.is_some() || prepared.outbound.failed.is_some() {
-                return Attempt::Done;
-            }
-            let Some(channel) = self.channels.get(&prepared.outbound.channel) else {
-                return Attempt::Retry(format!(
-                    "canal {} não configurado",
-                    prepared.outbound.channel.label_pt()
-                ));
-            };
-            let result = channel.deliver(&prepared).await;
-            let now = self.helpdesk.now();
-            let stored = match result {
-                Ok(external) => {
-                    blocking(&self.helpdesk, move |h| {
-                        Ok(h.store().mark_delivered(id, external.as_deref(), now)?)
-                    })
-                    .await
+        run_due(
+            &self.helpdesk,
+            &DELIVER,
+            &self.pace,
+            Order::Strict,
+            |job| async move {
+                let id = OutboundId(job.target);
+                let prepared = match self.prepare(id).await {
+                    Ok(p) => p,
+                    Err(e) => return Attempt::Retry(e.to_string()),
+                };
+                if prepared.outbound.delivered_at.is_some() || prepared.outbound.failed.is_some() {
+                    return Attempt::Done;
                 }
-                Err(DeliveryError::Refused(reason)) => {
-                    tracing::warn!(outbound = id.0, %reason, "mensagem recusada pelo canal");
-                    blocking(&self.helpdesk, move |h| {
-                        Ok(h.store().mark_undeliverable(id, &reason)?)
-                    })
-                    .await
+                let Some(channel) = self.channels.get(&prepared.outbound.channel) else {
+                    return Attempt::Retry(format!(
+                        "canal {} não configurado",
+                        prepared.outbound.channel.label_pt()
+                    ));
+                };
+                let result = channel.deliver(&prepared).await;
+                let now = self.helpdesk.now();
+                let stored = match result {
+                    Ok(external) => {
+                        blocking(&self.helpdesk, move |h| {
+                            Ok(h.store().mark_delivered(id, external.as_deref(), now)?)
+                        })
+                        .await
+                    }
+                    Err(DeliveryError::Refused(reason)) => {
+                        tracing::warn!(outbound = id.0, %reason, "mensagem recusada pelo canal");
+                        blocking(&self.helpdesk, move |h| {
+                            Ok(h.store().mark_undeliverable(id, &reason)?)
+                        })
+                        .await
+                    }
+                    Err(DeliveryError::Retry(e)) => return Attempt::Retry(e),
+                };
+                match stored {
+                    Ok(()) => Attempt::Done,
+                    Err(e) => Attempt::Retry(e.to_string()),
                 }
-                Err(DeliveryError::Retry(e)) => return Attempt::Retry(e),
-            };
-            match stored {
-                Ok(()) => Attempt::Done,
-                Err(e) => Attempt::Retry(e.to_string()),
-            }
-        })
+            },
+        )
         .await
     }
 }

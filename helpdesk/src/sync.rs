@@ -20,7 +20,7 @@ use crate::config::{GlpiSettings, SyncSettings};
 use crate::glpi::GlpiClient;
 use crate::glpi::protocol::{GlpiError, decode_sanitized, html_to_text, id_of, text_to_html};
 use crate::http::ReqwestTransport;
-use crate::jobs::{Attempt, RunReport, blocking, run_due};
+use crate::jobs::{Attempt, Order, RunReport, blocking, run_due};
 use crate::model::{
     AttachmentId, Contact, Job, JobKind, MessageId, MessageKind, Side, Status, Ticket, TicketId,
 };
@@ -118,6 +118,7 @@ impl GlpiSync {
             &self.helpdesk,
             &JobKind::GLPI,
             &self.pace,
+            Order::PerTicket,
             |job| async move {
                 match self.attempt(&job).await {
                     Ok(()) => Attempt::Done,
@@ -529,5 +530,29 @@ impl GlpiSync {
         }
         blocking(&self.helpdesk, move |h| h.glpi_observed(id, &obs)).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_name_our_messages_and_nothing_else() {
+        let t = TicketId(42);
+        let m = message_marker(t, MessageId(17));
+        assert_eq!(m, "VST-000042/m17");
+        assert_eq!(
+            our_message(&format!("Texto\nAna (WhatsApp) · ref. {m}"), t),
+            Some(MessageId(17))
+        );
+        assert_eq!(
+            our_message("ref. VST-000043/m17", t),
+            None,
+            "another ticket's"
+        );
+        assert_eq!(our_message("VST-000042/m", t), None);
+        assert_eq!(attachment_marker(t, AttachmentId(5)), "VST-000042/a5");
     }
 }

@@ -192,7 +192,8 @@ pub trait HelpdeskStore: Send + Sync {
 
     /// Jobs of these kinds due at `now` whose prerequisites hold, oldest first: GLPI work other
     /// than creating the ticket waits for the ticket's GLPI id; uploading an attachment or
-    /// delivering it waits for its bytes.
+    /// delivering it waits for its bytes; a delivery waits while an earlier one to the same
+    /// contact has failed and is not done (a person's messages arrive in order).
     fn due_jobs(
         &self,
         kinds: &[JobKind],

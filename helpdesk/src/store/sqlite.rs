@@ -1058,6 +1058,10 @@ impl HelpdeskStore for SqliteHelpdesk {
              AND (j.kind <> 'deliver' OR json_extract(o.body, '$.type') <> 'media' OR EXISTS \
                   (SELECT 1 FROM attachments m WHERE m.id = json_extract(o.body, '$.attachment') \
                    AND m.bytes IS NOT NULL)) \
+             AND (j.kind <> 'deliver' OR NOT EXISTS \
+                  (SELECT 1 FROM jobs e JOIN outbound eo ON eo.id = e.target \
+                   WHERE e.kind = 'deliver' AND e.done_at IS NULL AND e.attempts > 0 \
+                   AND e.id < j.id AND eo.contact_id = o.contact_id)) \
              ORDER BY j.id LIMIT ?2",
             kinds = kind_list.join(", ")
         );

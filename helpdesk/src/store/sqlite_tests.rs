@@ -300,3 +300,43 @@ fn everything_survives_reopening_the_file() {
         .unwrap();
     assert_eq!(open_tickets.len(), 1);
 }
+
+#[test]
+fn a_persons_messages_wait_behind_an_earlier_failed_one() {
+    let store = SqliteHelpdesk::in_memory().unwrap();
+    let t = open(&store);
+    let more = Change {
+        ticket: Some(TicketWrite::Update(store.ticket(t.id).unwrap().unwrap())),
+        outbound: vec![NewOutbound {
+            contact_id: t.contact_id,
+            channel: Channel::WhatsApp,
+            purpose: Purpose::Reply,
+            body: OutboundBody::text("segunda"),
+            media: None,
+        }],
+        ..Change::default()
+    };
+    store.commit(&more, now()).unwrap();
+    let deliveries = |at| store.due_jobs(&[JobKind::Deliver], at, 10).unwrap();
+    let first = deliveries(now());
+    assert_eq!(first.len(), 2, "both due while nothing failed");
+    store.begin_job(first[0].id, now()).unwrap();
+    store
+        .finish_job(
+            first[0].id,
+            &JobOutcome::Retry {
+                at: now() + Duration::seconds(60),
+                error: "Meta fora".into(),
+            },
+        )
+        .unwrap();
+    assert!(
+        deliveries(now()).is_empty(),
+        "the second waits behind the failed first"
+    );
+    let later = deliveries(now() + Duration::seconds(60));
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].id, first[0].id);
+    store.finish_job(first[0].id, &JobOutcome::Done).unwrap();
+    assert_eq!(deliveries(now()).len(), 1);
+}

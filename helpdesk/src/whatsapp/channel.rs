@@ -8,7 +8,7 @@ use super::graph::{GraphClient, GraphEndpoint, GraphError, WaMessage};
 use super::webhook::{Event, InboundHandler};
 use crate::config::{SyncSettings, WhatsAppSettings};
 use crate::http::{BoxFuture, ReqwestTransport, TransportError};
-use crate::jobs::{Attempt, RunReport, blocking, run_due};
+use crate::jobs::{Attempt, Order, RunReport, blocking, run_due};
 use crate::model::{AttachmentId, Channel, JobKind, OutboundBody};
 use crate::outbound::{DeliveryError, OutboundChannel, Prepared};
 use crate::service::{Helpdesk, ServiceError};
@@ -139,39 +139,45 @@ impl MediaFetcher {
 
     /// Runs the due fetches once.
     pub async fn run_once(&self) -> Result<RunReport, ServiceError> {
-        run_due(&self.helpdesk, &FETCH, &self.pace, |job| async move {
-            let id = AttachmentId(job.target);
-            let attachment =
-                match blocking(&self.helpdesk, move |h| Ok(h.store().attachment(id)?)).await {
-                    Ok(Some(a)) => a,
-                    Ok(None) => return Attempt::Done,
-                    Err(e) => return Attempt::Retry(e.to_string()),
-                };
-            if attachment.size.is_some() {
-                return Attempt::Done;
-            }
-            let Some(media_id) = attachment.wa_media_id.clone() else {
-                return Attempt::Done;
-            };
-            match self.graph.fetch_media(&media_id).await {
-                Ok((info, bytes)) => {
-                    let mime = if info.mime_type.is_empty() {
-                        attachment.mime.clone()
-                    } else {
-                        info.mime_type
+        run_due(
+            &self.helpdesk,
+            &FETCH,
+            &self.pace,
+            Order::PerTicket,
+            |job| async move {
+                let id = AttachmentId(job.target);
+                let attachment =
+                    match blocking(&self.helpdesk, move |h| Ok(h.store().attachment(id)?)).await {
+                        Ok(Some(a)) => a,
+                        Ok(None) => return Attempt::Done,
+                        Err(e) => return Attempt::Retry(e.to_string()),
                     };
-                    match blocking(&self.helpdesk, move |h| {
-                        Ok(h.store().set_attachment_bytes(id, &mime, &bytes)?)
-                    })
-                    .await
-                    {
-                        Ok(()) => Attempt::Done,
-                        Err(e) => Attempt::Retry(e.to_string()),
-                    }
+                if attachment.size.is_some() {
+                    return Attempt::Done;
                 }
-                Err(e) => Attempt::Retry(e.to_string()),
-            }
-        })
+                let Some(media_id) = attachment.wa_media_id.clone() else {
+                    return Attempt::Done;
+                };
+                match self.graph.fetch_media(&media_id).await {
+                    Ok((info, bytes)) => {
+                        let mime = if info.mime_type.is_empty() {
+                            attachment.mime.clone()
+                        } else {
+                            info.mime_type
+                        };
+                        match blocking(&self.helpdesk, move |h| {
+                            Ok(h.store().set_attachment_bytes(id, &mime, &bytes)?)
+                        })
+                        .await
+                        {
+                            Ok(()) => Attempt::Done,
+                            Err(e) => Attempt::Retry(e.to_string()),
+                        }
+                    }
+                    Err(e) => Attempt::Retry(e.to_string()),
+                }
+            },
+        )
         .await
     }
 }

@@ -1,12 +1,16 @@
 //! GLPI down, slow, failing, losing answers, expiring sessions: nothing lost, nothing twice.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use vistoria_helpdesk::model::{ContactInput, Status};
+use vistoria_helpdesk::glpi::GlpiClient;
+use vistoria_helpdesk::glpi::protocol::Endpoint;
+use vistoria_helpdesk::http::ReqwestTransport;
+use vistoria_helpdesk::model::{ContactInput, JobKind, Status};
 use vistoria_helpdesk::service::{Feedback, OpenRequest};
 
-use crate::harness::{harness, technician};
+use crate::harness::{APP_TOKEN, USER_TOKEN, harness, technician};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glpi_down_for_the_whole_test_then_back_creates_every_ticket_once() {
@@ -203,5 +207,50 @@ async fn server_errors_slow_answers_and_refusals_are_retried() {
     h.settle().await;
     h.glpi.set_delay(Duration::ZERO);
     assert!(h.ticket(t.id).glpi_id.is_some());
+    assert_eq!(h.glpi.items("Ticket").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_glpis_answer_and_our_write_is_found_after_the_restart() {
+    let h = harness().await;
+    let ana = h.staff_contact("Ana Paula Souza");
+    let t = h.open_from_kiosk(&ana, "Estação reinicia sozinha", vec![]);
+    // The attempt is written down, GLPI creates the ticket, and the process dies before it
+    // records GLPI's id: reproduce exactly that state.
+    let store = h.helpdesk.store().clone();
+    let job = store
+        .due_jobs(&[JobKind::GlpiCreateTicket], h.helpdesk.now(), 1)
+        .unwrap()
+        .remove(0);
+    store.begin_job(job.id, h.helpdesk.now()).unwrap();
+    let client = GlpiClient::new(
+        Endpoint {
+            base: h.glpi.url(),
+            app_token: Some(APP_TOKEN.into()),
+        },
+        USER_TOKEN.into(),
+        Arc::new(ReqwestTransport::new(Duration::from_secs(2)).unwrap()),
+    );
+    let name = format!(
+        "[{}] Equipamento da estação: Estação reinicia sozinha",
+        t.id.reference()
+    );
+    let created = client
+        .add(
+            "Ticket",
+            &serde_json::json!({"name": name, "content": "<p>x</p>", "status": 1}),
+        )
+        .await
+        .unwrap();
+    // After the restart, another process on the same file.
+    let (helpdesk, workers) = h.restarted();
+    for _ in 0..3 {
+        workers.run_once().await.unwrap();
+    }
+    assert_eq!(
+        helpdesk.store().ticket(t.id).unwrap().unwrap().glpi_id,
+        Some(created),
+        "adopted, not created again"
+    );
     assert_eq!(h.glpi.items("Ticket").len(), 1);
 }

@@ -33,6 +33,7 @@ pub struct Harness {
     pub workers: Workers,
     pub clock: Arc<Mutex<DateTime<Utc>>>,
     pub webhook_url: String,
+    pub db_path: std::path::PathBuf,
     _webhook: LoopbackServer,
     _dir: tempfile::TempDir,
 }
@@ -78,7 +79,8 @@ pub async fn harness() -> Harness {
     };
     assert!(config.problems().is_empty(), "{:?}", config.problems());
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteHelpdesk::open(&dir.path().join("helpdesk.sqlite")).unwrap();
+    let db_path = dir.path().join("helpdesk.sqlite");
+    let store = SqliteHelpdesk::open(&db_path).unwrap();
     let clock = Arc::new(Mutex::new(cuiaba(2, 9, 0)));
     let c = clock.clone();
     let helpdesk = Arc::new(
@@ -103,6 +105,7 @@ pub async fn harness() -> Harness {
         workers,
         clock,
         webhook_url,
+        db_path,
         _webhook: server,
         _dir: dir,
     }
@@ -125,6 +128,18 @@ pub fn administrator() -> Staff {
 }
 
 impl Harness {
+    /// Another process on the same database file, as after a restart.
+    pub fn restarted(&self) -> (Arc<Helpdesk>, Workers) {
+        let store = SqliteHelpdesk::open(&self.db_path).unwrap();
+        let c = self.clock.clone();
+        let helpdesk = Arc::new(
+            Helpdesk::new(Arc::new(store), self.helpdesk.config().clone())
+                .with_clock(Arc::new(move || *c.lock().unwrap())),
+        );
+        let workers = Workers::from_config(&helpdesk).unwrap();
+        (helpdesk, workers)
+    }
+
     /// Runs the queued work until a round has nothing left to do (at most 30 rounds).
     pub async fn settle(&self) {
         for _ in 0..30 {
