@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -15,379 +15,29 @@ use super::{
     TicketWrite,
 };
 use crate::model::{
-    Attachment, AttachmentId, Channel, Contact, ContactId, ContactInput, Job, JobId, JobKind,
-    Message, MessageId, MessageKind, NewAttachment, NewOutbound, Outbound, OutboundBody,
-    OutboundId, Purpose, Side, Status, Ticket, TicketId, TicketKind,
+    Attachment, AttachmentId, Contact, ContactId, ContactInput, Job, JobId, JobKind, Message,
+    MessageId, MessageKind, Outbound, OutboundId, Purpose, Ticket, TicketId,
 };
 
-/// Schema migrations, applied in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &["
-CREATE TABLE contacts (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    email TEXT,
-    phone TEXT,
-    station TEXT,
-    glpi_user_id INTEGER,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE UNIQUE INDEX contacts_phone ON contacts(phone) WHERE phone IS NOT NULL AND deleted = 0;
-CREATE TABLE tickets (
-    id INTEGER PRIMARY KEY,
-    version INTEGER NOT NULL,
-    channel TEXT NOT NULL,
-    contact_id INTEGER NOT NULL REFERENCES contacts(id),
-    station TEXT,
-    category TEXT NOT NULL,
-    title TEXT NOT NULL,
-    description TEXT NOT NULL,
-    urgency INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    technician TEXT,
-    created_at TEXT NOT NULL,
-    confirmed_at TEXT,
-    assigned_at TEXT,
-    first_answer_at TEXT,
-    solved_at TEXT,
-    feedback_asked_at TEXT,
-    closed_at TEXT,
-    rating INTEGER,
-    rating_comment TEXT,
-    reopened INTEGER NOT NULL DEFAULT 0,
-    glpi_id INTEGER UNIQUE,
-    glpi_status INTEGER
-);
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,
-    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-    kind TEXT NOT NULL,
-    side TEXT NOT NULL,
-    author TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    glpi_id INTEGER
-);
-CREATE INDEX messages_ticket ON messages(ticket_id);
-CREATE TABLE attachments (
-    id INTEGER PRIMARY KEY,
-    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-    message_id INTEGER REFERENCES messages(id),
-    side TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    mime TEXT NOT NULL,
-    size INTEGER,
-    sha256 TEXT,
-    wa_media_id TEXT,
-    glpi_document_id INTEGER,
-    created_at TEXT NOT NULL,
-    bytes BLOB
-);
-CREATE INDEX attachments_ticket ON attachments(ticket_id);
-CREATE TABLE outbound (
-    id INTEGER PRIMARY KEY,
-    ticket_id INTEGER REFERENCES tickets(id),
-    contact_id INTEGER NOT NULL REFERENCES contacts(id),
-    channel TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    delivered_at TEXT,
-    external_id TEXT,
-    failed TEXT
-);
-CREATE INDEX outbound_contact ON outbound(contact_id);
-CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    ticket_id INTEGER REFERENCES tickets(id),
-    target INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    in_flight_since TEXT,
-    next_at TEXT NOT NULL,
-    last_error TEXT,
-    done_at TEXT
-);
-CREATE INDEX jobs_pending ON jobs(done_at, next_at);
-CREATE TABLE chat_states (
-    phone TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-);
-CREATE TABLE inbound_seen (
-    id TEXT PRIMARY KEY,
-    at TEXT NOT NULL
-);
-CREATE TABLE texts (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"];
+mod rows;
+mod schema;
+mod write;
 
-const TICKET_COLUMNS: &str = "id, version, channel, contact_id, station, category, title, \
-    description, urgency, kind, status, technician, created_at, confirmed_at, assigned_at, \
-    first_answer_at, solved_at, feedback_asked_at, closed_at, rating, rating_comment, reopened, \
-    glpi_id, glpi_status";
-const CONTACT_COLUMNS: &str = "id, name, email, phone, station, glpi_user_id, deleted, created_at";
-const MESSAGE_COLUMNS: &str = "id, ticket_id, kind, side, author, text, created_at, glpi_id";
-const ATTACHMENT_COLUMNS: &str = "id, ticket_id, message_id, side, filename, mime, size, sha256, \
-    wa_media_id, glpi_document_id, created_at";
-const OUTBOUND_COLUMNS: &str = "id, ticket_id, contact_id, channel, purpose, body, created_at, \
-    delivered_at, external_id, failed";
-const JOB_COLUMNS: &str =
-    "j.id, j.kind, j.ticket_id, j.target, j.attempts, j.in_flight_since, j.next_at, j.last_error";
+use rows::{
+    attachment_from, collect, contact_from, db, job_from, message_from, outbound_from, side_code,
+    ticket_from, ts,
+};
+use schema::{
+    ATTACHMENT_COLUMNS, CONTACT_COLUMNS, JOB_COLUMNS, MESSAGE_COLUMNS, MIGRATIONS,
+    OUTBOUND_COLUMNS, TICKET_COLUMNS,
+};
+use write::{
+    insert_attachment, insert_job, insert_outbound, is_unique_violation, len_i64, update_ticket,
+};
 
 /// SQLite-backed [`HelpdeskStore`].
 pub struct SqliteHelpdesk {
     conn: Mutex<Connection>,
-}
-
-fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::Database(e.to_string())
-}
-
-fn ts(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("data {s:?}: {e}")))
-}
-
-fn parse_opt_ts(s: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
-    s.as_deref().map(parse_ts).transpose()
-}
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("{what} {value:?}"))
-}
-
-fn side_code(side: Side) -> &'static str {
-    match side {
-        Side::Requester => "requester",
-        Side::Team => "team",
-    }
-}
-
-fn side_from(code: &str) -> StoreResult<Side> {
-    match code {
-        "requester" => Ok(Side::Requester),
-        "team" => Ok(Side::Team),
-        other => Err(corrupt("lado", other)),
-    }
-}
-
-/// Reads a row into raw parts first (rusqlite's closures cannot return our error), then decodes.
-fn ticket_from(row: &Row) -> rusqlite::Result<StoreResult<Ticket>> {
-    let channel: String = row.get(2)?;
-    let kind: String = row.get(9)?;
-    let status: String = row.get(10)?;
-    let created: String = row.get(12)?;
-    let times: [Option<String>; 6] = [
-        row.get(13)?,
-        row.get(14)?,
-        row.get(15)?,
-        row.get(16)?,
-        row.get(17)?,
-        row.get(18)?,
-    ];
-    let id: i64 = row.get(0)?;
-    let version: i64 = row.get(1)?;
-    let contact: i64 = row.get(3)?;
-    let station: Option<String> = row.get(4)?;
-    let category: String = row.get(5)?;
-    let title: String = row.get(6)?;
-    let description: String = row.get(7)?;
-    let urgency: i64 = row.get(8)?;
-    let technician: Option<String> = row.get(11)?;
-    let rating: Option<i64> = row.get(19)?;
-    let rating_comment: Option<String> = row.get(20)?;
-    let reopened: i64 = row.get(21)?;
-    let glpi_id: Option<i64> = row.get(22)?;
-    let glpi_status: Option<i64> = row.get(23)?;
-    Ok((|| {
-        let [confirmed, assigned, first_answer, solved, feedback, closed] = times;
-        Ok(Ticket {
-            id: TicketId(id),
-            version,
-            channel: Channel::from_code(&channel).ok_or_else(|| corrupt("canal", &channel))?,
-            contact_id: ContactId(contact),
-            station,
-            category,
-            title,
-            description,
-            urgency: u8::try_from(urgency)
-                .map_err(|_| corrupt("urgência", &urgency.to_string()))?,
-            kind: TicketKind::from_code(&kind).ok_or_else(|| corrupt("tipo", &kind))?,
-            status: Status::from_code(&status).ok_or_else(|| corrupt("situação", &status))?,
-            technician,
-            created_at: parse_ts(&created)?,
-            confirmed_at: parse_opt_ts(confirmed)?,
-            assigned_at: parse_opt_ts(assigned)?,
-            first_answer_at: parse_opt_ts(first_answer)?,
-            solved_at: parse_opt_ts(solved)?,
-            feedback_asked_at: parse_opt_ts(feedback)?,
-            closed_at: parse_opt_ts(closed)?,
-            rating: rating
-                .map(|r| u8::try_from(r).map_err(|_| corrupt("avaliação", &r.to_string())))
-                .transpose()?,
-            rating_comment,
-            reopened: u32::try_from(reopened).unwrap_or(0),
-            glpi_id,
-            glpi_status,
-        })
-    })())
-}
-
-fn contact_from(row: &Row) -> rusqlite::Result<StoreResult<Contact>> {
-    let created: String = row.get(7)?;
-    let contact = Contact {
-        id: ContactId(row.get(0)?),
-        name: row.get(1)?,
-        email: row.get(2)?,
-        phone: row.get(3)?,
-        station: row.get(4)?,
-        glpi_user_id: row.get(5)?,
-        deleted: row.get::<_, i64>(6)? != 0,
-        created_at: Utc::now(),
-    };
-    Ok(parse_ts(&created).map(|created_at| Contact {
-        created_at,
-        ..contact
-    }))
-}
-
-fn message_from(row: &Row) -> rusqlite::Result<StoreResult<Message>> {
-    let kind: String = row.get(2)?;
-    let side: String = row.get(3)?;
-    let created: String = row.get(6)?;
-    let id: i64 = row.get(0)?;
-    let ticket: i64 = row.get(1)?;
-    let author: String = row.get(4)?;
-    let text: String = row.get(5)?;
-    let glpi_id: Option<i64> = row.get(7)?;
-    Ok((|| {
-        Ok(Message {
-            id: MessageId(id),
-            ticket_id: TicketId(ticket),
-            kind: MessageKind::from_code(&kind).ok_or_else(|| corrupt("mensagem", &kind))?,
-            side: side_from(&side)?,
-            author,
-            text,
-            created_at: parse_ts(&created)?,
-            glpi_id,
-        })
-    })())
-}
-
-fn attachment_from(row: &Row) -> rusqlite::Result<StoreResult<Attachment>> {
-    let side: String = row.get(3)?;
-    let created: String = row.get(10)?;
-    let size: Option<i64> = row.get(6)?;
-    let base = Attachment {
-        id: AttachmentId(row.get(0)?),
-        ticket_id: TicketId(row.get(1)?),
-        message_id: row.get::<_, Option<i64>>(2)?.map(MessageId),
-        side: Side::Requester,
-        filename: row.get(4)?,
-        mime: row.get(5)?,
-        size: size.and_then(|s| u64::try_from(s).ok()),
-        sha256: row.get(7)?,
-        wa_media_id: row.get(8)?,
-        glpi_document_id: row.get(9)?,
-        created_at: Utc::now(),
-    };
-    Ok((|| {
-        Ok(Attachment {
-            side: side_from(&side)?,
-            created_at: parse_ts(&created)?,
-            ..base
-        })
-    })())
-}
-
-fn outbound_from(row: &Row) -> rusqlite::Result<StoreResult<Outbound>> {
-    let channel: String = row.get(3)?;
-    let purpose: String = row.get(4)?;
-    let body: String = row.get(5)?;
-    let created: String = row.get(6)?;
-    let delivered: Option<String> = row.get(7)?;
-    let id: i64 = row.get(0)?;
-    let ticket: Option<i64> = row.get(1)?;
-    let contact: i64 = row.get(2)?;
-    let external_id: Option<String> = row.get(8)?;
-    let failed: Option<String> = row.get(9)?;
-    Ok((|| {
-        Ok(Outbound {
-            id: OutboundId(id),
-            ticket_id: ticket.map(TicketId),
-            contact_id: ContactId(contact),
-            channel: Channel::from_code(&channel).ok_or_else(|| corrupt("canal", &channel))?,
-            purpose: Purpose::from_code(&purpose).ok_or_else(|| corrupt("finalidade", &purpose))?,
-            body: serde_json::from_str(&body).map_err(|e| corrupt("mensagem", &e.to_string()))?,
-            created_at: parse_ts(&created)?,
-            delivered_at: parse_opt_ts(delivered)?,
-            external_id,
-            failed,
-        })
-    })())
-}
-
-fn job_from(row: &Row) -> rusqlite::Result<StoreResult<Job>> {
-    let kind: String = row.get(1)?;
-    let in_flight: Option<String> = row.get(5)?;
-    let next: String = row.get(6)?;
-    let id: i64 = row.get(0)?;
-    let ticket: Option<i64> = row.get(2)?;
-    let target: i64 = row.get(3)?;
-    let attempts: i64 = row.get(4)?;
-    let last_error: Option<String> = row.get(7)?;
-    Ok((|| {
-        Ok(Job {
-            id: JobId(id),
-            kind: JobKind::from_code(&kind).ok_or_else(|| corrupt("tarefa", &kind))?,
-            ticket_id: ticket.map(TicketId),
-            target,
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            in_flight_since: parse_opt_ts(in_flight)?,
-            next_at: parse_ts(&next)?,
-            last_error,
-        })
-    })())
-}
-
-/// Collects decoded rows, the first decoding error winning.
-fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row.map_err(db)??);
-    }
-    Ok(out)
-}
-
-fn insert_job(
-    tx: &Transaction,
-    kind: JobKind,
-    ticket: Option<TicketId>,
-    target: i64,
-    at: &DateTime<Utc>,
-) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO jobs (kind, ticket_id, target, next_at) VALUES (?1, ?2, ?3, ?4)",
-        params![kind.code(), ticket.map(|t| t.0), target, ts(at)],
-    )
-    .map_err(db)?;
-    Ok(())
-}
-
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(
-        e,
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation
-    )
 }
 
 impl SqliteHelpdesk {
@@ -442,132 +92,6 @@ impl SqliteHelpdesk {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn insert_attachment(
-        tx: &Transaction,
-        ticket: TicketId,
-        message: MessageId,
-        side: Side,
-        att: &NewAttachment,
-        push: bool,
-        at: &DateTime<Utc>,
-    ) -> StoreResult<AttachmentId> {
-        let (size, sha) = match &att.bytes {
-            Some(b) => (Some(len_i64(b)), Some(hex::encode(Sha256::digest(b)))),
-            None => (None, None),
-        };
-        tx.execute(
-            "INSERT INTO attachments (ticket_id, message_id, side, filename, mime, size, sha256, \
-             wa_media_id, created_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                ticket.0,
-                message.0,
-                side_code(side),
-                att.filename,
-                att.mime,
-                size,
-                sha,
-                att.wa_media_id,
-                ts(at),
-                att.bytes
-            ],
-        )
-        .map_err(db)?;
-        let id = AttachmentId(tx.last_insert_rowid());
-        if att.bytes.is_none() && att.wa_media_id.is_some() {
-            insert_job(tx, JobKind::FetchMedia, Some(ticket), id.0, at)?;
-        }
-        if push {
-            insert_job(tx, JobKind::GlpiDocument, Some(ticket), id.0, at)?;
-        }
-        Ok(id)
-    }
-
-    fn insert_outbound(
-        tx: &Transaction,
-        ticket: Option<TicketId>,
-        out: &NewOutbound,
-        attachments: &[Vec<AttachmentId>],
-        at: &DateTime<Utc>,
-    ) -> StoreResult<OutboundId> {
-        let mut body = out.body.clone();
-        if let (Some(r), OutboundBody::Media { attachment, .. }) = (out.media, &mut body) {
-            *attachment = *attachments
-                .get(r.message)
-                .and_then(|m| m.get(r.attachment))
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("anexo {}:{}", r.message, r.attachment))
-                })?;
-        }
-        let json = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO outbound (ticket_id, contact_id, channel, purpose, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                ticket.map(|t| t.0),
-                out.contact_id.0,
-                out.channel.code(),
-                out.purpose.code(),
-                json,
-                ts(at)
-            ],
-        )
-        .map_err(db)?;
-        let id = OutboundId(tx.last_insert_rowid());
-        insert_job(tx, JobKind::Deliver, ticket, id.0, at)?;
-        Ok(id)
-    }
-
-    fn update_ticket(tx: &Transaction, t: &Ticket) -> StoreResult<()> {
-        let n = tx
-            .execute(
-                "UPDATE tickets SET version = version + 1, station = ?3, category = ?4, title = ?5, \
-                 description = ?6, urgency = ?7, kind = ?8, status = ?9, technician = ?10, \
-                 confirmed_at = ?11, assigned_at = ?12, first_answer_at = ?13, solved_at = ?14, \
-                 feedback_asked_at = ?15, closed_at = ?16, rating = ?17, rating_comment = ?18, \
-                 reopened = ?19, glpi_id = ?20, glpi_status = ?21 \
-                 WHERE id = ?1 AND version = ?2",
-                params![
-                    t.id.0,
-                    t.version,
-                    t.station,
-                    t.category,
-                    t.title,
-                    t.description,
-                    t.urgency,
-                    t.kind.code(),
-                    t.status.code(),
-                    t.technician,
-                    t.confirmed_at.as_ref().map(ts),
-                    t.assigned_at.as_ref().map(ts),
-                    t.first_answer_at.as_ref().map(ts),
-                    t.solved_at.as_ref().map(ts),
-                    t.feedback_asked_at.as_ref().map(ts),
-                    t.closed_at.as_ref().map(ts),
-                    t.rating,
-                    t.rating_comment,
-                    t.reopened,
-                    t.glpi_id,
-                    t.glpi_status
-                ],
-            )
-            .map_err(db)?;
-        if n == 1 {
-            return Ok(());
-        }
-        let exists: bool = tx
-            .query_row("SELECT 1 FROM tickets WHERE id = ?1", [t.id.0], |_| {
-                Ok(true)
-            })
-            .optional()
-            .map_err(db)?
-            .unwrap_or(false);
-        Err(if exists {
-            StoreError::Conflict(t.id)
-        } else {
-            StoreError::NotFound(t.id.reference())
-        })
-    }
-
     fn ticket_in(conn: &Connection, id: TicketId) -> StoreResult<Option<Ticket>> {
         conn.query_row(
             &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?1"),
@@ -578,10 +102,6 @@ impl SqliteHelpdesk {
         .map_err(db)?
         .transpose()
     }
-}
-
-fn len_i64(b: &[u8]) -> i64 {
-    i64::try_from(b.len()).unwrap_or(i64::MAX)
 }
 
 fn contact_params(
@@ -738,7 +258,7 @@ impl HelpdeskStore for SqliteHelpdesk {
                 Some(id)
             }
             Some(TicketWrite::Update(t)) => {
-                Self::update_ticket(&tx, t)?;
+                update_ticket(&tx, t)?;
                 Some(t.id)
             }
         };
@@ -773,16 +293,14 @@ impl HelpdeskStore for SqliteHelpdesk {
             }
             let mut ids = Vec::with_capacity(m.attachments.len());
             for a in &m.attachments {
-                ids.push(Self::insert_attachment(
-                    &tx, tid, mid, m.side, a, push, &at,
-                )?);
+                ids.push(insert_attachment(&tx, tid, mid, m.side, a, push, &at)?);
             }
             message_ids.push(mid);
             attachment_ids.push(ids);
         }
         let mut outbound_ids = Vec::with_capacity(change.outbound.len());
         for o in &change.outbound {
-            outbound_ids.push(Self::insert_outbound(&tx, ticket, o, &attachment_ids, &at)?);
+            outbound_ids.push(insert_outbound(&tx, ticket, o, &attachment_ids, &at)?);
         }
         for kind in &change.jobs {
             let tid = need_ticket()?;
