@@ -254,3 +254,39 @@ async fn a_crash_between_glpis_answer_and_our_write_is_found_after_the_restart()
     );
     assert_eq!(h.glpi.items("Ticket").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spawned_workers_sync_on_their_own_and_end_the_session_when_stopped() {
+    let h = harness().await;
+    let (helpdesk, workers) = h.restarted();
+    let running = workers.spawn(Duration::from_millis(50), Duration::from_millis(50));
+    let ana = h.staff_contact("Ana Paula Souza");
+    let t = h.open_from_kiosk(&ana, "Câmera panorâmica sem imagem", vec![]);
+    let mut linked = None;
+    for _ in 0..100 {
+        linked = helpdesk.store().ticket(t.id).unwrap().unwrap().glpi_id;
+        if linked.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let glpi_id = linked.expect("created by the running workers");
+    h.glpi.technician_followup(glpi_id, "Verificando a câmera.");
+    let mut answered = false;
+    for _ in 0..100 {
+        if helpdesk
+            .store()
+            .messages(t.id)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "Verificando a câmera.")
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered, "the poll brought GLPI's answer back");
+    running.stop().await;
+    assert_eq!(h.glpi.sessions_open(), 0, "killSession at stop");
+}
