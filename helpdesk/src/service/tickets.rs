@@ -48,7 +48,16 @@ impl Helpdesk {
             title: req
                 .title
                 .clone()
-                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                // GLPI's ticket name holds 255 characters, our reference included.
+                .map(|t| {
+                    if t.chars().count() > 200 {
+                        t.chars().take(199).collect::<String>() + "…"
+                    } else {
+                        t
+                    }
+                })
                 .unwrap_or_else(|| title_from(&category.title, description)),
             description: description.to_owned(),
             urgency: category.urgency,
