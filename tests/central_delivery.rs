@@ -537,11 +537,11 @@ fn assert_all_delivered_first_time(kiosk: &Kiosk, count: usize, results: &[Attem
     }
 }
 
-/// Issue 26: a station that learnt the central's limit at clock sync paces a backlog under it:
-/// nothing throttled, nothing spent.
-#[test]
-fn a_backlog_drains_under_a_low_rate_limit_without_spending_attempts() {
-    const PACKAGES: usize = 30;
+/// Packages in the issue-26 backlog.
+const BACKLOG: usize = 30;
+
+/// A central that allows 10 requests/s (burst 20) and a kiosk with a backlog queued for it.
+fn throttled_backlog() -> (tempfile::TempDir, Central, String, Kiosk) {
     let dir = tempfile::tempdir().unwrap();
     let central = Central::start_with(
         dir.path(),
@@ -549,38 +549,38 @@ fn a_backlog_drains_under_a_low_rate_limit_without_spending_attempts() {
     );
     let token = central.add_station(STATION);
     let mut kiosk = Kiosk::new(&central, &token);
-    backlog(&mut kiosk, PACKAGES);
+    backlog(&mut kiosk, BACKLOG);
+    (dir, central, token, kiosk)
+}
+
+/// Issue 26: a station that learnt the central's limit at clock sync paces a backlog under it:
+/// nothing throttled, nothing spent.
+#[test]
+fn a_backlog_drains_under_a_low_rate_limit_without_spending_attempts() {
+    let (_dir, central, _token, mut kiosk) = throttled_backlog();
     let results = kiosk.deliver();
-    assert_all_delivered_first_time(&kiosk, PACKAGES, &results);
+    assert_all_delivered_first_time(&kiosk, BACKLOG, &results);
     let pacing = kiosk.client.pacing();
     assert!(pacing.paced > Duration::ZERO, "{pacing:?}");
     assert_eq!(pacing.throttled, 0, "{pacing:?}");
     let (_, totals) = central.report();
-    assert_eq!(totals["verified"], PACKAGES);
+    assert_eq!(totals["verified"], BACKLOG);
 }
 
 /// Issue 26: a station that does not know the limit is answered 429; it waits what the central
 /// asks and goes on within the same attempt.
 #[test]
 fn a_throttled_station_waits_instead_of_spending_attempts() {
-    const PACKAGES: usize = 30;
-    let dir = tempfile::tempdir().unwrap();
-    let central = Central::start_with(
-        dir.path(),
-        &["--rate-per-second", "10", "--rate-burst", "20"],
-    );
-    let token = central.add_station(STATION);
-    let mut kiosk = Kiosk::new(&central, &token);
-    backlog(&mut kiosk, PACKAGES);
+    let (_dir, central, token, mut kiosk) = throttled_backlog();
     // A client that never asked the time: it does not know the limit.
     kiosk.client = CentralClient::new(&Endpoint {
         url: central.url.clone(),
-        token: token.clone(),
+        token,
         cert_sha256: central.cert_sha256.clone(),
     })
     .unwrap();
     let results = kiosk.deliver();
-    assert_all_delivered_first_time(&kiosk, PACKAGES, &results);
+    assert_all_delivered_first_time(&kiosk, BACKLOG, &results);
     let pacing = kiosk.client.pacing();
     assert!(pacing.throttled > 0, "{pacing:?}");
     assert!(
