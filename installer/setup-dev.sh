@@ -25,6 +25,9 @@ PACKAGES=(
   cups printer-driver-cups-pdf cups-ipp-utils poppler-utils
   # iced UI under X11; Xvfb for the screenshot tour and the startup benchmark
   libxkbcommon-x11-0 xvfb xauth
+  # the station's Debian package (cargo-deb's $auto needs dpkg-shlibdeps) and its test in a
+  # throwaway Debian root; the kiosk session under cage (Xwayland), captured by grim
+  dpkg-dev mmdebstrap cage xwayland grim
 )
 
 missing=()

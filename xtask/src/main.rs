@@ -5,12 +5,15 @@
 //! - `bench <name>`: a release build, then one benchmark; prints its JSON lines.
 //! - `screenshots`: the kiosk window under Xvfb walks its screens in demo mode and saves
 //!   them to `docs/screenshots/` (1280×800) and `docs/screenshots/1920x1080/`.
+//! - `deb [--out DIR]`: the station's Debian package; `deb-test`: its install, upgrade and purge
+//!   in a throwaway Debian 12 root and the kiosk under headless cage (part of `test`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod deb;
 mod startup;
 
 const BENCHES: &[&str] = &[
@@ -36,9 +39,11 @@ fn main() -> Result<()> {
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
         Some("screenshots") => screenshots(),
+        Some("deb") => deb::deb(&args[1..]),
+        Some("deb-test") => deb::test(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [args…] | test | setup | screenshots | bench <{}>>",
+                "usage: cargo xtask <demo [args…] | test | setup | screenshots | deb [--out DIR] | deb-test | bench <{}>>",
                 BENCHES.join("|")
             );
             std::process::exit(2);
@@ -96,15 +101,16 @@ fn test() -> Result<()> {
             "--workspace",
             "--locked",
             "--no-fail-fast",
-        ]))
+        ]))?;
     } else {
         run(cargo(&[
             "test",
             "--workspace",
             "--locked",
             "--no-fail-fast",
-        ]))
+        ]))?;
     }
+    deb::test()
 }
 
 fn bench(args: &[String]) -> Result<()> {
