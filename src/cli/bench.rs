@@ -80,6 +80,13 @@ pub enum BenchCommand {
         /// Folder with the 80 images `FFF_I.tif`.
         #[arg(long)]
         fvc: PathBuf,
+        /// Make every image harder first: `tune` (one degradation each, the set changes are
+        /// judged on) or `held-out` (two each, another seed stream: measured, never tuned on).
+        #[arg(long)]
+        synthetic: Option<String>,
+        /// Seed of the synthetic degradations.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -97,7 +104,11 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Store { data, iterations } => store(data, *iterations),
         BenchCommand::Central { data, packages } => super::bench_central::run(data, *packages),
         BenchCommand::Panoramic { seconds } => super::record::bench(*seconds),
-        BenchCommand::Fingerprint { fvc } => super::fingerprint::bench(fvc),
+        BenchCommand::Fingerprint {
+            fvc,
+            synthetic,
+            seed,
+        } => super::fingerprint::bench(fvc, synthetic.as_deref(), *seed),
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod cylinder;
 pub mod enhancement;
 pub mod enrolment;
+pub mod evaluation;
 pub mod frequency;
 pub mod image;
 pub mod matcher;
@@ -16,6 +17,7 @@ pub mod minutiae;
 pub mod orientation;
 pub mod quality;
 pub mod segmentation;
+pub mod synthesis;
 pub mod template;
 pub mod vault;
 

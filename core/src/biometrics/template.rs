@@ -147,4 +147,22 @@ mod tests {
         assert!(Template::from_bytes(&wrong).is_err());
         assert!(Template::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }
+
+    /// Templates already sealed in stations' vaults are version 1: they must keep reading the
+    /// same (the matcher still compares them; nothing in the format changed with issue 20).
+    #[test]
+    fn a_stored_version_1_template_still_reads() {
+        let stored: [u8; 24] = [
+            b'V', b'F', b'T', 1, 0x84, 0x01, 0x76, 0x01, 2, 0, // 388 × 374, two minutiae
+            10, 0, 21, 0, 0xFD, 0, 80, // (10, 21), angle 253, ending, quality 80
+            0x2C, 0x01, 5, 0, 0, 1, 100, // (300, 5), angle 0, fork, quality 100
+        ];
+        let t = Template::from_bytes(&stored).unwrap();
+        assert_eq!((t.width, t.height, t.minutiae.len()), (388, 374, 2));
+        assert_eq!((t.minutiae[0].x, t.minutiae[0].y), (10.0, 21.0));
+        assert!((t.minutiae[0].angle - 253.0 * TAU / 256.0).abs() < 1e-6);
+        assert_eq!(t.minutiae[1].kind, MinutiaKind::Bifurcation);
+        assert_eq!(t.minutiae[1].quality, 100);
+        assert_eq!(t.to_bytes(), stored);
+    }
 }
