@@ -12,10 +12,12 @@ use std::time::Duration;
 use common::Central;
 use serde_json::json;
 use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
-use vistoria_core::clock::{CentralClock, ManualMonotonic};
+use vistoria_core::clock::{CentralClock, CentralStamp, ManualMonotonic};
 use vistoria_core::config::Station;
 use vistoria_core::domain::{Inspection, Plate, Renavam, StateKind, VehicleIdentity, Verdict};
+use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
+use vistoria_core::signing::{SoftwareSigner, test_pki};
 use vistoria_core::store::{OutboxState, Store};
 use vistoria_core::wire::{ErrorCode, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
@@ -32,6 +34,17 @@ struct Kiosk {
     server_key: String,
     station: Station,
     policy: DeliveryPolicy,
+    /// The inspector's e-CPF in software (the card's stand-in).
+    signer: SoftwareSigner,
+}
+
+/// CPF of the inspector the laudos name.
+const INSPECTOR_CPF: &str = "39053344705";
+
+/// An e-CPF for `cpf` from a fresh openssl test PKI in `dir`.
+fn signer_for(cpf: &str, dir: &std::path::Path) -> SoftwareSigner {
+    let pki = test_pki::make(dir, cpf, &test_pki::Options::default()).unwrap();
+    SoftwareSigner::from_test_pki(&pki).unwrap()
 }
 
 impl Kiosk {
@@ -47,7 +60,9 @@ impl Kiosk {
         let mono = ManualMonotonic::new("e2e-boot");
         let clock = CentralClock::new(Arc::new(mono.clone()), None);
         let (_, server_key) = client.sync_clock(&clock).unwrap();
+        let signer = signer_for(INSPECTOR_CPF, &dir.path().join("pki"));
         Kiosk {
+            signer,
             _dir: dir,
             store,
             client,
@@ -93,13 +108,9 @@ impl Kiosk {
         .unwrap()
     }
 
-    /// Photos, checklist, conclusion, signature, queue: no network involved (2c).
+    /// Photos, checklist, conclusion, the laudo signed with [`Kiosk::signer`], queue: no network
+    /// involved (2c).
     fn conclude_and_queue(&mut self, inspection: &mut Inspection) {
-        self.conclude_sign_queue(inspection, None);
-    }
-
-    /// The same, the signature naming `certificate` (an e-CPF signature was made).
-    fn conclude_sign_queue(&mut self, inspection: &mut Inspection, certificate: Option<&str>) {
         let now = self.clock.now().unwrap();
         workflow::apply(
             &mut self.store,
@@ -138,6 +149,7 @@ impl Kiosk {
         )
         .unwrap();
         let now = self.clock.now().unwrap();
+        self.store_signed_laudo(inspection, now);
         workflow::apply(
             &mut self.store,
             inspection,
@@ -149,7 +161,7 @@ impl Kiosk {
                 i.sign(vistoria_core::domain::SignatureInfo {
                     signer: "Fulano".into(),
                     at,
-                    certificate: certificate.map(str::to_owned),
+                    certificate: Some("FULANO DE TAL · série 01".into()),
                 })
             },
         )
@@ -159,6 +171,40 @@ impl Kiosk {
             &self.station,
             inspection,
             self.clock.now().unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The canonical laudo of the concluded inspection, naming its photos by hash (§10), and the
+    /// inspector's CAdES signature over it (§14), stored as the kiosk stores them.
+    fn store_signed_laudo(&mut self, inspection: &Inspection, now: CentralStamp) {
+        let inputs = LaudoInputs {
+            number: format!("{STATION}-TESTE"),
+            station: StationInfo {
+                code: self.station.code.clone(),
+                name: self.station.name.clone(),
+                city: self.station.city.clone(),
+            },
+            inspector: InspectorInfo {
+                name: "Fulano de Tal".into(),
+                cpf: INSPECTOR_CPF.into(),
+            },
+            photos: Vec::new(),
+            panoramic_segments: Vec::new(),
+            biometric_check: BiometricCheck {
+                matched: true,
+                at: now.at,
+            },
+            issued_at: now.at,
+            verify_base_url: "https://central.example/laudos/".into(),
+        };
+        stored::sign_and_store(
+            &mut self.store,
+            inspection,
+            inputs,
+            &mut self.signer,
+            now,
+            "insp",
         )
         .unwrap();
     }
@@ -316,9 +362,10 @@ fn tampered_media_is_refused_naming_the_file_and_kept() {
     let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();
     assert_eq!(entry.state, OutboxState::Stuck);
     // Nothing is dropped: the inspection and its media are still there for the technician.
+    // (the photos, the laudo and its signature)
     assert_eq!(
         kiosk.store.media_of(inspection.id()).unwrap().len(),
-        inspection.data().class.required_photos().len()
+        inspection.data().class.required_photos().len() + 2
     );
     assert_eq!(
         kiosk
@@ -340,13 +387,16 @@ fn a_refused_signature_flags_the_package_with_the_reason() {
     let mut kiosk = Kiosk::new(&central, &token);
     let (plate, renavam) = registry_vehicle(21);
     let mut inspection = kiosk.open(&plate, &renavam);
-    kiosk.conclude_sign_queue(&mut inspection, Some("FULANO DE TAL · série 01"));
+    // The laudo names the inspector, but another person's e-CPF signed it.
+    let elsewhere = kiosk._dir.path().join("other-pki");
+    kiosk.signer = signer_for("52998224725", &elsewhere);
+    kiosk.conclude_and_queue(&mut inspection);
     let results = kiosk.deliver();
     let [AttemptResult::Stuck(why)] = &results[..] else {
         panic!("{results:?}");
     };
     assert!(
-        why.contains("o servidor central recusou") && why.contains("assinatura (.p7s)"),
+        why.contains("o servidor central recusou") && why.contains("assinatura «"),
         "{why}"
     );
     let entry = kiosk.store.outbox_entry(inspection.id()).unwrap().unwrap();

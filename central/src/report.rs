@@ -83,6 +83,9 @@ pub struct ReportLine {
     pub bytes: u64,
     /// Concluded after the §9 deadline.
     pub late: bool,
+    /// Carries the inspector's signature of the laudo (checked at commit, §14). Every verdict
+    /// does; an interruption may not.
+    pub signed: bool,
     /// What is wrong, if anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -144,6 +147,10 @@ fn check_package(package: &PackageRecord, blobs: &dyn BlobStore) -> StorageResul
         files: package.files.len(),
         bytes: package.files.iter().map(|f| f.size).sum(),
         late: package.late,
+        signed: package
+            .files
+            .iter()
+            .any(|f| f.kind == vistoria_core::wire::MediaKind::Signature),
         problems,
     })
 }

@@ -4,6 +4,7 @@
 //! items `2a`…`2t` of its section 2 and sections `§5`…`§18`.
 
 pub mod accounts;
+pub mod audit_keying;
 pub mod biometrics;
 pub mod capture;
 pub mod central_client;

@@ -110,10 +110,11 @@ pub fn build_manifest(
             "longitude": station.longitude,
         }),
     );
-    let audit_head = store
+    let (audit_sequence, audit_head) = store
         .audit_head()?
-        .map(|(_, hash)| hash)
-        .unwrap_or_else(|| crate::store::GENESIS.to_owned());
+        .map_or((0, crate::store::GENESIS.to_owned()), |(seq, hash)| {
+            (seq, hash)
+        });
     Ok(PackageManifest {
         inspection_id: inspection.id(),
         station: station.code.clone(),
@@ -124,6 +125,7 @@ pub fn build_manifest(
         checklist: inspection.checklist().clone(),
         metadata,
         audit_head,
+        audit_sequence: Some(audit_sequence),
         files,
     })
 }

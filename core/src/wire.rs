@@ -108,6 +108,13 @@ pub enum ErrorCode {
     /// 422: a laudo signature (P7S) does not verify, is not the inspector's, or is missing
     /// (§14); the reason says which. Permanent: the same bytes will fail again.
     InvalidSignature,
+    /// 422: the package contradicts itself or its vehicle query (a verdict without its laudo
+    /// and signature, a laudo of another plate, a checklist of another class, a conclusion
+    /// time outside the query's window, a second package for one query…);
+    /// [`ErrorBody::field`] names what. Permanent: the same package will fail again.
+    InconsistentPackage,
+    /// 409: the station's audit key was already handed out and confirmed; it is never sent again.
+    AuditKeyIssued,
     /// 400: the upload's body ended in an error (connection cut); what arrived is kept and
     /// [`ErrorBody::received`] says where to resume.
     UploadInterrupted,
@@ -140,6 +147,57 @@ pub struct ErrorBody {
     /// With [`ErrorCode::OffsetMismatch`]: bytes already received, where to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received: Option<u64>,
+}
+
+/// `POST /audit/key`: the station asks for the first key of its audit chain, which will key row
+/// `next_seq` on (`core::store::audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditKeyRequest {
+    /// The position the first keyed row will have.
+    pub next_seq: u64,
+}
+
+/// Answer to [`AuditKeyRequest`]: the key (hex, 32 bytes) and the row it keys. Sent again, the
+/// same, until a package anchored in the keyed part arrives; never after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditKeyResponse {
+    /// 32 bytes, lowercase hex.
+    pub key: String,
+    /// The row it keys.
+    pub start_seq: u64,
+}
+
+/// `POST /audit/verify`: a contiguous run of the station's audit rows (position, hash, MAC;
+/// nothing of their content), at most [`AUDIT_VERIFY_PAGE`] of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerifyRequest {
+    /// Rows in order, without gaps.
+    pub rows: Vec<crate::store::MacRow>,
+}
+
+/// Most rows one [`AuditVerifyRequest`] may carry (keeps the body under the 1 MB JSON limit).
+pub const AUDIT_VERIFY_PAGE: usize = 4000;
+
+/// Where the station's chain departs from what the central holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDivergence {
+    /// The first row that differs.
+    pub seq: u64,
+    /// Why, in Portuguese.
+    pub reason: String,
+}
+
+/// Answer to [`AuditVerifyRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerifyResponse {
+    /// The first keyed row, if the chain is keyed.
+    pub keyed_from: Option<u64>,
+    /// Rows of the run whose MAC was checked.
+    pub macs_checked: u64,
+    /// Package anchors within the run that were compared.
+    pub anchors_checked: u64,
+    /// The first divergence, or `None`.
+    pub divergence: Option<AuditDivergence>,
 }
 
 /// `GET /time`: the central clock (2d).
@@ -266,6 +324,10 @@ pub struct PackageManifest {
     pub metadata: BTreeMap<String, Value>,
     /// Hash of the last entry of the kiosk's audit chain for this inspection (hex).
     pub audit_head: String,
+    /// Position of that entry in the chain: with `audit_head`, the anchor the central keeps and
+    /// compares (`vistoria audit verify --central`). Absent from kiosks older than the anchors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_sequence: Option<u64>,
     /// Every media file of the package.
     pub files: Vec<ManifestFile>,
 }

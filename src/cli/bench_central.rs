@@ -14,7 +14,9 @@ use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
 use vistoria_core::domain::{Inspection, SignatureInfo, Verdict};
+use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
+use vistoria_core::signing::{SoftwareSigner, test_pki};
 use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
@@ -23,6 +25,8 @@ use super::{embedded_central, simulate};
 
 const STATION: &str = "ECV-BENCH-01";
 const PHOTOS: usize = 12;
+/// CPF of the benchmark's inspector (valid check digits).
+const INSPECTOR_CPF: &str = "39053344705";
 const PHOTO_BYTES: usize = 500_000;
 
 /// Runs the benchmark with `packages` packages in the scratch folder `data`.
@@ -44,6 +48,14 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         .context("cadastro de veículos embutido")?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let policy = DeliveryPolicy::default();
+    // Every verdict carries its signed laudo (§14): a software e-CPF from the openssl test PKI.
+    let pki = test_pki::make(
+        &data.join("pki"),
+        INSPECTOR_CPF,
+        &test_pki::Options::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("PKI de teste: {e}"))?;
+    let mut signer = SoftwareSigner::from_test_pki(&pki)?;
 
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;
@@ -55,6 +67,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
             &clock,
             &registry[n % registry.len()],
             &mut rng,
+            &mut signer,
         )?;
         // Timed: queue (manifest) and delivery until the verified receipt.
         let started = Instant::now();
@@ -106,6 +119,7 @@ fn concluded(
     clock: &CentralClock,
     vehicle: &Vehicle,
     rng: &mut impl RngCore,
+    signer: &mut SoftwareSigner,
 ) -> anyhow::Result<Inspection> {
     let (query, identity) = simulate::counter_input(vehicle)?;
     let answer = client.query_vehicle(&query)?;
@@ -145,6 +159,35 @@ fn concluded(
         },
     )?;
     // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
+    let now = clock.now()?;
+    let station = simulate::simulated_station(STATION);
+    stored::sign_and_store(
+        store,
+        &inspection,
+        LaudoInputs {
+            number: format!("{STATION}-{}", inspection.id()),
+            station: StationInfo {
+                code: station.code,
+                name: station.name,
+                city: station.city,
+            },
+            inspector: InspectorInfo {
+                name: "Vistoriador de benchmark".to_owned(),
+                cpf: INSPECTOR_CPF.to_owned(),
+            },
+            photos: Vec::new(),
+            panoramic_segments: Vec::new(),
+            biometric_check: BiometricCheck {
+                matched: true,
+                at: now.at,
+            },
+            issued_at: now.at,
+            verify_base_url: "https://central.example/laudos/".to_owned(),
+        },
+        signer,
+        now,
+        "bench",
+    )?;
     workflow::apply(
         store,
         &mut inspection,
@@ -156,7 +199,7 @@ fn concluded(
             i.sign(SignatureInfo {
                 signer: "Vistoriador de benchmark".to_owned(),
                 at,
-                certificate: None,
+                certificate: Some("e-CPF de teste".to_owned()),
             })
         },
     )?;

@@ -185,6 +185,7 @@ fn sync(store: &mut Store, client: &CentralClient, clock: &CentralClock) -> anyh
             Ok((_, key)) => {
                 startup::save_clock(store, clock)?;
                 store.set_meta(SERVER_KEY, &key)?;
+                vistoria_core::audit_keying::key_after_sync(store, client, clock.now().ok());
                 return Ok(key);
             }
             Err(e) if e.is_transient() && started.elapsed() < Duration::from_secs(120) => {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use vistoria_core::domain::{Inspection, InspectionId, PhotoKind};
 use vistoria_core::laudo::{
-    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef,
-    SignatureBlock, StationInfo,
+    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SignatureBlock,
+    StationInfo,
 };
 
 use super::{Core, Failure, Kiosk, Session, lock};
@@ -61,18 +61,8 @@ impl Kiosk {
             });
         }
         // The panoramic film's segments, as stored (a retried signature finds them there).
-        let segments: Vec<SegmentRef> = core
-            .store
-            .media_of(id)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|m| m.kind == "video_segment")
-            .enumerate()
-            .map(|(index, m)| SegmentRef {
-                index: index as u32,
-                sha256: m.digests.sha256,
-            })
-            .collect();
+        let segments = vistoria_core::laudo::stored::segment_refs(&core.store, id)
+            .map_err(|e| e.to_string())?;
         let station = &self.0.station;
         let short: String = id.to_string().chars().take(8).collect();
         let laudo = Laudo::from_inspection(

@@ -79,6 +79,12 @@ impl Kiosk {
             .set_meta(SERVER_KEY, &key)
             .map_err(|e| e.to_string())?;
         core.server_key = Some(key);
+        // Once per station: a request only while the chain is not keyed yet.
+        vistoria_core::audit_keying::key_after_sync(
+            &mut core.store,
+            &client,
+            self.0.clock.now().ok(),
+        );
         Ok(rtt)
     }
 

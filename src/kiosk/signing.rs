@@ -13,7 +13,7 @@ use serde_json::json;
 use vistoria_core::domain::{InspectionId, SignatureInfo, StateKind};
 use vistoria_core::laudo::SignatureBlock;
 use vistoria_core::signing::mask_cpf;
-use vistoria_core::store::{AuditEvent, NewMedia};
+use vistoria_core::store::AuditEvent;
 
 use super::{Failure, InspectionRow, Kiosk, Session};
 
@@ -87,25 +87,17 @@ impl Kiosk {
         let serial = certificate.serial_hex();
         {
             let mut core = self.core();
-            for (kind, extension, bytes) in [
-                ("laudo", "json", content.as_slice()),
-                ("signature", "p7s", signed.p7s.as_slice()),
-            ] {
-                // An earlier attempt may have stored its laudo before failing: this one
-                // takes its place, so the package carries exactly one laudo and one `.p7s`.
-                core.store
-                    .replace_media(
-                        NewMedia {
-                            inspection_id: id,
-                            kind,
-                            extension,
-                            captured_at: now,
-                            bytes,
-                        },
-                        &session.login,
-                    )
-                    .map_err(|e| format!("guardando o laudo assinado: {e}"))?;
-            }
+            // An earlier attempt may have stored its laudo before failing: this one takes its
+            // place, so the package carries exactly one laudo and one `.p7s`.
+            vistoria_core::laudo::stored::store_signed(
+                &mut core.store,
+                id,
+                &content,
+                &signed.p7s,
+                now,
+                &session.login,
+            )
+            .map_err(|e| format!("guardando o laudo assinado: {e}"))?;
         }
         let certificate_id = format!("{signer} · série {serial}");
         let signer_line = format!("{} (CPF {})", session.name, mask_cpf(&session.cpf));

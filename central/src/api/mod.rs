@@ -1,7 +1,9 @@
 //! The HTTP API under `/api/v1`: authentication, rate limit, timeouts and the routes.
 //! `central/README.md` documents every endpoint.
 
+mod audit;
 pub mod error;
+mod evidence;
 pub mod extract;
 pub mod limits;
 mod packages;
@@ -242,6 +244,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/packages", post(packages::create))
         .route("/packages/{id}", get(packages::get_upload_state))
         .route("/inspections/{id}", get(packages::inspection))
+        .route("/audit/key", post(audit::key))
+        .route("/audit/verify", post(audit::verify))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             time_limit,

@@ -12,6 +12,7 @@ use chrono::{SubsecRound as _, Utc};
 use uuid::Uuid;
 use vistoria_core::domain::{InspectionId, Plate};
 use vistoria_core::hashing::Digests;
+use vistoria_core::laudo::Laudo;
 use vistoria_core::wire::{
     ErrorCode, InspectionView, PackageManifest, PackageStatus, Receipt, UploadState,
     canonical_json, manifest_sha256,
@@ -21,7 +22,7 @@ use super::error::ApiError;
 use super::extract::{JsonValue, decode};
 use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
-use super::{AppState, Station, blocking, signature};
+use super::{AppState, Station, audit, blocking, evidence, signature};
 use crate::names::check_file_name;
 use crate::storage::{FileRecord, InsertOutcome, PackageRecord};
 
@@ -184,6 +185,17 @@ pub async fn create(
         )
         .with_field("plate"));
     }
+    let queried_class = state
+        .registry
+        .lookup(&manifest.plate)
+        .map(|vehicle| vehicle.data.class);
+    evidence::check_manifest(&manifest, &query, queried_class, Utc::now())?;
+    {
+        let meta = Arc::clone(&state.meta);
+        let station = station.clone();
+        let manifest = manifest.clone();
+        blocking(move || audit::check_anchor(meta.as_ref(), &station, &manifest)).await?;
+    }
     let record = PackageRecord {
         inspection_id: id,
         station: station.clone(),
@@ -220,12 +232,22 @@ pub async fn create(
             tracing::info!(%station, inspection_id = %id, "manifesto recebido");
             StatusCode::CREATED
         }
-        InsertOutcome::Existing(existing) if existing.manifest_sha256 == content_sha256 => {
-            if existing.station != station {
-                return Err(ApiError::inspection_not_found());
-            }
+        InsertOutcome::Existing(existing)
+            if existing.station == station && existing.manifest_sha256 == content_sha256 =>
+        {
             StatusCode::OK
         }
+        InsertOutcome::QueryUsed(other) => {
+            tracing::warn!(%station, inspection_id = %id, %other, %query_id, "segundo pacote para a mesma consulta");
+            return Err(evidence::refused(
+                "query_id",
+                format!(
+                    "a consulta {query_id} já foi usada pela vistoria {other}; cada vistoria parte de uma consulta própria"
+                ),
+            ));
+        }
+        // Another station's id answers as a taken id of this station's would: the same 409, so
+        // the answer tells nothing about other stations' inspections.
         InsertOutcome::Existing(_) => {
             tracing::warn!(%station, inspection_id = %id, "manifesto diferente para vistoria já registrada");
             return Err(ApiError::new(
@@ -334,6 +356,20 @@ pub async fn commit(
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
             )
         };
+        // §10: the laudo says what the manifest says (its bytes were just verified above).
+        if let Some(name) = evidence::laudo_file(&package.manifest) {
+            let bytes = read(name).map_err(ApiError::internal)?;
+            let checked = Laudo::from_canonical(&bytes)
+                .map_err(|e| {
+                    evidence::refused("files", format!("«{name}» não é um laudo canônico: {e}"))
+                })
+                .and_then(|laudo| evidence::check_laudo(&package.manifest, &laudo));
+            if let Err(e) = checked {
+                tracing::warn!(%station, inspection_id = %id, reason = %e.body.error, "laudo não confere com o pacote");
+                state.meta.set_rejected(id, &e.body.error)?;
+                return Err(e);
+            }
+        }
         if let Err(reason) = signature::check(&package.manifest, &read) {
             tracing::warn!(%station, inspection_id = %id, %reason, "assinatura do laudo recusada");
             state.meta.set_rejected(id, &reason)?;

@@ -105,6 +105,34 @@ pub struct PackageRecord {
     pub files: Vec<FileRecord>,
 }
 
+/// The first key of a station's keyed audit chain (`core::store::audit`), kept by the central
+/// only: with it the central can check every MAC the station wrote since `start_seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKeyRecord {
+    /// Station code.
+    pub station: String,
+    /// The key of row `start_seq`.
+    pub key: [u8; 32],
+    /// The first keyed row.
+    pub start_seq: u64,
+    /// When it was first handed out.
+    pub issued_at: DateTime<Utc>,
+    /// A package anchored at or after `start_seq` arrived: the station has the key, and it is
+    /// never handed out again.
+    pub confirmed: bool,
+}
+
+/// One package's `(audit_sequence, audit_head)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The package.
+    pub inspection_id: Uuid,
+    /// Position of the head in the station's chain.
+    pub seq: u64,
+    /// The head.
+    pub head: String,
+}
+
 /// What [`MetadataStore::insert_package`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertOutcome {
@@ -112,6 +140,9 @@ pub enum InsertOutcome {
     Inserted,
     /// A package with this inspection id already exists (returned as is, nothing changed).
     Existing(Box<PackageRecord>),
+    /// Another inspection (this id) was already delivered for the same vehicle query: one
+    /// query, one inspection (§5, §9). Nothing was stored.
+    QueryUsed(Uuid),
 }
 
 /// Metadata of the central server. Implementations must make every call durable before it
@@ -169,6 +200,21 @@ pub trait MetadataStore: Send + Sync {
 
     /// Removes a query (retention, §9).
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()>;
+
+    /// The station's audit key, if one was issued.
+    fn audit_key(&self, station: &str) -> StorageResult<Option<AuditKeyRecord>>;
+
+    /// Stores `record` when the station has no key; when it has one not yet confirmed, keeps that
+    /// key and moves its `start_seq` to `record`'s (the station asks again after a lost answer,
+    /// with more rows written meanwhile); a confirmed key is left alone. Returns the station's
+    /// key as stored.
+    fn issue_audit_key(&self, record: &AuditKeyRecord) -> StorageResult<AuditKeyRecord>;
+
+    /// Marks the station's audit key as received by the station.
+    fn confirm_audit_key(&self, station: &str) -> StorageResult<()>;
+
+    /// The station's package anchors with `from <= seq <= to`, by sequence.
+    fn anchors(&self, station: &str, from: u64, to: u64) -> StorageResult<Vec<Anchor>>;
 }
 
 /// Writes more bytes at the end of a partial blob. Dropping it without [`BlobAppender::finish`]

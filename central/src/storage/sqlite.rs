@@ -12,8 +12,8 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 
 use super::{
-    FileRecord, InsertOutcome, MetadataStore, PackageRecord, QueryRecord, StorageError,
-    StorageResult,
+    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, MetadataStore, PackageRecord, QueryRecord,
+    StorageError, StorageResult,
 };
 
 const SCHEMA: &str = "
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS packages (
     received_at TEXT,
     signature TEXT
 );
+CREATE INDEX IF NOT EXISTS packages_by_query ON packages(query_id);
 CREATE TABLE IF NOT EXISTS package_files (
     inspection_id TEXT NOT NULL REFERENCES packages(inspection_id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -55,6 +56,15 @@ CREATE TABLE IF NOT EXISTS package_files (
     sha256 TEXT NOT NULL,
     digests_match INTEGER,
     PRIMARY KEY (inspection_id, name)
+);
+CREATE INDEX IF NOT EXISTS packages_by_anchor
+    ON packages(station, json_extract(manifest, '$.audit_sequence'));
+CREATE TABLE IF NOT EXISTS audit_keys (
+    station TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    start_seq INTEGER NOT NULL,
+    issued_at TEXT NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS laudo_counters (
     year INTEGER PRIMARY KEY,
@@ -144,6 +154,38 @@ impl PackageRow {
 }
 
 impl SqliteMetadata {
+    fn get_audit_key(conn: &Connection, station: &str) -> StorageResult<Option<AuditKeyRecord>> {
+        let row = conn
+            .query_row(
+                "SELECT key, start_seq, issued_at, confirmed FROM audit_keys WHERE station = ?1",
+                [station],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, bool>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((key, start_seq, issued_at, confirmed)) = row else {
+            return Ok(None);
+        };
+        let key: [u8; 32] = hex::decode(&key)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(|| StorageError::Corrupt(format!("chave de auditoria de {station}")))?;
+        Ok(Some(AuditKeyRecord {
+            station: station.to_owned(),
+            key,
+            start_seq: start_seq as u64,
+            issued_at: parse_ts(&issued_at)?,
+            confirmed,
+        }))
+    }
+
     /// Opens (creating if needed) the database file.
     pub fn open(path: &Path) -> StorageResult<SqliteMetadata> {
         let conn = Connection::open(path).map_err(db)?;
@@ -343,6 +385,19 @@ impl MetadataStore for SqliteMetadata {
             return Ok(InsertOutcome::Existing(Box::new(existing)));
         }
         let id = package.inspection_id.to_string();
+        let other: Option<String> = tx
+            .query_row(
+                "SELECT inspection_id FROM packages WHERE query_id = ?1 LIMIT 1",
+                params![package.query_id.to_string()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if let Some(other) = other {
+            return Ok(InsertOutcome::QueryUsed(
+                Uuid::parse_str(&other).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            ));
+        }
         tx.execute(
             &format!(
                 "INSERT INTO packages ({PACKAGE_COLUMNS}) \
@@ -523,6 +578,72 @@ impl MetadataStore for SqliteMetadata {
             )
             .map_err(db)?;
         Ok(())
+    }
+
+    fn audit_key(&self, station: &str) -> StorageResult<Option<AuditKeyRecord>> {
+        Self::get_audit_key(&self.lock(), station)
+    }
+
+    fn issue_audit_key(&self, record: &AuditKeyRecord) -> StorageResult<AuditKeyRecord> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO audit_keys (station, key, start_seq, issued_at, confirmed) \
+             VALUES (?1, ?2, ?3, ?4, 0) \
+             ON CONFLICT(station) DO UPDATE SET start_seq = excluded.start_seq \
+             WHERE audit_keys.confirmed = 0",
+            params![
+                record.station,
+                hex::encode(record.key),
+                record.start_seq as i64,
+                ts(&record.issued_at)
+            ],
+        )
+        .map_err(db)?;
+        Self::get_audit_key(&conn, &record.station)?.ok_or_else(|| {
+            StorageError::NotFound(format!("chave de auditoria de {}", record.station))
+        })
+    }
+
+    fn confirm_audit_key(&self, station: &str) -> StorageResult<()> {
+        self.lock()
+            .execute(
+                "UPDATE audit_keys SET confirmed = 1 WHERE station = ?1",
+                [station],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn anchors(&self, station: &str, from: u64, to: u64) -> StorageResult<Vec<Anchor>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT inspection_id, json_extract(manifest, '$.audit_sequence'), \
+                        json_extract(manifest, '$.audit_head') \
+                 FROM packages WHERE station = ?1 \
+                   AND json_extract(manifest, '$.audit_sequence') BETWEEN ?2 AND ?3 \
+                 ORDER BY 2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![station, from as i64, to as i64], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db)?;
+        let mut anchors = Vec::new();
+        for row in rows {
+            let (id, seq, head) = row.map_err(db)?;
+            anchors.push(Anchor {
+                inspection_id: parse_uuid(&id)?,
+                seq: seq as u64,
+                head,
+            });
+        }
+        Ok(anchors)
     }
 }
 

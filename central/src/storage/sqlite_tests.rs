@@ -22,6 +22,7 @@ fn package(query_id: Uuid) -> PackageRecord {
         checklist: Checklist::new(VehicleClass::PassengerCar),
         metadata: Default::default(),
         audit_head: "a".repeat(64),
+        audit_sequence: None,
         files: vec![ManifestFile {
             name: "rear.jpg".into(),
             kind: MediaKind::Photo,
@@ -74,8 +75,14 @@ fn package_round_trip_and_idempotent_insert() {
     assert_eq!(store.package(p.inspection_id).unwrap().as_ref(), Some(&p));
     match store.insert_package(&p).unwrap() {
         InsertOutcome::Existing(existing) => assert_eq!(*existing, p),
-        InsertOutcome::Inserted => panic!("stored twice"),
+        other => panic!("stored twice: {other:?}"),
     }
+    // Another inspection for the same vehicle query is refused, naming the first.
+    let second = package(p.query_id);
+    assert_eq!(
+        store.insert_package(&second).unwrap(),
+        InsertOutcome::QueryUsed(p.inspection_id)
+    );
     assert_eq!(store.packages().unwrap().len(), 1);
     store
         .set_file_check(p.inspection_id, "rear.jpg", Some(true))

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod evidence;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,7 +13,9 @@ use chrono::{DateTime, Utc};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use uuid::Uuid;
-use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
+use vistoria_core::domain::{
+    Checklist, InspectionId, Interruption, InterruptionCause, Outcome, Plate, VehicleClass,
+};
 use vistoria_core::hashing::{Digests, sha256_hex};
 use vistoria_core::wire::{ManifestFile, MediaKind, PackageManifest};
 
@@ -193,6 +197,23 @@ impl Server {
         }
     }
 
+    /// Registers `manifest`, uploads `files` and commits: the commit's response, or the first
+    /// refusal on the way.
+    pub fn deliver(&self, manifest: &PackageManifest, files: &[(String, Vec<u8>)]) -> Response {
+        let created = self.post_json("/packages", &to_value(manifest));
+        if !created.status().is_success() {
+            return created;
+        }
+        let id = manifest.inspection_id.as_uuid();
+        for (name, bytes) in files {
+            let put = self.put_file(id, name, 0, bytes.clone());
+            if !put.status().is_success() {
+                return put;
+            }
+        }
+        self.commit(id)
+    }
+
     pub fn commit(&self, id: Uuid) -> Response {
         self.client
             .post(self.api(&format!("/packages/{id}/commit")))
@@ -237,7 +258,8 @@ pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A manifest for a vehicle query, with the given files.
+/// A manifest for a vehicle query, with the given files: an inspection the customer gave up
+/// on (§12), which needs no laudo; [`evidence::Delivery`] makes a concluded one.
 pub fn manifest(query: &Value, station: &str, files: &[(&str, &[u8])]) -> PackageManifest {
     let concluded_at: DateTime<Utc> = serde_json::from_value(query["queried_at"].clone()).unwrap();
     PackageManifest {
@@ -246,12 +268,21 @@ pub fn manifest(query: &Value, station: &str, files: &[(&str, &[u8])]) -> Packag
         query_id: serde_json::from_value(query["query_id"].clone()).unwrap(),
         plate: Plate::parse(query["vehicle"]["plate"].as_str().unwrap()).unwrap(),
         concluded_at,
-        outcome: Outcome::Verdict(Verdict::Conforming),
-        checklist: Checklist::new(VehicleClass::PassengerCar),
+        outcome: Outcome::Interrupted(Interruption {
+            cause: InterruptionCause::CustomerGaveUp,
+            note: String::new(),
+            at: concluded_at,
+            unsigned_verdict: None,
+        }),
+        // The queried vehicle's class: a checklist of another class is refused (§13).
+        checklist: Checklist::new(
+            serde_json::from_value::<VehicleClass>(query["vehicle"]["class"].clone()).unwrap(),
+        ),
         metadata: [("inspector".to_owned(), Value::from("Maria Souza"))]
             .into_iter()
             .collect(),
         audit_head: sha256_hex(b"audit"),
+        audit_sequence: None,
         files: files
             .iter()
             .map(|(name, data)| {

@@ -19,9 +19,11 @@ use thiserror::Error;
 
 use crate::clock::{CentralClock, ClockError, SyncPoint};
 use crate::domain::InspectionId;
+use crate::store::MacRow;
 use crate::wire::{
-    API_PREFIX, ErrorBody, ErrorCode, InspectionView, Receipt, TimeResponse, UploadState,
-    VehicleQuery, VehicleQueryResponse,
+    API_PREFIX, AuditKeyRequest, AuditKeyResponse, AuditVerifyRequest, AuditVerifyResponse,
+    ErrorBody, ErrorCode, InspectionView, Receipt, TimeResponse, UploadState, VehicleQuery,
+    VehicleQueryResponse,
 };
 
 /// Where the central server is and how to prove who we are.
@@ -201,6 +203,16 @@ impl CentralClient {
     pub fn commit(&self, inspection: InspectionId) -> Result<Receipt, ClientError> {
         let url = self.url(&format!("/packages/{inspection}/commit"));
         self.call(|| self.upload_agent.post(&url), Body::Empty)
+    }
+
+    /// `POST /audit/key`: the first key of this station's audit chain, keying row `next_seq`.
+    pub fn audit_key(&self, next_seq: u64) -> Result<AuditKeyResponse, ClientError> {
+        self.post_json("/audit/key", &AuditKeyRequest { next_seq })
+    }
+
+    /// `POST /audit/verify`: the central's check of a run of audit rows.
+    pub fn verify_audit(&self, rows: Vec<MacRow>) -> Result<AuditVerifyResponse, ClientError> {
+        self.post_json("/audit/verify", &AuditVerifyRequest { rows })
     }
 
     /// `GET /inspections/{id}`.

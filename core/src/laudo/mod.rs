@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod document;
 pub mod pdf;
+pub mod stored;
 
 pub use document::{
     BiometricCheck, CentralTimes, ChecklistLine, InspectorInfo, LAUDO_VERSION, Laudo, LaudoError,

@@ -9,6 +9,7 @@ pub mod cades;
 pub mod certificate;
 pub mod der;
 pub mod keys;
+pub mod software;
 pub mod test_pki;
 pub mod verify;
 
@@ -17,6 +18,7 @@ use chrono::{DateTime, Utc};
 pub use cades::{SignaturePolicy, sign_detached};
 pub use certificate::{CertificateError, EcpfCertificate, cpf_is_valid, mask_cpf};
 pub use keys::PublicKeyKind;
+pub use software::SoftwareSigner;
 pub use verify::{VerifiedSignature, VerifyError, verify_p7s};
 
 /// Why the card could not sign. Each text is what the inspector reads.

@@ -2,11 +2,17 @@
 //! the newest row is kept apart as the head. Changing, removing or inserting a row breaks the
 //! chain at that row, and [`verify`] names it.
 //!
-//! The hash is not keyed: someone who rewrites the whole database can rebuild the chain. What it
-//! guarantees is that no edit goes unnoticed unless every later row and the head are forged too;
-//! the head is also sent to the central server with each package, which no one at the station
-//! can rewrite.
+//! The hash alone is not keyed: someone who rewrites the whole database can rebuild the chain.
+//! So once the central has provisioned a key ([`Store::provision_audit_key`]), every row also
+//! carries `mac` = HMAC-SHA256(key, hash), and the key is then replaced by SHA-256 of itself
+//! ("forward-secure" MACs, after Schneier and Kelsey): the disk only ever holds the key of the
+//! *next* row. Whoever takes the disk can append rows but cannot recompute the MAC of any row
+//! already written; the central, which keeps the first key, can ([`check_macs`]). The head is
+//! also sent with each package, and the central compares those anchors too.
+//!
+//! [`Store::provision_audit_key`]: super::Store::provision_audit_key
 
+use hmac::{Hmac, Mac};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -18,6 +24,12 @@ use crate::domain::InspectionId;
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 pub(super) const HEAD_KEY: &str = "audit_head";
+/// `meta` key of the MAC key state: `NEXT_SEQ:HEX_KEY`, the key for row `NEXT_SEQ`.
+pub(super) const MAC_KEY: &str = "audit_mac_key";
+/// `meta` key of the first keyed row's position (public: the central knows it too).
+pub(super) const MAC_START: &str = "audit_mac_start";
+/// Domain separation of the key ratchet.
+const RATCHET_LABEL: &[u8] = b"vistoria-audit-ratchet-v1";
 /// How far back a renumbered row is looked for when telling removal from insertion.
 const RENUMBER_SEARCH: u64 = 1000;
 
@@ -82,6 +94,9 @@ pub struct AuditRow {
     pub prev_hash: String,
     /// Hash of this row.
     pub hash: String,
+    /// HMAC-SHA256 of `hash` under this row's key, hex; `None` before a key was provisioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 impl AuditRow {
@@ -133,11 +148,21 @@ pub(super) fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditRo
         detail: event.detail.to_string(),
         prev_hash,
         hash: String::new(),
+        mac: None,
     };
     row.hash = row.computed_hash();
+    if let Some((next_seq, key)) = read_mac_key(tx)? {
+        if next_seq != seq {
+            return Err(StoreError::Decode(format!(
+                "a chave do registro de auditoria é da posição {next_seq}, não da {seq}"
+            )));
+        }
+        row.mac = Some(row_mac(&key, &row.hash));
+        write_mac_key(tx, seq + 1, &ratchet(&key))?;
+    }
     tx.execute(
-        "INSERT INTO audit_log (seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit_log (seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             row.seq as i64,
             row.at,
@@ -147,7 +172,8 @@ pub(super) fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditRo
             row.inspection_id,
             row.detail,
             row.prev_hash,
-            row.hash
+            row.hash,
+            row.mac
         ],
     )?;
     tx.execute(
@@ -230,7 +256,7 @@ pub struct AuditReport {
 }
 
 /// Selects whole rows, in the column order [`row_from_sql`] reads.
-pub(super) const SELECT_ROWS: &str = "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash FROM audit_log";
+pub(super) const SELECT_ROWS: &str = "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash, mac FROM audit_log";
 
 /// One row of [`SELECT_ROWS`].
 pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -244,6 +270,7 @@ pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> 
         detail: r.get(6)?,
         prev_hash: r.get(7)?,
         hash: r.get(8)?,
+        mac: r.get(9)?,
     })
 }
 
@@ -252,6 +279,7 @@ pub(super) fn verify(conn: &rusqlite::Connection) -> Result<AuditReport, StoreEr
     let mut stmt = conn.prepare(&format!("{SELECT_ROWS} ORDER BY seq"))?;
     let rows = stmt.query_map([], row_from_sql)?;
 
+    let keyed_from = mac_start(conn)?;
     let mut count = 0u64;
     let mut prev: Option<AuditRow> = None;
     let report = |rows, problem| {
@@ -290,6 +318,10 @@ pub(super) fn verify(conn: &rusqlite::Connection) -> Result<AuditReport, StoreEr
                     return report(count, AuditProblem::Inserted { seq: row.seq - d });
                 }
             }
+            return report(count, AuditProblem::Altered { seq: row.seq });
+        }
+        // A keyed row without its MAC was rewritten by someone without the key.
+        if keyed_from.is_some_and(|start| row.seq >= start) && row.mac.is_none() {
             return report(count, AuditProblem::Altered { seq: row.seq });
         }
         let prev_hash = prev.as_ref().map_or(GENESIS, |p| p.hash.as_str());
@@ -340,4 +372,105 @@ pub(super) fn verify(conn: &rusqlite::Connection) -> Result<AuditReport, StoreEr
 #[cfg(test)]
 pub(super) fn hash_for_tests(row: &AuditRow) -> String {
     row.computed_hash()
+}
+
+/// The key that follows `key`: SHA-256 of a label and `key`. One-way, so a later key says
+/// nothing about an earlier one.
+pub fn ratchet(key: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(RATCHET_LABEL);
+    h.update(key);
+    h.finalize().into()
+}
+
+/// HMAC-SHA256 of a row's hash (hex) under `key`, hex.
+pub fn row_mac(key: &[u8; 32], hash: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(hash.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// What the central needs of a row to check its MAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacRow {
+    /// Position.
+    pub seq: u64,
+    /// The row's hash.
+    pub hash: String,
+    /// Its MAC, if it has one.
+    pub mac: Option<String>,
+}
+
+/// Checks rows sorted by `seq` against the first key `key0` (the key of row `start`): every
+/// row from `start` on must be present, in order, with the MAC its key gives. `Ok(n)` is the
+/// number of keyed rows checked; `Err(seq)` the first row that fails (missing, unkeyed, or with
+/// a MAC its key does not give, which is what a rewritten row looks like).
+pub fn check_macs(start: u64, key0: &[u8; 32], rows: &[MacRow]) -> Result<u64, u64> {
+    let mut key = *key0;
+    let mut checked = 0;
+    for (expected, row) in (start..).zip(rows.iter().filter(|r| r.seq >= start)) {
+        if row.seq != expected {
+            return Err(expected);
+        }
+        let good = row.mac.as_deref().is_some_and(|mac| {
+            // Compared in constant time: the central answers strangers' chains too.
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+            m.update(row.hash.as_bytes());
+            hex::decode(mac).is_ok_and(|bytes| m.verify_slice(&bytes).is_ok())
+        });
+        if !good {
+            return Err(row.seq);
+        }
+        key = ratchet(&key);
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+pub(super) fn mac_start(conn: &rusqlite::Connection) -> Result<Option<u64>, StoreError> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [MAC_START], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    value
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| StoreError::Decode(format!("início da chave de auditoria: {v}")))
+        })
+        .transpose()
+}
+
+pub(super) fn read_mac_key(
+    conn: &rusqlite::Connection,
+) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    let value: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [MAC_KEY], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    value
+        .split_once(':')
+        .and_then(|(seq, key)| {
+            let key: [u8; 32] = hex::decode(key).ok()?.try_into().ok()?;
+            Some((seq.parse::<u64>().ok()?, key))
+        })
+        .map(Some)
+        .ok_or_else(|| StoreError::Decode("chave do registro de auditoria ilegível".into()))
+}
+
+pub(super) fn write_mac_key(
+    tx: &Transaction<'_>,
+    next_seq: u64,
+    key: &[u8; 32],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![MAC_KEY, format!("{next_seq}:{}", hex::encode(key))],
+    )?;
+    Ok(())
 }

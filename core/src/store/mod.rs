@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use thiserror::Error;
 
-pub use audit::{AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS};
+pub use audit::{
+    AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MacRow, check_macs, ratchet, row_mac,
+};
 pub use media::{MediaRecord, NewMedia};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use schema::CURRENT_VERSION;
@@ -419,6 +421,49 @@ impl Store {
         Ok(row)
     }
 
+    /// Keys the audit chain with `key`, the first key the central provisioned for this station:
+    /// the next row is the first keyed one. Refused when a key is already in place (the central
+    /// hands out one first key per station). Returns the first keyed position.
+    pub fn provision_audit_key(
+        &mut self,
+        key: &[u8; 32],
+        event: AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        if audit::read_mac_key(&tx)?.is_some() {
+            return Err(StoreError::Invalid(
+                "o registro de auditoria já tem chave".to_owned(),
+            ));
+        }
+        let start = audit::read_head(&tx)?.map_or(1, |(seq, _)| seq + 1);
+        audit::write_mac_key(&tx, start, key)?;
+        set_meta(&tx, audit::MAC_START, &start.to_string())?;
+        audit::append(&tx, &event)?;
+        tx.commit()?;
+        Ok(start)
+    }
+
+    /// The first keyed position of the audit chain, once keyed.
+    pub fn audit_mac_start(&self) -> Result<Option<u64>, StoreError> {
+        audit::mac_start(&self.conn)
+    }
+
+    /// Position, hash and MAC of every audit row from `from` on, in order: what the central
+    /// needs to check the MACs (nothing of the rows' content).
+    pub fn audit_mac_rows(&self, from: u64) -> Result<Vec<audit::MacRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, hash, mac FROM audit_log WHERE seq >= ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([from as i64], |r| {
+            Ok(audit::MacRow {
+                seq: r.get::<_, i64>(0)? as u64,
+                hash: r.get(1)?,
+                mac: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Walks the audit chain.
     pub fn verify_audit(&self) -> Result<AuditReport, StoreError> {
         audit::verify(&self.conn)
@@ -454,7 +499,14 @@ impl Store {
 
     /// Keeps a value between runs. The store's own bookkeeping keys are refused.
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        if [RUNNING_KEY, audit::HEAD_KEY].contains(&key) {
+        if [
+            RUNNING_KEY,
+            audit::HEAD_KEY,
+            audit::MAC_KEY,
+            audit::MAC_START,
+        ]
+        .contains(&key)
+        {
             return Err(StoreError::Invalid(format!("a chave {key} é reservada")));
         }
         set_meta(&self.conn, key, value)
@@ -464,6 +516,25 @@ impl Store {
 /// Opens only the database of a data directory, read-only, without taking the lock or
 /// touching anything: for `vistoria audit verify`, which may run beside a live kiosk.
 pub fn verify_audit_at(data_dir: &Path) -> Result<AuditReport, StoreError> {
+    let conn = open_read_only(data_dir)?;
+    audit::verify(&conn).map_err(|e| corrupt_if_not_db(e, &paths::database_in(data_dir)))
+}
+
+/// [`Store::audit_mac_rows`] of a data directory, read-only beside a live kiosk.
+pub fn audit_mac_rows_at(data_dir: &Path) -> Result<Vec<MacRow>, StoreError> {
+    let conn = open_read_only(data_dir)?;
+    let mut stmt = conn.prepare("SELECT seq, hash, mac FROM audit_log ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(MacRow {
+            seq: r.get::<_, i64>(0)? as u64,
+            hash: r.get(1)?,
+            mac: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn open_read_only(data_dir: &Path) -> Result<Connection, StoreError> {
     let db_path = paths::database_in(data_dir);
     if !db_path.is_file() {
         return Err(StoreError::Io {
@@ -471,9 +542,8 @@ pub fn verify_audit_at(data_dir: &Path) -> Result<AuditReport, StoreError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "arquivo não existe"),
         });
     }
-    let conn = Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| corrupt_if_not_db(e.into(), &db_path))?;
-    audit::verify(&conn).map_err(|e| corrupt_if_not_db(e, &db_path))
+    Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| corrupt_if_not_db(e.into(), &db_path))
 }
 
 fn open_connection(db_path: &Path) -> Result<Connection, StoreError> {
@@ -491,6 +561,8 @@ fn open_connection(db_path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A retired audit key (and anything else deleted) is overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }

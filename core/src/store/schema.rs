@@ -78,6 +78,11 @@ const MIGRATIONS: &[&str] = &[
         active         INTEGER NOT NULL DEFAULT 1
     );
     "#,
+    // 4: the keyed audit chain (issue 17): each row written after the central provisioned a key
+    // carries an HMAC of its hash under a key that is replaced by its own hash at every row.
+    r#"
+    ALTER TABLE audit_log ADD COLUMN mac TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

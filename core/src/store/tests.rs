@@ -483,6 +483,74 @@ fn a_row_appended_outside_the_application_is_named() {
     );
 }
 
+/// The attack the unkeyed chain could not see: edit a row, then recompute every later hash and
+/// the head, as anyone with the disk and the source can. The local walk passes; the MACs, which
+/// need keys the disk no longer holds, name the edited row.
+#[test]
+fn a_rewritten_and_rechained_log_fails_its_macs() {
+    let (dir, mut store) = with_rows(3);
+    let key0 = [7u8; 32];
+    let start = store
+        .provision_audit_key(&key0, AuditEvent::new(None, "system", "audit.keyed"))
+        .unwrap();
+    assert_eq!(start, 4);
+    assert!(
+        store
+            .provision_audit_key(&[8u8; 32], AuditEvent::new(None, "system", "audit.keyed"))
+            .is_err(),
+        "one first key per chain"
+    );
+    for i in 5..=12 {
+        store.audit(event(i)).unwrap();
+    }
+    assert_eq!(store.verify_audit().unwrap().problem, None);
+    let rows = store.audit_mac_rows(start).unwrap();
+    assert_eq!(check_macs(start, &key0, &rows), Ok(9));
+    // The disk holds only the key of the next row: no earlier key can be read back from it.
+    let on_disk: String = raw(dir.path())
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'audit_mac_key'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut key = key0;
+    for _ in 0..9 {
+        assert!(!on_disk.contains(&hex::encode(key)));
+        key = ratchet(&key);
+    }
+    assert_eq!(on_disk, format!("13:{}", hex::encode(key)));
+
+    // Rewrite row 7 and re-chain 7..=12 and the head.
+    let conn = raw(dir.path());
+    let mut prev_hash = read_row(&conn, 6).hash;
+    for seq in 7..=12 {
+        let mut row = read_row(&conn, seq);
+        if seq == 7 {
+            row.detail = r#"{"n":"reescrito"}"#.into();
+        }
+        row.prev_hash = prev_hash;
+        row.hash = recompute(&row);
+        prev_hash = row.hash.clone();
+        write_row(&conn, &row);
+    }
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'audit_head'",
+        [format!("12:{prev_hash}")],
+    )
+    .unwrap();
+    assert_eq!(store.verify_audit().unwrap().problem, None, "re-chained");
+    let rows = store.audit_mac_rows(start).unwrap();
+    assert_eq!(check_macs(start, &key0, &rows), Err(7));
+    // Dropping the MACs instead is seen locally.
+    conn.execute("UPDATE audit_log SET mac = NULL WHERE seq = 9", [])
+        .unwrap();
+    assert_eq!(
+        store.verify_audit().unwrap().problem,
+        Some(AuditProblem::Altered { seq: 9 })
+    );
+}
+
 fn read_row(conn: &Connection, seq: u64) -> AuditRow {
     conn.query_row(
         &format!("{} WHERE seq = ?1", audit::SELECT_ROWS),
@@ -504,8 +572,8 @@ fn write_row(conn: &Connection, row: &AuditRow) {
 
 fn insert_row(conn: &Connection, row: &AuditRow) {
     conn.execute(
-        "INSERT INTO audit_log (seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit_log (seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             row.seq as i64,
             row.at,
@@ -515,7 +583,8 @@ fn insert_row(conn: &Connection, row: &AuditRow) {
             row.inspection_id,
             row.detail,
             row.prev_hash,
-            row.hash
+            row.hash,
+            row.mac
         ],
     )
     .unwrap();

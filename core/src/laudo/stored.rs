@@ -1,0 +1,113 @@
+//! The laudo of an inspection from what the store holds — its photos and film segments named by
+//! hash (2e, §8) — and the signed laudo stored back as the kiosk stores it: exactly one laudo and
+//! one `.p7s` per inspection (§10, §14), which is what the central requires of a verdict.
+//!
+//! The kiosk signs on the inspector's card after the §14 checks (`src/kiosk/signing.rs`);
+//! `vistoria simulate`, the central benchmark and the tests sign here with a software e-CPF.
+
+use crate::clock::CentralStamp;
+use crate::domain::{Inspection, InspectionId, PhotoKind};
+use crate::signing::{SignaturePolicy, Signer, SigningError, sign_detached};
+use crate::store::{NewMedia, Store, StoreError};
+
+use super::{Laudo, LaudoError, LaudoInputs, PhotoRef, SegmentRef};
+
+/// Why a laudo could not be signed and stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredLaudoError {
+    /// The laudo could not be made.
+    #[error(transparent)]
+    Laudo(#[from] LaudoError),
+    /// The signature could not be made.
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The inspection's photos as the laudo names them: every stored photo of a §7 kind.
+pub fn photo_refs(store: &Store, id: InspectionId) -> Result<Vec<PhotoRef>, StoreError> {
+    Ok(store
+        .media_of(id)?
+        .into_iter()
+        .filter_map(|media| {
+            let kind = PhotoKind::ALL.iter().find(|k| k.code() == media.kind)?;
+            Some(PhotoRef {
+                kind: media.kind.clone(),
+                label: kind.label_pt().to_owned(),
+                sha256: media.digests.sha256.clone(),
+                captured_at: media.captured_at.at,
+            })
+        })
+        .collect())
+}
+
+/// The panoramic film's segments as stored, in order.
+pub fn segment_refs(store: &Store, id: InspectionId) -> Result<Vec<SegmentRef>, StoreError> {
+    Ok(store
+        .media_of(id)?
+        .into_iter()
+        .filter(|m| m.kind == "video_segment")
+        .enumerate()
+        .map(|(index, m)| SegmentRef {
+            index: index as u32,
+            sha256: m.digests.sha256,
+        })
+        .collect())
+}
+
+/// Stores the laudo's canonical bytes and its `.p7s`, replacing those of an earlier attempt.
+pub fn store_signed(
+    store: &mut Store,
+    id: InspectionId,
+    laudo: &[u8],
+    p7s: &[u8],
+    now: CentralStamp,
+    actor: &str,
+) -> Result<(), StoreError> {
+    for (kind, extension, bytes) in [("laudo", "json", laudo), ("signature", "p7s", p7s)] {
+        store.replace_media(
+            NewMedia {
+                inspection_id: id,
+                kind,
+                extension,
+                captured_at: now,
+                bytes,
+            },
+            actor,
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds the laudo of the concluded `inspection` (`inputs` without photos and segments: they
+/// come from the store), signs it with `signer` (CAdES-BES, AD-RB, at `now`) and stores both.
+pub fn sign_and_store(
+    store: &mut Store,
+    inspection: &Inspection,
+    inputs: LaudoInputs,
+    signer: &mut dyn Signer,
+    now: CentralStamp,
+    actor: &str,
+) -> Result<Laudo, StoredLaudoError> {
+    let id = inspection.id();
+    let laudo = Laudo::from_inspection(
+        inspection,
+        LaudoInputs {
+            photos: photo_refs(store, id)?,
+            panoramic_segments: segment_refs(store, id)?,
+            ..inputs
+        },
+    )?;
+    let content = laudo.canonical_bytes();
+    let p7s = sign_detached(
+        signer,
+        &content,
+        now.at,
+        &SignaturePolicy::ad_rb_v2_3(),
+        &[],
+    )?;
+    store_signed(store, id, &content, &p7s, now, actor)?;
+    Ok(laudo)
+}
