@@ -72,7 +72,7 @@ fn upload_head(server: &Server, token: &str, id: Uuid, name: &str, len: usize) -
 }
 
 /// Sends `head`, then one byte a second until `for_how_long` passes or the server cuts it.
-async fn dribble(mut tls: TlsStream<TcpStream>, head: String, for_how_long: Duration) {
+async fn dribble(mut tls: TlsStream<TcpStream>, head: &str, for_how_long: Duration) {
     if tls.write_all(head.as_bytes()).await.is_err() {
         return;
     }
@@ -80,6 +80,18 @@ async fn dribble(mut tls: TlsStream<TcpStream>, head: String, for_how_long: Dura
     while started.elapsed() < for_how_long {
         if tls.write_all(b"x").await.is_err() || tls.flush().await.is_err() {
             return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Like an attacker: dribbles, and reconnects a second after each refusal or cut, until
+/// `for_how_long` passes.
+async fn keep_dribbling(addr: SocketAddr, pin: String, head: String, for_how_long: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < for_how_long {
+        if let Ok(tls) = tls_from(addr, &pin, STATION_A).await {
+            dribble(tls, &head, for_how_long.saturating_sub(started.elapsed())).await;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -143,15 +155,16 @@ fn slow_uploads_of_one_station_do_not_delay_another_station() {
     let pin = server.cert_sha256.clone().unwrap();
     for (id, name) in &targets {
         let head = upload_head(&server, &server.token, *id, name, 1000);
-        let pin = pin.clone();
-        rt.spawn(async move {
-            if let Ok(tls) = tls_from(addr, &pin, STATION_A).await {
-                dribble(tls, head, Duration::from_secs(40)).await;
-            }
-        });
+        rt.spawn(keep_dribbling(
+            addr,
+            pin.clone(),
+            head,
+            Duration::from_secs(90),
+        ));
     }
-    // Let the attack settle in.
-    std::thread::sleep(Duration::from_secs(4));
+    // Let the attack settle in: the station's request budget (20/s after a burst of 200) lets
+    // all 530 in within about 20 s.
+    std::thread::sleep(Duration::from_secs(25));
     let latencies = station_b_latencies(&server, &token_b, 15);
     rt.shutdown_background();
     let worst = latencies.iter().copied().fold(0.0, f64::max);
@@ -170,7 +183,7 @@ fn concurrent_uploads_per_station_are_capped_with_retry_after() {
         let pin = pin.clone();
         rt.spawn(async move {
             let tls = tls_from(addr, &pin, STATION_A).await.unwrap();
-            dribble(tls, head, Duration::from_secs(20)).await;
+            dribble(tls, &head, Duration::from_secs(20)).await;
         });
     }
     std::thread::sleep(Duration::from_secs(2));
