@@ -263,8 +263,9 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..args.idle_connections {
             tokio::spawn(idle_connection(Arc::clone(&central)));
         }
-        // Let the attack settle in.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Let the attack settle in: station A's request budget (20/s after a burst of 200)
+        // lets all its uploads be attempted within about 20 s.
+        tokio::time::sleep(Duration::from_secs(25)).await;
         let (during, failures) = latencies(&central, &token_b, args.requests).await;
         let line = summary("attack", during, failures);
         println!(
