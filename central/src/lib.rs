@@ -3,11 +3,14 @@
 //! retention (§9). `README.md` documents the API; `main.rs` is the command line.
 
 pub mod api;
+pub mod flags;
 pub mod fsutil;
 pub mod keys;
+pub mod listener;
 pub mod names;
 pub mod registry;
 pub mod report;
 pub mod server;
+pub mod stations;
 pub mod storage;
 pub mod tls;

@@ -4,13 +4,13 @@ use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use vistoria_central::api::Limits;
+use vistoria_central::flags::LimitFlags;
 use vistoria_central::report::{add_station, purge, report};
 use vistoria_central::server::{ServeOptions, open_storage, serve};
+use vistoria_central::stations;
 
 /// Reference central server of a Vistoria system company.
 #[derive(Parser)]
@@ -20,6 +20,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serves the API over HTTPS; prints `{"url":…,"cert_sha256":…}` as the first stdout line.
@@ -36,21 +38,15 @@ enum Command {
         /// Vehicle registry (JSON array); the built-in demo registry if absent.
         #[arg(long)]
         registry: Option<PathBuf>,
-        /// Largest media file a manifest may declare, in bytes.
-        #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024)]
-        max_file_bytes: u64,
-        /// Seconds a non-upload request may take.
-        #[arg(long, default_value_t = 30)]
-        request_timeout_secs: u64,
-        /// Seconds an upload may go without sending a byte.
-        #[arg(long, default_value_t = 60)]
-        idle_timeout_secs: u64,
-        /// Requests per second each station may sustain.
-        #[arg(long, default_value_t = 20.0)]
-        rate_per_second: f64,
-        /// Requests each station may make in a burst.
-        #[arg(long, default_value_t = 200.0)]
-        rate_burst: f64,
+        /// TLS certificate chain (PEM, the server's certificate first) instead of the self-made
+        /// one; needs `--key`.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Private key (PEM) of `--cert`.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitFlags,
     },
     /// Station tokens.
     Station {
@@ -85,6 +81,23 @@ enum StationCommand {
     /// Registers a station and prints its new bearer token (only a hash is stored).
     Add {
         /// Station code, e.g. `ECV-CUIABA-01`.
+        code: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Gives a station a new token (printed) and refuses the old one at once, also on a
+    /// running server.
+    Rotate {
+        /// Station code.
+        code: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Cancels a station's token at once, also on a running server (`rotate` issues a new one).
+    Revoke {
+        /// Station code.
         code: String,
         /// Data folder.
         #[arg(long)]
@@ -131,27 +144,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             insecure_http,
             registry,
-            max_file_bytes,
-            request_timeout_secs,
-            idle_timeout_secs,
-            rate_per_second,
-            rate_burst,
+            cert,
+            key,
+            limits,
         } => {
-            let limits = Limits {
-                max_file_bytes,
-                request_timeout: Duration::from_secs(request_timeout_secs),
-                idle_timeout: Duration::from_secs(idle_timeout_secs),
-                rate_per_second,
-                rate_burst,
-            };
+            let limits = limits.limits();
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve(ServeOptions {
+            let served = runtime.block_on(serve(ServeOptions {
                 data,
                 addr,
                 insecure_http,
                 registry,
                 limits,
-            }))
+                cert: cert.zip(key),
+            }));
+            // Every request has ended (or its grace ran out); a stuck disk write must not keep
+            // the process alive forever.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            served
         }
         Command::Station {
             command: StationCommand::Add { code, data },
@@ -159,6 +169,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (meta, _) = open_storage(&data)?;
             let token = add_station(meta.as_ref(), &code)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Station {
+            command: StationCommand::Rotate { code, data },
+        } => {
+            let (meta, _) = open_storage(&data)?;
+            println!("{}", stations::rotate(meta.as_ref(), &data, &code)?);
+            Ok(())
+        }
+        Command::Station {
+            command: StationCommand::Revoke { code, data },
+        } => {
+            let (meta, _) = open_storage(&data)?;
+            stations::revoke(meta.as_ref(), &data, &code)?;
+            eprintln!("token da estação {code} revogado");
             Ok(())
         }
         Command::Report { data, json: _ } => {

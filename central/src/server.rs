@@ -7,11 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum_server::tls_rustls::RustlsConfig;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-
-/// Longest a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 use crate::api::{self, AppState, Limits};
 use crate::keys::ServerKey;
@@ -34,6 +29,8 @@ pub struct ServeOptions {
     pub registry: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
+    /// A TLS certificate (PEM, leaf first) and key to use instead of the self-made one.
+    pub cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// The default backends in a data folder: `DIR/central.sqlite` and `DIR/media/`.
@@ -78,54 +75,82 @@ pub async fn serve_with(
         .context("não foi possível carregar a chave do servidor")?;
     let registry = Registry::load(options.registry.as_deref())
         .context("não foi possível carregar o cadastro de veículos")?;
-    let state = AppState::new(meta, blobs, registry, key, options.limits.clone());
-    let app = api::router(state);
+    let state = AppState::with_data_folder(
+        meta,
+        blobs,
+        registry,
+        key,
+        options.limits.clone(),
+        &options.data,
+    );
+    let app = api::router(Arc::clone(&state));
 
     let listener = TcpListener::bind(options.addr)
         .with_context(|| format!("não foi possível escutar em {}", options.addr))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
-    let handle = axum_server::Handle::new();
-    let shutdown = handle.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("encerrando");
-            shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        }
-    });
+    let listener = tokio::net::TcpListener::from_std(listener)?;
 
-    let service = app.into_make_service();
-    if options.insecure_http {
-        ready(&Announcement {
+    let (announcement, tls) = if options.insecure_http {
+        let announcement = Announcement {
             url: format!("http://{local}"),
             cert_sha256: None,
-        })?;
-        tracing::warn!(%local, "servindo HTTP sem TLS (somente loopback)");
-        let mut server = axum_server::from_tcp(listener).handle(handle);
-        limit_header_time(server.http_builder());
-        server.serve(service).await?;
+        };
+        (announcement, None)
     } else {
-        let identity = TlsIdentity::load_or_create(&options.data.join("tls"))
-            .context("não foi possível criar ou carregar o certificado TLS")?;
-        let config = RustlsConfig::from_config(identity.server_config()?);
-        ready(&Announcement {
+        let identity = match &options.cert {
+            Some((cert, key)) => TlsIdentity::from_pem_files(cert, key).with_context(|| {
+                format!(
+                    "não foi possível usar o certificado {} e a chave {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?,
+            None => TlsIdentity::load_or_create(&options.data.join("tls"))
+                .context("não foi possível criar ou carregar o certificado TLS")?,
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(identity.server_config()?);
+        let announcement = Announcement {
             url: format!("https://{local}"),
             cert_sha256: Some(identity.fingerprint()),
-        })?;
+        };
+        (announcement, Some(acceptor))
+    };
+
+    tokio::spawn(api::expiry::run(Arc::clone(&state)));
+    let stopper = Arc::clone(&state);
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        tracing::info!("encerrando: sem novas conexões; envios em andamento guardam o que chegou");
+        stopper.begin_shutdown();
+    });
+
+    ready(&announcement)?;
+    if tls.is_some() {
         tracing::info!(%local, "servindo HTTPS");
-        let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
-        limit_header_time(server.http_builder());
-        server.serve(service).await?;
+    } else {
+        tracing::warn!(%local, "servindo HTTP sem TLS (somente loopback)");
     }
+    crate::listener::run(listener, tls, app, options.limits, state.stopping()).await;
+    tracing::info!("servidor encerrado");
     Ok(())
 }
 
-/// A client that opens a connection and dribbles its headers cannot hold it forever.
-fn limit_header_time(builder: &mut hyper_util::server::conn::auto::Builder<TokioExecutor>) {
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+/// SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C).
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(e) => {
+            tracing::error!(%e, "SIGTERM não pode ser tratado; só Ctrl-C encerra com calma");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 fn announce(announcement: &Announcement) -> anyhow::Result<()> {

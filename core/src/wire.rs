@@ -126,6 +126,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 500: the server failed; retry later.
     Internal,
+    /// 507: the central's disk is too full to take more media; queries still work, retry later.
+    InsufficientStorage,
+    /// 503: the central is stopping; what arrived is kept, resume later (`Retry-After`).
+    ShuttingDown,
     /// A code this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,

@@ -29,6 +29,7 @@ pub fn start(data: &Path) -> anyhow::Result<Announcement> {
         insecure_http: false,
         registry: None,
         limits: Limits::default(),
+        cert: None,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()

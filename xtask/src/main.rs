@@ -25,6 +25,7 @@ const BENCHES: &[&str] = &[
     "laudo",
     "panoramic",
     "startup",
+    "abuse",
 ];
 /// Shared test data, beside the repository.
 const DATA: &str = "../shared/data";
@@ -120,6 +121,9 @@ fn bench(args: &[String]) -> Result<()> {
     if !BENCHES.contains(&name.as_str()) {
         bail!("unknown benchmark {name:?}; known: {}", BENCHES.join(", "));
     }
+    if name == "abuse" {
+        return bench_abuse(&args[1..]);
+    }
     setup_and_build_release()?;
     if name == "startup" {
         return startup::bench(&release_bin());
@@ -145,6 +149,33 @@ fn bench(args: &[String]) -> Result<()> {
         cmd.args(["bench", name]).args(run_args).args(&args[1..]);
         result = result.and(run(cmd));
     }
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// Issue 17's slow-upload and idle-connection attacks against a spawned release
+/// `vistoria-central`, and a well-behaved station's p50/p99 meanwhile (target: p99 < 1 s).
+fn bench_abuse(extra: &[String]) -> Result<()> {
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "vistoria-central",
+        "--bins",
+    ]))?;
+    let dir = release_bin()
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let scratch = std::env::temp_dir().join(format!("vistoria-bench-abuse-{}", std::process::id()));
+    let mut cmd = Command::new(dir.join("central-abuse-bench"));
+    cmd.arg("--central")
+        .arg(dir.join("vistoria-central"))
+        .arg("--data")
+        .arg(&scratch)
+        .args(extra);
+    let result = run(cmd);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }

@@ -1,23 +1,27 @@
 //! The HTTP API under `/api/v1`: authentication, rate limit, timeouts and the routes.
 //! `central/README.md` documents every endpoint.
 
+pub mod admission;
 mod audit;
 pub mod error;
 mod evidence;
+pub mod expiry;
 pub mod extract;
 pub mod limits;
 mod packages;
+mod quota;
 mod signature;
 mod state;
 mod upload;
 mod vehicles;
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -29,35 +33,10 @@ use vistoria_core::wire::{API_PREFIX, ErrorCode};
 use crate::keys::ServerKey;
 use crate::registry::Registry;
 use crate::storage::{BlobStore, MetadataStore};
+use admission::{TOKEN_EPOCH_FILE, TokenCache, UploadSlots};
 use error::ApiError;
+pub use limits::Limits;
 use limits::RateLimiter;
-
-/// Tunable limits of the server.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest media file a manifest may declare (bytes).
-    pub max_file_bytes: u64,
-    /// Longest a non-upload request may take.
-    pub request_timeout: Duration,
-    /// Longest an upload may go without receiving a byte.
-    pub idle_timeout: Duration,
-    /// Requests per second each station may sustain.
-    pub rate_per_second: f64,
-    /// Requests a station may make in a burst.
-    pub rate_burst: f64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_file_bytes: 2 * 1024 * 1024 * 1024,
-            request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
-            rate_per_second: 20.0,
-            rate_burst: 200.0,
-        }
-    }
-}
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -72,6 +51,16 @@ pub struct AppState {
     /// Limits.
     pub limits: Limits,
     limiter: RateLimiter,
+    /// Requests per client address, counted before authentication.
+    address_limiter: RateLimiter,
+    /// Token hash → station.
+    tokens: TokenCache,
+    /// Running uploads per station and overall.
+    uploads: Arc<UploadSlots>,
+    /// The data folder, for the free-space probe (`None`: an embedded store, not probed).
+    data: Option<PathBuf>,
+    /// Turns `true` when the server begins a graceful stop; running uploads then end.
+    stop: tokio::sync::watch::Sender<bool>,
     /// Uploads (`Some(file)`) and commits (`None`) running now, by inspection.
     busy: Mutex<HashSet<(Uuid, Option<String>)>>,
 }
@@ -85,7 +74,34 @@ impl AppState {
         key: ServerKey,
         limits: Limits,
     ) -> Arc<AppState> {
+        Self::build(meta, blobs, registry, key, limits, None)
+    }
+
+    /// Shared state for a server whose data folder is `data`: its free space is probed and its
+    /// token epoch file watched (see [`admission::TOKEN_EPOCH_FILE`]).
+    pub fn with_data_folder(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        registry: Registry,
+        key: ServerKey,
+        limits: Limits,
+        data: &Path,
+    ) -> Arc<AppState> {
+        Self::build(meta, blobs, registry, key, limits, Some(data.to_owned()))
+    }
+
+    fn build(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        registry: Registry,
+        key: ServerKey,
+        limits: Limits,
+        data: Option<PathBuf>,
+    ) -> Arc<AppState> {
         let limiter = RateLimiter::new(limits.rate_per_second, limits.rate_burst);
+        let address_limiter =
+            RateLimiter::new(limits.address_rate_per_second, limits.address_rate_burst);
+        let tokens = TokenCache::new(data.as_ref().map(|d| d.join(TOKEN_EPOCH_FILE)));
         Arc::new(AppState {
             meta,
             blobs,
@@ -93,8 +109,28 @@ impl AppState {
             key,
             limits,
             limiter,
+            address_limiter,
+            tokens,
+            uploads: Arc::default(),
+            data,
+            stop: tokio::sync::watch::Sender::new(false),
             busy: Mutex::default(),
         })
+    }
+
+    /// Begins a graceful stop: running uploads keep (and fsync) what arrived and answer 503.
+    pub fn begin_shutdown(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Turns `true` when a graceful stop begins.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// The data folder, if the server has one.
+    fn data_folder(&self) -> Option<&Path> {
+        self.data.as_deref()
     }
 
     /// Marks an upload (`file = Some`) or commit (`None`) of `id` as running; refuses if a
@@ -172,12 +208,24 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
     let path = req.uri().path().to_owned();
+    // Before anything costs a lookup: a stranger's flood is cut per address.
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
+        && let Err(seconds) = state.address_limiter.take(&peer.ip().to_string())
+    {
+        tracing::warn!(%peer, %path, "limite de requisições por endereço excedido");
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("muitas requisições deste endereço; tente novamente em {seconds} s"),
+        );
+        e.retry_after = Some(seconds);
+        return Err(e);
+    }
     let Some(token) = token else {
         tracing::warn!(%path, "requisição sem token de estação");
         return Err(unauthorized());
     };
-    let meta = Arc::clone(&state.meta);
-    let station = blocking(move || Ok(meta.station_for_token(&token_hash(&token))?)).await?;
+    let station = station_of(&state, &token).await?;
     let Some(station) = station else {
         tracing::warn!(%path, "token de estação desconhecido");
         return Err(unauthorized());
@@ -194,6 +242,22 @@ async fn authenticate(
     }
     req.extensions_mut().insert(Station(station));
     Ok(next.run(req).await)
+}
+
+/// The station of a bearer token: from the cache, else from the store (then cached).
+async fn station_of(state: &Arc<AppState>, token: &str) -> Result<Option<String>, ApiError> {
+    let hash = token_hash(token);
+    if let Some(station) = state.tokens.get(&hash, &state.limits) {
+        return Ok(Some(station));
+    }
+    let seen = state.tokens.stamp();
+    let meta = Arc::clone(&state.meta);
+    let lookup = hash.clone();
+    let station = blocking(move || Ok(meta.station_for_token(&lookup)?)).await?;
+    if let Some(station) = &station {
+        state.tokens.put(hash, station.clone(), seen);
+    }
+    Ok(station)
 }
 
 fn unauthorized() -> ApiError {
@@ -250,7 +314,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             time_limit,
         ));
-    // Uploads have no overall deadline (hundreds of MB on a slow link), only an idle timeout;
+    // Uploads have their own deadline, minimum rate and idle timeout (`upload.rs`);
     // a commit re-reads every byte of the package, which may take longer than a JSON request.
     let uploads = Router::new()
         .route("/packages/{id}/files/{name}", put(upload::upload))

@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::extract::{JsonValue, decode};
 use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
-use super::{AppState, Station, audit, blocking, evidence, signature};
+use super::{AppState, Station, audit, blocking, evidence, quota, signature};
 use crate::names::check_file_name;
 use crate::storage::{FileRecord, InsertOutcome, PackageRecord};
 
@@ -156,7 +156,9 @@ pub async fn create(
         ));
     }
     validate_manifest(&manifest, &state)?;
+    quota::check_manifest(&manifest, &state.limits)?;
     let id = manifest.inspection_id.as_uuid();
+    quota::check_capacity(&state, &station, id, &manifest).await?;
     let meta = Arc::clone(&state.meta);
     let query_id = manifest.query_id;
     let query = blocking(move || Ok(meta.query(query_id)?)).await?;

@@ -2,25 +2,31 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
 use http_body_util::BodyExt as _;
-use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
 use vistoria_core::hashing::{Digests, Hasher};
 use vistoria_core::wire::{ErrorCode, PackageStatus, UploadState};
 
 use super::error::ApiError;
 use super::extract::{has_content_type, wrong_content_type};
+use super::limits::Limits;
 use super::packages::{current_state, file_name_error, own_package, parse_id};
-use super::{AppState, Station, blocking};
+use super::{AppState, Station, admission, blocking};
 use crate::names::check_file_name;
-use crate::storage::FileRecord;
+use crate::storage::{BlobAppender, BlobStore, FileRecord};
 
-/// Chunks in flight between the network and the disk writer: bounds memory per upload.
-const CHANNEL_DEPTH: usize = 8;
+/// Bytes gathered in memory before they are written out: bounds memory per upload, and no
+/// blocking thread is held between writes, so slow uploads cannot starve the pool that
+/// authentication, queries and commits need (issue 17: 530 slow uploads froze the central).
+const FLUSH_BYTES: usize = 256 * 1024;
 
 fn parse_offset(query: Option<&str>) -> Result<u64, ApiError> {
     let Some(query) = query else { return Ok(0) };
@@ -41,7 +47,253 @@ fn parse_offset(query: Option<&str>) -> Result<u64, ApiError> {
 enum Cut {
     TooLarge,
     Idle,
+    Slow(u64),
+    Deadline,
+    Stopping,
     Client(String),
+    Failed(ApiError),
+}
+
+impl Cut {
+    fn into_error(
+        self,
+        station: &str,
+        id: Uuid,
+        name: &str,
+        received: u64,
+        file: &FileRecord,
+        limits: &Limits,
+    ) -> ApiError {
+        let (status, code, message) = match self {
+            Cut::TooLarge => return too_large(file),
+            Cut::Failed(e) => return e,
+            Cut::Idle => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::Timeout,
+                format!("envio de «{name}» parado por tempo demais; retome em {received}"),
+            ),
+            Cut::Slow(got) => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::Timeout,
+                format!(
+                    "envio de «{name}» lento demais ({got} bytes em {} s; mínimo de {} bytes/s em \
+                     --min-upload-bytes-per-sec); retome em {received}",
+                    limits.min_rate_window.as_secs(),
+                    limits.min_upload_bytes_per_second
+                ),
+            ),
+            Cut::Deadline => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::Timeout,
+                format!(
+                    "envio de «{name}» passou do prazo de {} s por requisição \
+                     (--upload-deadline-secs); retome em {received}",
+                    limits.upload_deadline.as_secs()
+                ),
+            ),
+            Cut::Stopping => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ShuttingDown,
+                format!(
+                    "o servidor central está sendo reiniciado; «{name}» foi guardado até o byte {received}, retome em {received}"
+                ),
+            ),
+            Cut::Client(reason) => {
+                tracing::warn!(%station, inspection_id = %id, file = %name, received, %reason, "envio interrompido; parcial mantido");
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::UploadInterrupted,
+                    format!("envio de «{name}» interrompido; retome em {received}"),
+                )
+            }
+        };
+        tracing::warn!(%station, inspection_id = %id, file = %name, received, %message, "envio encerrado; parcial mantido");
+        let mut e = ApiError::new(status, code, message).with_file(name);
+        e.body.received = Some(received);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            e.retry_after = Some(30);
+        }
+        e
+    }
+}
+
+/// The disk side of an upload: chunks gathered in memory and written, hashed and (at the end)
+/// fsynced on a blocking thread only when there are enough of them.
+struct Sink {
+    appender: Option<Box<dyn BlobAppender>>,
+    hasher: Hasher,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    written: u64,
+}
+
+impl Sink {
+    /// Opens the partial at `offset` and hashes the part already held (the digests cover the
+    /// whole file). Runs on a blocking thread.
+    fn open(blobs: &dyn BlobStore, id: Uuid, name: &str, offset: u64) -> Result<Sink, ApiError> {
+        let appender = blobs.append(id, name, offset)?;
+        let mut hasher = Hasher::default();
+        if offset > 0 {
+            let mut prefix = blobs.open(id, name)?.take(offset);
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = prefix.read(&mut buf).map_err(ApiError::internal)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+        }
+        Ok(Sink {
+            appender: Some(appender),
+            hasher,
+            pending: Vec::new(),
+            pending_len: 0,
+            written: 0,
+        })
+    }
+
+    async fn push(&mut self, data: Bytes) -> Result<(), ApiError> {
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len >= FLUSH_BYTES {
+            self.flush(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending (and fsyncs when `finish`), on a blocking thread.
+    async fn flush(&mut self, finish: bool) -> Result<(), ApiError> {
+        let Some(mut appender) = self.appender.take() else {
+            return Err(ApiError::internal("envio já encerrado"));
+        };
+        let chunks = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        let mut hasher = std::mem::take(&mut self.hasher);
+        let (appender, hasher, n) = blocking(move || {
+            let mut n = 0u64;
+            for chunk in &chunks {
+                appender.write(chunk)?;
+                hasher.update(chunk);
+                n += chunk.len() as u64;
+            }
+            if finish {
+                appender.finish()?;
+                return Ok((None, hasher, n));
+            }
+            Ok::<_, ApiError>((Some(appender), hasher, n))
+        })
+        .await?;
+        self.appender = appender;
+        self.hasher = hasher;
+        self.written += n;
+        Ok(())
+    }
+
+    /// Writes the rest and makes it durable: the digests so far and the bytes written.
+    async fn finish(mut self) -> Result<(Hasher, u64), ApiError> {
+        if self.appender.is_some() {
+            self.flush(true).await?;
+        }
+        Ok((std::mem::take(&mut self.hasher), self.written))
+    }
+}
+
+impl Drop for Sink {
+    /// The handler was dropped mid-upload (the connection was torn down): what arrived is still
+    /// written and fsynced, so it stays a resumable partial.
+    fn drop(&mut self) {
+        let Some(mut appender) = self.appender.take() else {
+            return;
+        };
+        let chunks = std::mem::take(&mut self.pending);
+        let write = move || {
+            for chunk in &chunks {
+                appender.write(chunk)?;
+            }
+            appender.finish()
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn_blocking(move || {
+                    if let Err(e) = write() {
+                        tracing::error!(%e, "falha ao gravar parcial de envio interrompido");
+                    }
+                });
+            }
+            Err(_) => {
+                if let Err(e) = write() {
+                    tracing::error!(%e, "falha ao gravar parcial de envio interrompido");
+                }
+            }
+        }
+    }
+}
+
+/// Streams the body into `sink` until it ends or is cut: too many bytes, no byte for
+/// [`Limits::idle_timeout`], fewer than the minimum rate over a window, past the upload's
+/// deadline, or the server stopping. Returns the cut (if any) and the bytes accepted.
+async fn receive(
+    state: &AppState,
+    mut body: Body,
+    sink: &mut Sink,
+    offset: u64,
+    file: &FileRecord,
+) -> (Option<Cut>, u64) {
+    let limits = &state.limits;
+    let mut stop = state.stop.subscribe();
+    let started = Instant::now();
+    let deadline = started + limits.upload_deadline;
+    let window = limits.min_rate_window.max(Duration::from_secs(1));
+    let window_min = (limits.min_upload_bytes_per_second as f64 * window.as_secs_f64()) as u64;
+    let mut window_start = started;
+    let mut window_bytes = 0u64;
+    let mut last_byte = started;
+    let mut sent = 0u64;
+    loop {
+        let idle_end = last_byte + limits.idle_timeout;
+        let window_end = window_start + window;
+        let wake = deadline.min(idle_end).min(window_end);
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            () = tokio::time::sleep_until(wake) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return (Some(Cut::Deadline), sent);
+                }
+                if now >= idle_end {
+                    return (Some(Cut::Idle), sent);
+                }
+                if now >= window_end {
+                    if window_bytes < window_min {
+                        return (Some(Cut::Slow(window_bytes)), sent);
+                    }
+                    window_start = now;
+                    window_bytes = 0;
+                }
+                continue;
+            }
+            () = super::admission::stopped(&mut stop) => return (Some(Cut::Stopping), sent),
+        };
+        let data = match frame {
+            None => return (None, sent),
+            Some(Err(e)) => return (Some(Cut::Client(e.to_string())), sent),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        if offset + sent + data.len() as u64 > file.size {
+            return (Some(Cut::TooLarge), sent);
+        }
+        let len = data.len() as u64;
+        if let Err(e) = sink.push(data).await {
+            return (Some(Cut::Failed(e)), sent);
+        }
+        sent += len;
+        window_bytes += len;
+        last_byte = Instant::now();
+    }
 }
 
 /// `PUT /packages/{id}/files/{name}?offset=N`: appends the body to the file at `offset`
@@ -62,6 +314,7 @@ pub async fn upload(
         return Err(wrong_content_type("application/octet-stream"));
     }
     let offset = parse_offset(query.as_deref())?;
+    let _slot = state.uploads.acquire(&station, &state.limits)?;
     // Claimed before reading the package, so a commit cannot slip in between.
     let _claim = state.claim(id, Some(&name))?;
     let package = own_package(&state, &station, id).await?;
@@ -106,94 +359,24 @@ pub async fn upload(
         return Err(too_large(&file));
     }
 
-    // The disk side runs on a blocking thread fed through a bounded channel.
-    let (tx, mut rx) = mpsc::channel::<bytes::Bytes>(CHANNEL_DEPTH);
-    let writer = {
+    // Remaining bytes of this file against the free-space reserve (507, queries unaffected).
+    admission::check_free_space(
+        state.data_folder(),
+        file.size.saturating_sub(offset),
+        &state.limits,
+    )?;
+
+    let mut sink = {
         let blobs = Arc::clone(&blobs);
         let name = name.clone();
-        tokio::task::spawn_blocking(move || -> Result<(Hasher, u64), ApiError> {
-            let mut appender = blobs.append(id, &name, offset)?;
-            let mut hasher = Hasher::default();
-            if offset > 0 {
-                // Resuming: the digests cover the whole file, so hash the part already held.
-                let mut prefix = blobs.open(id, &name)?.take(offset);
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = prefix.read(&mut buf).map_err(ApiError::internal)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                }
-            }
-            let mut written = 0u64;
-            while let Some(chunk) = rx.blocking_recv() {
-                appender.write(&chunk)?;
-                hasher.update(&chunk);
-                written += chunk.len() as u64;
-            }
-            appender.finish()?;
-            Ok((hasher, written))
-        })
+        blocking(move || Sink::open(blobs.as_ref(), id, &name, offset)).await?
     };
-
-    let mut body = body;
-    let mut sent = 0u64;
-    let mut cut = None;
-    loop {
-        let frame = match tokio::time::timeout(state.limits.idle_timeout, body.frame()).await {
-            Err(_) => {
-                cut = Some(Cut::Idle);
-                break;
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                cut = Some(Cut::Client(e.to_string()));
-                break;
-            }
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if offset + sent + data.len() as u64 > file.size {
-            cut = Some(Cut::TooLarge);
-            break;
-        }
-        sent += data.len() as u64;
-        if tx.send(data).await.is_err() {
-            // The writer stopped: its own error is reported below.
-            break;
-        }
-    }
-    drop(tx);
-    let (hasher, written) = writer.await.map_err(ApiError::internal)??;
+    let (cut, _sent) = receive(&state, body, &mut sink, offset, &file).await;
+    // Whatever the cut, what arrived is flushed and fsynced: it is a resumable partial.
+    let (hasher, written) = sink.finish().await?;
     let received = offset + written;
-    match cut {
-        Some(Cut::TooLarge) => return Err(too_large(&file)),
-        Some(Cut::Idle) => {
-            tracing::warn!(%station, inspection_id = %id, file = %name, received, "envio parado; parcial mantido");
-            let mut e = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::Timeout,
-                format!("envio de «{name}» parado por tempo demais; retome em {received}"),
-            )
-            .with_file(&name);
-            e.body.received = Some(received);
-            return Err(e);
-        }
-        Some(Cut::Client(reason)) => {
-            tracing::warn!(%station, inspection_id = %id, file = %name, received, %reason, "envio interrompido; parcial mantido");
-            let mut e = ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::UploadInterrupted,
-                format!("envio de «{name}» interrompido; retome em {received}"),
-            )
-            .with_file(&name);
-            e.body.received = Some(received);
-            return Err(e);
-        }
-        None => {}
+    if let Some(cut) = cut {
+        return Err(cut.into_error(&station, id, &name, received, &file, &state.limits));
     }
     let check = (received == file.size).then(|| digests_match(&hasher.finish(), &file));
     let meta = Arc::clone(&state.meta);

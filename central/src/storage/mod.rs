@@ -215,6 +215,20 @@ pub trait MetadataStore: Send + Sync {
 
     /// The station's package anchors with `from <= seq <= to`, by sequence.
     fn anchors(&self, station: &str, from: u64, to: u64) -> StorageResult<Vec<Anchor>>;
+
+    // Resource limits and token administration (issue 17).
+
+    /// Bytes declared by the station's packages that are not verified yet.
+    fn outstanding_bytes(&self, station: &str) -> StorageResult<u64>;
+
+    /// Unverified packages first seen before `cutoff` (they expire).
+    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<Uuid>>;
+
+    /// Replaces a station's token hash; `false` if there is no such station.
+    fn set_station_token(&self, code: &str, token_sha256: &str) -> StorageResult<bool>;
+
+    /// Makes a station's token match nothing; `false` if there is no such station.
+    fn revoke_station(&self, code: &str) -> StorageResult<bool>;
 }
 
 /// Writes more bytes at the end of a partial blob. Dropping it without [`BlobAppender::finish`]

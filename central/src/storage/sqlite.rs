@@ -645,6 +645,55 @@ impl MetadataStore for SqliteMetadata {
         }
         Ok(anchors)
     }
+
+    fn outstanding_bytes(&self, station: &str) -> StorageResult<u64> {
+        let sum: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COALESCE(SUM(f.size), 0) FROM package_files f \
+                 JOIN packages p ON p.inspection_id = f.inspection_id \
+                 WHERE p.station = ?1 AND p.status != ?2",
+                params![station, code_of(&PackageStatus::Verified)?],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
+
+    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<Uuid>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT inspection_id FROM packages WHERE status != ?1 AND first_seen_at < ?2 \
+                 ORDER BY first_seen_at",
+            )
+            .map_err(db)?;
+        let ids = stmt
+            .query_map(
+                params![code_of(&PackageStatus::Verified)?, ts(&cutoff)],
+                |row| row.get::<_, String>(0),
+            )
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        ids.iter().map(|id| parse_uuid(id)).collect()
+    }
+
+    fn set_station_token(&self, code: &str, token_sha256: &str) -> StorageResult<bool> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE stations SET token_sha256 = ?2 WHERE code = ?1",
+                params![code, token_sha256],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
+    fn revoke_station(&self, code: &str) -> StorageResult<bool> {
+        // Not hexadecimal, so no token's SHA-256 can ever equal it; unique per station.
+        self.set_station_token(code, &format!("revogado:{code}"))
+    }
 }
 
 #[cfg(test)]

@@ -130,6 +130,25 @@ impl Server {
             .unwrap()
     }
 
+    /// Sends SIGTERM and waits (at most `within`) for the process to exit.
+    pub fn terminate(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < within {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// The server's socket address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url.rsplit('/').next().unwrap().parse().unwrap()
+    }
+
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.url)
     }
