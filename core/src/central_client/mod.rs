@@ -20,8 +20,8 @@ use thiserror::Error;
 use crate::clock::{CentralClock, ClockError, SyncPoint};
 use crate::domain::InspectionId;
 use crate::wire::{
-    API_PREFIX, ErrorBody, ErrorCode, InspectionView, Receipt, TimeResponse, UploadState,
-    VehicleQuery, VehicleQueryResponse,
+    API_PREFIX, ErrorBody, ErrorCode, InspectionView, InspectorList, InspectorListAck, Receipt,
+    TimeResponse, UploadState, VehicleQuery, VehicleQueryResponse,
 };
 
 /// Where the central server is and how to prove who we are.
@@ -201,6 +201,14 @@ impl CentralClient {
     pub fn commit(&self, inspection: InspectionId) -> Result<Receipt, ClientError> {
         let url = self.url(&format!("/packages/{inspection}/commit"));
         self.call(|| self.upload_agent.post(&url), Body::Empty)
+    }
+
+    /// `PUT /stations/self/inspectors` (§11): the station's whole current list of inspectors,
+    /// whose e-CPFs alone may sign its laudos at the central.
+    pub fn put_inspectors(&self, list: &InspectorList) -> Result<InspectorListAck, ClientError> {
+        let body = serde_json::to_value(list).map_err(|e| ClientError::Setup(e.to_string()))?;
+        let url = self.url("/stations/self/inspectors");
+        self.call(|| self.agent.put(&url), Body::Json(&body))
     }
 
     /// `GET /inspections/{id}`.
