@@ -11,3 +11,4 @@ pub mod report;
 pub mod server;
 pub mod storage;
 pub mod tls;
+pub mod trust;

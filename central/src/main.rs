@@ -51,6 +51,14 @@ enum Command {
         /// Requests each station may make in a burst.
         #[arg(long, default_value_t = 200.0)]
         rate_burst: f64,
+        /// Folder of the ICP-Brasil root certificates (PEM or DER) an e-CPF must chain to.
+        /// Required: without roots no laudo signature could be accepted.
+        #[arg(long)]
+        icp_roots: Option<PathBuf>,
+        /// Accept certificates that name no LCR (no revocation check for them). Only for test
+        /// PKIs (demo, tests), which have no LCR server; never for ICP-Brasil.
+        #[arg(long)]
+        lcr_optional: bool,
     },
     /// Station tokens.
     Station {
@@ -124,6 +132,33 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve` refuses to start without roots: a central that trusts nobody would refuse every
+/// signed laudo, and one that trusted everybody is what issue 17 found.
+fn trust_options(
+    icp_roots: Option<PathBuf>,
+    lcr_optional: bool,
+) -> anyhow::Result<vistoria_central::trust::TrustOptions> {
+    let Some(dir) = icp_roots else {
+        anyhow::bail!(
+            "informe --icp-roots PASTA com os certificados raiz ICP-Brasil (PEM ou DER) aos quais \
+             o e-CPF dos vistoriadores deve se encadear; sem eles nenhuma assinatura de laudo pode \
+             ser aceita"
+        );
+    };
+    let roots = vistoria_central::trust::load_roots(&dir);
+    if roots.is_empty() {
+        anyhow::bail!(
+            "nenhum certificado raiz legível em --icp-roots {}; coloque lá os certificados raiz \
+             ICP-Brasil (PEM ou DER)",
+            dir.display()
+        );
+    }
+    tracing::info!(roots = roots.len(), dir = %dir.display(), lcr_optional, "raízes ICP-Brasil carregadas");
+    let mut options = vistoria_central::trust::TrustOptions::new(&dir);
+    options.lcr_optional = lcr_optional;
+    Ok(options)
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
@@ -136,7 +171,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             idle_timeout_secs,
             rate_per_second,
             rate_burst,
+            icp_roots,
+            lcr_optional,
         } => {
+            let trust = trust_options(icp_roots, lcr_optional)?;
             let limits = Limits {
                 max_file_bytes,
                 request_timeout: Duration::from_secs(request_timeout_secs),
@@ -151,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 insecure_http,
                 registry,
                 limits,
+                trust,
             }))
         }
         Command::Station {

@@ -20,6 +20,7 @@ use crate::storage::files::FileBlobs;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{BlobStore, MetadataStore};
 use crate::tls::TlsIdentity;
+use crate::trust::{Trust, TrustOptions};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ServeOptions {
     pub registry: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
+    /// ICP-Brasil roots and LCR policy (§14).
+    pub trust: TrustOptions,
 }
 
 /// The default backends in a data folder: `DIR/central.sqlite` and `DIR/media/`.
@@ -78,7 +81,8 @@ pub async fn serve_with(
         .context("não foi possível carregar a chave do servidor")?;
     let registry = Registry::load(options.registry.as_deref())
         .context("não foi possível carregar o cadastro de veículos")?;
-    let state = AppState::new(meta, blobs, registry, key, options.limits.clone());
+    let trust = Trust::new(options.trust.clone(), &options.data.join("lcr"));
+    let state = AppState::new(meta, blobs, registry, key, options.limits.clone(), trust);
     let app = api::router(state);
 
     let listener = TcpListener::bind(options.addr)

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+mod inspectors;
 pub mod limits;
 mod packages;
 mod signature;
@@ -27,6 +28,7 @@ use vistoria_core::wire::{API_PREFIX, ErrorCode};
 use crate::keys::ServerKey;
 use crate::registry::Registry;
 use crate::storage::{BlobStore, MetadataStore};
+use crate::trust::Trust;
 use error::ApiError;
 use limits::RateLimiter;
 
@@ -69,6 +71,8 @@ pub struct AppState {
     pub key: ServerKey,
     /// Limits.
     pub limits: Limits,
+    /// ICP-Brasil roots and LCRs (§14).
+    pub trust: Trust,
     limiter: RateLimiter,
     /// Uploads (`Some(file)`) and commits (`None`) running now, by inspection.
     busy: Mutex<HashSet<(Uuid, Option<String>)>>,
@@ -82,6 +86,7 @@ impl AppState {
         registry: Registry,
         key: ServerKey,
         limits: Limits,
+        trust: Trust,
     ) -> Arc<AppState> {
         let limiter = RateLimiter::new(limits.rate_per_second, limits.rate_burst);
         Arc::new(AppState {
@@ -90,6 +95,7 @@ impl AppState {
             registry,
             key,
             limits,
+            trust,
             limiter,
             busy: Mutex::default(),
         })
@@ -242,6 +248,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/packages", post(packages::create))
         .route("/packages/{id}", get(packages::get_upload_state))
         .route("/inspections/{id}", get(packages::inspection))
+        .route("/stations/self/inspectors", put(inspectors::put))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             time_limit,
