@@ -17,7 +17,7 @@ use vistoria_core::config::Station;
 use vistoria_core::domain::{Inspection, Plate, Renavam, StateKind, VehicleIdentity, Verdict};
 use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::signing::{SoftwareSigner, test_pki};
+use vistoria_core::signing::test_pki::{self, SoftwareSigner};
 use vistoria_core::store::{OutboxState, Store};
 use vistoria_core::wire::{ErrorCode, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
@@ -44,7 +44,7 @@ const INSPECTOR_CPF: &str = "39053344705";
 /// An e-CPF for `cpf` from a fresh openssl test PKI in `dir`.
 fn signer_for(cpf: &str, dir: &std::path::Path) -> SoftwareSigner {
     let pki = test_pki::make(dir, cpf, &test_pki::Options::default()).unwrap();
-    SoftwareSigner::from_test_pki(&pki).unwrap()
+    SoftwareSigner::of(&pki).unwrap()
 }
 
 impl Kiosk {

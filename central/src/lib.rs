@@ -14,3 +14,4 @@ pub mod server;
 pub mod stations;
 pub mod storage;
 pub mod tls;
+pub mod trust;

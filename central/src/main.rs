@@ -47,6 +47,14 @@ enum Command {
         key: Option<PathBuf>,
         #[command(flatten)]
         limits: LimitFlags,
+        /// Folder of the ICP-Brasil root certificates (PEM or DER) an e-CPF must chain to.
+        /// Required: without roots no laudo signature could be accepted.
+        #[arg(long)]
+        icp_roots: Option<PathBuf>,
+        /// Accept certificates that name no LCR (no revocation check for them). Only for test
+        /// PKIs (demo, tests), which have no LCR server; never for ICP-Brasil.
+        #[arg(long)]
+        lcr_optional: bool,
     },
     /// Station tokens.
     Station {
@@ -137,6 +145,33 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve` refuses to start without roots: a central that trusts nobody would refuse every
+/// signed laudo, and one that trusted everybody is what issue 17 found.
+fn trust_options(
+    icp_roots: Option<PathBuf>,
+    lcr_optional: bool,
+) -> anyhow::Result<vistoria_central::trust::TrustOptions> {
+    let Some(dir) = icp_roots else {
+        anyhow::bail!(
+            "informe --icp-roots PASTA com os certificados raiz ICP-Brasil (PEM ou DER) aos quais \
+             o e-CPF dos vistoriadores deve se encadear; sem eles nenhuma assinatura de laudo pode \
+             ser aceita"
+        );
+    };
+    let roots = vistoria_central::trust::load_roots(&dir);
+    if roots.is_empty() {
+        anyhow::bail!(
+            "nenhum certificado raiz legível em --icp-roots {}; coloque lá os certificados raiz \
+             ICP-Brasil (PEM ou DER)",
+            dir.display()
+        );
+    }
+    tracing::info!(roots = roots.len(), dir = %dir.display(), lcr_optional, "raízes ICP-Brasil carregadas");
+    let mut options = vistoria_central::trust::TrustOptions::new(&dir);
+    options.lcr_optional = lcr_optional;
+    Ok(options)
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
@@ -147,8 +182,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cert,
             key,
             limits,
+            icp_roots,
+            lcr_optional,
         } => {
             let limits = limits.limits();
+            let trust = trust_options(icp_roots, lcr_optional)?;
             let runtime = tokio::runtime::Runtime::new()?;
             let served = runtime.block_on(serve(ServeOptions {
                 data,
@@ -157,6 +195,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 registry,
                 limits,
                 cert: cert.zip(key),
+                trust,
             }));
             // Every request has ended (or its grace ran out); a stuck disk write must not keep
             // the process alive forever.

@@ -15,6 +15,7 @@ use crate::storage::files::FileBlobs;
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{BlobStore, MetadataStore};
 use crate::tls::TlsIdentity;
+use crate::trust::{Trust, TrustOptions};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// A TLS certificate (PEM, leaf first) and key to use instead of the self-made one.
     pub cert: Option<(PathBuf, PathBuf)>,
+    /// ICP-Brasil roots and LCR policy (§14).
+    pub trust: TrustOptions,
 }
 
 /// The default backends in a data folder: `DIR/central.sqlite` and `DIR/media/`.
@@ -75,12 +78,14 @@ pub async fn serve_with(
         .context("não foi possível carregar a chave do servidor")?;
     let registry = Registry::load(options.registry.as_deref())
         .context("não foi possível carregar o cadastro de veículos")?;
+    let trust = Trust::new(options.trust.clone(), &options.data.join("lcr"));
     let state = AppState::with_data_folder(
         meta,
         blobs,
         registry,
         key,
         options.limits.clone(),
+        trust,
         &options.data,
     );
     let app = api::router(Arc::clone(&state));

@@ -106,6 +106,8 @@ fn plain_http_only_on_loopback_when_asked() {
             "--addr",
             "0.0.0.0:0",
             "--insecure-http",
+            "--icp-roots",
+            server.data.join("test-pki/roots").to_str().unwrap(),
         ])
         .output()
         .unwrap();

@@ -24,7 +24,8 @@ fn setup() -> Option<(tempfile::TempDir, Server, SoftSigner)> {
     }
     let dir = tempfile::tempdir().unwrap();
     let signer = SoftSigner::make(INSPECTOR_CPF, &dir.path().join("pki"));
-    Some((dir, Server::start(), signer))
+    let server = signer.trusting_server();
+    Some((dir, server, signer))
 }
 
 /// A fresh query of `vehicle` and its consistent, concluded delivery.

@@ -361,6 +361,12 @@ fn serve_uses_a_given_certificate_and_refuses_a_foreign_key() {
             "127.0.0.1:0",
         ])
         .args(["--cert", &path("a.pem"), "--key", &path("b.key")])
+        // Roots are required to serve; any folder with a certificate will do here.
+        .args([
+            "--icp-roots",
+            dir.path().to_str().unwrap(),
+            "--lcr-optional",
+        ])
         .output()
         .unwrap();
     assert!(

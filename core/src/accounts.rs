@@ -88,6 +88,21 @@ pub struct Account {
     pub active: bool,
 }
 
+/// What the station registers at the central (§11, `PUT /stations/self/inspectors`): every
+/// active inspector with a valid CPF; the central accepts laudos signed by these CPFs only.
+pub fn inspector_list(accounts: &[Account]) -> crate::wire::InspectorList {
+    crate::wire::InspectorList {
+        inspectors: accounts
+            .iter()
+            .filter(|a| a.active && a.role == Role::Inspector && cpf_is_valid(&a.cpf))
+            .map(|a| crate::wire::StationInspector {
+                cpf: a.cpf.clone(),
+                name: a.name.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// Why an account could not be created.
 #[derive(Debug, Error)]
 pub enum AccountError {

@@ -115,6 +115,13 @@ pub enum ErrorCode {
     InconsistentPackage,
     /// 409: the station's audit key was already handed out and confirmed; it is never sent again.
     AuditKeyIssued,
+    /// 422: the laudo's signer (by the CPF of the e-CPF) is not an inspector the station
+    /// registered at the central (§11, `PUT /stations/self/inspectors`). The station sends its
+    /// list and commits again.
+    UnregisteredInspector,
+    /// 503: a CA's revocation list (LCR) could not be fetched and no current copy is cached:
+    /// the signature cannot be judged now. Nothing is refused; retry later.
+    RevocationUnavailable,
     /// 400: the upload's body ended in an error (connection cut); what arrived is kept and
     /// [`ErrorBody::received`] says where to resume.
     UploadInterrupted,
@@ -647,4 +654,28 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(rfc3339_ms::format(&t), "2026-01-02T06:04:05.000Z");
     }
+}
+
+/// One inspector of a station's staff (§11), as `PUT /stations/self/inspectors` carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationInspector {
+    /// CPF, 11 digits (punctuation allowed; the central keeps the digits).
+    pub cpf: String,
+    /// Full name.
+    pub name: String,
+}
+
+/// Body of `PUT /stations/self/inspectors`: the station's whole current list of inspectors,
+/// which replaces the previous one (those left out are kept as removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectorList {
+    /// Every inspector who may sign this station's laudos now.
+    pub inspectors: Vec<StationInspector>,
+}
+
+/// Answer of `PUT /stations/self/inspectors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectorListAck {
+    /// How many inspectors the station has registered now.
+    pub registered: usize,
 }

@@ -16,7 +16,7 @@ use vistoria_core::clock::{BootClock, CentralClock};
 use vistoria_core::domain::{Inspection, SignatureInfo, Verdict};
 use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::signing::{SoftwareSigner, test_pki};
+use vistoria_core::signing::test_pki::{self, SoftwareSigner};
 use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
@@ -55,7 +55,8 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         &test_pki::Options::default(),
     )
     .map_err(|e| anyhow::anyhow!("PKI de teste: {e}"))?;
-    let mut signer = SoftwareSigner::from_test_pki(&pki)?;
+    let mut signer =
+        SoftwareSigner::of(&pki).map_err(|e| anyhow::anyhow!("e-CPF de teste: {e}"))?;
 
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;

@@ -30,6 +30,12 @@ pub fn start(data: &Path) -> anyhow::Result<Announcement> {
         registry: None,
         limits: Limits::default(),
         cert: None,
+        // Interim: the trust work replaces this with the demo's own test roots.
+        trust: {
+            let mut trust = vistoria_central::trust::TrustOptions::new(&data.join("icp-roots"));
+            trust.lcr_optional = true;
+            trust
+        },
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()

@@ -7,6 +7,7 @@ pub mod error;
 mod evidence;
 pub mod expiry;
 pub mod extract;
+mod inspectors;
 pub mod limits;
 mod packages;
 mod quota;
@@ -33,6 +34,7 @@ use vistoria_core::wire::{API_PREFIX, ErrorCode};
 use crate::keys::ServerKey;
 use crate::registry::Registry;
 use crate::storage::{BlobStore, MetadataStore};
+use crate::trust::Trust;
 use admission::{TOKEN_EPOCH_FILE, TokenCache, UploadSlots};
 use error::ApiError;
 pub use limits::Limits;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub key: ServerKey,
     /// Limits.
     pub limits: Limits,
+    /// ICP-Brasil roots and LCRs (§14).
+    pub trust: Trust,
     limiter: RateLimiter,
     /// Requests per client address, counted before authentication.
     address_limiter: RateLimiter,
@@ -73,8 +77,9 @@ impl AppState {
         registry: Registry,
         key: ServerKey,
         limits: Limits,
+        trust: Trust,
     ) -> Arc<AppState> {
-        Self::build(meta, blobs, registry, key, limits, None)
+        Self::build(meta, blobs, registry, key, limits, trust, None)
     }
 
     /// Shared state for a server whose data folder is `data`: its free space is probed and its
@@ -85,9 +90,18 @@ impl AppState {
         registry: Registry,
         key: ServerKey,
         limits: Limits,
+        trust: Trust,
         data: &Path,
     ) -> Arc<AppState> {
-        Self::build(meta, blobs, registry, key, limits, Some(data.to_owned()))
+        Self::build(
+            meta,
+            blobs,
+            registry,
+            key,
+            limits,
+            trust,
+            Some(data.to_owned()),
+        )
     }
 
     fn build(
@@ -96,6 +110,7 @@ impl AppState {
         registry: Registry,
         key: ServerKey,
         limits: Limits,
+        trust: Trust,
         data: Option<PathBuf>,
     ) -> Arc<AppState> {
         let limiter = RateLimiter::new(limits.rate_per_second, limits.rate_burst);
@@ -108,6 +123,7 @@ impl AppState {
             registry,
             key,
             limits,
+            trust,
             limiter,
             address_limiter,
             tokens,
@@ -310,6 +326,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/inspections/{id}", get(packages::inspection))
         .route("/audit/key", post(audit::key))
         .route("/audit/verify", post(audit::verify))
+        .route("/stations/self/inspectors", put(inspectors::put))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             time_limit,

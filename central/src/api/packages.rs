@@ -372,14 +372,8 @@ pub async fn commit(
                 return Err(e);
             }
         }
-        if let Err(reason) = signature::check(&package.manifest, &read) {
-            tracing::warn!(%station, inspection_id = %id, %reason, "assinatura do laudo recusada");
-            state.meta.set_rejected(id, &reason)?;
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidSignature,
-                reason,
-            ));
+        if let Err(refusal) = signature::check(&state, &station, &package, &read) {
+            return Err(refusal.into_api_error(&state, &station, id));
         }
         for file in &package.files {
             state.blobs.seal(id, &file.name)?;

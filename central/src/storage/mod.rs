@@ -133,6 +133,20 @@ pub struct Anchor {
     pub head: String,
 }
 
+/// An inspector a station registered (§11): who may sign its laudos.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectorRecord {
+    /// CPF, 11 digits.
+    pub cpf: String,
+    /// Name as the station sent it.
+    pub name: String,
+    /// When the station first (or again) listed this inspector.
+    pub registered_at: DateTime<Utc>,
+    /// When the station's list stopped naming this inspector (`None`: still on it). Kept, so a
+    /// laudo signed before the removal and delivered later is still accepted.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
 /// What [`MetadataStore::insert_package`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertOutcome {
@@ -229,6 +243,19 @@ pub trait MetadataStore: Send + Sync {
 
     /// Makes a station's token match nothing; `false` if there is no such station.
     fn revoke_station(&self, code: &str) -> StorageResult<bool>;
+
+    /// Replaces `station`'s inspector list (§11) at `at`: each `(cpf, name)` given is
+    /// registered (again, if removed), every other one of the station marked removed at `at`.
+    /// Atomic.
+    fn set_inspectors(
+        &self,
+        station: &str,
+        inspectors: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    /// `station`'s inspector with this CPF, listed now or removed.
+    fn inspector(&self, station: &str, cpf: &str) -> StorageResult<Option<InspectorRecord>>;
 }
 
 /// Writes more bytes at the end of a partial blob. Dropping it without [`BlobAppender::finish`]

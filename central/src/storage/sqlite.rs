@@ -12,8 +12,8 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 
 use super::{
-    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, MetadataStore, PackageRecord, QueryRecord,
-    StorageError, StorageResult,
+    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, MetadataStore,
+    PackageRecord, QueryRecord, StorageError, StorageResult,
 };
 
 const SCHEMA: &str = "
@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS audit_keys (
     start_seq INTEGER NOT NULL,
     issued_at TEXT NOT NULL,
     confirmed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS inspectors (
+    station TEXT NOT NULL,
+    cpf TEXT NOT NULL,
+    name TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    removed_at TEXT,
+    PRIMARY KEY (station, cpf)
 );
 CREATE TABLE IF NOT EXISTS laudo_counters (
     year INTEGER PRIMARY KEY,
@@ -693,6 +701,56 @@ impl MetadataStore for SqliteMetadata {
     fn revoke_station(&self, code: &str) -> StorageResult<bool> {
         // Not hexadecimal, so no token's SHA-256 can ever equal it; unique per station.
         self.set_station_token(code, &format!("revogado:{code}"))
+    }
+
+    fn set_inspectors(
+        &self,
+        station: &str,
+        inspectors: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute(
+            "UPDATE inspectors SET removed_at = ?2 WHERE station = ?1 AND removed_at IS NULL",
+            params![station, ts(&at)],
+        )
+        .map_err(db)?;
+        for (cpf, name) in inspectors {
+            // Listed again: back on the list, keeping when it was first registered.
+            tx.execute(
+                "INSERT INTO inspectors (station, cpf, name, registered_at, removed_at) \
+                 VALUES (?1, ?2, ?3, ?4, NULL) \
+                 ON CONFLICT (station, cpf) DO UPDATE SET name = excluded.name, removed_at = NULL",
+                params![station, cpf, name, ts(&at)],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn inspector(&self, station: &str, cpf: &str) -> StorageResult<Option<InspectorRecord>> {
+        let row: Option<(String, String, String, Option<String>)> = self
+            .lock()
+            .query_row(
+                "SELECT cpf, name, registered_at, removed_at FROM inspectors \
+                 WHERE station = ?1 AND cpf = ?2",
+                params![station, cpf],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(cpf, name, registered_at, removed_at)| {
+            Ok(InspectorRecord {
+                cpf,
+                name,
+                registered_at: parse_ts(&registered_at)?,
+                removed_at: removed_at.as_deref().map(parse_ts).transpose()?,
+            })
+        })
+        .transpose()
     }
 }
 

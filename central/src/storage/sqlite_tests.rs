@@ -177,3 +177,30 @@ fn stations_queries_and_retention() {
         Some("ECV-01")
     );
 }
+
+#[test]
+fn inspector_lists_replace_and_keep_who_left() {
+    let store = SqliteMetadata::in_memory().unwrap();
+    let ana = ("39053344705".to_owned(), "Ana Paula".to_owned());
+    let joao = ("52998224725".to_owned(), "João".to_owned());
+    store
+        .set_inspectors("ECV-01", &[ana.clone(), joao.clone()], at(1))
+        .unwrap();
+    // Another station's list is its own.
+    store.set_inspectors("ECV-02", &[], at(1)).unwrap();
+    assert_eq!(store.inspector("ECV-02", &ana.0).unwrap(), None);
+    // João leaves: kept, marked removed; Ana stays with her first registration time.
+    store
+        .set_inspectors("ECV-01", std::slice::from_ref(&ana), at(2))
+        .unwrap();
+    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
+    assert_eq!(got.removed_at, Some(at(2)));
+    let got = store.inspector("ECV-01", &ana.0).unwrap().unwrap();
+    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
+    // And comes back.
+    store
+        .set_inspectors("ECV-01", &[ana, joao.clone()], at(3))
+        .unwrap();
+    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
+    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
+}

@@ -3,7 +3,7 @@
 //! made with a software e-CPF key from the openssl test PKI, and the manifest of all that.
 //! Tests change one part of it to show the central refuses the contradiction.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration};
 use serde_json::Value;
@@ -13,26 +13,54 @@ use vistoria_core::hashing::{Digests, sha256_hex};
 use vistoria_core::laudo::{
     BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PhotoRef, StationInfo,
 };
-use vistoria_core::signing::{SignaturePolicy, SoftwareSigner, sign_detached, test_pki};
+use vistoria_core::signing::test_pki::{self, SoftwareSigner};
+use vistoria_core::signing::{SignaturePolicy, sign_detached};
 use vistoria_core::wire::{ManifestFile, MediaKind, PackageManifest, Vehicle};
 
 /// CPF of the inspector who signs (valid check digits).
 pub const INSPECTOR_CPF: &str = "39053344705";
 
 /// An inspector's e-CPF in software, from the openssl test PKI.
-pub struct SoftSigner(SoftwareSigner);
+pub struct SoftSigner {
+    signer: SoftwareSigner,
+    roots: PathBuf,
+}
 
 impl SoftSigner {
     /// A test PKI in `dir` with an e-CPF for `cpf`.
     pub fn make(cpf: &str, dir: &Path) -> SoftSigner {
         let pki = test_pki::make(dir, cpf, &test_pki::Options::default()).unwrap();
-        SoftSigner(SoftwareSigner::from_test_pki(&pki).unwrap())
+        SoftSigner {
+            signer: SoftwareSigner::of(&pki).unwrap(),
+            roots: pki.roots_dir(),
+        }
+    }
+
+    /// A central that trusts this PKI's root (no LCRs: a test PKI publishes none) and has the
+    /// inspector registered for station `ECV-01` (§11).
+    pub fn trusting_server(&self) -> super::Server {
+        let server = super::Server::start_with(&[
+            "--icp-roots",
+            self.roots.to_str().unwrap(),
+            "--lcr-optional",
+        ]);
+        let response = server
+            .client
+            .put(server.api("/stations/self/inspectors"))
+            .bearer_auth(&server.token)
+            .json(&serde_json::json!({
+                "inspectors": [{"cpf": INSPECTOR_CPF, "name": "Ana Paula Souza"}]
+            }))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        server
     }
 
     /// A detached CAdES-BES (AD-RB) signature over `content`, signed now.
     pub fn sign_laudo(&mut self, content: &[u8]) -> Vec<u8> {
         sign_detached(
-            &mut self.0,
+            &mut self.signer,
             content,
             chrono::Utc::now(),
             &SignaturePolicy::ad_rb_v2_3(),

@@ -84,8 +84,20 @@ impl Server {
         server
     }
 
-    /// Serves an existing data folder.
+    /// Serves an existing data folder. Without `--icp-roots` in `extra`, the root of a test
+    /// PKI kept in the data folder (`test-pki/`, no LCRs) is trusted.
     pub fn spawn(data: &Path, extra: &[&str], token: String) -> Server {
+        let mut trust: Vec<String> = Vec::new();
+        if !extra.contains(&"--icp-roots") {
+            let pki = data.join("test-pki");
+            if !vistoria_core::signing::test_pki::TestPki::exists(&pki, false) {
+                vistoria_core::signing::test_pki::make(&pki, "52998224725", &Default::default())
+                    .unwrap();
+            }
+            trust.push("--icp-roots".into());
+            trust.push(pki.join("roots").to_str().unwrap().to_owned());
+            trust.push("--lcr-optional".into());
+        }
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -94,6 +106,7 @@ impl Server {
                 "--addr",
                 "127.0.0.1:0",
             ])
+            .args(&trust)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

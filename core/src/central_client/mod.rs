@@ -22,8 +22,8 @@ use crate::domain::InspectionId;
 use crate::store::MacRow;
 use crate::wire::{
     API_PREFIX, AuditKeyRequest, AuditKeyResponse, AuditVerifyRequest, AuditVerifyResponse,
-    ErrorBody, ErrorCode, InspectionView, Receipt, TimeResponse, UploadState, VehicleQuery,
-    VehicleQueryResponse,
+    ErrorBody, ErrorCode, InspectionView, InspectorList, InspectorListAck, Receipt, TimeResponse,
+    UploadState, VehicleQuery, VehicleQueryResponse,
 };
 
 /// Where the central server is and how to prove who we are.
@@ -213,6 +213,14 @@ impl CentralClient {
     /// `POST /audit/verify`: the central's check of a run of audit rows.
     pub fn verify_audit(&self, rows: Vec<MacRow>) -> Result<AuditVerifyResponse, ClientError> {
         self.post_json("/audit/verify", &AuditVerifyRequest { rows })
+    }
+
+    /// `PUT /stations/self/inspectors` (§11): the station's whole current list of inspectors,
+    /// whose e-CPFs alone may sign its laudos at the central.
+    pub fn put_inspectors(&self, list: &InspectorList) -> Result<InspectorListAck, ClientError> {
+        let body = serde_json::to_value(list).map_err(|e| ClientError::Setup(e.to_string()))?;
+        let url = self.url("/stations/self/inspectors");
+        self.call(|| self.agent.put(&url), Body::Json(&body))
     }
 
     /// `GET /inspections/{id}`.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use der::{Decode, Encode, Tagged};
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{KeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{BasicConstraints, CrlDistributionPoints, KeyUsage, SubjectAltName};
 
 use super::keys::{self, PublicKeyKind};
 
@@ -15,6 +15,8 @@ pub const OID_ICP_BRASIL_PF_DATA: &str = "2.16.76.1.3.1";
 const OID_SUBJECT_ALT_NAME: &str = "2.5.29.17";
 const OID_KEY_USAGE: &str = "2.5.29.15";
 const OID_COMMON_NAME: &str = "2.5.4.3";
+const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
+const OID_CRL_DISTRIBUTION_POINTS: &str = "2.5.29.31";
 
 /// Why a certificate cannot sign a laudo. The text is what the inspector reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,12 +41,59 @@ pub enum CertificateError {
     /// Before `notBefore` by central time.
     #[error("certificado ainda não é válido (válido a partir de {0})")]
     NotYetValid(String),
-    /// Key usage without digitalSignature.
-    #[error("o certificado não permite assinatura digital (uso de chave sem digitalSignature)")]
+    /// Key usage with neither digitalSignature nor nonRepudiation.
+    #[error(
+        "o certificado não permite assinatura digital (uso de chave sem digitalSignature nem nonRepudiation)"
+    )]
     NoDigitalSignature,
     /// No chain to a configured ICP-Brasil root.
-    #[error("a cadeia do certificado não chega a uma raiz ICP-Brasil configurada na estação: {0}")]
+    #[error("a cadeia do certificado não chega a uma raiz ICP-Brasil configurada: {0}")]
     UntrustedChain(String),
+    /// The certificate issued itself and is not a configured root.
+    #[error(
+        "certificado autoassinado («{0}»): não foi emitido por uma autoridade certificadora ICP-Brasil"
+    )]
+    SelfSigned(String),
+    /// A certificate above the signer's in the path is not a CA (basicConstraints cA).
+    #[error(
+        "«{0}» emitiu o certificado mas não é uma autoridade certificadora (basicConstraints sem cA)"
+    )]
+    NotACa(String),
+    /// A CA in the path may not sign certificates (keyUsage without keyCertSign).
+    #[error(
+        "a autoridade certificadora «{0}» não pode emitir certificados (keyUsage sem keyCertSign)"
+    )]
+    NoKeyCertSign(String),
+    /// A CA has more CAs below it than its pathLenConstraint allows.
+    #[error(
+        "a autoridade certificadora «{ca}» admite no máximo {allowed} AC(s) abaixo dela, a cadeia tem {found} (pathLenConstraint)"
+    )]
+    PathLenExceeded {
+        /// The CA's common name.
+        ca: String,
+        /// Its pathLenConstraint.
+        allowed: u8,
+        /// Intermediate CAs below it in the path.
+        found: usize,
+    },
+    /// The signing time is after the package reached the central.
+    #[error("a hora da assinatura ({signed}) é posterior à chegada do laudo à central ({arrived})")]
+    SignedAfterArrival {
+        /// signingTime.
+        signed: String,
+        /// Arrival.
+        arrived: String,
+    },
+    /// A certificate of the path is on its CA's revocation list (LCR).
+    #[error("certificado «{holder}» (série {serial}) revogado pela AC em {at} (LCR)")]
+    Revoked {
+        /// The revoked certificate's common name.
+        holder: String,
+        /// Its serial, hex.
+        serial: String,
+        /// The revocation date.
+        at: String,
+    },
 }
 
 /// A parsed e-CPF certificate.
@@ -89,6 +138,12 @@ impl EcpfCertificate {
             .unwrap_or_else(|| self.cert.tbs_certificate.subject.to_string())
     }
 
+    /// The issuer's common name.
+    pub fn issuer_name(&self) -> String {
+        common_name(&self.cert.tbs_certificate.issuer)
+            .unwrap_or_else(|| self.cert.tbs_certificate.issuer.to_string())
+    }
+
     /// Serial number in upper-case hex.
     pub fn serial_hex(&self) -> String {
         hex::encode_upper(self.cert.tbs_certificate.serial_number.as_bytes())
@@ -116,12 +171,62 @@ impl EcpfCertificate {
         )
     }
 
-    /// Whether key usage allows digitalSignature (absent extension: any use allowed, RFC 5280).
+    /// Whether key usage allows signing a document: digitalSignature or nonRepudiation
+    /// (contentCommitment), as DOC-ICP-04 sets them on an e-CPF. An absent extension allows any
+    /// use (RFC 5280 §4.2.1.3); an unreadable one allows nothing.
     pub fn allows_digital_signature(&self) -> bool {
-        match extension(&self.cert, OID_KEY_USAGE) {
+        match self.key_usage() {
             None => true,
-            Some(bytes) => KeyUsage::from_der(bytes).is_ok_and(|usage| usage.digital_signature()),
+            Some(Ok(usage)) => usage.digital_signature() || usage.non_repudiation(),
+            Some(Err(())) => false,
         }
+    }
+
+    /// The keyUsage extension: `None` when absent, `Some(Err)` when unreadable.
+    pub fn key_usage(&self) -> Option<Result<KeyUsage, ()>> {
+        extension(&self.cert, OID_KEY_USAGE).map(|bytes| KeyUsage::from_der(bytes).map_err(|_| ()))
+    }
+
+    /// The basicConstraints extension: `(cA, pathLenConstraint)`; `None` when absent or
+    /// unreadable (then the certificate is no CA, RFC 5280 §4.2.1.9).
+    pub fn basic_constraints(&self) -> Option<(bool, Option<u8>)> {
+        let bytes = extension(&self.cert, OID_BASIC_CONSTRAINTS)?;
+        let bc = BasicConstraints::from_der(bytes).ok()?;
+        Some((bc.ca, bc.path_len_constraint))
+    }
+
+    /// The http(s) URLs of the CRL distribution points (where the issuer publishes its LCR).
+    pub fn crl_urls(&self) -> Vec<String> {
+        let Some(bytes) = extension(&self.cert, OID_CRL_DISTRIBUTION_POINTS) else {
+            return Vec::new();
+        };
+        let Ok(points) = CrlDistributionPoints::from_der(bytes) else {
+            return Vec::new();
+        };
+        points
+            .0
+            .iter()
+            .filter_map(|p| match &p.distribution_point {
+                Some(DistributionPointName::FullName(names)) => Some(names),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|name| match name {
+                GeneralName::UniformResourceIdentifier(uri) => Some(uri.as_str().to_owned()),
+                _ => None,
+            })
+            .filter(|uri| uri.starts_with("http://") || uri.starts_with("https://"))
+            .collect()
+    }
+
+    /// Whether the subject and issuer names are the same (a root, or a self-made certificate).
+    pub fn is_self_issued(&self) -> bool {
+        self.cert.tbs_certificate.subject == self.cert.tbs_certificate.issuer
+    }
+
+    /// Whether `other` is the same certificate (same DER).
+    pub fn same_as(&self, other: &EcpfCertificate) -> bool {
+        self.der == other.der
     }
 
     /// The kind of the subject key.
@@ -130,8 +235,9 @@ impl EcpfCertificate {
     }
 
     /// Every check before signing a laudo (§14): CPF = the logged-in inspector's, valid at
-    /// central time `now`, digitalSignature allowed, chain to `roots` (through
-    /// `intermediates`, e.g. the other certificates on the card).
+    /// central time `now`, digitalSignature (or nonRepudiation) allowed, and a certification
+    /// path to `roots` (through `intermediates`, e.g. the other certificates on the card) that
+    /// [`super::path::build`] accepts.
     pub fn check(
         &self,
         expected_cpf: &str,
@@ -151,7 +257,7 @@ impl EcpfCertificate {
         if !self.allows_digital_signature() {
             return Err(CertificateError::NoDigitalSignature);
         }
-        self.check_chain(now, roots, intermediates)
+        super::path::build(self, now, roots, intermediates).map(drop)
     }
 
     /// Validity against central time.
@@ -166,53 +272,8 @@ impl EcpfCertificate {
         Ok(())
     }
 
-    /// Walks issuer links from this certificate to one of `roots`, verifying each signature
-    /// and each CA's validity at `now`. At most 8 links.
-    pub fn check_chain(
-        &self,
-        now: DateTime<Utc>,
-        roots: &[EcpfCertificate],
-        intermediates: &[EcpfCertificate],
-    ) -> Result<(), CertificateError> {
-        if roots.is_empty() {
-            return Err(CertificateError::UntrustedChain(
-                "nenhuma raiz configurada".into(),
-            ));
-        }
-        let mut current = self;
-        for _ in 0..8 {
-            let issuer = &current.cert.tbs_certificate.issuer;
-            if let Some(root) = roots
-                .iter()
-                .find(|r| &r.cert.tbs_certificate.subject == issuer && current.signed_by(r))
-            {
-                return root.check_validity(now).map_err(|e| {
-                    CertificateError::UntrustedChain(format!("raiz fora da validade ({e})"))
-                });
-            }
-            let Some(next) = intermediates
-                .iter()
-                .find(|c| &c.cert.tbs_certificate.subject == issuer && c.der != current.der)
-            else {
-                return Err(CertificateError::UntrustedChain(format!(
-                    "emissor desconhecido: {issuer}"
-                )));
-            };
-            if !current.signed_by(next) {
-                return Err(CertificateError::UntrustedChain(format!(
-                    "assinatura inválida do emissor {issuer}"
-                )));
-            }
-            next.check_validity(now)
-                .map_err(|e| CertificateError::UntrustedChain(format!("AC intermediária: {e}")))?;
-            current = next;
-        }
-        Err(CertificateError::UntrustedChain(
-            "cadeia longa demais".into(),
-        ))
-    }
-
-    fn signed_by(&self, issuer: &EcpfCertificate) -> bool {
+    /// Whether `issuer`'s key verifies this certificate's signature.
+    pub fn signed_by(&self, issuer: &EcpfCertificate) -> bool {
         let Ok(tbs) = self.cert.tbs_certificate.to_der() else {
             return false;
         };
@@ -250,7 +311,7 @@ pub fn certificates_from_pem_or_der(
     Ok(out)
 }
 
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',

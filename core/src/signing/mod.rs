@@ -7,9 +7,10 @@
 
 pub mod cades;
 pub mod certificate;
+pub mod crl;
 pub mod der;
 pub mod keys;
-pub mod software;
+pub mod path;
 pub mod test_pki;
 pub mod verify;
 
@@ -17,8 +18,9 @@ use chrono::{DateTime, Utc};
 
 pub use cades::{SignaturePolicy, sign_detached};
 pub use certificate::{CertificateError, EcpfCertificate, cpf_is_valid, mask_cpf};
+pub use crl::Lcr;
 pub use keys::PublicKeyKind;
-pub use software::SoftwareSigner;
+pub use path::CertificationPath;
 pub use verify::{VerifiedSignature, VerifyError, verify_p7s};
 
 /// Why the card could not sign. Each text is what the inspector reads.
@@ -120,8 +122,8 @@ pub struct DetachedSignature {
     pub signed_at: DateTime<Utc>,
 }
 
-/// Checks the certificate (§14: CPF = inspector, valid at central time, digitalSignature,
-/// chain to the configured roots) and the biometric re-check, then signs `content`.
+/// Checks the certificate (§14: CPF = inspector, valid at central time, digitalSignature or
+/// nonRepudiation, a certification path to the configured roots) and the biometric re-check, then signs `content`.
 pub fn sign_checked(
     signer: &mut dyn Signer,
     content: &[u8],
@@ -148,5 +150,7 @@ pub fn sign_checked(
     })
 }
 
+#[cfg(test)]
+mod path_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! An ICP-Brasil-like test PKI made with `openssl` on this machine: a test root CA and an
 //! e-CPF-like certificate (otherName 2.16.76.1.3.1 with the CPF, digitalSignature), optionally
-//! on a SoftHSM2 token. The tests of every crate and demo mode make theirs here, from the one
+//! on a SoftHSM2 token, and optionally a two-level hierarchy with an intermediate CA, its LCR
+//! with a revoked leaf, and the certificates each path refusal needs (see the script). The tests of every crate and demo mode make theirs here, from the one
 //! script embedded below (`make-test-pki.sh`), so there is a single recipe.
 //!
 //! Nothing here is trusted by a real station: the roots a station accepts are configured.
@@ -29,6 +30,9 @@ pub struct Options<'a> {
     pub softhsm: bool,
     /// Holder name (the CN is `NAME:CPF`).
     pub name: Option<&'a str>,
+    /// Also make the two-level PKI of `h/` (intermediate, revoked leaf and LCRs, and the
+    /// certificates every refusal needs) with LCRs published under this base URL.
+    pub hierarchy: Option<&'a str>,
 }
 
 /// What was made, all in one folder.
@@ -43,6 +47,16 @@ impl TestPki {
     /// A file of the PKI.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
+    }
+
+    /// The folder holding the root alone: what a central's `--icp-roots` takes.
+    pub fn roots_dir(&self) -> PathBuf {
+        self.file("roots")
+    }
+
+    /// A file of the two-level PKI (`--hierarchy`): `ac.pem`, `leaf.der`, `ac.crl`…
+    pub fn hierarchy_file(&self, name: &str) -> PathBuf {
+        self.dir.join("h").join(name)
     }
 
     /// The SoftHSM2 configuration to put in `SOFTHSM2_CONF`.
@@ -61,6 +75,7 @@ impl TestPki {
     pub fn exists(dir: &Path, softhsm: bool) -> bool {
         dir.join("ecpf.der").exists()
             && dir.join("ca.pem").exists()
+            && dir.join("roots").join("ca.pem").exists()
             && (!softhsm || dir.join("module.txt").exists())
     }
 }
@@ -104,6 +119,9 @@ pub fn make(dir: &Path, cpf: &str, options: &Options<'_>) -> Result<TestPki, Str
     if let Some(name) = options.name {
         cmd.args(["--name", name]);
     }
+    if let Some(base) = options.hierarchy {
+        cmd.args(["--hierarchy", base]);
+    }
     let out = cmd.output().map_err(|e| format!("make-test-pki.sh: {e}"))?;
     if !out.status.success() {
         return Err(format!(
@@ -114,4 +132,76 @@ pub fn make(dir: &Path, cpf: &str, options: &Options<'_>) -> Result<TestPki, Str
     Ok(TestPki {
         dir: dir.to_path_buf(),
     })
+}
+
+/// A private key in a PEM file standing in for the e-CPF card (tests, `vistoria simulate`):
+/// the same [`super::Signer`] the PKCS#11 card implements, without a card. Never a station's.
+pub struct SoftwareSigner {
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    key_pem: String,
+}
+
+impl SoftwareSigner {
+    /// The certificate `cert` (DER or PEM) with the PKCS#8 PEM key in `key`.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<SoftwareSigner, String> {
+        let bytes = std::fs::read(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let certificate = super::certificate::certificates_from_pem_or_der(&bytes)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{}: nenhum certificado", cert.display()))?;
+        let key_pem =
+            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        Ok(SoftwareSigner {
+            certificate: certificate.der().to_vec(),
+            chain: Vec::new(),
+            key_pem,
+        })
+    }
+
+    /// The e-CPF of a PKI made by [`make`] (`ecpf.der`, `ecpf.key`).
+    pub fn of(pki: &TestPki) -> Result<SoftwareSigner, String> {
+        SoftwareSigner::from_files(&pki.file("ecpf.der"), &pki.file("ecpf.key"))
+    }
+
+    /// Offers these CA certificates (DER) with the signer's, as a card holding its chain does.
+    pub fn with_chain(mut self, chain: Vec<Vec<u8>>) -> SoftwareSigner {
+        self.chain = chain;
+        self
+    }
+}
+
+impl super::Signer for SoftwareSigner {
+    fn certificate_der(&self) -> &[u8] {
+        &self.certificate
+    }
+
+    fn chain_der(&self) -> Vec<Vec<u8>> {
+        self.chain.clone()
+    }
+
+    fn sign(
+        &mut self,
+        message: &[u8],
+        kind: super::PublicKeyKind,
+    ) -> Result<Vec<u8>, super::SignerError> {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::signature::{SignatureEncoding as _, Signer as _};
+        let bad = |e: &dyn std::fmt::Display| super::SignerError::Device(e.to_string());
+        Ok(match kind {
+            super::PublicKeyKind::Rsa => {
+                let key = rsa::RsaPrivateKey::from_pkcs8_pem(&self.key_pem).map_err(|e| bad(&e))?;
+                rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key)
+                    .sign(message)
+                    .to_vec()
+            }
+            super::PublicKeyKind::EcdsaP256 => {
+                let key =
+                    p256::ecdsa::SigningKey::from_pkcs8_pem(&self.key_pem).map_err(|e| bad(&e))?;
+                let sig: p256::ecdsa::Signature = key.sign(message);
+                sig.to_der().as_bytes().to_vec()
+            }
+        })
+    }
 }

@@ -166,7 +166,8 @@ fn sign_and_check(args: &[&str]) {
     assert_eq!(verified.cpf, CPF);
     assert_eq!(verified.policy_oid, cades::OID_AD_RB_V2_3);
     assert_eq!(verified.signer_name, "FULANO DE TAL:52998224725");
-    verified.check_chain(&roots, &[], Utc::now()).unwrap();
+    let path = verified.check_path(&roots, &[], Utc::now()).unwrap();
+    assert_eq!(path.certificates.len(), 2);
 
     // One tampered byte: both openssl and our verifier refuse it.
     let mut tampered = content.clone();
@@ -250,7 +251,7 @@ fn each_certificate_problem_has_its_portuguese_message() {
     assert_eq!(err, CertificateError::NoDigitalSignature);
     assert_eq!(
         err.to_string(),
-        "o certificado não permite assinatura digital (uso de chave sem digitalSignature)"
+        "o certificado não permite assinatura digital (uso de chave sem digitalSignature nem nonRepudiation)"
     );
 }
 

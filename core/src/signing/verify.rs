@@ -13,6 +13,7 @@ use super::cades::{
 };
 use super::certificate::{CertificateError, EcpfCertificate, mask_cpf};
 use super::keys;
+use super::path::{self, CertificationPath};
 
 /// What a valid `.p7s` says about its signer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +32,41 @@ pub struct VerifiedSignature {
     pub content_sha256: String,
     /// The signer's certificate, DER.
     pub certificate_der: Vec<u8>,
+    /// The other certificates the `.p7s` carries (the CA chain, when the signer added it).
+    pub other_certificates_der: Vec<Vec<u8>>,
 }
 
 impl VerifiedSignature {
-    /// Checks the signer's certificate chain against `roots` at central time `at` (the
-    /// signing time, for a laudo received later).
-    pub fn check_chain(
+    /// The checks a receiver makes of the signer's certificate (§14): the signing time not
+    /// after `arrival`, the certificate allowed to sign (digitalSignature or nonRepudiation),
+    /// and a certification path to `roots` valid at the signing time (through
+    /// `intermediates` and the certificates the `.p7s` carries). Revocation is checked over
+    /// the path returned.
+    pub fn check_path(
         &self,
         roots: &[EcpfCertificate],
         intermediates: &[EcpfCertificate],
-        at: DateTime<Utc>,
-    ) -> Result<(), CertificateError> {
+        arrival: DateTime<Utc>,
+    ) -> Result<CertificationPath, CertificateError> {
+        let fmt = |t: DateTime<Utc>| t.format("%d/%m/%Y %H:%M:%S UTC").to_string();
+        if self.signing_time > arrival {
+            return Err(CertificateError::SignedAfterArrival {
+                signed: fmt(self.signing_time),
+                arrived: fmt(arrival),
+            });
+        }
         let cert = EcpfCertificate::from_der(&self.certificate_der)?;
-        cert.check_validity(at)?;
-        cert.check_chain(at, roots, intermediates)
+        let mut pool: Vec<EcpfCertificate> = intermediates.to_vec();
+        pool.extend(
+            self.other_certificates_der
+                .iter()
+                .filter_map(|der| EcpfCertificate::from_der(der).ok()),
+        );
+        let path = path::build(&cert, self.signing_time, roots, &pool)?;
+        if !cert.allows_digital_signature() {
+            return Err(CertificateError::NoDigitalSignature);
+        }
+        Ok(path)
     }
 }
 
@@ -128,6 +150,20 @@ pub fn verify_p7s(
         })
         .ok_or(VerifyError::CertificateMissing)?;
     let certificate_der = certificate.to_der().map_err(malformed)?;
+    let other_certificates_der: Vec<Vec<u8>> = signed
+        .certificates
+        .as_ref()
+        .map(|set| {
+            set.0
+                .iter()
+                .filter_map(|choice| match choice {
+                    cms::cert::CertificateChoices::Certificate(c) => c.to_der().ok(),
+                    _ => None,
+                })
+                .filter(|der| *der != certificate_der)
+                .collect()
+        })
+        .unwrap_or_default();
 
     let attrs = signer
         .signed_attrs
@@ -195,6 +231,7 @@ pub fn verify_p7s(
         policy_oid,
         content_sha256: hex::encode(content_hash),
         certificate_der,
+        other_certificates_der,
     })
 }
 
