@@ -552,7 +552,8 @@ backend = "uareu"
                 "{field}: {err}"
             );
         }
-        let err = parse(&GOOD.replacen("[station]", "[station]\ncodigo = \"X\"", 1)).unwrap_err();
+        let err = parse(&GOOD.replacen("[station]", "[station]\ncodigo = \"X\"", 1))
+            .expect_err("unknown key");
         assert!(err.to_string().contains("campo `station.codigo`"), "{err}");
     }
 
