@@ -76,6 +76,7 @@ impl Kiosk {
                 city: "Cuiabá/MT".to_owned(),
                 latitude: -15.6,
                 longitude: -56.1,
+                simulated_devices: Vec::new(),
             },
             policy: DeliveryPolicy::default(),
         }

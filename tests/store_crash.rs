@@ -161,7 +161,7 @@ fn store_survives_sigkill_at_random_moments() {
             report.previous_run_crashed,
             "round {round}: the kill went unnoticed"
         );
-        if report.removed_partial_files > 0 {
+        if report.removed_partial_files + report.quarantined_files > 0 {
             kills_mid_write += 1;
         }
         let audit = store.verify_audit().unwrap();

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
-pub use vistoria_core::store::atomic::{create_dir_durable, sync_dir};
+pub use vistoria_core::store::atomic::{create_dir_durable, restrict_to_owner, sync_dir};
 
 /// Writes `dir/name` readable by the owner only: temp file, fsync, rename, fsync dir.
 pub fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {

@@ -40,6 +40,13 @@ pub struct ServeOptions {
 pub fn open_storage(data: &Path) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
     crate::fsutil::create_dir_durable(data)
         .with_context(|| format!("não foi possível criar a pasta de dados {}", data.display()))?;
+    // Packages hold citizens' data: the folder is the server user's alone (issue 17).
+    crate::fsutil::restrict_to_owner(data).with_context(|| {
+        format!(
+            "não foi possível restringir a pasta de dados {} ao usuário do servidor (chmod 700)",
+            data.display()
+        )
+    })?;
     let meta = SqliteMetadata::open(&data.join("central.sqlite"))
         .context("não foi possível abrir o banco de dados")?;
     let blobs =

@@ -5,7 +5,8 @@
 //! guessing is slow; every attempt is in the audit log.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, password_hash::rand_core::OsRng};
@@ -169,16 +170,36 @@ impl Account {
     }
 
     /// Whether `password` is this account's.
+    #[cfg(test)]
     fn password_matches(&self, password: &str) -> bool {
-        let Some(stored) = &self.password_hash else {
-            return false;
-        };
-        PasswordHash::new(stored).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        self.password_hash
+            .as_deref()
+            .is_some_and(|stored| verify_password(stored, password))
     }
+}
+
+fn verify_password(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A hash with the same parameters as every account's, of a password no one has: an unknown
+/// user (or one without a password) is checked against it, so the answer takes as long as for
+/// a wrong password and timing does not tell which logins exist (issue 17).
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(b"\0 no account has this password \0", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// Makes the dummy hash now, so the first unknown login does not pay for it (at start).
+pub fn prepare_dummy_hash() {
+    LazyLock::force(&DUMMY_HASH);
 }
 
 /// Argon2id with the crate's recommended parameters and a random salt.
@@ -236,14 +257,25 @@ pub enum LoginError {
     Store(String),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Failures of one key; times are wall-clock seconds since 1970, so a lock survives a
+/// restart of the kiosk (a monotonic `Instant` does not).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Failures {
     count: u32,
-    first: Instant,
-    locked_until: Option<Instant>,
+    first: u64,
+    locked_until: Option<u64>,
 }
 
-/// Counts failures per login and kiosk-wide, with time given by the caller (testable).
+/// The store key under which the guard is kept between runs.
+const GUARD_KEY: &str = "login_guard";
+
+fn seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Counts failures per login and kiosk-wide, with time given by the caller (testable). Kept in
+/// the station store ([`LoginGuard::load`], [`LoginGuard::save`]): switching the kiosk off and
+/// on must not be a way to get five more guesses (issue 17).
 #[derive(Debug, Default)]
 pub struct LoginGuard {
     failures: HashMap<String, Failures>,
@@ -255,14 +287,61 @@ impl LoginGuard {
         LoginGuard::default()
     }
 
+    /// The guard as the last run left it in `store` (none yet: no failures). An unreadable
+    /// value is logged and treated as a kiosk-wide lock starting now: failing closed.
+    pub fn load(store: &Store) -> LoginGuard {
+        prepare_dummy_hash();
+        let text = match store.meta(GUARD_KEY) {
+            Ok(Some(text)) => text,
+            Ok(None) => return LoginGuard::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "login guard not readable; locking the kiosk");
+                return LoginGuard::locked_now();
+            }
+        };
+        match serde_json::from_str(&text) {
+            Ok(failures) => LoginGuard { failures },
+            Err(e) => {
+                tracing::warn!(error = %e, "login guard not readable; locking the kiosk");
+                LoginGuard::locked_now()
+            }
+        }
+    }
+
+    fn locked_now() -> LoginGuard {
+        let now = seconds(SystemTime::now());
+        let failures = [(
+            STATION.to_owned(),
+            Failures {
+                count: MAX_STATION_FAILURES,
+                first: now,
+                locked_until: Some(now + LOCK_TIME.as_secs()),
+            },
+        )]
+        .into_iter()
+        .collect();
+        LoginGuard { failures }
+    }
+
+    /// Keeps the guard in `store` for the next run.
+    pub fn save(&self, store: &mut Store) -> Result<(), StoreError> {
+        let text =
+            serde_json::to_string(&self.failures).map_err(|e| StoreError::Decode(e.to_string()))?;
+        store.set_meta(GUARD_KEY, &text)
+    }
+
     /// `Err(Locked)` while `login` or the kiosk is locked.
-    pub fn check(&mut self, login: &str, now: Instant) -> Result<(), LoginError> {
+    pub fn check(&mut self, login: &str, now: SystemTime) -> Result<(), LoginError> {
+        let now = seconds(now);
         for key in [login, STATION] {
-            if let Some(f) = self.failures.get(key)
+            if let Some(f) = self.failures.get_mut(key)
                 && let Some(until) = f.locked_until
             {
                 if now < until {
-                    return Err(LoginError::Locked(until - now));
+                    // A clock set back must not stretch the lock beyond its length.
+                    let left = (until - now).min(LOCK_TIME.as_secs());
+                    f.locked_until = Some(now + left);
+                    return Err(LoginError::Locked(Duration::from_secs(left)));
                 }
                 self.failures.remove(key);
             }
@@ -271,7 +350,8 @@ impl LoginGuard {
     }
 
     /// Records a failure; returns the lock it caused, if any.
-    pub fn fail(&mut self, login: &str, now: Instant) -> Option<Duration> {
+    pub fn fail(&mut self, login: &str, now: SystemTime) -> Option<Duration> {
+        let now = seconds(now);
         let mut locked = None;
         for (key, max) in [(login, MAX_FAILURES), (STATION, MAX_STATION_FAILURES)] {
             let entry = self.failures.entry(key.to_owned()).or_insert(Failures {
@@ -279,7 +359,7 @@ impl LoginGuard {
                 first: now,
                 locked_until: None,
             });
-            if now.duration_since(entry.first) > WINDOW {
+            if now.saturating_sub(entry.first) > WINDOW.as_secs() || now < entry.first {
                 *entry = Failures {
                     count: 0,
                     first: now,
@@ -288,7 +368,7 @@ impl LoginGuard {
             }
             entry.count += 1;
             if entry.count >= max {
-                entry.locked_until = Some(now + LOCK_TIME);
+                entry.locked_until = Some(now + LOCK_TIME.as_secs());
                 locked = Some(LOCK_TIME);
             }
         }
@@ -301,13 +381,15 @@ impl LoginGuard {
     }
 }
 
-/// Password login (operators, technicians, administrators), audited either way.
+/// Password login (operators, technicians, administrators), audited either way. Every attempt
+/// costs one Argon2 verification, against the dummy hash when the login does not exist or has
+/// no password, so an unknown user is answered in the same time as a wrong password.
 pub fn login_with_password(
     store: &mut Store,
     guard: &mut LoginGuard,
     login: &str,
     password: &str,
-    now: Instant,
+    now: SystemTime,
     at: Option<CentralStamp>,
 ) -> Result<Account, LoginError> {
     let login = login.trim().to_lowercase();
@@ -315,8 +397,15 @@ pub fn login_with_password(
     let account = store
         .account(&login)
         .map_err(|e| LoginError::Store(e.to_string()))?;
-    let accepted =
-        account.filter(|a| a.active && !a.role.uses_fingerprint() && a.password_matches(password));
+    let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let matches = match stored {
+        Some(hash) => verify_password(hash, password),
+        None => {
+            verify_password(&DUMMY_HASH, password);
+            false
+        }
+    };
+    let accepted = account.filter(|a| a.active && !a.role.uses_fingerprint() && matches);
     let (action, result) = match accepted {
         Some(a) => {
             guard.succeed(&login);
@@ -330,6 +419,9 @@ pub fn login_with_password(
             }),
         ),
     };
+    guard
+        .save(store)
+        .map_err(|e| LoginError::Store(e.to_string()))?;
     store
         .audit(AuditEvent::new(at, &login, action).detail(json!({ "method": "password" })))
         .map_err(|e| LoginError::Store(e.to_string()))?;
@@ -380,7 +472,7 @@ mod tests {
 
     #[test]
     fn repeated_failures_lock_the_login_then_the_kiosk() {
-        let t0 = Instant::now();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let mut g = LoginGuard::new();
         for _ in 0..MAX_FAILURES - 1 {
             assert_eq!(g.fail("ana", t0), None);
@@ -417,7 +509,7 @@ mod tests {
         let insp = Account::new("vist", "Vist", Role::Inspector, CPF, None).unwrap();
         save(&mut store, &insp, "admin", None).unwrap();
         let mut g = LoginGuard::new();
-        let t = Instant::now();
+        let t = SystemTime::now();
         let ok = login_with_password(&mut store, &mut g, " ANA ", "segredo123", t, None).unwrap();
         assert_eq!(ok.name, "Ana");
         let wrong_pw = login_with_password(&mut store, &mut g, "ana", "errada123", t, None);
@@ -436,5 +528,90 @@ mod tests {
         let report = store.verify_audit().unwrap();
         assert!(report.problem.is_none());
         assert_eq!(store.accounts().unwrap().len(), 2);
+    }
+
+    /// Issue 17: the lock-out lived in memory, so restarting the kiosk gave five more
+    /// guesses. Now it is in the store: a new guard loaded after a restart is still locked.
+    #[test]
+    fn the_lock_out_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let op = Account::new("ana", "Ana", Role::Operator, CPF, Some("segredo123")).unwrap();
+        save(&mut store, &op, "admin", None).unwrap();
+        let mut g = LoginGuard::load(&store);
+        let t = SystemTime::now();
+        for _ in 0..MAX_FAILURES {
+            let _ = login_with_password(&mut store, &mut g, "ana", "errada123", t, None);
+        }
+        store.close().unwrap();
+
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let mut g = LoginGuard::load(&store);
+        let after = t + Duration::from_secs(60);
+        assert!(matches!(
+            login_with_password(&mut store, &mut g, "ana", "segredo123", after, None),
+            Err(LoginError::Locked(_))
+        ));
+        // Until the lock ends, then the right password works and clears the count.
+        let later = t + LOCK_TIME + Duration::from_secs(1);
+        assert!(login_with_password(&mut store, &mut g, "ana", "segredo123", later, None).is_ok());
+        // A clock set back does not make the lock last longer than its length.
+        let mut g = LoginGuard::new();
+        for _ in 0..MAX_FAILURES {
+            g.fail("bia", later + Duration::from_secs(86_400));
+        }
+        let Err(LoginError::Locked(left)) = g.check("bia", later) else {
+            panic!("locked");
+        };
+        assert!(left <= LOCK_TIME);
+        // A damaged value fails closed.
+        store.set_meta(GUARD_KEY, "not json").unwrap();
+        let mut g = LoginGuard::load(&store);
+        assert!(g.check("zeca", SystemTime::now()).is_err());
+    }
+
+    /// Issue 17: an unknown user was answered without an Argon2 verification (~0 ms against
+    /// tens of ms for a wrong password), telling an attacker which logins exist.
+    #[test]
+    fn an_unknown_user_takes_as_long_as_a_wrong_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let op = Account::new("ana", "Ana", Role::Operator, CPF, Some("segredo123")).unwrap();
+        save(&mut store, &op, "admin", None).unwrap();
+        let insp = Account::new("vist", "Vist", Role::Inspector, CPF, None).unwrap();
+        save(&mut store, &insp, "admin", None).unwrap();
+        prepare_dummy_hash();
+        let mut time = |login: &str| {
+            let mut samples: Vec<Duration> = (0..5)
+                .map(|_| {
+                    // A fresh guard each time: the lock-out is not what is measured.
+                    let mut g = LoginGuard::new();
+                    let started = std::time::Instant::now();
+                    let r = login_with_password(
+                        &mut store,
+                        &mut g,
+                        login,
+                        "errada123",
+                        SystemTime::now(),
+                        None,
+                    );
+                    assert_eq!(r, Err(LoginError::Invalid));
+                    started.elapsed()
+                })
+                .collect();
+            samples.sort();
+            samples[2]
+        };
+        let wrong = time("ana");
+        for other in ["zeca", "vist"] {
+            let t = time(other);
+            let ratio = t.as_secs_f64() / wrong.as_secs_f64();
+            // Without the dummy hash the ratio is about 1/1000 (no Argon2 at all); the wide
+            // band keeps a loaded test machine from failing a correct build.
+            assert!(
+                (0.2..5.0).contains(&ratio),
+                "{other}: {t:?} against {wrong:?} for a wrong password"
+            );
+        }
     }
 }

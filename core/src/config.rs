@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// The whole configuration.
+/// The whole configuration. Unknown keys are refused (a typo such as `backnd = "uvc"` must not
+/// leave the station on the simulated camera); [`Config::parse`] names them in Portuguese.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// The inspection station (ECV).
     pub station: Station,
@@ -23,6 +25,7 @@ pub struct Config {
 
 /// Identity and place of the station; all of it goes into the tarja of every photo (§7, 2r).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Station {
     /// Code given by the Detran, e.g. `ECV-MT-0001`.
     pub code: String,
@@ -36,10 +39,16 @@ pub struct Station {
     pub latitude: f64,
     /// Fixed longitude of the inspection bay, decimal degrees (2r).
     pub longitude: f64,
+    /// The device families this kiosk runs on simulators (`camera`, `fingerprint`): not read
+    /// from the file but set at start, and sent in every package's metadata
+    /// (`simulated_devices`) so the central never mistakes a simulated capture for a real one.
+    #[serde(skip)]
+    pub simulated_devices: Vec<String>,
 }
 
 /// How to reach the central server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Central {
     /// Base URL, `https://…` (plain `http://` only on loopback, for tests and demo).
     pub url: String,
@@ -52,8 +61,11 @@ pub struct Central {
 
 /// Which backend each device uses. `sim` is the simulator (demo mode, tests).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Devices {
+    /// Lets `sim` stand for the camera or the fingerprint reader (a test bench, a training
+    /// room). Without it a real station refuses to start on a simulator.
+    pub allow_simulated: bool,
     /// Still camera for the photos of §7.
     pub camera: DeviceSection,
     /// Fingerprint reader (§16).
@@ -70,7 +82,7 @@ pub struct Devices {
 
 /// One device's settings: a backend name and where to find the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeviceSection {
     /// `sim`, or the real backend's name.
     pub backend: String,
@@ -86,6 +98,33 @@ impl Default for DeviceSection {
         }
     }
 }
+
+/// The device families whose `sim` backend runs a simulator at a station (the others' `sim`
+/// means "none": the kiosk shows them as absent).
+pub const SIMULATED_FAMILIES: &[&str] = &["camera", "fingerprint"];
+
+/// The keys each table of the file may hold (`""` is the top level); anything else is refused.
+const KNOWN_KEYS: &[(&str, &[&str])] = &[
+    ("", &["station", "central", "devices"]),
+    (
+        "station",
+        &["code", "name", "address", "city", "latitude", "longitude"],
+    ),
+    ("central", &["url", "token", "cert_sha256"]),
+    (
+        "devices",
+        &[
+            "allow_simulated",
+            "camera",
+            "fingerprint",
+            "panoramic",
+            "borescope",
+            "smartcard",
+            "printer",
+        ],
+    ),
+    ("devices.*", &["backend", "address"]),
+];
 
 /// The real backends each device family knows, besides `sim`.
 const BACKENDS: &[(&str, &[&str])] = &[
@@ -159,13 +198,24 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    /// Parses and validates TOML text; `path` is only used in messages.
+    /// Parses and validates TOML text; `path` is only used in messages. Unknown keys are
+    /// listed with the other problems, each with its dotted path and the keys allowed there.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        let syntax = |e: toml::de::Error| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: e.to_string().trim().to_owned(),
-        })?;
-        let errors = config.problems();
+        };
+        let mut table: toml::Table = text.parse().map_err(syntax)?;
+        let mut errors = Vec::new();
+        remove_unknown_keys(&mut table, "", &mut errors);
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    message: e.to_string().trim().to_owned(),
+                })?;
+        errors.extend(config.problems());
         if errors.is_empty() {
             Ok(config)
         } else {
@@ -238,6 +288,16 @@ impl Config {
             );
         }
 
+        if !self.devices.allow_simulated {
+            for name in self.simulated_devices() {
+                fail(
+                    &format!("devices.{name}.backend"),
+                    "\"sim\" (simulador) não é aceito numa estação real, e é o valor quando a \
+                     seção falta; configure o dispositivo real, ou declare allow_simulated = true \
+                     em [devices] se esta é uma bancada de testes",
+                );
+            }
+        }
         for (name, allowed) in BACKENDS {
             let section = self.devices.section(name);
             if section.backend != "sim" && !allowed.contains(&section.backend.as_str()) {
@@ -255,6 +315,85 @@ impl Config {
         }
         errors
     }
+}
+
+impl Config {
+    /// The device families this configuration runs on simulators (see
+    /// [`SIMULATED_FAMILIES`]).
+    pub fn simulated_devices(&self) -> Vec<String> {
+        SIMULATED_FAMILIES
+            .iter()
+            .filter(|name| self.devices.section(name).backend == "sim")
+            .map(|name| (*name).to_owned())
+            .collect()
+    }
+}
+
+/// Removes the keys [`KNOWN_KEYS`] does not list from `table` (at `prefix`), one error each.
+fn remove_unknown_keys(table: &mut toml::Table, prefix: &str, errors: &mut Vec<FieldError>) {
+    let pattern = match prefix.split_once('.') {
+        Some((head, _)) => format!("{head}.*"),
+        None => prefix.to_owned(),
+    };
+    let Some((_, known)) = KNOWN_KEYS.iter().find(|(p, _)| *p == pattern) else {
+        return;
+    };
+    let unknown: Vec<String> = table
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        table.remove(&key);
+        let field = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let suggestion = known
+            .iter()
+            .min_by_key(|k| edit_distance(k, &key))
+            .filter(|k| edit_distance(k, &key) <= 2)
+            .map(|k| format!("; você quis dizer `{k}`?"))
+            .unwrap_or_default();
+        let allowed = known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.push(FieldError {
+            field,
+            rule: format!("chave desconhecida{suggestion} (aceitas aqui: {allowed})"),
+        });
+    }
+    for (key, value) in table.iter_mut() {
+        if let toml::Value::Table(inner) = value {
+            let inner_prefix = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            remove_unknown_keys(inner, &inner_prefix, errors);
+        }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" (keys are a few ASCII letters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 impl Devices {
@@ -308,6 +447,9 @@ token = "0123456789abcdef0123"
 [devices.camera]
 backend = "uvc"
 address = "/dev/video0"
+
+[devices.fingerprint]
+backend = "uareu"
 "#;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -319,7 +461,9 @@ address = "/dev/video0"
         let c = parse(GOOD).expect("valid");
         assert_eq!(c.station.code, "ECV-MT-0001");
         assert_eq!(c.devices.camera.backend, "uvc");
-        assert_eq!(c.devices.fingerprint.backend, "sim");
+        assert_eq!(c.devices.fingerprint.backend, "uareu");
+        assert_eq!(c.devices.borescope.backend, "sim");
+        assert!(c.simulated_devices().is_empty());
         assert_eq!(c.central.cert_sha256, None);
     }
 
@@ -375,6 +519,67 @@ address = "/dev/video0"
         assert!(url_problem("http://127.0.0.1.evil.example").is_some());
         assert!(url_problem("ftp://x").is_some());
         assert_eq!(url_problem("https://x"), None);
+    }
+
+    /// Issue 17: `backnd = "uvc"` was ignored and the station ran the simulated camera.
+    #[test]
+    fn unknown_keys_are_refused_with_their_path() {
+        let text = GOOD.replace("backend = \"uvc\"", "backnd = \"uvc\"");
+        let err = parse(&text).expect_err("unknown key");
+        let ConfigError::Invalid { errors, .. } = &err else {
+            panic!("expected Invalid, got {err}");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        // The typo, and the simulator it would have left the camera on.
+        assert_eq!(fields, ["devices.camera.backnd", "devices.camera.backend"]);
+        let text = err.to_string();
+        assert!(
+            text.contains("chave desconhecida; você quis dizer `backend`?"),
+            "{text}"
+        );
+        for (edit, field) in [
+            ("[central]", "[central]\ntimeout = 5"),
+            ("[station]", "[station]\ncodigo = \"X\""),
+            (
+                "[devices.camera]",
+                "[devices.camara]\nbackend = \"uvc\"\n[devices.camera]",
+            ),
+            ("[station]", "alow_simulated = true\n[station]"),
+        ] {
+            let err = parse(&GOOD.replacen(edit, field, 1)).expect_err(field);
+            assert!(
+                err.to_string().contains("chave desconhecida"),
+                "{field}: {err}"
+            );
+        }
+        let err = parse(&GOOD.replacen("[station]", "[station]\ncodigo = \"X\"", 1))
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("campo `station.codigo`"), "{err}");
+    }
+
+    /// Without `allow_simulated`, a camera or reader left on `sim` (explicitly or by a missing
+    /// section) is refused; with it, the configuration says which devices are simulated.
+    #[test]
+    fn simulators_need_to_be_allowed_explicitly() {
+        let text = GOOD.replace("backend = \"uareu\"", "backend = \"sim\"");
+        let err = parse(&text).expect_err("sim not allowed");
+        assert!(
+            err.to_string()
+                .contains("campo `devices.fingerprint.backend`: \"sim\" (simulador)"),
+            "{err}"
+        );
+        let missing = GOOD.replace("[devices.fingerprint]\nbackend = \"uareu\"\n", "");
+        let err = parse(&missing).expect_err("default sim not allowed");
+        assert!(
+            err.to_string().contains("devices.fingerprint.backend"),
+            "{err}"
+        );
+        let allowed = text.replace(
+            "[devices.camera]",
+            "[devices]\nallow_simulated = true\n\n[devices.camera]",
+        );
+        let config = parse(&allowed).expect("allowed");
+        assert_eq!(config.simulated_devices(), ["fingerprint"]);
     }
 
     #[test]

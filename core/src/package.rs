@@ -110,6 +110,13 @@ pub fn build_manifest(
             "longitude": station.longitude,
         }),
     );
+    // Captures made on simulators are marked, so the central can tell them apart (issue 17).
+    if !station.simulated_devices.is_empty() {
+        metadata.insert(
+            "simulated_devices".to_owned(),
+            json!(station.simulated_devices),
+        );
+    }
     let (audit_sequence, audit_head) = store
         .audit_head()?
         .map_or((0, crate::store::GENESIS.to_owned()), |(seq, hash)| {
@@ -128,4 +135,47 @@ pub fn build_manifest(
         audit_sequence: Some(audit_sequence),
         files,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{fill_checklist, sample_inspection, sample_time};
+    use crate::store::AuditEvent;
+
+    /// Issue 17: a package captured on simulators says so in its metadata.
+    #[test]
+    fn simulated_devices_are_named_in_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let mut inspection = sample_inspection(1);
+        let start = sample_time(1) + chrono::Duration::minutes(3);
+        inspection.start_capture(start).unwrap();
+        fill_checklist(&mut inspection, 1, start);
+        let verdict = inspection.checklist().verdict().unwrap();
+        inspection
+            .conclude(verdict, start + chrono::Duration::minutes(9))
+            .unwrap();
+        store
+            .save_inspection(&inspection, AuditEvent::new(None, "op", "inspection.saved"))
+            .unwrap();
+        let mut station = Station {
+            code: "ECV-01".into(),
+            name: "Vistoria".into(),
+            address: "Rua A, 1".into(),
+            city: "Cuiabá/MT".into(),
+            latitude: -15.6,
+            longitude: -56.1,
+            simulated_devices: Vec::new(),
+        };
+        let real = build_manifest(&store, &station, &inspection).unwrap();
+        assert!(!real.metadata.contains_key("simulated_devices"));
+        station.simulated_devices = vec!["camera".into(), "fingerprint".into()];
+        let simulated = build_manifest(&store, &station, &inspection).unwrap();
+        assert_eq!(
+            simulated.metadata["simulated_devices"],
+            json!(["camera", "fingerprint"])
+        );
+    }
 }

@@ -49,12 +49,20 @@ pub mod rfc3339_ms {
         s.serialize_str(&format(t))
     }
 
-    /// Accepts any RFC 3339 timestamp and converts it to UTC.
+    /// Accepts any RFC 3339 timestamp and converts it to UTC, but not one finer than a
+    /// millisecond: it would be read as one instant and written back (and hashed, signed,
+    /// reported) as another. The `manifest` fuzz target found that round trip breaking.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&text)
+        let t = DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+            .map_err(serde::de::Error::custom)?;
+        if t.timestamp_subsec_nanos() % 1_000_000 != 0 {
+            return Err(serde::de::Error::custom(format!(
+                "«{text}» tem mais precisão que milissegundos; envie no máximo três casas decimais"
+            )));
+        }
+        Ok(t)
     }
 }
 
@@ -653,6 +661,32 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(rfc3339_ms::format(&t), "2026-01-02T06:04:05.000Z");
+    }
+
+    /// Found by the `manifest` fuzz target: `…08:01:00.0002222222212Z` was accepted and then
+    /// written back as `…08:01:00.000Z`, another instant.
+    #[test]
+    fn timestamps_finer_than_a_millisecond_are_refused() {
+        #[derive(Debug, Deserialize)]
+        struct T {
+            #[serde(with = "rfc3339_ms")]
+            #[allow(dead_code)]
+            at: DateTime<Utc>,
+        }
+        let err = serde_json::from_str::<T>(r#"{"at":"1964-11-23T08:01:00.0002222222212Z"}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("mais precisão que milissegundos"),
+            "{err}"
+        );
+        for ok in [
+            "2026-01-02T03:04:05.120Z",
+            "2026-01-02T03:04:05Z",
+            "2026-01-02T03:04:05.123000-03:00",
+        ] {
+            let text = format!(r#"{{"at":"{ok}"}}"#);
+            assert!(serde_json::from_str::<T>(&text).is_ok(), "{ok}");
+        }
     }
 }
 

@@ -173,6 +173,10 @@ pub fn simulated_station(code: &str) -> Station {
         city: "Cuiabá/MT".to_owned(),
         latitude: -15.5989,
         longitude: -56.0949,
+        simulated_devices: vistoria_core::config::SIMULATED_FAMILIES
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
     }
 }
 

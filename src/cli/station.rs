@@ -27,7 +27,10 @@ pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     crate::app::display::require()?;
     let paths = Paths::resolve(config, None);
-    let config = Config::load(paths.config_file())?;
+    let mut config = Config::load(paths.config_file())?;
+    // `Config::load` refused simulators unless `allow_simulated`; those allowed are marked in
+    // every package this station sends.
+    config.station.simulated_devices = config.simulated_devices();
     let _log = crate::logging::init(&paths.logs_dir()).context("iniciando o registro (log)")?;
     tracing::info!(station = %config.station.code, data = %paths.data_dir().display(), "station starting");
     let (mut store, report) = Store::open(paths.data_dir())?;

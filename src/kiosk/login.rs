@@ -1,7 +1,7 @@
 //! Logging in (§11, 2o): password for operators and technicians, fingerprint for inspectors,
 //! and the fingerprint re-check before the signature (§14).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use vistoria_core::accounts::{self, LoginError, Role};
 use vistoria_core::biometrics::{GrayImage, enrolment};
@@ -23,7 +23,7 @@ impl Kiosk {
             &mut core.guard,
             login,
             password,
-            Instant::now(),
+            SystemTime::now(),
             at,
         )
         .map_err(|e| e.to_string())?;
@@ -52,7 +52,7 @@ impl Kiosk {
             .map(|l| l.trim().to_lowercase())
             .filter(|l| !l.is_empty());
         let key = login.clone().unwrap_or_else(|| "biometria".to_owned());
-        let now = Instant::now();
+        let now = SystemTime::now();
         lock(&self.0.core)
             .guard
             .check(&key, now)
@@ -95,7 +95,7 @@ impl Kiosk {
             .user
             .and_then(|u| core.store.account(&u).ok().flatten())
             .filter(|a| a.active && a.role == Role::Inspector);
-        match account {
+        let result = match account {
             Some(a) => {
                 core.guard.succeed(&key);
                 Ok(Session {
@@ -109,7 +109,12 @@ impl Kiosk {
                 Some(lock) => LoginError::Locked(lock).to_string(),
                 None => LoginError::Invalid.to_string(),
             }),
-        }
+        };
+        // Kept in the store so the lock-out survives a restart.
+        core.guard
+            .save(&mut core.store)
+            .map_err(|e| LoginError::Store(e.to_string()).to_string())?;
+        result
     }
 
     /// The §14 biometric re-check of the logged-in inspector right before signing.

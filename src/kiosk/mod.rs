@@ -157,12 +157,14 @@ impl Kiosk {
             .map_err(|e| format!("índice de fotos: {e}"))?;
         let client = CentralClient::new(&parts.endpoint).map_err(|e| e.to_string())?;
         let server_key = parts.store.meta(SERVER_KEY).map_err(|e| e.to_string())?;
+        // The lock-out as the last run left it: a restart is not a way to more guesses.
+        let guard = LoginGuard::load(&parts.store);
         Ok(Kiosk(Arc::new(Inner {
             core: Mutex::new(Core {
                 store: parts.store,
                 client,
                 server_key,
-                guard: LoginGuard::new(),
+                guard,
                 vault,
                 reuse,
                 ocr: None,

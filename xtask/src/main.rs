@@ -5,6 +5,7 @@
 //! - `bench <name>`: a release build, then one benchmark; prints its JSON lines.
 //! - `screenshots`: the kiosk window under Xvfb walks its screens in demo mode and saves
 //!   them to `docs/screenshots/` (1280×800) and `docs/screenshots/1920x1080/`.
+//! - `fuzz [target] [seconds]`: the `cargo fuzz` targets of `fuzz/`, each for `seconds`.
 //! - `deb [--out DIR]`: the station's Debian package; `deb-test`: its install, upgrade and purge
 //!   in a throwaway Debian 12 root and the kiosk under headless cage (part of `test`).
 
@@ -14,6 +15,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 mod deb;
+mod fuzz;
 mod startup;
 
 const BENCHES: &[&str] = &[
@@ -42,9 +44,11 @@ fn main() -> Result<()> {
         Some("screenshots") => screenshots(),
         Some("deb") => deb::deb(&args[1..]),
         Some("deb-test") => deb::test(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [args…] | test | setup | screenshots | deb [--out DIR] | deb-test | bench <{}>>",
+                "usage: cargo xtask <demo [args…] | test | setup | screenshots | deb [--out DIR] | deb-test | fuzz [{}] [seconds] | bench <{}>>",
+                fuzz::TARGETS.join("|"),
                 BENCHES.join("|")
             );
             std::process::exit(2);

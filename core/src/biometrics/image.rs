@@ -15,6 +15,10 @@ pub struct GrayImage {
     pub pixels: Vec<u8>,
 }
 
+/// The most pixels a TIFF may declare: 64 Mpx, far beyond any fingerprint image (FVC's are
+/// under 0.5 Mpx) and small enough to allocate.
+pub const MAX_TIFF_PIXELS: usize = 64 * 1024 * 1024;
+
 impl GrayImage {
     /// Wraps a pixel buffer, checking its size.
     pub fn new(width: usize, height: usize, pixels: Vec<u8>) -> Result<GrayImage, BiometricError> {
@@ -103,15 +107,32 @@ impl GrayImage {
         if bits != 8 || compression != 1 || photometric > 1 {
             return Err(bad("apenas cinza de 8 bits sem compressão"));
         }
-        let rows_per_strip = (rows_per_strip as usize).min(height.max(1));
-        let mut pixels = Vec::with_capacity(width * height);
+        // The header's dimensions are only a claim: an uncompressed 8-bit image needs one byte
+        // per pixel in the file, so anything larger than the file (or than any reader makes) is
+        // refused before allocating (a 65535×65535 header used to ask for 4 GiB, and larger
+        // products overflowed).
+        let pixel_count = width
+            .checked_mul(height)
+            .filter(|&n| n > 0 && n <= bytes.len() && n <= MAX_TIFF_PIXELS)
+            .ok_or_else(|| {
+                BiometricError::BadImage(format!(
+                    "TIFF: dimensões {width}×{height} impossíveis para um arquivo de {} bytes",
+                    bytes.len()
+                ))
+            })?;
+        let rows_per_strip = (rows_per_strip as usize).clamp(1, height);
+        let mut pixels = Vec::with_capacity(pixel_count);
         for (strip, &offset) in offsets.iter().enumerate() {
-            let rows = rows_per_strip.min(height.saturating_sub(strip * rows_per_strip));
+            let done = strip.saturating_mul(rows_per_strip);
+            let rows = rows_per_strip.min(height.saturating_sub(done));
             let start = offset as usize;
             let data = bytes
                 .get(start..start + rows * width)
                 .ok_or_else(|| bad("faixa truncada"))?;
             pixels.extend_from_slice(data);
+            if pixels.len() > pixel_count {
+                return Err(bad("mais dados que as dimensões declaradas"));
+            }
         }
         if photometric == 0 {
             // 0 = white is black: flip to our convention.
@@ -241,6 +262,32 @@ mod tests {
         let mut t = GrayImage::synthetic(16, 16, 1, (0.0, 0.0)).to_tiff();
         t.truncate(100);
         assert!(GrayImage::from_tiff(&t).is_err());
+    }
+
+    /// A header claiming 4 294 967 295 × 4 294 967 295 pixels (issue 17): it used to overflow
+    /// the multiplication (a panic in debug builds, a capacity-overflow panic in release); and
+    /// 60 000 × 60 000 in a 300-byte file asked for 3.6 GB before reading a strip.
+    #[test]
+    fn a_tiff_header_cannot_claim_more_pixels_than_the_file_holds() {
+        let patch = |t: &mut Vec<u8>, tag: u16, value: u32| {
+            let ifd = u32::from_le_bytes([t[4], t[5], t[6], t[7]]) as usize;
+            let entries = u16::from_le_bytes([t[ifd], t[ifd + 1]]) as usize;
+            for e in 0..entries {
+                let at = ifd + 2 + 12 * e;
+                if u16::from_le_bytes([t[at], t[at + 1]]) == tag {
+                    t[at + 8..at + 12].copy_from_slice(&value.to_le_bytes());
+                }
+            }
+        };
+        let original = GrayImage::synthetic(16, 16, 1, (0.0, 0.0)).to_tiff();
+        for (w, h) in [(u32::MAX, u32::MAX), (60_000, 60_000), (16, 100), (0, 16)] {
+            let mut t = original.clone();
+            patch(&mut t, 256, w);
+            patch(&mut t, 257, h);
+            let err = GrayImage::from_tiff(&t).unwrap_err();
+            assert!(err.to_string().contains("TIFF"), "{w}×{h}: {err}");
+        }
+        assert!(GrayImage::from_tiff(&original).is_ok());
     }
 
     #[test]

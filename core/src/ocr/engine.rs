@@ -152,7 +152,7 @@ impl Recognizer for TesseractEngine {
 /// The `ocrx_cinfo` spans of an hOCR page: a symbol is
 /// `title='x_bboxes …; x_conf 97.3'>A</span>`, followed (with `lstm_choice_mode` 2) by its
 /// alternatives, `id='choice_…' title='x_confs 88.9'>Q</span>`.
-fn symbols_from_hocr(hocr: &str) -> Vec<Symbol> {
+pub fn symbols_from_hocr(hocr: &str) -> Vec<Symbol> {
     let number = |span: &str, key: &str| {
         span.split(key)
             .nth(1)
@@ -206,7 +206,7 @@ fn columns(span: &str) -> Option<(u32, u32)> {
 }
 
 /// The text of the `ocrx_word` spans of an hOCR page, concatenated.
-fn words_from_hocr(hocr: &str) -> String {
+pub fn words_from_hocr(hocr: &str) -> String {
     hocr.split("class='ocrx_word'")
         .skip(1)
         .filter_map(|w| w.split_once('>').and_then(|(_, r)| r.split('<').next()))

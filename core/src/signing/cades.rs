@@ -159,21 +159,32 @@ pub fn sign_detached(
         .ok_or(SigningError::Signer(SignerError::UnsupportedKey))?;
     let attrs = signed_attributes(content, &certificate, signing_time, policy)?;
     let signature = signer.sign(&attrs, kind)?;
+    signed_data(&certificate, chain, kind, &attrs, &signature)
+}
 
-    let (issuer, serial) = issuer_and_serial(&certificate)?;
+/// The ContentInfo of a detached SignedData from its parts: the signed attributes as a SET OF
+/// and the signature over them. Separate so tests can assemble hostile attributes.
+pub(crate) fn signed_data(
+    certificate: &EcpfCertificate,
+    chain: &[EcpfCertificate],
+    kind: PublicKeyKind,
+    attrs: &[u8],
+    signature: &[u8],
+) -> Result<Vec<u8>, SigningError> {
+    let (issuer, serial) = issuer_and_serial(certificate)?;
     let signature_algorithm = match kind {
         PublicKeyKind::Rsa => algorithm(OID_SHA256_RSA, true),
         PublicKeyKind::EcdsaP256 => algorithm(OID_ECDSA_SHA256, false),
     };
     // [0] IMPLICIT SignedAttributes: same content as the SET OF, tag 0xA0.
-    let implicit_attrs = tlv(0xA0, &attrs[header_len(&attrs)..]);
+    let implicit_attrs = tlv(0xA0, attrs.get(header_len(attrs)..).unwrap_or_default());
     let signer_info = sequence(&[
         &small_integer(1),
         &sequence(&[&issuer, &serial]),
         &algorithm(OID_SHA256, false),
         &implicit_attrs,
         &signature_algorithm,
-        &octet_string(&signature),
+        &octet_string(signature),
     ]);
     let mut certs: Vec<&[u8]> = vec![certificate.der()];
     certs.extend(chain.iter().map(EcpfCertificate::der));

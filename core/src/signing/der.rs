@@ -162,26 +162,64 @@ pub fn ecdsa_raw_to_der(raw: &[u8]) -> Option<Vec<u8>> {
     Some(sequence(&[&unsigned_integer(r), &unsigned_integer(s)]))
 }
 
-/// The first TLV in `bytes` (tag, length and value), `None` when truncated.
+/// The first TLV in `bytes` (tag, length and value), `None` when truncated, when the length
+/// is indefinite (`0x80`, not DER) or when it does not fit in the bytes given. The length is
+/// attacker-controlled (a `.p7s` arrives from any station before its signature is checked),
+/// so every step is checked: eight `0xFF` length bytes once overflowed `header + len`.
 pub fn first_tlv(bytes: &[u8]) -> Option<&[u8]> {
     let len_byte = *bytes.get(1)?;
     let (header, len) = if len_byte < 0x80 {
         (2, len_byte as usize)
     } else {
         let n = (len_byte & 0x7F) as usize;
-        let len = bytes
-            .get(2..2 + n)?
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        if n == 0 || n > std::mem::size_of::<usize>() {
+            return None;
+        }
+        let len = bytes.get(2..2 + n)?.iter().try_fold(0usize, |acc, b| {
+            acc.checked_mul(256)?.checked_add(*b as usize)
+        })?;
         (2 + n, len)
     };
-    bytes.get(..header + len)
+    bytes.get(..header.checked_add(len)?)
+}
+
+/// The content of a TLV returned by [`first_tlv`] (what follows its tag and length).
+pub fn tlv_content(tlv_bytes: &[u8]) -> Option<&[u8]> {
+    let len_byte = *tlv_bytes.get(1)?;
+    let header = if len_byte < 0x80 {
+        2
+    } else {
+        2 + (len_byte & 0x7F) as usize
+    };
+    tlv_bytes.get(header..)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn hostile_lengths_are_refused_not_overflowed() {
+        // Eight 0xFF length bytes: 2 + 8 + usize::MAX overflowed (a panic in debug builds, a
+        // wrapped, wrong slice in release).
+        let mut hostile = vec![0x30, 0x88];
+        hostile.extend([0xFF; 8]);
+        hostile.extend([0u8; 16]);
+        assert_eq!(first_tlv(&hostile), None);
+        // Nine length bytes cannot fit a usize; the indefinite form is not DER.
+        let mut nine = vec![0x30, 0x89];
+        nine.extend([0u8; 9]);
+        assert_eq!(first_tlv(&nine), None);
+        assert_eq!(first_tlv(&[0x30, 0x80, 0, 0]), None);
+        // A length just past the end, and one that fits.
+        assert_eq!(first_tlv(&[0x04, 0x82, 0x01, 0x00, 1, 2]), None);
+        assert_eq!(
+            first_tlv(&[0x04, 0x81, 1, 7, 9]),
+            Some(&[0x04, 0x81, 1, 7][..])
+        );
+        assert_eq!(tlv_content(&[0x04, 0x81, 1, 7]), Some(&[7u8][..]));
+    }
 
     #[test]
     fn lengths_use_the_short_and_long_forms() {

@@ -23,6 +23,12 @@ pub use keys::PublicKeyKind;
 pub use path::CertificationPath;
 pub use verify::{VerifiedSignature, VerifyError, verify_p7s};
 
+/// The content the fuzzing seeds and the property tests sign: a hostile `.p7s` is checked
+/// against fixed content, so a mutated signature still reaches the attribute and certificate
+/// parsers behind the digest check.
+#[doc(hidden)]
+pub const FUZZ_CONTENT: &[u8] = b"{\"laudo\":\"fuzz\",\"version\":1}";
+
 /// Why the card could not sign. Each text is what the inspector reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignerError {

@@ -311,3 +311,113 @@ fn policy_hash_is_read_from_the_artifact() {
     assert_eq!(policy.oid, cades::OID_AD_RB_V2_3);
     assert!(SignaturePolicy::from_artifact(b"\x30\x00").is_err());
 }
+
+/// A `.p7s` whose signingCertificateV2 holds an ESSCertIDv2 with a length of eight 0xFF
+/// bytes (issue 17): refused as a bad attribute, where it used to overflow (a panic, so a 500
+/// at the central and a package left receiving). The attribute is read before the signature
+/// is checked, so anyone can send it.
+#[test]
+fn a_hostile_der_length_in_a_signed_attribute_is_refused() {
+    use super::der::{octet_string, oid, sequence, set_of, time};
+    let Some(pki) = Pki::make(&[]) else { return };
+    let content = laudo_bytes();
+    let cert = pki.cert();
+    let attribute = |type_oid: &str, value: &[u8]| sequence(&[&oid(type_oid), &set_of(&[value])]);
+    let mut hostile_certs = vec![0x30, 0x88];
+    hostile_certs.extend([0xFF; 8]);
+    hostile_certs.extend([0x04, 0x00]);
+    let attrs = set_of(&[
+        &attribute(cades::OID_CONTENT_TYPE, &oid(cades::OID_DATA)),
+        &attribute(
+            cades::OID_MESSAGE_DIGEST,
+            &octet_string(&<sha2::Sha256 as sha2::Digest>::digest(&content)),
+        ),
+        &attribute(cades::OID_SIGNING_TIME, &time(Utc::now())),
+        &attribute(
+            cades::OID_SIGNING_CERTIFICATE_V2,
+            // SigningCertificateV2 { certs SEQUENCE OF { <hostile ESSCertIDv2> } }
+            &sequence(&[&super::der::tlv(super::der::tag::SEQUENCE, &hostile_certs)]),
+        ),
+    ]);
+    let p7s = cades::signed_data(&cert, &[], PublicKeyKind::Rsa, &attrs, &[0u8; 256]).unwrap();
+    assert_eq!(
+        verify_p7s(&content, &p7s, CPF),
+        Err(VerifyError::Attribute("signingCertificateV2"))
+    );
+}
+
+/// A valid `.p7s` over [`FUZZ_CONTENT`] (RSA and ECDSA), made once per test process; `None`
+/// without openssl. With `VISTORIA_FUZZ_SEEDS=DIR` they are written to `DIR/verify_p7s/` as
+/// seeds for the fuzz target.
+fn fuzz_seeds() -> &'static [Vec<u8>] {
+    static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let mut seeds = Vec::new();
+        for args in [&[][..], &["--ec"][..]] {
+            let Some(pki) = Pki::make(args) else {
+                return seeds;
+            };
+            let policy = SignaturePolicy::ad_rb_v2_3();
+            let p7s = sign_detached(
+                &mut pki.signer(),
+                FUZZ_CONTENT,
+                Utc::now(),
+                &policy,
+                &pki.roots(),
+            )
+            .unwrap();
+            verify_p7s(FUZZ_CONTENT, &p7s, CPF).unwrap();
+            if let Some(dir) = std::env::var_os("VISTORIA_FUZZ_SEEDS") {
+                let dir = Path::new(&dir).join("verify_p7s");
+                std::fs::create_dir_all(&dir).unwrap();
+                let name = if args.is_empty() {
+                    "rsa.p7s"
+                } else {
+                    "ecdsa.p7s"
+                };
+                std::fs::write(dir.join(name), &p7s).unwrap();
+            }
+            seeds.push(p7s);
+        }
+        seeds
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Mutated signatures (bytes overwritten, inserted, removed; a hostile long-form length
+    /// spliced in) never panic the verifier, and only the untouched one verifies.
+    #[test]
+    fn the_verifier_survives_mutated_signatures(
+        seed in 0usize..2,
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>(), 0u8..4), 1..6),
+    ) {
+        let seeds = fuzz_seeds();
+        let Some(base) = seeds.get(seed.min(seeds.len().saturating_sub(1))) else {
+            return Ok(());
+        };
+        let mut p7s = base.clone();
+        for (at, byte, kind) in &edits {
+            if p7s.is_empty() {
+                break;
+            }
+            let i = at.index(p7s.len());
+            match kind {
+                0 => p7s[i] = *byte,
+                1 => p7s.insert(i, *byte),
+                2 => { p7s.remove(i); }
+                _ => { p7s.splice(i..i, [0x88, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]); }
+            }
+        }
+        let result = verify_p7s(FUZZ_CONTENT, &p7s, CPF);
+        if p7s != *base {
+            // A changed byte may land in an unsigned, unchecked place (the certificate set's
+            // other members); everything else must be refused.
+            if let Ok(v) = &result {
+                proptest::prop_assert_eq!(&v.cpf, CPF);
+            }
+        }
+    }
+}

@@ -251,7 +251,8 @@ fn check_signing_certificate_v2(
     let mut rest = first.value();
     let mut element = super::der::first_tlv(rest).ok_or(bad.clone())?;
     if element.first() == Some(&0x30) {
-        let algorithm = super::der::first_tlv(&element[2..]).ok_or(bad.clone())?;
+        let content = super::der::tlv_content(element).ok_or(bad.clone())?;
+        let algorithm = super::der::first_tlv(content).ok_or(bad.clone())?;
         if algorithm != super::der::oid(super::cades::OID_SHA256).as_slice() {
             return Err(bad);
         }

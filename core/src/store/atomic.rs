@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::Path;
 
 /// Prefix of temporary files; anything with it left in a media folder is debris of a crash.
@@ -30,16 +31,32 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
-/// Creates `dir` (and parents) and makes its entry durable in the parent.
+/// Creates `dir` (and missing parents) readable by the owner only (0700: the media, the
+/// database and the keys are the inspected citizens' data) and makes its entry durable in the
+/// parent. An existing folder is left as it is (see [`restrict_to_owner`]).
 pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::create_dir_all(dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     if let Some(parent) = dir.parent() {
         sync_dir(parent)?;
     }
     Ok(())
+}
+
+/// Takes group and other permissions off an existing folder (a data folder made by an older
+/// build, or by hand, world-readable). Returns whether it changed anything.
+pub fn restrict_to_owner(dir: &Path) -> io::Result<bool> {
+    let mode = fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(false);
+    }
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o700))?;
+    Ok(true)
 }
 
 /// fsync of a directory, so a rename or a new entry in it survives a power cut.
@@ -50,6 +67,31 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: data folders were world-readable (0755 under the usual umask).
+    #[test]
+    fn folders_are_created_and_restricted_to_the_owner() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nested = dir.path().join("data/media/inspection");
+        create_dir_durable(&nested).expect("create");
+        for d in [
+            dir.path().join("data"),
+            dir.path().join("data/media"),
+            nested,
+        ] {
+            let mode = fs::metadata(&d).expect("stat").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        let old = dir.path().join("old");
+        fs::create_dir(&old).expect("mkdir");
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(restrict_to_owner(&old).expect("restrict"));
+        assert_eq!(
+            fs::metadata(&old).expect("stat").permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(!restrict_to_owner(&old).expect("again"));
+    }
 
     #[test]
     fn writes_whole_files_and_never_replaces() {

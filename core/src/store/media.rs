@@ -156,22 +156,39 @@ pub(super) fn read_verified(media_dir: &Path, record: &MediaRecord) -> Result<Ve
     Ok(bytes)
 }
 
-/// Removes what a crash can leave in the media folder: temporary files, whole files that were
-/// never recorded (the crash came between the rename and the commit, so no one was ever told
-/// they were stored) and files whose purge was committed but not finished. Returns how many
-/// files were removed.
-pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreError> {
+/// What [`sweep`] did with the files the database does not list.
+#[derive(Debug, Default)]
+pub(super) struct Swept {
+    /// Files of purged records deleted (their purge was committed, its deletions cut short).
+    pub removed: usize,
+    /// Unrecorded files moved to the quarantine: media path and quarantine path (both
+    /// relative to the data folder) and size in bytes.
+    pub quarantined: Vec<(String, String, u64)>,
+}
+
+/// Handles what the database does not list in the media folder. Files of purged records are
+/// deleted (the purge was committed). Anything else — temporary files and whole files that were
+/// never recorded (a crash between the rename and the commit), or files put there by hand — is
+/// moved to `quarantine/` beside the media folder, never deleted: it may be evidence, and
+/// deciding is a person's job (issue 17).
+pub(super) fn sweep(
+    conn: &Connection,
+    data_dir: &Path,
+    media_dir: &Path,
+) -> Result<Swept, StoreError> {
     let io = |path: &Path, source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut removed = 0;
+    let mut swept = Swept::default();
     if !media_dir.is_dir() {
-        return Ok(0);
+        return Ok(swept);
     }
-    // Files of purged records go too: the purge was committed, its deletions were cut short.
-    let mut known =
+    let mut live =
         conn.prepare("SELECT 1 FROM media WHERE file_name = ?1 AND purged_at IS NULL")?;
+    let mut purged =
+        conn.prepare("SELECT 1 FROM media WHERE file_name = ?1 AND purged_at IS NOT NULL")?;
+    let quarantine = data_dir.join(QUARANTINE_DIR);
     for folder in fs::read_dir(media_dir).map_err(|e| io(media_dir, e))? {
         let folder = folder.map_err(|e| io(media_dir, e))?.path();
         if !folder.is_dir() {
@@ -184,17 +201,46 @@ pub(super) fn sweep(conn: &Connection, media_dir: &Path) -> Result<usize, StoreE
         for entry in fs::read_dir(&folder).map_err(|e| io(&folder, e))? {
             let entry = entry.map_err(|e| io(&folder, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let recorded = !name.starts_with(atomic::TEMP_PREFIX)
-                && known.exists([format!("{folder_name}/{name}")])?;
-            if !recorded {
-                tracing::warn!(file = %entry.path().display(), "removing unrecorded media left by a crash");
-                fs::remove_file(entry.path()).map_err(|e| io(&entry.path(), e))?;
-                removed += 1;
+            let key = format!("{folder_name}/{name}");
+            let temp = name.starts_with(atomic::TEMP_PREFIX);
+            if !temp && live.exists([&key])? {
+                continue;
             }
+            if !temp && purged.exists([&key])? {
+                tracing::warn!(file = %entry.path().display(), "removing the file of a purged record");
+                fs::remove_file(entry.path()).map_err(|e| io(&entry.path(), e))?;
+                swept.removed += 1;
+                continue;
+            }
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let target_dir = quarantine.join(&folder_name);
+            atomic::create_dir_durable(&target_dir).map_err(|e| io(&target_dir, e))?;
+            let mut target = target_dir.join(&name);
+            let mut n = 1;
+            while target.exists() {
+                target = target_dir.join(format!("{name}.{n}"));
+                n += 1;
+            }
+            tracing::warn!(file = %entry.path().display(), to = %target.display(), "quarantining unrecorded media");
+            fs::rename(entry.path(), &target).map_err(|e| io(&entry.path(), e))?;
+            atomic::sync_dir(&target_dir).map_err(|e| io(&target_dir, e))?;
+            atomic::sync_dir(&folder).map_err(|e| io(&folder, e))?;
+            let relative = |p: &Path| {
+                p.strip_prefix(data_dir)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            swept
+                .quarantined
+                .push((relative(&entry.path()), relative(&target), size));
         }
     }
-    Ok(removed)
+    Ok(swept)
 }
+
+/// The folder, inside the data folder, where unrecorded media are moved at start.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// Marks the live media of an inspection as purged (inside the caller's transaction) and
 /// returns their records, whose files the caller deletes once the transaction commits.

@@ -101,8 +101,11 @@ pub enum StoreError {
 pub struct OpenReport {
     /// The previous run ended without closing the store (crash, kill, power cut).
     pub previous_run_crashed: bool,
-    /// Debris of interrupted writes removed from the media folder.
+    /// Files of purged records whose deletion a crash cut short, deleted now.
     pub removed_partial_files: usize,
+    /// Files in the media folder the database does not list (debris of interrupted writes,
+    /// or put there by hand), moved to `quarantine/` with an audit row each.
+    pub quarantined_files: usize,
 }
 
 /// One media file that fails its check.
@@ -133,6 +136,10 @@ impl Store {
             move |source| StoreError::Io { path, source }
         };
         atomic::create_dir_durable(data_dir).map_err(io(data_dir))?;
+        // The data folder holds citizens' data: owner only, even if made by hand (issue 17).
+        if let Err(e) = atomic::restrict_to_owner(data_dir) {
+            tracing::warn!(dir = %data_dir.display(), error = %e, "cannot restrict the data folder to its owner");
+        }
         let lock_path = data_dir.join("vistoria.lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -155,19 +162,27 @@ impl Store {
         let media_dir = paths::media_dir_in(data_dir);
         atomic::create_dir_durable(&media_dir).map_err(io(&media_dir))?;
         let previous_run_crashed = get_meta(&conn, RUNNING_KEY)?.as_deref() == Some("1");
-        let removed_partial_files = media::sweep(&conn, &media_dir)?;
+        let swept = media::sweep(&conn, data_dir, &media_dir)?;
         set_meta(&conn, RUNNING_KEY, "1")?;
-        let store = Store {
+        let mut store = Store {
             conn,
             data_dir: data_dir.to_path_buf(),
             media_dir,
             _lock: lock,
         };
+        for (file, moved_to, size) in &swept.quarantined {
+            store.audit(
+                AuditEvent::new(None, crate::session::SYSTEM_ACTOR, "media.quarantined").detail(
+                    serde_json::json!({ "file": file, "moved_to": moved_to, "size": size }),
+                ),
+            )?;
+        }
         Ok((
             store,
             OpenReport {
                 previous_run_crashed,
-                removed_partial_files,
+                removed_partial_files: swept.removed,
+                quarantined_files: swept.quarantined.len(),
             },
         ))
     }

@@ -317,13 +317,58 @@ fn debris_of_a_crash_is_swept_and_recorded_media_kept() {
     drop(store);
     let (store, report) = Store::open(dir.path()).unwrap();
     assert!(report.previous_run_crashed);
-    assert_eq!(report.removed_partial_files, 2);
+    // Issue 17: unrecorded files are quarantined with an audit row each, never deleted.
+    assert_eq!(report.quarantined_files, 2);
+    assert_eq!(report.removed_partial_files, 0);
     assert_eq!(store.read_media(&record).unwrap(), b"kept");
     let names: Vec<_> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 1);
+    let quarantined = dir
+        .path()
+        .join(media::QUARANTINE_DIR)
+        .join(inspection.id().to_string());
+    assert_eq!(
+        std::fs::read(quarantined.join("front-unrecorded.jpg")).unwrap(),
+        b"whole but never committed"
+    );
+    assert_eq!(
+        std::fs::read(quarantined.join(".tmp-front-x.jpg")).unwrap(),
+        b"half"
+    );
+    let rows: Vec<(String, String)> = raw(dir.path())
+        .prepare("SELECT actor, detail FROM audit_log WHERE action = 'media.quarantined'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().any(|(actor, detail)| actor == "system"
+        && detail.contains("front-unrecorded.jpg")
+        && detail.contains("quarantine/")));
+    assert_eq!(store.verify_audit().unwrap().problem, None);
+    // A second start finds nothing more to move, and the quarantine stays.
+    drop(store);
+    let (_store, report) = Store::open(dir.path()).unwrap();
+    assert_eq!(report.quarantined_files, 0);
+    assert!(quarantined.join("front-unrecorded.jpg").exists());
+}
+
+#[test]
+fn the_data_folder_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _store = open(&data);
+    for d in [data.clone(), data.join("media")] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct DeviceModel {
     pub stuck_low_power: bool,
     /// Cut the next image transfer to this many bytes.
     pub truncate_next: Option<usize>,
+    /// Send these bytes as the next image transfer instead (a crafted or corrupt image).
+    pub raw_next: Option<Vec<u8>>,
     /// Encrypt images (the 4500 does; some 4000B firmwares do not).
     pub encrypt: bool,
     /// Every control transfer seen: setup and data.
@@ -54,6 +56,7 @@ impl DeviceModel {
             plugged: true,
             stuck_low_power: false,
             truncate_next: None,
+            raw_next: None,
             encrypt: true,
             log: Vec::new(),
         }
@@ -256,7 +259,10 @@ impl Transport for DeviceModel {
         if endpoint != protocol::EP_DATA || self.mode != Mode::Capture {
             return Err(DeviceError::Timeout("nenhuma imagem enviada".into()));
         }
-        let mut t = self.image_transfer();
+        let mut t = match self.raw_next.take() {
+            Some(raw) => raw,
+            None => self.image_transfer(),
+        };
         t.truncate(len);
         if let Some(n) = self.truncate_next.take() {
             t.truncate(n);

@@ -219,10 +219,16 @@ pub fn parse_header(transfer: &[u8]) -> Result<ImageHeader, ImageError> {
             want,
         });
     }
-    let blocks = (0..15)
+    let blocks: Vec<(u8, u8)> = (0..15)
         .map(|i| (transfer[16 + 2 * i], transfer[17 + 2 * i]))
         .take_while(|&(_, lines)| lines != 0)
         .collect();
+    // The blocks lay out the output image: more lines than it has is a crafted or corrupt
+    // header (15 blocks of 255 lines once wrote past the image in `assemble`).
+    let laid_out: usize = blocks.iter().map(|&(_, lines)| lines as usize).sum();
+    if laid_out > IMAGE_HEIGHT {
+        return Err(ImageError::BadHeader);
+    }
     Ok(ImageHeader {
         num_lines,
         key_number: transfer[6],
@@ -329,8 +335,15 @@ pub fn decode_blocks(
         if flags & block::CHANGE_KEY != 0 && b != from_block {
             return Err((b, line));
         }
-        let start = HEADER_LEN + line * IMAGE_WIDTH;
-        let len = (lines as usize * IMAGE_WIDTH).min(transfer.len().saturating_sub(start));
+        // Every index is bounded by the transfer actually received, whatever the header says.
+        let Some(start) = line
+            .checked_mul(IMAGE_WIDTH)
+            .and_then(|l| l.checked_add(HEADER_LEN))
+            .filter(|&s| s <= transfer.len())
+        else {
+            break;
+        };
+        let len = (lines as usize * IMAGE_WIDTH).min(transfer.len() - start);
         match flags & (block::NO_KEY_UPDATE | block::ENCRYPTED) {
             block::ENCRYPTED => key = descramble(&mut transfer[start..start + len], key),
             0 => key = skip_key(key, lines as usize * IMAGE_WIDTH),
@@ -353,11 +366,14 @@ pub fn assemble(transfer: &[u8], header: &ImageHeader) -> Vec<u8> {
         if from >= header.num_lines as usize {
             break;
         }
+        if to >= out.len() {
+            break;
+        }
+        // Bounded by both buffers, whatever the header says (it is parsed from the wire).
         let n = lines as usize * IMAGE_WIDTH;
-        let src_start = HEADER_LEN + from * IMAGE_WIDTH;
-        let avail = transfer.len().saturating_sub(src_start).min(n);
-        let dst_end = (to + avail).min(out.len());
-        out[to..dst_end].copy_from_slice(&transfer[src_start..src_start + (dst_end - to)]);
+        let src_start = (HEADER_LEN + from * IMAGE_WIDTH).min(transfer.len());
+        let count = n.min(transfer.len() - src_start).min(out.len() - to);
+        out[to..to + count].copy_from_slice(&transfer[src_start..src_start + count]);
         if flags & block::NOT_PRESENT == 0 {
             from += lines as usize;
         }
@@ -429,6 +445,73 @@ mod tests {
         bad[4] = 0xff;
         bad[5] = 0x01;
         assert_eq!(parse_header(&bad), Err(ImageError::BadHeader));
+    }
+
+    /// A crafted header (issue 17): 15 blocks of 255 lines marked "not present",
+    /// used to index past the 384×290 image in `assemble` (a panic in any build) — refused by
+    /// `parse_header`, and `assemble`/`decode_blocks` stay within their buffers even when given
+    /// such a header directly.
+    #[test]
+    fn a_crafted_header_cannot_index_past_the_buffers() {
+        let crafted = ImageHeader {
+            num_lines: 2,
+            key_number: 0,
+            blocks: vec![(block::NOT_PRESENT | block::ENCRYPTED, 255); 15],
+        };
+        let mut t = encode_header(&crafted).to_vec();
+        t.extend(vec![7u8; 2 * IMAGE_WIDTH]);
+        assert_eq!(parse_header(&t), Err(ImageError::BadHeader));
+        let image = assemble(&t, &crafted);
+        assert_eq!(image.len(), IMAGE_WIDTH * IMAGE_HEIGHT);
+        assert!(decode_blocks(&mut t, &crafted, 1, 0, 0).is_ok());
+        // A resume line far past the transfer is not an index either.
+        assert!(decode_blocks(&mut t, &crafted, 1, 0, usize::MAX / 2).is_ok());
+        // Lines laid out within the image still parse.
+        let fits = ImageHeader {
+            blocks: vec![(0, 145), (block::NOT_PRESENT, 145)],
+            ..crafted
+        };
+        let mut t = encode_header(&fits).to_vec();
+        t.extend(vec![7u8; 2 * IMAGE_WIDTH]);
+        assert_eq!(parse_header(&t), Ok(fits));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any header bytes and transfer length (the `uareu` fuzz target's property, bounded):
+        /// parsing, the driver's decode loop and assembly never index out of their buffers.
+        #[test]
+        fn any_transfer_decodes_or_is_refused(
+            head in proptest::collection::vec(proptest::prelude::any::<u8>(), HEADER_LEN),
+            lines in 0usize..300,
+            key in proptest::prelude::any::<u32>(),
+        ) {
+            let mut t = head.clone();
+            t.extend((0..lines * IMAGE_WIDTH + lines).map(|i| i as u8));
+            if let Ok(mut header) = parse_header(&t) {
+                let (mut from, mut line) = (0, 0);
+                for _ in 0..=header.blocks.len() {
+                    match decode_blocks(&mut t, &header, key, from, line) {
+                        Ok(()) => break,
+                        Err((b, l)) => {
+                            proptest::prop_assert!(b > from);
+                            header.key_number = header.key_number.wrapping_add(1);
+                            (from, line) = (b, l);
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(assemble(&t, &header).len(), IMAGE_WIDTH * IMAGE_HEIGHT);
+            }
+            // The same bytes as a header nobody validated.
+            let raw = ImageHeader {
+                num_lines: u16::from_le_bytes([head[4], head[5]]),
+                key_number: head[6],
+                blocks: head[16..46].chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+            };
+            let _ = decode_blocks(&mut t, &raw, key, head[7] as usize % 16, head[12] as usize);
+            proptest::prop_assert_eq!(assemble(&t, &raw).len(), IMAGE_WIDTH * IMAGE_HEIGHT);
+        }
     }
 
     #[test]

@@ -148,3 +148,26 @@ fn capture_touch_waits_for_lift() {
     let err = capture_touch(&mut reader, Duration::from_millis(40)).unwrap_err();
     assert!(matches!(err, DeviceError::Timeout(_)));
 }
+
+/// A reader (or something pretending to be one on the USB bus) sending a crafted header whose
+/// blocks lay out more lines than the image has: the capture fails with the header named,
+/// where `assemble` used to index past the image and panic (issue 17).
+#[test]
+fn a_crafted_image_header_is_a_fault_not_a_panic() {
+    use super::protocol::{ImageHeader, block, encode_header};
+    let mut reader = UareU::new(DeviceModel::new(11));
+    reader.init().unwrap();
+    reader.transport().put_finger(finger());
+    let header = ImageHeader {
+        num_lines: 2,
+        key_number: 0,
+        blocks: vec![(block::NOT_PRESENT, 255); 15],
+    };
+    let mut raw = encode_header(&header).to_vec();
+    raw.extend(vec![9u8; 2 * IMAGE_WIDTH]);
+    reader.transport().raw_next = Some(raw);
+    reader.await_finger(T).unwrap();
+    let err = reader.capture().unwrap_err();
+    assert!(matches!(err, DeviceError::Fault(_)), "{err}");
+    assert!(err.to_string().contains("cabeçalho"), "{err}");
+}
