@@ -19,6 +19,7 @@ use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
 
+use super::simulate_sign::{self, SimCard};
 use super::{embedded_central, simulate};
 
 const STATION: &str = "ECV-BENCH-01";
@@ -30,7 +31,9 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(packages > 0, "--packages deve ser maior que zero");
     let central_data = data.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
-    let central = embedded_central::start(&central_data)?;
+    let pki = simulate_sign::ensure_pki(&data.join("ecpf-sim"))?;
+    let mut card = SimCard::open(&pki)?;
+    let central = embedded_central::start(&central_data, &pki.roots_dir())?;
     let (mut store, _) = Store::open(&data.join("kiosk"))?;
     let client = CentralClient::new(&Endpoint {
         url: central.url.clone(),
@@ -39,6 +42,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     })?;
     let clock = CentralClock::new(Arc::new(BootClock::new()), None);
     let (_, server_key) = client.sync_clock(&clock)?;
+    simulate_sign::register_inspector(&client)?;
     let station = simulate::simulated_station(STATION);
     let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
         .context("cadastro de veículos embutido")?;
@@ -51,10 +55,11 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         // Untimed: the inspection up to its conclusion and signature, photos stored with hashes.
         let mut inspection = concluded(
             &mut store,
-            &client,
+            (&client, central.url.as_str()),
             &clock,
             &registry[n % registry.len()],
             &mut rng,
+            &mut card,
         )?;
         // Timed: queue (manifest) and delivery until the verified receipt.
         let started = Instant::now();
@@ -102,10 +107,11 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
 
 fn concluded(
     store: &mut Store,
-    client: &CentralClient,
+    (client, central_url): (&CentralClient, &str),
     clock: &CentralClock,
     vehicle: &Vehicle,
     rng: &mut impl RngCore,
+    card: &mut SimCard,
 ) -> anyhow::Result<Inspection> {
     let (query, identity) = simulate::counter_input(vehicle)?;
     let answer = client.query_vehicle(&query)?;
@@ -145,6 +151,15 @@ fn concluded(
         },
     )?;
     // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
+    let station = simulate::simulated_station(STATION);
+    let signed = card.sign(
+        store,
+        &station,
+        &inspection,
+        clock.now()?,
+        central_url,
+        "bench",
+    )?;
     workflow::apply(
         store,
         &mut inspection,
@@ -154,9 +169,12 @@ fn concluded(
         json!(null),
         |i, at| {
             i.sign(SignatureInfo {
-                signer: "Vistoriador de benchmark".to_owned(),
+                signer: simulate_sign::INSPECTOR_NAME.to_owned(),
                 at,
-                certificate: None,
+                certificate: Some(format!(
+                    "{} · série {}",
+                    signed.signer_name, signed.certificate_serial
+                )),
             })
         },
     )?;
