@@ -184,7 +184,7 @@ fn inspector_lists_replace_and_keep_who_left() {
     assert_eq!(store.inspector("ECV-02", &ana.0).unwrap(), None);
     // João leaves: kept, marked removed; Ana stays with her first registration time.
     store
-        .set_inspectors("ECV-01", &[ana.clone()], at(2))
+        .set_inspectors("ECV-01", std::slice::from_ref(&ana), at(2))
         .unwrap();
     let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
     assert_eq!(got.removed_at, Some(at(2)));
