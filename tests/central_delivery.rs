@@ -19,7 +19,7 @@ use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationIn
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
 use vistoria_core::signing::test_pki::{self, SoftwareSigner};
 use vistoria_core::store::{OutboxState, Store};
-use vistoria_core::wire::{ErrorCode, VehicleQuery};
+use vistoria_core::wire::{ErrorCode, InspectorList, StationInspector, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
 
 const STATION: &str = "ECV-E2E-01";
@@ -38,8 +38,8 @@ struct Kiosk {
     signer: SoftwareSigner,
 }
 
-/// CPF of the inspector the laudos name.
-const INSPECTOR_CPF: &str = "39053344705";
+/// CPF of the inspector the laudos name: the one of the test PKI the central trusts.
+const INSPECTOR_CPF: &str = common::SIM_INSPECTOR_CPF;
 
 /// An e-CPF for `cpf` from a fresh openssl test PKI in `dir`.
 fn signer_for(cpf: &str, dir: &std::path::Path) -> SoftwareSigner {
@@ -60,7 +60,19 @@ impl Kiosk {
         let mono = ManualMonotonic::new("e2e-boot");
         let clock = CentralClock::new(Arc::new(mono.clone()), None);
         let (_, server_key) = client.sync_clock(&clock).unwrap();
-        let signer = signer_for(INSPECTOR_CPF, &dir.path().join("pki"));
+        // The e-CPF of the test PKI the central trusts, and its holder registered (§11).
+        let signer = SoftwareSigner::of(&test_pki::TestPki {
+            dir: central.pki.clone(),
+        })
+        .unwrap();
+        client
+            .put_inspectors(&InspectorList {
+                inspectors: vec![StationInspector {
+                    cpf: INSPECTOR_CPF.to_owned(),
+                    name: "Fulano de Tal".to_owned(),
+                }],
+            })
+            .unwrap();
         Kiosk {
             signer,
             _dir: dir,

@@ -39,6 +39,8 @@ fn simulate(central: &Central, token: &str, data: &std::path::Path) -> Command {
         ])
         .arg("--data")
         .arg(data)
+        .arg("--pki")
+        .arg(&central.pki)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd

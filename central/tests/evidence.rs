@@ -210,3 +210,31 @@ fn a_conclusion_outside_the_query_window_is_refused() {
         assert!(reason.contains("relógio"), "{reason}");
     }
 }
+
+/// A crash (or the deadline) between the signature and its record leaves an inspection
+/// interrupted with its verdict kept as `unsigned_verdict` and a signed laudo of that verdict
+/// in its media: delivered and kept, not refused. Without that kept verdict, a concluded laudo
+/// on an interruption is a contradiction.
+#[test]
+fn an_inspection_interrupted_after_its_signature_is_still_delivered() {
+    let Some((_dir, server, mut signer)) = setup() else {
+        return;
+    };
+    let interrupted = |d: &mut Delivery, kept: Option<Verdict>| {
+        d.manifest.outcome = Outcome::Interrupted(vistoria_core::domain::Interruption {
+            cause: vistoria_core::domain::InterruptionCause::SystemFailure,
+            note: "estação reiniciada".into(),
+            at: d.manifest.concluded_at,
+            unsigned_verdict: kept,
+        });
+    };
+    let mut d = delivery(&server, &car());
+    interrupted(&mut d, Some(Verdict::Conforming));
+    let files = d.files(&mut signer);
+    let response = server.deliver(&d.manifest, &files);
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+
+    let mut d = delivery(&server, &car());
+    interrupted(&mut d, None);
+    refused(&server, d, &mut signer, "laudo.result");
+}

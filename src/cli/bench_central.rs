@@ -14,19 +14,16 @@ use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
 use vistoria_core::domain::{Inspection, SignatureInfo, Verdict};
-use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::signing::test_pki::{self, SoftwareSigner};
 use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
 
+use super::simulate_sign::{self, SimCard};
 use super::{embedded_central, simulate};
 
 const STATION: &str = "ECV-BENCH-01";
 const PHOTOS: usize = 12;
-/// CPF of the benchmark's inspector (valid check digits).
-const INSPECTOR_CPF: &str = "39053344705";
 const PHOTO_BYTES: usize = 500_000;
 
 /// Runs the benchmark with `packages` packages in the scratch folder `data`.
@@ -34,7 +31,9 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(packages > 0, "--packages deve ser maior que zero");
     let central_data = data.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
-    let central = embedded_central::start(&central_data)?;
+    let pki = simulate_sign::ensure_pki(&data.join("ecpf-sim"))?;
+    let mut card = SimCard::open(&pki)?;
+    let central = embedded_central::start(&central_data, &pki.roots_dir())?;
     let (mut store, _) = Store::open(&data.join("kiosk"))?;
     let client = CentralClient::new(&Endpoint {
         url: central.url.clone(),
@@ -43,20 +42,12 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     })?;
     let clock = CentralClock::new(Arc::new(BootClock::new()), None);
     let (_, server_key) = client.sync_clock(&clock)?;
+    simulate_sign::register_inspector(&client)?;
     let station = simulate::simulated_station(STATION);
     let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
         .context("cadastro de veículos embutido")?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let policy = DeliveryPolicy::default();
-    // Every verdict carries its signed laudo (§14): a software e-CPF from the openssl test PKI.
-    let pki = test_pki::make(
-        &data.join("pki"),
-        INSPECTOR_CPF,
-        &test_pki::Options::default(),
-    )
-    .map_err(|e| anyhow::anyhow!("PKI de teste: {e}"))?;
-    let mut signer =
-        SoftwareSigner::of(&pki).map_err(|e| anyhow::anyhow!("e-CPF de teste: {e}"))?;
 
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;
@@ -64,11 +55,11 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         // Untimed: the inspection up to its conclusion and signature, photos stored with hashes.
         let mut inspection = concluded(
             &mut store,
-            &client,
+            (&client, central.url.as_str()),
             &clock,
             &registry[n % registry.len()],
             &mut rng,
-            &mut signer,
+            &mut card,
         )?;
         // Timed: queue (manifest) and delivery until the verified receipt.
         let started = Instant::now();
@@ -116,11 +107,11 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
 
 fn concluded(
     store: &mut Store,
-    client: &CentralClient,
+    (client, central_url): (&CentralClient, &str),
     clock: &CentralClock,
     vehicle: &Vehicle,
     rng: &mut impl RngCore,
-    signer: &mut SoftwareSigner,
+    card: &mut SimCard,
 ) -> anyhow::Result<Inspection> {
     let (query, identity) = simulate::counter_input(vehicle)?;
     let answer = client.query_vehicle(&query)?;
@@ -160,33 +151,13 @@ fn concluded(
         },
     )?;
     // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
-    let now = clock.now()?;
     let station = simulate::simulated_station(STATION);
-    stored::sign_and_store(
+    let signed = card.sign(
         store,
+        &station,
         &inspection,
-        LaudoInputs {
-            number: format!("{STATION}-{}", inspection.id()),
-            station: StationInfo {
-                code: station.code,
-                name: station.name,
-                city: station.city,
-            },
-            inspector: InspectorInfo {
-                name: "Vistoriador de benchmark".to_owned(),
-                cpf: INSPECTOR_CPF.to_owned(),
-            },
-            photos: Vec::new(),
-            panoramic_segments: Vec::new(),
-            biometric_check: BiometricCheck {
-                matched: true,
-                at: now.at,
-            },
-            issued_at: now.at,
-            verify_base_url: "https://central.example/laudos/".to_owned(),
-        },
-        signer,
-        now,
+        clock.now()?,
+        central_url,
         "bench",
     )?;
     workflow::apply(
@@ -198,9 +169,12 @@ fn concluded(
         json!(null),
         |i, at| {
             i.sign(SignatureInfo {
-                signer: "Vistoriador de benchmark".to_owned(),
+                signer: simulate_sign::INSPECTOR_NAME.to_owned(),
                 at,
-                certificate: Some("e-CPF de teste".to_owned()),
+                certificate: Some(format!(
+                    "{} · série {}",
+                    signed.signer_name, signed.certificate_serial
+                )),
             })
         },
     )?;

@@ -124,10 +124,14 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
 /// window's tests start from it.
 pub fn kiosk(root: &Path, station: &str, bay: Option<&str>) -> anyhow::Result<Kiosk> {
     let central_data = root.join("central");
-    let token = embedded_central::station_token(&central_data, station)?;
-    let central = embedded_central::start(&central_data)?;
-    tracing::info!(url = %central.url, "demo central started");
     let kiosk_dir = root.join("kiosk");
+    let token = embedded_central::station_token(&central_data, station)?;
+    // The central trusts the demo token's test root (made in the background on a first start).
+    let central = embedded_central::start(
+        &central_data,
+        &card::demo_token_dir(&kiosk_dir).join("roots"),
+    )?;
+    tracing::info!(url = %central.url, "demo central started");
     let (mut store, report) = Store::open(&kiosk_dir)?;
     let clock = super::startup::restore_clock(&store)?;
     let recovered = super::startup::recover(&mut store, &report, &clock)?;
@@ -165,7 +169,8 @@ fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
     );
     let central_data = root.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
-    let central = embedded_central::start(&central_data)?;
+    let pki = root.join("kiosk").join("ecpf-sim");
+    let central = embedded_central::start(&central_data, &pki.join("roots"))?;
     println!("servidor central de demonstração em {}", central.url);
     simulate::run(&SimulateArgs {
         central: central.url,
@@ -178,5 +183,6 @@ fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
         frame: (1600, 1024),
         retry_schedule: None,
         max_wait: 10.0,
+        pki: Some(pki),
     })
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use vistoria_central::api::Limits;
 use vistoria_central::server::{self, Announcement, ServeOptions};
+use vistoria_central::trust::TrustOptions;
 
 /// The token of station `code`, created on first use and kept beside the central's data.
 pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> {
@@ -21,8 +22,13 @@ pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> 
     Ok(token)
 }
 
-/// Runs the reference central server on a loopback port in a background thread.
-pub fn start(data: &Path) -> anyhow::Result<Announcement> {
+/// Runs the reference central server on a loopback port in a background thread, trusting the
+/// test PKI root(s) in `icp_roots` (demo mode's token or `simulate`'s PKI, which may be made
+/// after the server starts: roots are read at each check). Test PKIs publish no LCR, hence
+/// `lcr_optional`.
+pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
+    let mut trust = TrustOptions::new(icp_roots);
+    trust.lcr_optional = true;
     let options = ServeOptions {
         data: data.to_path_buf(),
         addr: "127.0.0.1:0".parse()?,
@@ -30,12 +36,7 @@ pub fn start(data: &Path) -> anyhow::Result<Announcement> {
         registry: None,
         limits: Limits::default(),
         cert: None,
-        // Interim: the trust work replaces this with the demo's own test roots.
-        trust: {
-            let mut trust = vistoria_central::trust::TrustOptions::new(&data.join("icp-roots"));
-            trust.lcr_optional = true;
-            trust
-        },
+        trust,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()

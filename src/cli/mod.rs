@@ -12,6 +12,7 @@ pub mod ocr;
 pub mod record;
 pub mod sign;
 pub mod simulate;
+pub mod simulate_sign;
 pub mod startup;
 pub mod station;
 pub mod synthetic;

@@ -27,6 +27,7 @@ use vistoria_core::store::{OutboxState, Store};
 use vistoria_core::wire::{Vehicle, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
 
+use super::simulate_sign::{self, SimCard};
 use super::{startup, synthetic};
 
 /// The fictitious registry the reference central server ships (§5).
@@ -69,6 +70,19 @@ pub struct SimulateArgs {
     /// Exit once no attempt is due within this many seconds (the rest stays queued).
     #[arg(long, default_value_t = 10.0)]
     pub max_wait: f64,
+    /// Test PKI of the simulated inspector's e-CPF (made there when missing; default
+    /// DATA/ecpf-sim). The central must trust its `roots/` folder (`--icp-roots`).
+    #[arg(long)]
+    pub pki: Option<PathBuf>,
+}
+
+impl SimulateArgs {
+    /// Where the simulated inspector's test PKI is.
+    pub fn pki_dir(&self) -> PathBuf {
+        self.pki
+            .clone()
+            .unwrap_or_else(|| self.data.join("ecpf-sim"))
+    }
 }
 
 /// `LARGURAxALTURA` (a frame or window size) from the command line.
@@ -86,6 +100,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let _log =
         crate::logging::init(&args.data.join("logs")).context("iniciando o registro (log)")?;
     let (mut store, report) = Store::open(&args.data)?;
+    let mut card = SimCard::open(&simulate_sign::ensure_pki(&args.pki_dir())?)?;
     let client = CentralClient::new(&Endpoint {
         url: args.central.clone(),
         token: args.token.clone(),
@@ -110,13 +125,14 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         if store.inspection(id)?.is_none() {
             let vehicle =
                 &registry[((args.seed.wrapping_mul(7919) + n) % registry.len() as u64) as usize];
-            let ctx = Ctx {
+            let mut ctx = Ctx {
                 client: &client,
                 clock: &clock,
                 station: &station,
                 args,
+                card: &mut card,
             };
-            let inspection = inspect(&mut store, &ctx, id, n, vehicle)?;
+            let inspection = inspect(&mut store, &mut ctx, id, n, vehicle)?;
             println!("{}", line(&inspection));
         }
         deliver(&mut store, &client, &clock, &policy, &server_key)?;
@@ -190,6 +206,9 @@ fn sync(store: &mut Store, client: &CentralClient, clock: &CentralClock) -> anyh
                 startup::save_clock(store, clock)?;
                 store.set_meta(SERVER_KEY, &key)?;
                 vistoria_core::audit_keying::key_after_sync(store, client, clock.now().ok());
+                // §11: the central accepts laudos signed by registered inspectors only.
+                with_retries(|| simulate_sign::register_inspector(client))
+                    .context("registrando o vistoriador simulado na central")?;
                 return Ok(key);
             }
             Err(e) if e.is_transient() && started.elapsed() < Duration::from_secs(120) => {
@@ -212,22 +231,18 @@ struct Ctx<'a> {
     clock: &'a CentralClock,
     station: &'a Station,
     args: &'a SimulateArgs,
+    card: &'a mut SimCard,
 }
 
 /// One whole inspection; the result cycles: conforming, non-conforming, interrupted.
 fn inspect(
     store: &mut Store,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     id: InspectionId,
     n: u64,
     vehicle: &Vehicle,
 ) -> anyhow::Result<Inspection> {
-    let Ctx {
-        client,
-        clock,
-        station,
-        args,
-    } = *ctx;
+    let (client, clock, station, args) = (ctx.client, ctx.clock, ctx.station, ctx.args);
     let (query, identity) = counter_input(vehicle)?;
     let answer = with_retries(|| client.query_vehicle(&query)).context("consulta do veículo")?;
     let mut inspection =
@@ -291,19 +306,34 @@ fn inspect(
                 i.conclude(verdict, at)
             },
         )?;
+        // §14: a real laudo and `.p7s`, signed with the simulated inspector's test e-CPF.
+        let signed = ctx.card.sign(
+            store,
+            station,
+            &inspection,
+            clock.now()?,
+            &args.central,
+            INSPECTOR,
+        )?;
         let signer = SignatureInfo {
-            signer: "Vistoriador Simulado".to_owned(),
+            signer: simulate_sign::INSPECTOR_NAME.to_owned(),
             at: clock.now()?.at,
-            certificate: None,
+            certificate: Some(format!(
+                "{} · série {}",
+                signed.signer_name, signed.certificate_serial
+            )),
         };
-        // §14: until the e-CPF signing module lands, the signature records the biometric check.
         workflow::apply(
             store,
             &mut inspection,
             clock.now()?,
             INSPECTOR,
             "inspection.signed",
-            json!({ "biometric_confirmation": "simulated" }),
+            json!({
+                "biometric_confirmation": "simulated",
+                "certificate": { "holder": signed.signer_name, "serial": signed.certificate_serial },
+                "p7s_sha256": signed.p7s_sha256,
+            }),
             |i, at| i.sign(SignatureInfo { at, ..signer }),
         )?;
     }

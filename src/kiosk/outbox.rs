@@ -64,9 +64,15 @@ impl Kiosk {
         Ok(rows)
     }
 
-    /// Syncs the clock with the central (and learns its receipt key). Returns the round trip.
+    /// Syncs the clock with the central (and learns its receipt key), then sends the
+    /// station's inspectors (§11: the central accepts laudos signed by them only). Returns the
+    /// round trip of the clock sync.
     pub fn sync_clock(&self) -> Result<std::time::Duration, Failure> {
-        let client = self.core().client.clone();
+        let (client, accounts) = {
+            let core = self.core();
+            (core.client.clone(), core.store.accounts())
+        };
+        let accounts = accounts.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
         let (_, key) = client
             .sync_clock(&self.0.clock)
@@ -85,6 +91,10 @@ impl Kiosk {
             &client,
             self.0.clock.now().ok(),
         );
+        drop(core);
+        client
+            .put_inspectors(&vistoria_core::accounts::inspector_list(&accounts))
+            .map_err(|e| format!("enviando a lista de vistoriadores à central: {e}"))?;
         Ok(rtt)
     }
 

@@ -34,10 +34,28 @@ pub fn central_bin() -> PathBuf {
     bin
 }
 
+/// CPF of `vistoria simulate`'s inspector (`src/cli/simulate_sign.rs`).
+pub const SIM_INSPECTOR_CPF: &str = "11144477735";
+
+/// The test PKI of `simulate`'s inspector in `dir` (made once): the central trusts its
+/// `roots/`, `simulate --pki` signs with it.
+pub fn sim_pki(dir: &Path) -> PathBuf {
+    if !vistoria_core::signing::test_pki::TestPki::exists(dir, false) {
+        let options = vistoria_core::signing::test_pki::Options {
+            name: Some("VISTORIADOR SIMULADO"),
+            ..Default::default()
+        };
+        vistoria_core::signing::test_pki::make(dir, SIM_INSPECTOR_CPF, &options).unwrap();
+    }
+    dir.to_path_buf()
+}
+
 /// A running `vistoria-central serve`.
 pub struct Central {
     child: Option<Child>,
     pub data: PathBuf,
+    /// The test PKI the central trusts (`--icp-roots PKI/roots`), for `simulate --pki`.
+    pub pki: PathBuf,
     pub url: String,
     pub cert_sha256: Option<String>,
     addr: String,
@@ -53,9 +71,12 @@ impl Central {
 
     /// Starts on a free loopback port with more `serve` flags.
     pub fn start_with(data: &Path, flags: &[&str]) -> Central {
+        // Kept in the data folder, so it goes with the test's temporary folder.
+        let pki = sim_pki(&data.join("test-pki"));
         let mut central = Central {
             child: None,
             data: data.to_path_buf(),
+            pki,
             url: String::new(),
             cert_sha256: None,
             addr: "127.0.0.1:0".to_owned(),
@@ -71,6 +92,9 @@ impl Central {
                 .args(["serve", "--data"])
                 .arg(&self.data)
                 .args(["--addr", &self.addr])
+                .arg("--icp-roots")
+                .arg(self.pki.join("roots"))
+                .arg("--lcr-optional")
                 .args(&self.flags)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())

@@ -194,6 +194,16 @@ pub fn check_laudo(manifest: &PackageManifest, laudo: &Laudo) -> Result<(), ApiE
             "o checklist do laudo difere do checklist do pacote",
         ));
     }
+    // The laudo's result is the package's; or, for an inspection interrupted after its verdict
+    // was signed but before the signature was recorded (a crash, the deadline), the verdict
+    // the interruption kept (`unsigned_verdict`): that laudo is evidence too, not a forgery.
+    let verdict_agrees = |label: &str, non_conforming: &[String], verdict: &Verdict| {
+        let codes: Vec<&str> = match verdict {
+            Verdict::Conforming => Vec::new(),
+            Verdict::NonConforming { items } => items.iter().map(|i| i.code()).collect(),
+        };
+        label == verdict.label_pt() && non_conforming.iter().map(String::as_str).eq(codes)
+    };
     let result_agrees = match (&laudo.result, &manifest.outcome) {
         (
             LaudoResult::Concluded {
@@ -201,13 +211,17 @@ pub fn check_laudo(manifest: &PackageManifest, laudo: &Laudo) -> Result<(), ApiE
                 non_conforming,
             },
             Outcome::Verdict(verdict),
-        ) => {
-            let codes: Vec<&str> = match verdict {
-                Verdict::Conforming => Vec::new(),
-                Verdict::NonConforming { items } => items.iter().map(|i| i.code()).collect(),
-            };
-            label == verdict.label_pt() && non_conforming.iter().map(String::as_str).eq(codes)
-        }
+        ) => verdict_agrees(label, non_conforming, verdict),
+        (
+            LaudoResult::Concluded {
+                label,
+                non_conforming,
+            },
+            Outcome::Interrupted(interruption),
+        ) => interruption
+            .unsigned_verdict
+            .as_ref()
+            .is_some_and(|verdict| verdict_agrees(label, non_conforming, verdict)),
         (LaudoResult::Interrupted { cause, .. }, Outcome::Interrupted(interruption)) => {
             cause == interruption.cause.code()
         }
