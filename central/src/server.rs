@@ -37,6 +37,19 @@ pub struct ServeOptions {
 pub fn open_storage(data: &Path) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
     crate::fsutil::create_dir_durable(data)
         .with_context(|| format!("não foi possível criar a pasta de dados {}", data.display()))?;
+    // Receipts' key, TLS key, database and media: nobody but the server's user reads them
+    // (issue 17: data folders were world-readable).
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).with_context(
+            || {
+                format!(
+                    "não foi possível restringir a pasta de dados {} ao dono",
+                    data.display()
+                )
+            },
+        )?;
+    }
     let meta = SqliteMetadata::open(&data.join("central.sqlite"))
         .context("não foi possível abrir o banco de dados")?;
     let blobs =
