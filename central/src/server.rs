@@ -65,7 +65,7 @@ pub struct Announcement {
 
 /// Runs the server until interrupted, announcing itself on stdout's first line.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
-    serve_with(options, announce).await
+    run(options, announce, true).await
 }
 
 /// Runs the server until interrupted; `ready` receives the announcement once it listens (an
@@ -73,6 +73,16 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
 pub async fn serve_with(
     options: ServeOptions,
     ready: impl FnOnce(&Announcement) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    // SIGTERM is the embedding program's own to handle; Ctrl-C stops the server as before.
+    run(options, ready, false).await
+}
+
+/// `sigterm`: also stop gracefully on SIGTERM (the standalone server, under systemd).
+async fn run(
+    options: ServeOptions,
+    ready: impl FnOnce(&Announcement) -> anyhow::Result<()>,
+    sigterm: bool,
 ) -> anyhow::Result<()> {
     if options.insecure_http && !options.addr.ip().is_loopback() {
         anyhow::bail!(
@@ -132,7 +142,7 @@ pub async fn serve_with(
     tokio::spawn(api::expiry::run(Arc::clone(&state)));
     let stopper = Arc::clone(&state);
     tokio::spawn(async move {
-        wait_for_stop_signal().await;
+        wait_for_stop_signal(sigterm).await;
         tracing::info!("encerrando: sem novas conexões; envios em andamento guardam o que chegou");
         stopper.begin_shutdown();
     });
@@ -148,18 +158,28 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C).
-async fn wait_for_stop_signal() {
+/// SIGINT (Ctrl-C), or also SIGTERM (systemd, `kill`) when `sigterm`.
+async fn wait_for_stop_signal(sigterm: bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
+    let term = if sigterm {
+        match signal(SignalKind::terminate()) {
+            Ok(term) => Some(term),
+            Err(e) => {
+                tracing::error!(%e, "SIGTERM não pode ser tratado; só Ctrl-C encerra com calma");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    match term {
+        Some(mut term) => {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}
             }
         }
-        Err(e) => {
-            tracing::error!(%e, "SIGTERM não pode ser tratado; só Ctrl-C encerra com calma");
+        None => {
             let _ = tokio::signal::ctrl_c().await;
         }
     }

@@ -375,3 +375,15 @@ fn serve_uses_a_given_certificate_and_refuses_a_foreign_key() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("a.pem"));
 }
+
+#[test]
+fn the_data_folder_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("central");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::add_station(&data, "ECV-01");
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "data folder mode {mode:o}");
+}
