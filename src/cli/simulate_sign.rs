@@ -93,11 +93,10 @@ impl SimCard {
     ) -> anyhow::Result<DetachedSignature> {
         let id = inspection.id();
         let photos = stored::photo_refs(store, id)?;
-        let short: String = id.to_string().chars().take(8).collect();
         let laudo = Laudo::from_inspection(
             inspection,
             LaudoInputs {
-                number: format!("{}-{}", station.code, short.to_uppercase()),
+                number: vistoria_core::laudo::stored::station_number(&station.code, id),
                 station: StationInfo {
                     code: station.code.clone(),
                     name: station.name.clone(),

@@ -64,11 +64,10 @@ impl Kiosk {
         let segments = vistoria_core::laudo::stored::segment_refs(&core.store, id)
             .map_err(|e| e.to_string())?;
         let station = &self.0.station;
-        let short: String = id.to_string().chars().take(8).collect();
         let laudo = Laudo::from_inspection(
             inspection,
             LaudoInputs {
-                number: format!("{}-{}", station.code, short.to_uppercase()),
+                number: vistoria_core::laudo::stored::station_number(&station.code, id),
                 station: StationInfo {
                     code: station.code.clone(),
                     name: station.name.clone(),

@@ -32,7 +32,8 @@ pub fn refused(field: &str, message: impl Into<String>) -> ApiError {
     .with_field(field)
 }
 
-fn files_of(manifest: &PackageManifest, kind: MediaKind) -> Vec<&str> {
+/// Names of the manifest's files of `kind`, in manifest order.
+pub(super) fn files_of(manifest: &PackageManifest, kind: MediaKind) -> Vec<&str> {
     manifest
         .files
         .iter()

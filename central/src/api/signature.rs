@@ -90,14 +90,7 @@ pub fn check(
     read: &dyn Fn(&str) -> std::io::Result<Vec<u8>>,
 ) -> Result<(), Refusal> {
     let manifest = &package.manifest;
-    let named = |kind: MediaKind| -> Vec<&str> {
-        manifest
-            .files
-            .iter()
-            .filter(|f| f.kind == kind)
-            .map(|f| f.name.as_str())
-            .collect()
-    };
+    let named = |kind: MediaKind| super::evidence::files_of(manifest, kind);
     let signatures = named(MediaKind::Signature);
     let claims_certificate = manifest
         .metadata

@@ -26,6 +26,13 @@ pub enum StoredLaudoError {
     Store(#[from] StoreError),
 }
 
+/// The station's own laudo number (until DETRAN gives its own): the station code and the first
+/// eight characters of the inspection id.
+pub fn station_number(station_code: &str, id: InspectionId) -> String {
+    let short: String = id.to_string().chars().take(8).collect();
+    format!("{station_code}-{}", short.to_uppercase())
+}
+
 /// The inspection's photos as the laudo names them: every stored photo of a §7 kind.
 pub fn photo_refs(store: &Store, id: InspectionId) -> Result<Vec<PhotoRef>, StoreError> {
     Ok(store

@@ -427,6 +427,20 @@ pub fn check_macs(start: u64, key0: &[u8; 32], rows: &[MacRow]) -> Result<u64, u
     Ok(checked)
 }
 
+/// Position, hash and MAC of every row from `from` on, in order.
+pub(super) fn mac_rows(conn: &rusqlite::Connection, from: u64) -> Result<Vec<MacRow>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT seq, hash, mac FROM audit_log WHERE seq >= ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([from as i64], |r| {
+        Ok(MacRow {
+            seq: r.get::<_, i64>(0)? as u64,
+            hash: r.get(1)?,
+            mac: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(super) fn mac_start(conn: &rusqlite::Connection) -> Result<Option<u64>, StoreError> {
     let value: Option<String> = conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [MAC_START], |r| {

@@ -466,17 +466,7 @@ impl Store {
     /// Position, hash and MAC of every audit row from `from` on, in order: what the central
     /// needs to check the MACs (nothing of the rows' content).
     pub fn audit_mac_rows(&self, from: u64) -> Result<Vec<audit::MacRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, hash, mac FROM audit_log WHERE seq >= ?1 ORDER BY seq")?;
-        let rows = stmt.query_map([from as i64], |r| {
-            Ok(audit::MacRow {
-                seq: r.get::<_, i64>(0)? as u64,
-                hash: r.get(1)?,
-                mac: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        audit::mac_rows(&self.conn, from)
     }
 
     /// Walks the audit chain.
@@ -537,16 +527,7 @@ pub fn verify_audit_at(data_dir: &Path) -> Result<AuditReport, StoreError> {
 
 /// [`Store::audit_mac_rows`] of a data directory, read-only beside a live kiosk.
 pub fn audit_mac_rows_at(data_dir: &Path) -> Result<Vec<MacRow>, StoreError> {
-    let conn = open_read_only(data_dir)?;
-    let mut stmt = conn.prepare("SELECT seq, hash, mac FROM audit_log ORDER BY seq")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(MacRow {
-            seq: r.get::<_, i64>(0)? as u64,
-            hash: r.get(1)?,
-            mac: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    audit::mac_rows(&open_read_only(data_dir)?, 1)
 }
 
 fn open_read_only(data_dir: &Path) -> Result<Connection, StoreError> {
