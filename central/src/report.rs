@@ -30,12 +30,7 @@ pub enum StationError {
 
 /// Registers a station and returns its new bearer token (only its hash is stored).
 pub fn add_station(meta: &dyn MetadataStore, code: &str) -> Result<String, StationError> {
-    let valid = !code.is_empty()
-        && code.len() <= 32
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-    if !valid {
+    if crate::names::check_station_code(code).is_err() {
         return Err(StationError::BadCode(code.to_owned()));
     }
     let secret: [u8; 32] = rand::random();
@@ -114,14 +109,13 @@ fn check_package(package: &PackageRecord, blobs: &dyn BlobStore) -> StorageResul
             Verification::Rejected
         }
         PackageStatus::Verified => {
-            let sealed: HashSet<String> =
-                blobs.sealed(package.inspection_id)?.into_iter().collect();
+            let sealed: HashSet<String> = blobs.sealed(&package.key())?.into_iter().collect();
             for file in &package.files {
                 if !sealed.contains(&file.name) {
                     problems.push(format!("{}: ausente", file.name));
                     continue;
                 }
-                let got = Digests::of_reader(blobs.open(package.inspection_id, &file.name)?)?;
+                let got = Digests::of_reader(blobs.open(&package.key(), &file.name)?)?;
                 if got.sha256 != file.sha256 || got.md5 != file.md5 || got.size != file.size {
                     problems.push(format!("{}: bytes não conferem com o manifesto", file.name));
                 }
@@ -171,7 +165,7 @@ pub fn report(
                 .entry(package.manifest_sha256.as_str())
                 .or_default() += 1;
             let listed: HashSet<&str> = package.files.iter().map(|f| f.name.as_str()).collect();
-            let sealed = blobs.sealed(package.inspection_id)?;
+            let sealed = blobs.sealed(&package.key())?;
             if sealed.iter().any(|name| !listed.contains(name.as_str())) {
                 extra_copies += 1;
             }
@@ -253,8 +247,8 @@ pub fn purge(
         if !dry_run {
             // Media first: a crash in between leaves metadata pointing at nothing, which the
             // next purge removes, never media without metadata.
-            blobs.delete_inspection(package.inspection_id)?;
-            meta.delete_package(package.inspection_id)?;
+            blobs.delete_inspection(&package.key())?;
+            meta.delete_package(&package.key())?;
         }
         purged.push(Purged::Inspection {
             inspection_id: package.inspection_id,

@@ -12,6 +12,8 @@ use crate::api::{self, AppState, Limits};
 use crate::keys::ServerKey;
 use crate::registry::Registry;
 use crate::storage::files::FileBlobs;
+use crate::storage::postgres::PgMetadata;
+use crate::storage::s3::{S3Blobs, S3Location, S3Options};
 use crate::storage::sqlite::SqliteMetadata;
 use crate::storage::{BlobStore, MetadataStore};
 use crate::tls::TlsIdentity;
@@ -34,23 +36,127 @@ pub struct ServeOptions {
     pub cert: Option<(PathBuf, PathBuf)>,
     /// ICP-Brasil roots and LCR policy (§14).
     pub trust: TrustOptions,
+    /// Where metadata and media live (the data folder unless told otherwise).
+    pub storage: StorageFlags,
+    /// The receipt-signing key shared by every instance; `DATA/keys/` (made on first start)
+    /// when `None`.
+    pub key_file: Option<PathBuf>,
 }
 
-/// The default backends in a data folder: `DIR/central.sqlite` and `DIR/media/`.
-pub fn open_storage(data: &Path) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
+/// Where the metadata and the media live. By default both are in the data folder (SQLite and
+/// plain files: one machine); a central of several instances shares a PostgreSQL database and
+/// an S3 bucket instead (issue 21).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StorageFlags {
+    /// PostgreSQL for the metadata instead of DATA/central.sqlite, as a libpq URL
+    /// (`postgres://user:password@host:5432/vistoria`); every instance points at the same one.
+    #[arg(long, env = "VISTORIA_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
+    /// Connections each instance keeps open to PostgreSQL.
+    #[arg(long, default_value_t = 16)]
+    pub database_connections: u32,
+    /// An S3-compatible bucket for the media instead of DATA/media: `s3://BUCKET[/PREFIX]`;
+    /// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]")]
+    pub blobs: Option<String>,
+    /// Endpoint of the S3-compatible store (SeaweedFS, MinIO, Ceph…); AWS's if absent. Plain
+    /// http:// only to this machine.
+    #[arg(long, requires = "blobs")]
+    pub s3_endpoint: Option<String>,
+    /// Region of the bucket.
+    #[arg(long, default_value = "us-east-1")]
+    pub s3_region: String,
+}
+
+impl StorageFlags {
+    /// The media store these flags name, if it is S3.
+    fn s3(&self) -> anyhow::Result<Option<S3Blobs>> {
+        let Some(url) = &self.blobs else {
+            return Ok(None);
+        };
+        let location = S3Location::parse(url).map_err(anyhow::Error::msg)?;
+        let credential = |name: &str| {
+            std::env::var(name).with_context(|| {
+                format!("defina {name} com a credencial do bucket S3 de --blobs {url}")
+            })
+        };
+        let options = S3Options {
+            location,
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: credential("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: credential("AWS_SECRET_ACCESS_KEY")?,
+        };
+        Ok(Some(S3Blobs::open(&options).context(
+            "não foi possível preparar o armazenamento S3 de --blobs",
+        )?))
+    }
+}
+
+/// Opens the metadata and media stores `flags` name, the data folder's by default.
+pub fn open_storage(
+    data: &Path,
+    flags: &StorageFlags,
+) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
+    if flags.database.is_none() && flags.blobs.is_none() {
+        return open_data_folder(data);
+    }
+    prepare_data_folder(data)?;
+    let meta: Arc<dyn MetadataStore> = match &flags.database {
+        Some(url) => Arc::new(PgMetadata::connect(url, flags.database_connections).context(
+            "não foi possível abrir o banco PostgreSQL de --database (confira endereço, usuário e \
+             senha)",
+        )?),
+        None => Arc::new(
+            SqliteMetadata::open(&data.join("central.sqlite"))
+                .context("não foi possível abrir o banco de dados")?,
+        ),
+    };
+    let blobs: Arc<dyn BlobStore> = match flags.s3()? {
+        Some(s3) => Arc::new(s3),
+        None => Arc::new(
+            FileBlobs::open(&data.join("media"))
+                .context("não foi possível abrir a pasta de mídia")?,
+        ),
+    };
+    Ok((meta, blobs))
+}
+
+/// Creates the data folder and makes it the server user's alone: it holds keys and citizens'
+/// data (issue 17).
+fn prepare_data_folder(data: &Path) -> anyhow::Result<()> {
     crate::fsutil::create_dir_durable(data)
         .with_context(|| format!("não foi possível criar a pasta de dados {}", data.display()))?;
-    // Packages hold citizens' data: the folder is the server user's alone (issue 17).
     crate::fsutil::restrict_to_owner(data).with_context(|| {
         format!(
             "não foi possível restringir a pasta de dados {} ao usuário do servidor (chmod 700)",
             data.display()
         )
     })?;
+    Ok(())
+}
+
+/// The embedded backends in a data folder: `DIR/central.sqlite` and `DIR/media/`.
+fn open_data_folder(data: &Path) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
+    prepare_data_folder(data)?;
     let meta = SqliteMetadata::open(&data.join("central.sqlite"))
         .context("não foi possível abrir o banco de dados")?;
     let blobs =
         FileBlobs::open(&data.join("media")).context("não foi possível abrir a pasta de mídia")?;
+    // A data folder written before packages were keyed by station keeps its media: each folder
+    // moves under the station its package records.
+    let owners: std::collections::HashMap<uuid::Uuid, String> = meta
+        .packages()
+        .context("não foi possível ler os pacotes registrados")?
+        .into_iter()
+        .map(|p| (p.inspection_id, p.station))
+        .collect();
+    let moved = blobs
+        .adopt_unscoped(&|id| owners.get(&id).cloned())
+        .context("não foi possível mover a mídia para as pastas das estações")?;
+    if moved > 0 {
+        tracing::info!(moved, "mídia movida para as pastas das estações");
+    }
     Ok((Arc::new(meta), Arc::new(blobs)))
 }
 
@@ -90,9 +196,17 @@ async fn run(
             options.addr
         );
     }
-    let (meta, blobs) = open_storage(&options.data)?;
-    let key = ServerKey::load_or_create(&options.data.join("keys"))
-        .context("não foi possível carregar a chave do servidor")?;
+    // The stores block (the PostgreSQL client runs its own runtime): open them off the
+    // async threads, as every later call is made.
+    let (meta, blobs) = {
+        let (data, storage) = (options.data.clone(), options.storage.clone());
+        tokio::task::spawn_blocking(move || open_storage(&data, &storage)).await??
+    };
+    let key = match &options.key_file {
+        Some(path) => ServerKey::load_file(path),
+        None => ServerKey::load_or_create(&options.data.join("keys")),
+    }
+    .context("não foi possível carregar a chave do servidor")?;
     let registry = Registry::load(options.registry.as_deref())
         .context("não foi possível carregar o cadastro de veículos")?;
     let trust = Trust::new(options.trust.clone(), &options.data.join("lcr"));
@@ -140,6 +254,7 @@ async fn run(
     };
 
     tokio::spawn(api::expiry::run(Arc::clone(&state)));
+    tokio::spawn(api::admission::watch_stations(Arc::clone(&state)));
     let stopper = Arc::clone(&state);
     tokio::spawn(async move {
         wait_for_stop_signal(sigterm).await;

@@ -147,3 +147,63 @@ fn stations_see_only_their_own_inspections() {
         .unwrap();
     assert_eq!(response.status(), 422);
 }
+
+/// Issue 17: a station learns nothing about another station's inspection ids. Ids are the
+/// stations' own, so the central keys packages by (station, id): ECV-02 registering ECV-01's id
+/// gets the same 201 as for any new id, and the two packages never touch each other.
+#[test]
+fn another_stations_inspection_id_answers_as_an_unknown_one() {
+    let server = Server::start();
+    let other_token = add_station(&server.data, "ECV-02");
+    let data = vec![7u8; 512];
+    let first = server.query_vehicle(&registry().remove(6));
+    let m = manifest(&first, "ECV-01", &[("rear.jpg", &data)]);
+    let id = m.inspection_id.as_uuid();
+    assert_eq!(server.post_json("/packages", &to_value(&m)).status(), 201);
+
+    let second = server.query_vehicle_as(&other_token, &registry().remove(7));
+    let mut theirs = manifest(&second, "ECV-02", &[("rear.jpg", &data)]);
+    theirs.inspection_id = m.inspection_id;
+    // The same kind of package with an id nobody used, for a query of its own.
+    let third = server.query_vehicle_as(&other_token, &registry().remove(8));
+    let unknown = manifest(&third, "ECV-02", &[("rear.jpg", &data)]);
+    let register = |body: &vistoria_core::wire::PackageManifest| {
+        server
+            .client
+            .post(server.api("/packages"))
+            .bearer_auth(&other_token)
+            .json(&to_value(body))
+            .send()
+            .unwrap()
+    };
+    let (taken, fresh) = (register(&theirs), register(&unknown));
+    assert_eq!(
+        (taken.status().as_u16(), fresh.status().as_u16()),
+        (201, 201)
+    );
+    // ECV-02's bytes land in its own package; ECV-01's package is untouched.
+    let put = server
+        .client
+        .put(server.api(&format!("/packages/{id}/files/rear.jpg?offset=0")))
+        .bearer_auth(&other_token)
+        .header("content-type", "application/octet-stream")
+        .body(data.clone())
+        .send()
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let ours: Value = server
+        .get(&format!("/packages/{id}"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(ours["files"][0]["received"], 0);
+    assert!(
+        server
+            .data
+            .join("media/ECV-02")
+            .join(id.to_string())
+            .join(".partial/rear.jpg")
+            .exists()
+    );
+}

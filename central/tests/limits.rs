@@ -159,7 +159,11 @@ fn an_uncommitted_package_expires_with_its_partial_bytes() {
             .status(),
         200
     );
-    let partial_dir = server.data.join("media").join(stale_id.to_string());
+    let partial_dir = server
+        .data
+        .join("media")
+        .join("ECV-01")
+        .join(stale_id.to_string());
     assert!(partial_dir.exists());
     // A committed package is never expired.
     let query2 = server.query_vehicle(&vehicles[5]);

@@ -40,7 +40,14 @@ fn purge_removes_only_what_is_older_than_five_years() {
         .collect();
     assert_eq!(lines[0]["removed"], "inspection");
     assert_eq!(lines[0]["inspection_id"], id.to_string());
-    assert!(!server.data.join("media").join(id.to_string()).exists());
+    assert!(
+        !server
+            .data
+            .join("media")
+            .join("ECV-01")
+            .join(id.to_string())
+            .exists()
+    );
     assert_eq!(server.report().last().unwrap()["inspections"], 0);
 }
 
@@ -60,7 +67,12 @@ fn report_notices_media_altered_after_the_receipt() {
         json!({"inspections": 1, "verified": 1, "rejected": 0, "duplicates_stored": 0})
     );
 
-    let stored = server.data.join("media").join(id.to_string()).join("b.jpg");
+    let stored = server
+        .data
+        .join("media")
+        .join("ECV-01")
+        .join(id.to_string())
+        .join("b.jpg");
     let mut altered = std::fs::read(&stored).unwrap();
     altered[0] ^= 1;
     std::fs::write(&stored, altered).unwrap();

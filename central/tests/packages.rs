@@ -108,7 +108,11 @@ fn upload_commit_receipt_retry_and_report() {
     assert_eq!(view["files"][1]["received"], big.len() as u64);
 
     // Stored once: exactly the two files, under their names.
-    let media = server.data.join("media").join(id.to_string());
+    let media = server
+        .data
+        .join("media")
+        .join("ECV-01")
+        .join(id.to_string());
     let mut stored: Vec<String> = std::fs::read_dir(&media)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -281,6 +285,7 @@ fn upload_cut_mid_file_resumes_from_what_was_received() {
     let media = server
         .data
         .join("media")
+        .join("ECV-01")
         .join(id.to_string())
         .join("seg-0001.mp4");
     assert_eq!(std::fs::read(media).unwrap(), video);

@@ -16,7 +16,7 @@ pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> 
     if let Ok(token) = std::fs::read_to_string(&saved) {
         return Ok(token.trim().to_owned());
     }
-    let (meta, _) = server::open_storage(central_data)?;
+    let (meta, _) = server::open_storage(central_data, &Default::default())?;
     let token = vistoria_central::report::add_station(meta.as_ref(), code)?;
     std::fs::write(&saved, &token).context("guardando o token da estação")?;
     Ok(token)
@@ -37,6 +37,8 @@ pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
         limits: Limits::default(),
         cert: None,
         trust,
+        storage: Default::default(),
+        key_file: None,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()

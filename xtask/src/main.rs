@@ -99,23 +99,44 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    if has_nextest() {
+    let tests = if has_nextest() {
         run(cargo(&[
             "nextest",
             "run",
             "--workspace",
             "--locked",
             "--no-fail-fast",
-        ]))?;
+        ]))
     } else {
         run(cargo(&[
             "test",
             "--workspace",
             "--locked",
             "--no-fail-fast",
-        ]))?;
-    }
+        ]))
+    };
+    stop_test_services();
+    tests?;
     deb::test()
+}
+
+/// Stops the PostgreSQL and SeaweedFS the central's tests started for the suite
+/// (`central/tests/common/services.rs`), whatever the tests' outcome.
+fn stop_test_services() {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    let dir = target.join("tmp").join("services");
+    if dir.exists() {
+        let mut cmd = Command::new("bash");
+        cmd.arg("installer/test-services.sh").arg("stop").arg(&dir);
+        if let Err(e) = run(cmd) {
+            eprintln!(
+                "xtask: could not stop the test services in {}: {e:#}",
+                dir.display()
+            );
+        }
+    }
 }
 
 fn bench(args: &[String]) -> Result<()> {

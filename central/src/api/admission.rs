@@ -92,9 +92,12 @@ impl Drop for UploadSlot {
 pub const TOKEN_EPOCH_FILE: &str = "stations.epoch";
 
 /// Identity of the epoch file as last seen: (inode, modification time in ns, length).
-pub type Stamp = Option<(u64, i128, u64)>;
+type FileStamp = Option<(u64, i128, u64)>;
 
-fn stamp(path: &Path) -> Stamp {
+/// What a lookup saw before asking the store: the epoch file and the cache's generation.
+pub type Stamp = (FileStamp, u64);
+
+fn file_stamp(path: &Path) -> FileStamp {
     use std::os::unix::fs::MetadataExt as _;
     let meta = std::fs::metadata(path).ok()?;
     let mtime = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
@@ -103,10 +106,28 @@ fn stamp(path: &Path) -> Stamp {
 
 /// Token hash → station, so a request is authenticated without a database round trip on the
 /// blocking pool (which slow uploads or a flood could otherwise fill). Entries expire after
-/// [`Limits::token_cache_ttl`] and all are dropped when the epoch file changes.
+/// [`Limits::token_cache_ttl`]; all are dropped when the epoch file changes (a `station`
+/// command on this machine) or when the stations in the store change (any instance, seen by
+/// [`watch_stations`] within [`STATIONS_POLL`]).
 pub struct TokenCache {
     epoch: Option<PathBuf>,
-    inner: Mutex<(Stamp, CachedTokens)>,
+    inner: Mutex<CacheState>,
+}
+
+struct CacheState {
+    file: FileStamp,
+    /// Bumped at every invalidation, so a lookup that started before one is not cached.
+    generation: u64,
+    /// Fingerprint of the stations table when last seen.
+    store: Option<String>,
+    tokens: CachedTokens,
+}
+
+impl CacheState {
+    fn clear(&mut self) {
+        self.tokens.clear();
+        self.generation += 1;
+    }
 }
 
 /// Token hash → (station, when it was looked up).
@@ -115,45 +136,84 @@ type CachedTokens = HashMap<String, (String, Instant)>;
 /// Most cached tokens (one per station; the bound only matters against a bug).
 const MAX_CACHED_TOKENS: usize = 10_000;
 
+/// How often each instance looks at the stations table for rotated or revoked tokens.
+pub const STATIONS_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl TokenCache {
-    /// A cache watching `epoch` (none: entries only expire by age).
+    /// A cache watching `epoch` (none: entries only expire by age or by the store).
     pub fn new(epoch: Option<PathBuf>) -> TokenCache {
-        let seen = epoch.as_deref().and_then(stamp);
+        let file = epoch.as_deref().and_then(file_stamp);
         TokenCache {
             epoch,
-            inner: Mutex::new((seen, HashMap::new())),
+            inner: Mutex::new(CacheState {
+                file,
+                generation: 0,
+                store: None,
+                tokens: HashMap::new(),
+            }),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        // One stat() per request: cheap, and it makes a revocation effective at once.
+        let now = self.epoch.as_deref().and_then(file_stamp);
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.file != now {
+            inner.file = now;
+            inner.clear();
+        }
+        inner
     }
 
     /// The station of a token hash, if cached and still valid.
     pub fn get(&self, hash: &str, limits: &Limits) -> Option<String> {
-        // One stat() per request: cheap, and it makes a revocation effective at once.
-        let now_stamp = self.epoch.as_deref().and_then(stamp);
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if inner.0 != now_stamp {
-            inner.0 = now_stamp;
-            inner.1.clear();
-        }
-        let (station, at) = inner.1.get(hash)?;
+        let inner = self.lock();
+        let (station, at) = inner.tokens.get(hash)?;
         (at.elapsed() < limits.token_cache_ttl).then(|| station.clone())
     }
 
-    /// Remembers a token hash found in the store. `seen` is the epoch stamp read before the
-    /// lookup: if the epoch changed since, the answer may be stale and is not kept.
+    /// Remembers a token hash found in the store. `seen` is [`TokenCache::stamp`] taken before
+    /// the lookup: if the cache was invalidated since, the answer may be stale and is not kept.
     pub fn put(&self, hash: String, station: String, seen: Stamp) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if inner.0 != seen {
+        let mut inner = self.lock();
+        if (inner.file, inner.generation) != seen {
             return;
         }
-        if inner.1.len() >= MAX_CACHED_TOKENS {
-            inner.1.clear();
+        if inner.tokens.len() >= MAX_CACHED_TOKENS {
+            inner.tokens.clear();
         }
-        inner.1.insert(hash, (station, Instant::now()));
+        inner.tokens.insert(hash, (station, Instant::now()));
     }
 
-    /// The epoch stamp now, to pass to [`TokenCache::put`].
+    /// The stamp to pass to [`TokenCache::put`].
     pub fn stamp(&self) -> Stamp {
-        self.epoch.as_deref().and_then(stamp)
+        let inner = self.lock();
+        (inner.file, inner.generation)
+    }
+
+    /// Forgets every token when the stations table's fingerprint is not the one last seen.
+    pub fn observe_stations(&self, fingerprint: String) {
+        let mut inner = self.lock();
+        if inner.store.as_deref() != Some(fingerprint.as_str()) {
+            if inner.store.is_some() {
+                inner.clear();
+            }
+            inner.store = Some(fingerprint);
+        }
+    }
+}
+
+/// Watches the stations table for as long as the server runs, so that a token rotated or
+/// revoked through any instance (or `station` on any machine) stops working here too.
+pub async fn watch_stations(state: std::sync::Arc<super::AppState>) {
+    loop {
+        let meta = std::sync::Arc::clone(&state.meta);
+        match tokio::task::spawn_blocking(move || meta.stations_fingerprint()).await {
+            Ok(Ok(fingerprint)) => state.tokens.observe_stations(fingerprint),
+            Ok(Err(e)) => tracing::warn!(%e, "não foi possível ler as estações"),
+            Err(e) => tracing::warn!(%e, "não foi possível ler as estações"),
+        }
+        tokio::time::sleep(STATIONS_POLL).await;
     }
 }
 

@@ -17,14 +17,14 @@ pub fn sweep(state: &Arc<AppState>) -> anyhow::Result<usize> {
     let expiry = chrono::Duration::from_std(state.limits.uncommitted_expiry)?;
     let cutoff = Utc::now() - expiry;
     let mut removed = 0;
-    for id in state.meta.uncommitted_before(cutoff)? {
+    for key in state.meta.uncommitted_before(cutoff)? {
         // Holding the commit claim keeps uploads and commits of this package out meanwhile.
-        let Ok(_claim) = state.claim(id, None) else {
+        let Ok(_claim) = state.claim(&key, None) else {
             continue;
         };
-        state.blobs.delete_inspection(id)?;
-        state.meta.delete_package(id)?;
-        tracing::warn!(inspection_id = %id, "pacote não confirmado expirou; removido com seus bytes parciais");
+        state.blobs.delete_inspection(&key)?;
+        state.meta.delete_package(&key)?;
+        tracing::warn!(station = %key.station, inspection_id = %key.inspection_id, "pacote não confirmado expirou; removido com seus bytes parciais");
         removed += 1;
     }
     Ok(removed)

@@ -16,10 +16,9 @@ mod state;
 mod upload;
 mod vehicles;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -33,7 +32,7 @@ use vistoria_core::wire::{API_PREFIX, ErrorCode};
 
 use crate::keys::ServerKey;
 use crate::registry::Registry;
-use crate::storage::{BlobStore, MetadataStore};
+use crate::storage::{BlobStore, MetadataStore, PackageKey};
 use crate::trust::Trust;
 use admission::{TOKEN_EPOCH_FILE, TokenCache, UploadSlots};
 use error::ApiError;
@@ -65,8 +64,6 @@ pub struct AppState {
     data: Option<PathBuf>,
     /// Turns `true` when the server begins a graceful stop; running uploads then end.
     stop: tokio::sync::watch::Sender<bool>,
-    /// Uploads (`Some(file)`) and commits (`None`) running now, by inspection.
-    busy: Mutex<HashSet<(Uuid, Option<String>)>>,
 }
 
 impl AppState {
@@ -130,7 +127,6 @@ impl AppState {
             uploads: Arc::default(),
             data,
             stop: tokio::sync::watch::Sender::new(false),
-            busy: Mutex::default(),
         })
     }
 
@@ -149,44 +145,71 @@ impl AppState {
         self.data.as_deref()
     }
 
-    /// Marks an upload (`file = Some`) or commit (`None`) of `id` as running; refuses if a
-    /// conflicting one runs (the same file, or a commit and anything else of the inspection).
-    fn claim(self: &Arc<Self>, id: Uuid, file: Option<&str>) -> Result<Claim, ApiError> {
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        let conflict = busy.iter().any(|(other_id, other_file)| {
-            *other_id == id
-                && (file.is_none() || other_file.is_none() || other_file.as_deref() == file)
-        });
-        if conflict {
+    /// Marks an upload (`file = Some`) or commit (`None`) of a package as running; refuses if a
+    /// conflicting one runs (the same file, or a commit and anything else of the inspection) on
+    /// this or any other instance: the lease is kept in the metadata store. Blocking: call it
+    /// off the async threads.
+    fn claim(self: &Arc<Self>, key: &PackageKey, file: Option<&str>) -> Result<Claim, ApiError> {
+        let holder = Uuid::new_v4();
+        let now = chrono::Utc::now();
+        // Past its lease an upload has been cut by its own deadline; a commit re-hashes and
+        // seals at disk speed. An instance that dies holds nothing longer than this.
+        let lease = match file {
+            Some(_) => self.limits.upload_deadline + std::time::Duration::from_secs(60),
+            None => COMMIT_LEASE,
+        };
+        let until = now + chrono::Duration::from_std(lease).map_err(ApiError::internal)?;
+        if !self.meta.claim(key, file, holder, now, until)? {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::UploadInProgress,
                 "já há um envio ou confirmação desta vistoria em andamento; aguarde e tente novamente",
             ));
         }
-        let key = (id, file.map(str::to_owned));
-        busy.insert(key.clone());
         Ok(Claim {
-            state: Arc::clone(self),
-            key,
+            meta: Arc::clone(&self.meta),
+            holder: Some(holder),
         })
     }
 }
 
-/// Releases a [`AppState::claim`] when dropped.
+/// How long a commit's lease lasts.
+const COMMIT_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// A lease of [`AppState::claim`]: ended by [`Claim::release`], or when dropped.
 struct Claim {
-    state: Arc<AppState>,
-    key: (Uuid, Option<String>),
+    meta: Arc<dyn MetadataStore>,
+    holder: Option<Uuid>,
+}
+
+impl Claim {
+    /// Ends the lease now (blocking): the next request of the station finds it free.
+    fn release(mut self) -> Result<(), ApiError> {
+        if let Some(holder) = self.holder.take() {
+            self.meta.release(holder)?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut busy = self
-            .state
-            .busy
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        busy.remove(&self.key);
+        let Some(holder) = self.holder.take() else {
+            return;
+        };
+        let meta = Arc::clone(&self.meta);
+        let end = move || {
+            if let Err(e) = meta.release(holder) {
+                tracing::warn!(%e, "não foi possível encerrar a reserva; ela expira sozinha");
+            }
+        };
+        // An early return may drop it on an async thread, where the store must not block.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(end);
+            }
+            Err(_) => end(),
+        }
     }
 }
 

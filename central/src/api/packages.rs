@@ -24,7 +24,7 @@ use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
 use super::{AppState, Station, audit, blocking, evidence, quota, signature};
 use crate::names::check_file_name;
-use crate::storage::{FileRecord, InsertOutcome, PackageRecord};
+use crate::storage::{FileRecord, InsertOutcome, PackageKey, PackageRecord};
 
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len
@@ -52,30 +52,30 @@ pub(super) fn file_name_error(name: &str, e: impl std::fmt::Display) -> ApiError
     .with_file(name)
 }
 
-/// Loads the package of `id` if it belongs to `station` (another station's is "not found").
+/// Loads the authenticated station's package (packages are keyed by station: another
+/// station's inspection id is as unknown as an id nobody used).
 pub(super) async fn own_package(
     state: &Arc<AppState>,
-    station: &str,
-    id: Uuid,
+    key: &PackageKey,
 ) -> Result<PackageRecord, ApiError> {
     let meta = Arc::clone(&state.meta);
-    let package = blocking(move || Ok(meta.package(id)?)).await?;
-    match package {
-        Some(p) if p.station == station => Ok(p),
-        _ => Err(ApiError::inspection_not_found()),
-    }
+    let key = key.clone();
+    blocking(move || Ok(meta.package(&key)?))
+        .await?
+        .ok_or_else(ApiError::inspection_not_found)
 }
 
 /// The upload state of a stored package.
 pub(super) async fn current_state(
     state: &Arc<AppState>,
-    id: Uuid,
+    key: &PackageKey,
 ) -> Result<UploadState, ApiError> {
     let state = Arc::clone(state);
+    let key = key.clone();
     blocking(move || {
         let package = state
             .meta
-            .package(id)?
+            .package(&key)?
             .ok_or_else(ApiError::inspection_not_found)?;
         Ok(upload_state(&package, state.blobs.as_ref())?)
     })
@@ -158,7 +158,8 @@ pub async fn create(
     validate_manifest(&manifest, &state)?;
     quota::check_manifest(&manifest, &state.limits)?;
     let id = manifest.inspection_id.as_uuid();
-    quota::check_capacity(&state, &station, id, &manifest).await?;
+    let key = PackageKey::new(&station, id);
+    quota::check_capacity(&state, &key, &manifest).await?;
     let meta = Arc::clone(&state.meta);
     let query_id = manifest.query_id;
     let query = blocking(move || Ok(meta.query(query_id)?)).await?;
@@ -234,9 +235,7 @@ pub async fn create(
             tracing::info!(%station, inspection_id = %id, "manifesto recebido");
             StatusCode::CREATED
         }
-        InsertOutcome::Existing(existing)
-            if existing.station == station && existing.manifest_sha256 == content_sha256 =>
-        {
+        InsertOutcome::Existing(existing) if existing.manifest_sha256 == content_sha256 => {
             StatusCode::OK
         }
         InsertOutcome::QueryUsed(other) => {
@@ -248,8 +247,6 @@ pub async fn create(
                 ),
             ));
         }
-        // Another station's id answers as a taken id of this station's would: the same 409, so
-        // the answer tells nothing about other stations' inspections.
         InsertOutcome::Existing(_) => {
             tracing::warn!(%station, inspection_id = %id, "manifesto diferente para vistoria já registrada");
             return Err(ApiError::new(
@@ -259,7 +256,7 @@ pub async fn create(
             ));
         }
     };
-    Ok((status, Json(current_state(&state, id).await?)).into_response())
+    Ok((status, Json(current_state(&state, &key).await?)).into_response())
 }
 
 /// `GET /packages/{id}`: upload state, to know where to resume after a restart.
@@ -268,9 +265,9 @@ pub async fn get_upload_state(
     Extension(Station(station)): Extension<Station>,
     Path(id): Path<String>,
 ) -> Result<Json<UploadState>, ApiError> {
-    let id = parse_id(&id)?;
-    own_package(&state, &station, id).await?;
-    Ok(Json(current_state(&state, id).await?))
+    let key = PackageKey::new(&station, parse_id(&id)?);
+    own_package(&state, &key).await?;
+    Ok(Json(current_state(&state, &key).await?))
 }
 
 /// `GET /inspections/{id}`: what was received and its verification status.
@@ -279,8 +276,8 @@ pub async fn inspection(
     Extension(Station(station)): Extension<Station>,
     Path(id): Path<String>,
 ) -> Result<Json<InspectionView>, ApiError> {
-    let id = parse_id(&id)?;
-    let package = own_package(&state, &station, id).await?;
+    let key = PackageKey::new(&station, parse_id(&id)?);
+    let package = own_package(&state, &key).await?;
     let blobs = Arc::clone(&state.blobs);
     Ok(Json(
         blocking(move || Ok(inspection_view(&package, blobs.as_ref())?)).await?,
@@ -296,22 +293,22 @@ pub async fn commit(
     Path(id): Path<String>,
 ) -> Result<Json<Receipt>, ApiError> {
     let id = parse_id(&id)?;
-    let package = own_package(&state, &station, id).await?;
+    let key = PackageKey::new(&station, id);
+    let package = own_package(&state, &key).await?;
     if let Some(receipt) = package.receipt {
         return Ok(Json(receipt));
     }
-    let claim = state.claim(id, None)?;
     let worker = Arc::clone(&state);
     let receipt = blocking(move || {
-        let _claim = claim;
         let state = worker;
+        let claim = state.claim(&key, None)?;
         let mut missing = Vec::new();
         for file in &package.files {
             // An empty file needs no upload; give it a (durable, empty) blob to seal.
-            if file.size == 0 && state.blobs.len(id, &file.name)? == 0 {
-                state.blobs.append(id, &file.name, 0)?.finish()?;
+            if file.size == 0 && state.blobs.len(&key, &file.name)? == 0 {
+                state.blobs.append(&key, &file.name, 0)?.finish()?;
             }
-            if state.blobs.len(id, &file.name)? != file.size {
+            if state.blobs.len(&key, &file.name)? != file.size {
                 missing.push(file.name.clone());
             }
         }
@@ -326,12 +323,12 @@ pub async fn commit(
         }
         let mut bad = Vec::new();
         for file in &package.files {
-            let reader = state.blobs.open(id, &file.name)?;
+            let reader = state.blobs.open(&key, &file.name)?;
             let got = Digests::of_reader(reader).map_err(ApiError::internal)?;
             if !digests_match(&got, file) {
                 tracing::warn!(%station, inspection_id = %id, file = %file.name, expected = %file.sha256, got = %got.sha256, "arquivo não confere com o manifesto");
-                state.blobs.discard(id, &file.name)?;
-                state.meta.set_file_check(id, &file.name, None)?;
+                state.blobs.discard(&key, &file.name)?;
+                state.meta.set_file_check(&key, &file.name, None)?;
                 bad.push(file.name.clone());
             }
         }
@@ -341,7 +338,7 @@ pub async fn commit(
                 bad.iter().map(|n| format!("«{n}»")).collect::<Vec<_>>().join(", "),
                 if bad.len() == 1 { "o arquivo" } else { "os arquivos" }
             );
-            state.meta.set_rejected(id, &reason)?;
+            state.meta.set_rejected(&key, &reason)?;
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::HashMismatch,
@@ -354,7 +351,7 @@ pub async fn commit(
             signature::read_all(
                 state
                     .blobs
-                    .open(id, name)
+                    .open(&key, name)
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
             )
         };
@@ -368,21 +365,21 @@ pub async fn commit(
                 .and_then(|laudo| evidence::check_laudo(&package.manifest, &laudo));
             if let Err(e) = checked {
                 tracing::warn!(%station, inspection_id = %id, reason = %e.body.error, "laudo não confere com o pacote");
-                state.meta.set_rejected(id, &e.body.error)?;
+                state.meta.set_rejected(&key, &e.body.error)?;
                 return Err(e);
             }
         }
         if let Err(refusal) = signature::check(&state, &station, &package, &read) {
-            return Err(refusal.into_api_error(&state, &station, id));
+            return Err(refusal.into_api_error(&state, &key));
         }
         for file in &package.files {
-            state.blobs.seal(id, &file.name)?;
+            state.blobs.seal(&key, &file.name)?;
         }
         let manifest_sha256 = package.manifest_sha256.clone();
-        let key = &state.key;
+        let server_key = &state.key;
         let received_at = Utc::now().trunc_subsecs(3);
-        let receipt = state.meta.commit_package(id, received_at, &|laudo_number| {
-            key.sign(Receipt {
+        let receipt = state.meta.commit_package(&key, received_at, &|laudo_number| {
+            server_key.sign(Receipt {
                 inspection_id: InspectionId::from_uuid(id),
                 laudo_number,
                 received_at,
@@ -391,6 +388,7 @@ pub async fn commit(
             })
         })?;
         tracing::info!(%station, inspection_id = %id, laudo = %receipt.laudo_number, "vistoria verificada; recibo emitido");
+        claim.release()?;
         Ok(receipt)
     })
     .await?;

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use uuid::Uuid;
 use vistoria_core::wire::{ErrorCode, MediaKind, PackageManifest};
 
 use super::error::ApiError;
 use super::limits::Limits;
 use super::{AppState, admission, blocking};
+use crate::storage::PackageKey;
 
 fn too_large(field: impl Into<String>, message: String) -> ApiError {
     let mut e = ApiError::new(
@@ -78,8 +78,7 @@ pub fn check_manifest(manifest: &PackageManifest, limits: &Limits) -> Result<(),
 /// passes, so a station never loses the package it already started.
 pub async fn check_capacity(
     state: &Arc<AppState>,
-    station: &str,
-    id: Uuid,
+    key: &PackageKey,
     manifest: &PackageManifest,
 ) -> Result<(), ApiError> {
     let declared = manifest
@@ -87,12 +86,12 @@ pub async fn check_capacity(
         .iter()
         .fold(0u64, |sum, f| sum.saturating_add(f.size));
     let meta = Arc::clone(&state.meta);
-    let owner = station.to_owned();
+    let key = key.clone();
     let (exists, outstanding) = blocking(move || {
-        if meta.package(id)?.is_some() {
+        if meta.package(&key)?.is_some() {
             return Ok((true, 0));
         }
-        Ok((false, meta.outstanding_bytes(&owner)?))
+        Ok((false, meta.outstanding_bytes(&key.station)?))
     })
     .await?;
     if exists {
@@ -116,6 +115,7 @@ pub async fn check_capacity(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
     use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
     use vistoria_core::wire::ManifestFile;
 

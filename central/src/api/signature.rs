@@ -11,14 +11,13 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, SubsecRound as _, Utc};
-use uuid::Uuid;
 use vistoria_core::laudo::Laudo;
 use vistoria_core::signing::{mask_cpf, verify_p7s};
 use vistoria_core::wire::{ErrorCode, MediaKind};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::storage::PackageRecord;
+use crate::storage::{PackageKey, PackageRecord};
 use crate::trust::TrustError;
 
 /// How long the central waits before a station should retry when an LCR is unreachable.
@@ -43,7 +42,8 @@ pub enum Refusal {
 impl Refusal {
     /// The answer to the station; a refusal for good is recorded on the package (the station
     /// sees it in `GET /inspections/{id}`), a temporary one is not: the package just waits.
-    pub fn into_api_error(self, state: &AppState, station: &str, id: Uuid) -> ApiError {
+    pub fn into_api_error(self, state: &AppState, key: &PackageKey) -> ApiError {
+        let (station, id) = (&key.station, key.inspection_id);
         let (status, code, reason) = match self {
             Refusal::Internal(e) => return e,
             // 503 and not 422: the package is not at fault, the CA's publication server is.
@@ -75,7 +75,7 @@ impl Refusal {
             ),
         };
         tracing::warn!(%station, inspection_id = %id, %reason, "assinatura do laudo recusada");
-        if let Err(e) = state.meta.set_rejected(id, &reason) {
+        if let Err(e) = state.meta.set_rejected(key, &reason) {
             return ApiError::internal(e);
         }
         ApiError::new(status, code, reason)

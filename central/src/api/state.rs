@@ -9,7 +9,7 @@ pub fn upload_state(package: &PackageRecord, blobs: &dyn BlobStore) -> StorageRe
     let mut files = Vec::with_capacity(package.files.len());
     let mut missing = Vec::new();
     for file in &package.files {
-        let received = blobs.len(package.inspection_id, &file.name)?;
+        let received = blobs.len(&package.key(), &file.name)?;
         let complete = received == file.size;
         if !complete {
             missing.push(file.name.clone());

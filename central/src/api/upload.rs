@@ -21,7 +21,7 @@ use super::limits::Limits;
 use super::packages::{current_state, file_name_error, own_package, parse_id};
 use super::{AppState, Station, admission, blocking};
 use crate::names::check_file_name;
-use crate::storage::{BlobAppender, BlobStore, FileRecord};
+use crate::storage::{BlobAppender, BlobStore, FileRecord, PackageKey};
 
 /// Bytes gathered in memory before they are written out: bounds memory per upload, and no
 /// blocking thread is held between writes, so slow uploads cannot starve the pool that
@@ -130,11 +130,16 @@ struct Sink {
 impl Sink {
     /// Opens the partial at `offset` and hashes the part already held (the digests cover the
     /// whole file). Runs on a blocking thread.
-    fn open(blobs: &dyn BlobStore, id: Uuid, name: &str, offset: u64) -> Result<Sink, ApiError> {
-        let appender = blobs.append(id, name, offset)?;
+    fn open(
+        blobs: &dyn BlobStore,
+        key: &PackageKey,
+        name: &str,
+        offset: u64,
+    ) -> Result<Sink, ApiError> {
+        let appender = blobs.append(key, name, offset)?;
         let mut hasher = Hasher::default();
         if offset > 0 {
-            let mut prefix = blobs.open(id, name)?.take(offset);
+            let mut prefix = blobs.open(key, name)?.take(offset);
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 let n = prefix.read(&mut buf).map_err(ApiError::internal)?;
@@ -309,6 +314,7 @@ pub async fn upload(
     body: Body,
 ) -> Result<Json<UploadState>, ApiError> {
     let id = parse_id(&id)?;
+    let key = PackageKey::new(&station, id);
     check_file_name(&name).map_err(|e| file_name_error(&name, e))?;
     if !has_content_type(&headers, "application/octet-stream") {
         return Err(wrong_content_type("application/octet-stream"));
@@ -316,8 +322,11 @@ pub async fn upload(
     let offset = parse_offset(query.as_deref())?;
     let _slot = state.uploads.acquire(&station, &state.limits)?;
     // Claimed before reading the package, so a commit cannot slip in between.
-    let _claim = state.claim(id, Some(&name))?;
-    let package = own_package(&state, &station, id).await?;
+    let claim = {
+        let (state, key, name) = (Arc::clone(&state), key.clone(), name.clone());
+        blocking(move || state.claim(&key, Some(&name))).await?
+    };
+    let package = own_package(&state, &key).await?;
     if package.status == PackageStatus::Verified {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -337,7 +346,10 @@ pub async fn upload(
     let held = {
         let blobs = Arc::clone(&blobs);
         let name = name.clone();
-        blocking(move || Ok(blobs.len(id, &name)?)).await?
+        {
+            let key = key.clone();
+            blocking(move || Ok(blobs.len(&key, &name)?)).await?
+        }
     };
     if offset > held {
         let mut e = ApiError::new(
@@ -369,7 +381,8 @@ pub async fn upload(
     let mut sink = {
         let blobs = Arc::clone(&blobs);
         let name = name.clone();
-        blocking(move || Sink::open(blobs.as_ref(), id, &name, offset)).await?
+        let key = key.clone();
+        blocking(move || Sink::open(blobs.as_ref(), &key, &name, offset)).await?
     };
     let (cut, _sent) = receive(&state, body, &mut sink, offset, &file).await;
     // Whatever the cut, what arrived is flushed and fsynced: it is a resumable partial.
@@ -381,9 +394,14 @@ pub async fn upload(
     let check = (received == file.size).then(|| digests_match(&hasher.finish(), &file));
     let meta = Arc::clone(&state.meta);
     let check_name = name.clone();
-    blocking(move || Ok(meta.set_file_check(id, &check_name, check)?)).await?;
+    let check_key = key.clone();
+    blocking(move || {
+        meta.set_file_check(&check_key, &check_name, check)?;
+        claim.release()
+    })
+    .await?;
     tracing::info!(%station, inspection_id = %id, file = %name, received, size = file.size, "arquivo recebido");
-    Ok(Json(current_state(&state, id).await?))
+    Ok(Json(current_state(&state, &key).await?))
 }
 
 fn too_large(file: &FileRecord) -> ApiError {

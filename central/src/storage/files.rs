@@ -1,5 +1,5 @@
-//! Media blobs as plain files: `ROOT/<inspection_id>/.partial/<name>` while arriving,
-//! `ROOT/<inspection_id>/<name>` once sealed. The partial file is the "temporary" of an atomic
+//! Media blobs as plain files: `ROOT/<station>/<inspection_id>/.partial/<name>` while arriving,
+//! `ROOT/<station>/<inspection_id>/<name>` once sealed. The partial file is the "temporary" of an atomic
 //! write: it is fsynced after every upload request and renamed into place (then the directory
 //! fsynced) only when the package is verified, so a sealed name always holds whole, verified bytes.
 
@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
-use super::{BlobAppender, BlobStore, StorageResult};
+use super::{BlobAppender, BlobStore, PackageKey, StorageResult};
 use crate::fsutil::{create_dir_durable, sync_dir};
-use crate::names::check_file_name;
+use crate::names::{check_file_name, check_station_code};
 
 /// Folder of partial files inside an inspection's folder. File names cannot start with `.`.
 const PARTIAL_DIR: &str = ".partial";
@@ -30,16 +30,58 @@ impl FileBlobs {
         })
     }
 
-    fn inspection_dir(&self, id: Uuid) -> PathBuf {
-        self.root.join(id.to_string())
+    fn station_dir(&self, key: &PackageKey) -> StorageResult<PathBuf> {
+        // Codes are checked when a station is added; checked again so that nothing but a
+        // valid code ever becomes a folder name.
+        check_station_code(&key.station)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        Ok(self.root.join(&key.station))
     }
 
-    fn partial_path(&self, id: Uuid, name: &str) -> StorageResult<PathBuf> {
-        Ok(self.inspection_dir(id).join(PARTIAL_DIR).join(safe(name)?))
+    fn inspection_dir(&self, key: &PackageKey) -> StorageResult<PathBuf> {
+        Ok(self.station_dir(key)?.join(key.inspection_id.to_string()))
     }
 
-    fn sealed_path(&self, id: Uuid, name: &str) -> StorageResult<PathBuf> {
-        Ok(self.inspection_dir(id).join(safe(name)?))
+    fn partial_path(&self, key: &PackageKey, name: &str) -> StorageResult<PathBuf> {
+        Ok(self
+            .inspection_dir(key)?
+            .join(PARTIAL_DIR)
+            .join(safe(name)?))
+    }
+
+    fn sealed_path(&self, key: &PackageKey, name: &str) -> StorageResult<PathBuf> {
+        Ok(self.inspection_dir(key)?.join(safe(name)?))
+    }
+
+    /// Moves the folders of the first layout (`ROOT/<inspection_id>`, before packages were
+    /// scoped by station) to `ROOT/<station>/<inspection_id>`; `owner` names the station of a
+    /// recorded inspection id. A folder no record owns is left where it is and reported.
+    /// Returns how many folders moved.
+    pub fn adopt_unscoped(&self, owner: &dyn Fn(Uuid) -> Option<String>) -> StorageResult<usize> {
+        let mut moved = 0;
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| Uuid::parse_str(n).ok()) else {
+                continue;
+            };
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let Some(station) = owner(id) else {
+                tracing::warn!(%id, "pasta de mídia sem pacote registrado; deixada como está");
+                continue;
+            };
+            let key = PackageKey::new(&station, id);
+            create_dir_durable(&self.station_dir(&key)?)?;
+            fs::rename(entry.path(), self.inspection_dir(&key)?)?;
+            sync_dir(&self.station_dir(&key)?)?;
+            moved += 1;
+        }
+        if moved > 0 {
+            sync_dir(&self.root)?;
+        }
+        Ok(moved)
     }
 }
 
@@ -84,30 +126,31 @@ impl BlobAppender for FileAppender {
 }
 
 impl BlobStore for FileBlobs {
-    fn len(&self, inspection_id: Uuid, name: &str) -> StorageResult<u64> {
-        if let Some(len) = len_of(&self.sealed_path(inspection_id, name)?)? {
+    fn len(&self, key: &PackageKey, name: &str) -> StorageResult<u64> {
+        if let Some(len) = len_of(&self.sealed_path(key, name)?)? {
             return Ok(len);
         }
-        Ok(len_of(&self.partial_path(inspection_id, name)?)?.unwrap_or(0))
+        Ok(len_of(&self.partial_path(key, name)?)?.unwrap_or(0))
     }
 
     fn append(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         name: &str,
         offset: u64,
     ) -> StorageResult<Box<dyn BlobAppender>> {
-        if len_of(&self.sealed_path(inspection_id, name)?)?.is_some() {
+        if len_of(&self.sealed_path(key, name)?)?.is_some() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("{name} já verificado; não pode ser alterado"),
             )
             .into());
         }
-        let path = self.partial_path(inspection_id, name)?;
+        let path = self.partial_path(key, name)?;
         // One level at a time, so each new directory entry is made durable in its parent.
-        create_dir_durable(&self.inspection_dir(inspection_id))?;
-        let dir = self.inspection_dir(inspection_id).join(PARTIAL_DIR);
+        create_dir_durable(&self.station_dir(key)?)?;
+        create_dir_durable(&self.inspection_dir(key)?)?;
+        let dir = self.inspection_dir(key)?.join(PARTIAL_DIR);
         create_dir_durable(&dir)?;
         let existed = path.exists();
         let file = OpenOptions::new()
@@ -136,37 +179,37 @@ impl BlobStore for FileBlobs {
         }))
     }
 
-    fn open(&self, inspection_id: Uuid, name: &str) -> StorageResult<Box<dyn Read + Send>> {
-        let sealed = self.sealed_path(inspection_id, name)?;
+    fn open(&self, key: &PackageKey, name: &str) -> StorageResult<Box<dyn Read + Send>> {
+        let sealed = self.sealed_path(key, name)?;
         let file = match File::open(&sealed) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                File::open(self.partial_path(inspection_id, name)?)?
+                File::open(self.partial_path(key, name)?)?
             }
             Err(e) => return Err(e.into()),
         };
         Ok(Box::new(file))
     }
 
-    fn discard(&self, inspection_id: Uuid, name: &str) -> StorageResult<()> {
-        let partial = remove_if_present(&self.partial_path(inspection_id, name)?)?;
-        let sealed = remove_if_present(&self.sealed_path(inspection_id, name)?)?;
+    fn discard(&self, key: &PackageKey, name: &str) -> StorageResult<()> {
+        let partial = remove_if_present(&self.partial_path(key, name)?)?;
+        let sealed = remove_if_present(&self.sealed_path(key, name)?)?;
         if partial {
-            sync_dir(&self.inspection_dir(inspection_id).join(PARTIAL_DIR))?;
+            sync_dir(&self.inspection_dir(key)?.join(PARTIAL_DIR))?;
         }
         if sealed {
-            sync_dir(&self.inspection_dir(inspection_id))?;
+            sync_dir(&self.inspection_dir(key)?)?;
         }
         Ok(())
     }
 
-    fn seal(&self, inspection_id: Uuid, name: &str) -> StorageResult<()> {
-        let partial = self.partial_path(inspection_id, name)?;
-        let sealed = self.sealed_path(inspection_id, name)?;
+    fn seal(&self, key: &PackageKey, name: &str) -> StorageResult<()> {
+        let partial = self.partial_path(key, name)?;
+        let sealed = self.sealed_path(key, name)?;
         if len_of(&sealed)?.is_some() {
             // Already sealed (a commit retried after a crash): a sealed file is never replaced.
             if remove_if_present(&partial)? {
-                sync_dir(&self.inspection_dir(inspection_id).join(PARTIAL_DIR))?;
+                sync_dir(&self.inspection_dir(key)?.join(PARTIAL_DIR))?;
             }
             return Ok(());
         }
@@ -177,13 +220,13 @@ impl BlobStore for FileBlobs {
         }
         File::open(&partial)?.sync_all()?;
         fs::rename(&partial, &sealed)?;
-        sync_dir(&self.inspection_dir(inspection_id))?;
-        sync_dir(&self.inspection_dir(inspection_id).join(PARTIAL_DIR))?;
+        sync_dir(&self.inspection_dir(key)?)?;
+        sync_dir(&self.inspection_dir(key)?.join(PARTIAL_DIR))?;
         Ok(())
     }
 
-    fn sealed(&self, inspection_id: Uuid) -> StorageResult<Vec<String>> {
-        let dir = self.inspection_dir(inspection_id);
+    fn sealed(&self, key: &PackageKey) -> StorageResult<Vec<String>> {
+        let dir = self.inspection_dir(key)?;
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -200,14 +243,14 @@ impl BlobStore for FileBlobs {
         Ok(names)
     }
 
-    fn delete_inspection(&self, inspection_id: Uuid) -> StorageResult<()> {
-        let dir = self.inspection_dir(inspection_id);
+    fn delete_inspection(&self, key: &PackageKey) -> StorageResult<()> {
+        let dir = self.inspection_dir(key)?;
         match fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e.into()),
         }
-        sync_dir(&self.root)?;
+        sync_dir(&self.station_dir(key)?)?;
         Ok(())
     }
 }
@@ -215,73 +258,35 @@ impl BlobStore for FileBlobs {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    //! What only the file layout has; what every blob store must do is in
+    //! `central/tests/storage_contract.rs`.
     use super::*;
 
-    fn read_all(store: &FileBlobs, id: Uuid, name: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        store.open(id, name).unwrap().read_to_end(&mut out).unwrap();
-        out
-    }
-
     #[test]
-    fn append_resume_seal() {
+    fn unsafe_station_codes_make_no_folder() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileBlobs::open(dir.path()).unwrap();
-        let id = Uuid::new_v4();
-        assert_eq!(store.len(id, "a.jpg").unwrap(), 0);
-        let mut w = store.append(id, "a.jpg", 0).unwrap();
-        w.write(b"hello ").unwrap();
-        w.finish().unwrap();
-        assert_eq!(store.len(id, "a.jpg").unwrap(), 6);
-        // A resume at an earlier offset cuts off what came after it.
-        let mut w = store.append(id, "a.jpg", 5).unwrap();
-        w.write(b" world").unwrap();
-        w.finish().unwrap();
-        assert_eq!(read_all(&store, id, "a.jpg"), b"hello world");
-        assert!(store.sealed(id).unwrap().is_empty());
-        store.seal(id, "a.jpg").unwrap();
-        store.seal(id, "a.jpg").unwrap();
-        assert_eq!(store.sealed(id).unwrap(), vec!["a.jpg".to_owned()]);
-        // Sealed evidence cannot be appended to or replaced.
-        assert!(store.append(id, "a.jpg", 0).is_err());
-        assert_eq!(read_all(&store, id, "a.jpg"), b"hello world");
-        assert_eq!(store.len(id, "a.jpg").unwrap(), 11);
-    }
-
-    #[test]
-    fn offset_past_the_end_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileBlobs::open(dir.path()).unwrap();
-        let id = Uuid::new_v4();
-        assert!(store.append(id, "a.jpg", 3).is_err());
-    }
-
-    #[test]
-    fn discard_and_delete() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileBlobs::open(dir.path()).unwrap();
-        let id = Uuid::new_v4();
-        let mut w = store.append(id, "a.jpg", 0).unwrap();
-        w.write(b"x").unwrap();
-        w.finish().unwrap();
-        store.discard(id, "a.jpg").unwrap();
-        assert_eq!(store.len(id, "a.jpg").unwrap(), 0);
-        let mut w = store.append(id, "b.jpg", 0).unwrap();
-        w.write(b"y").unwrap();
-        w.finish().unwrap();
-        store.seal(id, "b.jpg").unwrap();
-        store.delete_inspection(id).unwrap();
-        assert!(store.sealed(id).unwrap().is_empty());
-        assert!(!dir.path().join(id.to_string()).exists());
-    }
-
-    #[test]
-    fn unsafe_names_never_reach_the_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileBlobs::open(dir.path()).unwrap();
-        let id = Uuid::new_v4();
-        for name in ["../x", "a/b", ".partial", "", "a\0b"] {
-            assert!(store.append(id, name, 0).is_err(), "{name:?}");
+        for station in ["..", "a/b", "", "ECV 01"] {
+            let key = PackageKey::new(station, Uuid::new_v4());
+            assert!(store.append(&key, "a.jpg", 0).is_err(), "{station:?}");
         }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn folders_of_the_unscoped_layout_move_under_their_station() {
+        let dir = tempfile::tempdir().unwrap();
+        let (owned, orphan) = (Uuid::new_v4(), Uuid::new_v4());
+        for id in [owned, orphan] {
+            fs::create_dir_all(dir.path().join(id.to_string())).unwrap();
+            fs::write(dir.path().join(id.to_string()).join("a.jpg"), b"x").unwrap();
+        }
+        let store = FileBlobs::open(dir.path()).unwrap();
+        let owner = |id: Uuid| (id == owned).then(|| "ECV-07".to_owned());
+        assert_eq!(store.adopt_unscoped(&owner).unwrap(), 1);
+        let key = PackageKey::new("ECV-07", owned);
+        assert_eq!(store.sealed(&key).unwrap(), vec!["a.jpg".to_owned()]);
+        assert!(dir.path().join(orphan.to_string()).join("a.jpg").exists());
+        assert_eq!(store.adopt_unscoped(&owner).unwrap(), 0);
     }
 }

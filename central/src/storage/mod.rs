@@ -2,13 +2,16 @@
 //! backend without touching the API: [`MetadataStore`] (stations, vehicle queries, manifests,
 //! receipts) and [`BlobStore`] (media bytes).
 //!
-//! The default backends are [`sqlite::SqliteMetadata`] (WAL, `synchronous=FULL`) and
-//! [`files::FileBlobs`] (plain files, atomic rename). A PostgreSQL metadata store or an
-//! S3-compatible blob store is a new type implementing the same trait; see `central/README.md`.
+//! The embedded backends are [`sqlite::SqliteMetadata`] (WAL, `synchronous=FULL`) and
+//! [`files::FileBlobs`] (plain files, atomic rename): one machine, `vistoria demo`, a small
+//! install. The scale-out ones, for several instances behind a load balancer, are
+//! [`postgres::PgMetadata`] and an S3-compatible object store; see `central/README.md`.
 //!
 //! Everything is kept five years (§9) and removed only by `purge`.
 
 pub mod files;
+pub mod postgres;
+pub mod s3;
 pub mod sqlite;
 
 use std::io::Read;
@@ -39,6 +42,34 @@ pub enum StorageError {
 
 /// Result of every storage call.
 pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A package's identity at the central: the station that sent it and the inspection id the
+/// station drew. Inspection ids are the stations' own, so the central scopes them: one station's
+/// ids never collide with another's, and asking about an id tells a station nothing about
+/// other stations' inspections (issue 17).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PackageKey {
+    /// Station code.
+    pub station: String,
+    /// The station's inspection id.
+    pub inspection_id: Uuid,
+}
+
+impl PackageKey {
+    /// The key of `station`'s inspection `inspection_id`.
+    pub fn new(station: &str, inspection_id: Uuid) -> PackageKey {
+        PackageKey {
+            station: station.to_owned(),
+            inspection_id,
+        }
+    }
+}
+
+impl std::fmt::Display for PackageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.station, self.inspection_id)
+    }
+}
 
 /// A vehicle query as recorded (§5, §9): the package must refer to one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,12 +178,20 @@ pub struct InspectorRecord {
     pub removed_at: Option<DateTime<Utc>>,
 }
 
+impl PackageRecord {
+    /// Its key.
+    pub fn key(&self) -> PackageKey {
+        PackageKey::new(&self.station, self.inspection_id)
+    }
+}
+
 /// What [`MetadataStore::insert_package`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsertOutcome {
     /// The package is new and was stored.
     Inserted,
-    /// A package with this inspection id already exists (returned as is, nothing changed).
+    /// The station already has a package with this inspection id (returned as is, nothing
+    /// changed).
     Existing(Box<PackageRecord>),
     /// Another inspection (this id) was already delivered for the same vehicle query: one
     /// query, one inspection (§5, §9). Nothing was stored.
@@ -174,30 +213,30 @@ pub trait MetadataStore: Send + Sync {
     /// A recorded query.
     fn query(&self, query_id: Uuid) -> StorageResult<Option<QueryRecord>>;
 
-    /// Stores a new package, or returns the existing one with the same inspection id.
+    /// Stores a new package, or returns the station's existing one with the same inspection id.
     fn insert_package(&self, package: &PackageRecord) -> StorageResult<InsertOutcome>;
 
-    /// A package by inspection id.
-    fn package(&self, inspection_id: Uuid) -> StorageResult<Option<PackageRecord>>;
+    /// A package by key.
+    fn package(&self, key: &PackageKey) -> StorageResult<Option<PackageRecord>>;
 
     /// Records whether a fully received file matched its digests (`None`: not complete).
     fn set_file_check(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         name: &str,
         digests_match: Option<bool>,
     ) -> StorageResult<()>;
 
     /// Marks the package rejected with the reason shown to the kiosk. A verified package stays
     /// verified.
-    fn set_rejected(&self, inspection_id: Uuid, reason: &str) -> StorageResult<()>;
+    fn set_rejected(&self, key: &PackageKey, reason: &str) -> StorageResult<()>;
 
     /// Marks the package verified, assigning the next laudo number of `received_at`'s year and
     /// storing the receipt `sign` builds from it, all in one transaction. An already verified
     /// package keeps and returns its receipt.
     fn commit_package(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         received_at: DateTime<Utc>,
         sign: &dyn Fn(String) -> Receipt,
     ) -> StorageResult<Receipt>;
@@ -206,7 +245,7 @@ pub trait MetadataStore: Send + Sync {
     fn packages(&self) -> StorageResult<Vec<PackageRecord>>;
 
     /// Removes a package's metadata (retention, §9).
-    fn delete_package(&self, inspection_id: Uuid) -> StorageResult<()>;
+    fn delete_package(&self, key: &PackageKey) -> StorageResult<()>;
 
     /// Queries made before `cutoff` that no package refers to.
     fn unreferenced_queries_before(&self, cutoff: DateTime<Utc>)
@@ -236,13 +275,17 @@ pub trait MetadataStore: Send + Sync {
     fn outstanding_bytes(&self, station: &str) -> StorageResult<u64>;
 
     /// Unverified packages first seen before `cutoff` (they expire).
-    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<Uuid>>;
+    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<PackageKey>>;
 
     /// Replaces a station's token hash; `false` if there is no such station.
     fn set_station_token(&self, code: &str, token_sha256: &str) -> StorageResult<bool>;
 
     /// Makes a station's token match nothing; `false` if there is no such station.
     fn revoke_station(&self, code: &str) -> StorageResult<bool>;
+
+    /// A digest of every station's code and token hash: it changes when a station is added,
+    /// rotated or revoked, which is how every instance knows to drop its cached tokens.
+    fn stations_fingerprint(&self) -> StorageResult<String>;
 
     /// Replaces `station`'s inspector list (§11) at `at`: each `(cpf, name)` given is
     /// registered (again, if removed), every other one of the station marked removed at `at`.
@@ -256,6 +299,33 @@ pub trait MetadataStore: Send + Sync {
 
     /// `station`'s inspector with this CPF, listed now or removed.
     fn inspector(&self, station: &str, cpf: &str) -> StorageResult<Option<InspectorRecord>>;
+
+    // Leases on running uploads and commits (issue 21): kept here, not in an instance's memory,
+    // so that every instance of the central sees them.
+
+    /// Takes a lease for `holder`, live until `until`, on one file of a package (an upload,
+    /// `file = Some`) or on the whole package (a commit or an expiry, `None`). `false`, and
+    /// nothing taken, when a live lease conflicts: the same file, or a whole-package lease and
+    /// anything else of the package. Leases past their time (an instance that died) are ignored
+    /// and cleared.
+    fn claim(
+        &self,
+        key: &PackageKey,
+        file: Option<&str>,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StorageResult<bool>;
+
+    /// Ends `holder`'s lease (nothing if it has none).
+    fn release(&self, holder: Uuid) -> StorageResult<()>;
+}
+
+/// Whether a lease on `wanted` (`None`: the whole package) conflicts with live ones on `held`.
+pub fn claims_conflict(wanted: Option<&str>, held: &[String]) -> bool {
+    let wanted = wanted.unwrap_or("");
+    held.iter()
+        .any(|other| wanted.is_empty() || other.is_empty() || other == wanted)
 }
 
 /// Writes more bytes at the end of a partial blob. Dropping it without [`BlobAppender::finish`]
@@ -272,31 +342,31 @@ pub trait BlobAppender: Send {
 /// package is verified; a sealed blob is never modified again.
 pub trait BlobStore: Send + Sync {
     /// Bytes held for this file, partial or sealed (0 if none).
-    fn len(&self, inspection_id: Uuid, name: &str) -> StorageResult<u64>;
+    fn len(&self, key: &PackageKey, name: &str) -> StorageResult<u64>;
 
     /// Opens the partial blob for appending at `offset`, which must not exceed [`Self::len`];
     /// anything after `offset` is cut off first.
     fn append(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         name: &str,
         offset: u64,
     ) -> StorageResult<Box<dyn BlobAppender>>;
 
     /// Reads the blob from the start (sealed if sealed, else partial).
-    fn open(&self, inspection_id: Uuid, name: &str) -> StorageResult<Box<dyn Read + Send>>;
+    fn open(&self, key: &PackageKey, name: &str) -> StorageResult<Box<dyn Read + Send>>;
 
     /// Drops the partial or sealed bytes of a file that failed verification, so it can be sent
     /// again.
-    fn discard(&self, inspection_id: Uuid, name: &str) -> StorageResult<()>;
+    fn discard(&self, key: &PackageKey, name: &str) -> StorageResult<()>;
 
     /// Turns the partial blob into the sealed one, atomically and durably. Sealing a sealed blob
     /// is a no-op.
-    fn seal(&self, inspection_id: Uuid, name: &str) -> StorageResult<()>;
+    fn seal(&self, key: &PackageKey, name: &str) -> StorageResult<()>;
 
     /// Names of the sealed blobs of an inspection.
-    fn sealed(&self, inspection_id: Uuid) -> StorageResult<Vec<String>>;
+    fn sealed(&self, key: &PackageKey) -> StorageResult<Vec<String>>;
 
     /// Removes everything held for an inspection (retention, §9).
-    fn delete_inspection(&self, inspection_id: Uuid) -> StorageResult<()>;
+    fn delete_inspection(&self, key: &PackageKey) -> StorageResult<()>;
 }

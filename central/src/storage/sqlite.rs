@@ -12,8 +12,8 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 
 use super::{
-    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, MetadataStore,
-    PackageRecord, QueryRecord, StorageError, StorageResult,
+    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, MetadataStore, PackageKey,
+    PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
 };
 
 const SCHEMA: &str = "
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS queries (
     deadline TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS packages (
-    inspection_id TEXT PRIMARY KEY,
+    inspection_id TEXT NOT NULL,
     station TEXT NOT NULL,
     query_id TEXT NOT NULL,
     plate TEXT NOT NULL,
@@ -43,11 +43,12 @@ CREATE TABLE IF NOT EXISTS packages (
     rejection TEXT,
     laudo_number TEXT UNIQUE,
     received_at TEXT,
-    signature TEXT
+    signature TEXT,
+    PRIMARY KEY (station, inspection_id)
 );
-CREATE INDEX IF NOT EXISTS packages_by_query ON packages(query_id);
 CREATE TABLE IF NOT EXISTS package_files (
-    inspection_id TEXT NOT NULL REFERENCES packages(inspection_id) ON DELETE CASCADE,
+    station TEXT NOT NULL,
+    inspection_id TEXT NOT NULL,
     position INTEGER NOT NULL,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -55,10 +56,10 @@ CREATE TABLE IF NOT EXISTS package_files (
     md5 TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     digests_match INTEGER,
-    PRIMARY KEY (inspection_id, name)
+    PRIMARY KEY (station, inspection_id, name),
+    FOREIGN KEY (station, inspection_id)
+        REFERENCES packages(station, inspection_id) ON DELETE CASCADE
 );
-CREATE INDEX IF NOT EXISTS packages_by_anchor
-    ON packages(station, json_extract(manifest, '$.audit_sequence'));
 CREATE TABLE IF NOT EXISTS audit_keys (
     station TEXT PRIMARY KEY,
     key TEXT NOT NULL,
@@ -78,6 +79,71 @@ CREATE TABLE IF NOT EXISTS laudo_counters (
     year INTEGER PRIMARY KEY,
     next INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    holder TEXT PRIMARY KEY,
+    station TEXT NOT NULL,
+    inspection_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    until TEXT NOT NULL
+);
+";
+
+/// Indexes, made after the tables (and after a migration rebuilt them).
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS packages_by_query ON packages(query_id);
+CREATE INDEX IF NOT EXISTS claims_by_package ON claims(station, inspection_id);
+CREATE INDEX IF NOT EXISTS packages_by_anchor
+    ON packages(station, json_extract(manifest, '$.audit_sequence'));
+";
+
+/// `PRAGMA user_version` of [`SCHEMA`]. 0 is a new file or one written before versions were
+/// kept (version 1: packages keyed by inspection id alone).
+const SCHEMA_VERSION: i64 = 2;
+
+/// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
+/// keys off (SQLite's documented way to rebuild a table), inside one transaction.
+const MIGRATE_1_TO_2: &str = "
+CREATE TABLE packages_v2 (
+    inspection_id TEXT NOT NULL,
+    station TEXT NOT NULL,
+    query_id TEXT NOT NULL,
+    plate TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    late INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    rejection TEXT,
+    laudo_number TEXT UNIQUE,
+    received_at TEXT,
+    signature TEXT,
+    PRIMARY KEY (station, inspection_id)
+);
+INSERT INTO packages_v2 SELECT inspection_id, station, query_id, plate, manifest,
+    manifest_sha256, first_seen_at, deadline, late, status, rejection, laudo_number,
+    received_at, signature FROM packages;
+CREATE TABLE package_files_v2 (
+    station TEXT NOT NULL,
+    inspection_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    digests_match INTEGER,
+    PRIMARY KEY (station, inspection_id, name),
+    FOREIGN KEY (station, inspection_id)
+        REFERENCES packages_v2(station, inspection_id) ON DELETE CASCADE
+);
+INSERT INTO package_files_v2 SELECT p.station, f.inspection_id, f.position, f.name, f.kind,
+    f.size, f.md5, f.sha256, f.digests_match
+    FROM package_files f JOIN packages p ON p.inspection_id = f.inspection_id;
+DROP TABLE package_files;
+DROP TABLE packages;
+ALTER TABLE packages_v2 RENAME TO packages;
+ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
 /// Prefix of laudo numbers: the state whose DETRAN the reference server stands in for.
@@ -210,13 +276,42 @@ impl SqliteMetadata {
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        Self::migrate(&conn)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         Ok(SqliteMetadata {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Brings the file to [`SCHEMA_VERSION`]; refuses a newer one (written by a later release).
+    fn migrate(conn: &Connection) -> StorageResult<()> {
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(db)?;
+        if version > SCHEMA_VERSION {
+            return Err(StorageError::Corrupt(format!(
+                "banco na versão {version}, esta versão do servidor conhece até a {SCHEMA_VERSION}; \
+                 atualize o servidor"
+            )));
+        }
+        let legacy: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'packages')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        let mut script = String::from("BEGIN IMMEDIATE;");
+        if version < 2 && legacy {
+            tracing::info!("migrando o banco de metadados para a versão 2 (pacotes por estação)");
+            script.push_str(MIGRATE_1_TO_2);
+        }
+        script.push_str(SCHEMA);
+        script.push_str(INDEXES);
+        script.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
+        conn.execute_batch(&script).map_err(db)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -224,15 +319,15 @@ impl SqliteMetadata {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn files_of(conn: &Connection, id: &str) -> StorageResult<Vec<FileRecord>> {
+    fn files_of(conn: &Connection, station: &str, id: &str) -> StorageResult<Vec<FileRecord>> {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT name, kind, size, md5, sha256, digests_match FROM package_files \
-                 WHERE inspection_id = ?1 ORDER BY position",
+                 WHERE station = ?1 AND inspection_id = ?2 ORDER BY position",
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map([id], |row| {
+            .query_map([station, id], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
@@ -273,12 +368,13 @@ impl SqliteMetadata {
             }),
             _ => None,
         };
+        let files = Self::files_of(conn, &row.station, &row.inspection_id)?;
         Ok(PackageRecord {
             inspection_id,
             station: row.station,
             query_id: parse_uuid(&row.query_id)?,
             plate: row.plate,
-            files: Self::files_of(conn, &row.inspection_id)?,
+            files,
             manifest,
             manifest_json: row.manifest,
             manifest_sha256: row.manifest_sha256,
@@ -291,11 +387,13 @@ impl SqliteMetadata {
         })
     }
 
-    fn get_package(conn: &Connection, id: Uuid) -> StorageResult<Option<PackageRecord>> {
+    fn get_package(conn: &Connection, key: &PackageKey) -> StorageResult<Option<PackageRecord>> {
         let row = conn
             .query_row(
-                &format!("SELECT {PACKAGE_COLUMNS} FROM packages WHERE inspection_id = ?1"),
-                [id.to_string()],
+                &format!(
+                    "SELECT {PACKAGE_COLUMNS} FROM packages WHERE station = ?1 AND inspection_id = ?2"
+                ),
+                params![key.station, key.inspection_id.to_string()],
                 PackageRow::from_row,
             )
             .optional()
@@ -389,7 +487,7 @@ impl MetadataStore for SqliteMetadata {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        if let Some(existing) = Self::get_package(&tx, package.inspection_id)? {
+        if let Some(existing) = Self::get_package(&tx, &package.key())? {
             return Ok(InsertOutcome::Existing(Box::new(existing)));
         }
         let id = package.inspection_id.to_string();
@@ -429,9 +527,10 @@ impl MetadataStore for SqliteMetadata {
         for (position, file) in package.files.iter().enumerate() {
             tx.execute(
                 "INSERT INTO package_files \
-                 (inspection_id, position, name, kind, size, md5, sha256, digests_match) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (station, inspection_id, position, name, kind, size, md5, sha256, digests_match) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
+                    package.station,
                     id,
                     i64::try_from(position).map_err(|e| StorageError::Corrupt(e.to_string()))?,
                     file.name,
@@ -448,35 +547,41 @@ impl MetadataStore for SqliteMetadata {
         Ok(InsertOutcome::Inserted)
     }
 
-    fn package(&self, inspection_id: Uuid) -> StorageResult<Option<PackageRecord>> {
-        Self::get_package(&self.lock(), inspection_id)
+    fn package(&self, key: &PackageKey) -> StorageResult<Option<PackageRecord>> {
+        Self::get_package(&self.lock(), key)
     }
 
     fn set_file_check(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         name: &str,
         digests_match: Option<bool>,
     ) -> StorageResult<()> {
         let changed = self
             .lock()
             .execute(
-                "UPDATE package_files SET digests_match = ?3 WHERE inspection_id = ?1 AND name = ?2",
-                params![inspection_id.to_string(), name, digests_match],
+                "UPDATE package_files SET digests_match = ?4 \
+                 WHERE station = ?1 AND inspection_id = ?2 AND name = ?3",
+                params![
+                    key.station,
+                    key.inspection_id.to_string(),
+                    name,
+                    digests_match
+                ],
             )
             .map_err(db)?;
         if changed == 0 {
-            return Err(StorageError::NotFound(format!("{inspection_id}/{name}")));
+            return Err(StorageError::NotFound(format!("{key}/{name}")));
         }
         Ok(())
     }
 
-    fn set_rejected(&self, inspection_id: Uuid, reason: &str) -> StorageResult<()> {
+    fn set_rejected(&self, key: &PackageKey, reason: &str) -> StorageResult<()> {
         self.lock()
             .execute(
-                "UPDATE packages SET status = 'rejected', rejection = ?2 \
-                 WHERE inspection_id = ?1 AND status <> 'verified'",
-                params![inspection_id.to_string(), reason],
+                "UPDATE packages SET status = 'rejected', rejection = ?3 \
+                 WHERE station = ?1 AND inspection_id = ?2 AND status <> 'verified'",
+                params![key.station, key.inspection_id.to_string(), reason],
             )
             .map_err(db)?;
         Ok(())
@@ -484,7 +589,7 @@ impl MetadataStore for SqliteMetadata {
 
     fn commit_package(
         &self,
-        inspection_id: Uuid,
+        key: &PackageKey,
         received_at: DateTime<Utc>,
         sign: &dyn Fn(String) -> Receipt,
     ) -> StorageResult<Receipt> {
@@ -492,8 +597,8 @@ impl MetadataStore for SqliteMetadata {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let existing = Self::get_package(&tx, inspection_id)?
-            .ok_or_else(|| StorageError::NotFound(inspection_id.to_string()))?;
+        let existing =
+            Self::get_package(&tx, key)?.ok_or_else(|| StorageError::NotFound(key.to_string()))?;
         if let Some(receipt) = existing.receipt {
             return Ok(receipt);
         }
@@ -515,10 +620,11 @@ impl MetadataStore for SqliteMetadata {
         .map_err(db)?;
         let receipt = sign(format!("{LAUDO_PREFIX}-{year}-{next:06}"));
         tx.execute(
-            "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = ?2, \
-             received_at = ?3, signature = ?4 WHERE inspection_id = ?1",
+            "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = ?3, \
+             received_at = ?4, signature = ?5 WHERE station = ?1 AND inspection_id = ?2",
             params![
-                inspection_id.to_string(),
+                key.station,
+                key.inspection_id.to_string(),
                 receipt.laudo_number,
                 ts(&receipt.received_at),
                 receipt.signature
@@ -533,7 +639,8 @@ impl MetadataStore for SqliteMetadata {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {PACKAGE_COLUMNS} FROM packages ORDER BY first_seen_at, inspection_id"
+                "SELECT {PACKAGE_COLUMNS} FROM packages \
+                 ORDER BY first_seen_at, station, inspection_id"
             ))
             .map_err(db)?;
         let rows = stmt
@@ -546,14 +653,20 @@ impl MetadataStore for SqliteMetadata {
             .collect()
     }
 
-    fn delete_package(&self, inspection_id: Uuid) -> StorageResult<()> {
+    fn delete_package(&self, key: &PackageKey) -> StorageResult<()> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(db)?;
-        let id = inspection_id.to_string();
-        tx.execute("DELETE FROM package_files WHERE inspection_id = ?1", [&id])
-            .map_err(db)?;
-        tx.execute("DELETE FROM packages WHERE inspection_id = ?1", [&id])
-            .map_err(db)?;
+        let id = key.inspection_id.to_string();
+        tx.execute(
+            "DELETE FROM package_files WHERE station = ?1 AND inspection_id = ?2",
+            params![key.station, id],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "DELETE FROM packages WHERE station = ?1 AND inspection_id = ?2",
+            params![key.station, id],
+        )
+        .map_err(db)?;
         tx.commit().map_err(db)
     }
 
@@ -659,7 +772,7 @@ impl MetadataStore for SqliteMetadata {
             .lock()
             .query_row(
                 "SELECT COALESCE(SUM(f.size), 0) FROM package_files f \
-                 JOIN packages p ON p.inspection_id = f.inspection_id \
+                 JOIN packages p ON p.station = f.station AND p.inspection_id = f.inspection_id \
                  WHERE p.station = ?1 AND p.status != ?2",
                 params![station, code_of(&PackageStatus::Verified)?],
                 |row| row.get(0),
@@ -668,23 +781,25 @@ impl MetadataStore for SqliteMetadata {
         Ok(u64::try_from(sum).unwrap_or(0))
     }
 
-    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<Uuid>> {
+    fn uncommitted_before(&self, cutoff: DateTime<Utc>) -> StorageResult<Vec<PackageKey>> {
         let conn = self.lock();
         let mut stmt = conn
             .prepare(
-                "SELECT inspection_id FROM packages WHERE status != ?1 AND first_seen_at < ?2 \
-                 ORDER BY first_seen_at",
+                "SELECT station, inspection_id FROM packages \
+                 WHERE status != ?1 AND first_seen_at < ?2 ORDER BY first_seen_at",
             )
             .map_err(db)?;
-        let ids = stmt
+        let rows = stmt
             .query_map(
                 params![code_of(&PackageStatus::Verified)?, ts(&cutoff)],
-                |row| row.get::<_, String>(0),
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
             )
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
-        ids.iter().map(|id| parse_uuid(id)).collect()
+        rows.iter()
+            .map(|(station, id)| Ok(PackageKey::new(station, parse_uuid(id)?)))
+            .collect()
     }
 
     fn set_station_token(&self, code: &str, token_sha256: &str) -> StorageResult<bool> {
@@ -701,6 +816,21 @@ impl MetadataStore for SqliteMetadata {
     fn revoke_station(&self, code: &str) -> StorageResult<bool> {
         // Not hexadecimal, so no token's SHA-256 can ever equal it; unique per station.
         self.set_station_token(code, &format!("revogado:{code}"))
+    }
+
+    fn stations_fingerprint(&self) -> StorageResult<String> {
+        let all: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT group_concat(code || ':' || token_sha256, ',') \
+                 FROM (SELECT code, token_sha256 FROM stations ORDER BY code)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        Ok(vistoria_core::hashing::sha256_hex(
+            all.unwrap_or_default().as_bytes(),
+        ))
     }
 
     fn set_inspectors(
@@ -751,6 +881,59 @@ impl MetadataStore for SqliteMetadata {
             })
         })
         .transpose()
+    }
+
+    fn claim(
+        &self,
+        key: &PackageKey,
+        file: Option<&str>,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StorageResult<bool> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let id = key.inspection_id.to_string();
+        tx.execute(
+            "DELETE FROM claims WHERE station = ?1 AND inspection_id = ?2 AND until <= ?3",
+            params![key.station, id, ts(&now)],
+        )
+        .map_err(db)?;
+        let held = {
+            let mut stmt = tx
+                .prepare("SELECT file FROM claims WHERE station = ?1 AND inspection_id = ?2")
+                .map_err(db)?;
+            stmt.query_map(params![key.station, id], |row| row.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?
+        };
+        if claims_conflict(file, &held) {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO claims (holder, station, inspection_id, file, until) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                holder.to_string(),
+                key.station,
+                id,
+                file.unwrap_or(""),
+                ts(&until)
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(true)
+    }
+
+    fn release(&self, holder: Uuid) -> StorageResult<()> {
+        self.lock()
+            .execute("DELETE FROM claims WHERE holder = ?1", [holder.to_string()])
+            .map_err(db)?;
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
-//! Unit tests of the SQLite metadata store.
+//! Tests of what only the SQLite store has: its file and its migrations. What every backend
+//! must do is in `central/tests/storage_contract.rs`.
 
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use chrono::{Duration, TimeZone as _};
+use chrono::TimeZone as _;
 use vistoria_core::domain::{Checklist, Outcome, Plate, VehicleClass, Verdict};
 use vistoria_core::wire::{ManifestFile, MediaKind, canonical_json, manifest_sha256};
 
@@ -57,150 +58,81 @@ fn package(query_id: Uuid) -> PackageRecord {
     }
 }
 
-fn signer(id: Uuid, at: DateTime<Utc>) -> impl Fn(String) -> Receipt {
-    move |laudo_number| Receipt {
-        inspection_id: InspectionId::from_uuid(id),
-        laudo_number,
-        received_at: at,
-        manifest_sha256: "m".into(),
-        signature: "s".into(),
-    }
-}
-
 #[test]
-fn package_round_trip_and_idempotent_insert() {
-    let store = SqliteMetadata::in_memory().unwrap();
-    let p = package(Uuid::new_v4());
-    assert_eq!(store.insert_package(&p).unwrap(), InsertOutcome::Inserted);
-    assert_eq!(store.package(p.inspection_id).unwrap().as_ref(), Some(&p));
-    match store.insert_package(&p).unwrap() {
-        InsertOutcome::Existing(existing) => assert_eq!(*existing, p),
-        other => panic!("stored twice: {other:?}"),
-    }
-    // Another inspection for the same vehicle query is refused, naming the first.
-    let second = package(p.query_id);
-    assert_eq!(
-        store.insert_package(&second).unwrap(),
-        InsertOutcome::QueryUsed(p.inspection_id)
-    );
-    assert_eq!(store.packages().unwrap().len(), 1);
-    store
-        .set_file_check(p.inspection_id, "rear.jpg", Some(true))
-        .unwrap();
-    let got = store.package(p.inspection_id).unwrap().unwrap();
-    assert_eq!(got.files[0].digests_match, Some(true));
-    assert!(
-        store
-            .set_file_check(p.inspection_id, "nope.jpg", None)
-            .is_err()
-    );
-}
-
-#[test]
-fn commit_numbers_laudos_once_per_package() {
-    let store = SqliteMetadata::in_memory().unwrap();
-    let (a, b) = (package(Uuid::new_v4()), package(Uuid::new_v4()));
-    store.insert_package(&a).unwrap();
-    store.insert_package(&b).unwrap();
-    store
-        .set_rejected(a.inspection_id, "bytes errados")
-        .unwrap();
-    assert_eq!(
-        store.package(a.inspection_id).unwrap().unwrap().status,
-        PackageStatus::Rejected
-    );
-    let ra = store
-        .commit_package(a.inspection_id, at(12), &signer(a.inspection_id, at(12)))
-        .unwrap();
-    assert_eq!(ra.laudo_number, "MT-2026-000001");
-    // A second commit returns the stored receipt, without a new number.
-    let again = store
-        .commit_package(a.inspection_id, at(13), &signer(a.inspection_id, at(13)))
-        .unwrap();
-    assert_eq!(again.laudo_number, ra.laudo_number);
-    assert_eq!(again.received_at, at(12));
-    let rb = store
-        .commit_package(b.inspection_id, at(12), &signer(b.inspection_id, at(12)))
-        .unwrap();
-    assert_eq!(rb.laudo_number, "MT-2026-000002");
-    // Verified stays verified.
-    store.set_rejected(a.inspection_id, "tarde demais").unwrap();
-    let got = store.package(a.inspection_id).unwrap().unwrap();
-    assert_eq!(got.status, PackageStatus::Verified);
-    assert_eq!(got.rejection, None);
-    assert_eq!(got.receipt.unwrap().laudo_number, "MT-2026-000001");
-}
-
-#[test]
-fn stations_queries_and_retention() {
+fn reopening_finds_the_same_data() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteMetadata::open(&dir.path().join("c.sqlite")).unwrap();
-    store.add_station("ECV-01", "h1", at(1)).unwrap();
-    assert!(matches!(
-        store.add_station("ECV-01", "h2", at(1)),
-        Err(StorageError::AlreadyExists(_))
-    ));
+    let path = dir.path().join("c.sqlite");
+    let p = package(Uuid::new_v4());
+    {
+        let store = SqliteMetadata::open(&path).unwrap();
+        store.add_station("ECV-01", "h1", at(1)).unwrap();
+        store.insert_package(&p).unwrap();
+    }
+    let store = SqliteMetadata::open(&path).unwrap();
     assert_eq!(
         store.station_for_token("h1").unwrap().as_deref(),
         Some("ECV-01")
     );
-    let old = QueryRecord {
-        query_id: Uuid::new_v4(),
-        station: "ECV-01".into(),
-        plate: "ABC1D23".into(),
-        queried_at: at(1),
-        deadline: at(1) + Duration::hours(4),
-    };
-    let used = QueryRecord {
-        query_id: Uuid::new_v4(),
-        ..old.clone()
-    };
-    store.insert_query(&old).unwrap();
-    store.insert_query(&used).unwrap();
-    assert_eq!(store.query(old.query_id).unwrap().as_ref(), Some(&old));
-    let p = package(used.query_id);
-    store.insert_package(&p).unwrap();
-    let stale = store.unreferenced_queries_before(at(2)).unwrap();
-    assert_eq!(stale, vec![old.clone()]);
-    store.delete_query(old.query_id).unwrap();
-    store.delete_package(p.inspection_id).unwrap();
-    assert_eq!(store.package(p.inspection_id).unwrap(), None);
-    assert_eq!(
-        store.unreferenced_queries_before(at(2)).unwrap(),
-        vec![used]
-    );
-    // Reopening finds the same data: it was durable.
-    drop(store);
-    let store = SqliteMetadata::open(&dir.path().join("c.sqlite")).unwrap();
-    assert_eq!(
-        store.station_for_token("h1").unwrap().as_deref(),
-        Some("ECV-01")
-    );
+    assert_eq!(store.package(&p.key()).unwrap().as_ref(), Some(&p));
 }
 
+/// The first schema (before `user_version`): packages keyed by inspection id alone.
+const SCHEMA_V1: &str = "
+CREATE TABLE packages (inspection_id TEXT PRIMARY KEY, station TEXT NOT NULL,
+    query_id TEXT NOT NULL, plate TEXT NOT NULL, manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL, first_seen_at TEXT NOT NULL, deadline TEXT NOT NULL,
+    late INTEGER NOT NULL, status TEXT NOT NULL, rejection TEXT, laudo_number TEXT UNIQUE,
+    received_at TEXT, signature TEXT);
+CREATE INDEX packages_by_query ON packages(query_id);
+CREATE TABLE package_files (
+    inspection_id TEXT NOT NULL REFERENCES packages(inspection_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL,
+    md5 TEXT NOT NULL, sha256 TEXT NOT NULL, digests_match INTEGER,
+    PRIMARY KEY (inspection_id, name));
+";
+
 #[test]
-fn inspector_lists_replace_and_keep_who_left() {
-    let store = SqliteMetadata::in_memory().unwrap();
-    let ana = ("39053344705".to_owned(), "Ana Paula".to_owned());
-    let joao = ("52998224725".to_owned(), "João".to_owned());
-    store
-        .set_inspectors("ECV-01", &[ana.clone(), joao.clone()], at(1))
+fn a_first_schema_file_is_migrated_with_its_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let p = package(Uuid::new_v4());
+    {
+        // Written by the v2 code, then turned into a v1 file by hand: the rows are what v1 held.
+        let store = SqliteMetadata::open(&path).unwrap();
+        store.insert_package(&p).unwrap();
+        drop(store);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "ALTER TABLE packages RENAME TO p2; ALTER TABLE package_files RENAME TO f2; \
+             DROP INDEX packages_by_query; DROP INDEX packages_by_anchor; {SCHEMA_V1} \
+             INSERT INTO packages SELECT * FROM p2; \
+             INSERT INTO package_files SELECT inspection_id, position, name, kind, size, md5, \
+             sha256, digests_match FROM f2; DROP TABLE f2; DROP TABLE p2; \
+             PRAGMA user_version = 0;"
+        ))
         .unwrap();
-    // Another station's list is its own.
-    store.set_inspectors("ECV-02", &[], at(1)).unwrap();
-    assert_eq!(store.inspector("ECV-02", &ana.0).unwrap(), None);
-    // João leaves: kept, marked removed; Ana stays with her first registration time.
-    store
-        .set_inspectors("ECV-01", std::slice::from_ref(&ana), at(2))
+    }
+    let store = SqliteMetadata::open(&path).unwrap();
+    assert_eq!(store.package(&p.key()).unwrap().as_ref(), Some(&p));
+    let other = PackageRecord {
+        station: "ECV-02".into(),
+        query_id: Uuid::new_v4(),
+        ..p.clone()
+    };
+    assert_eq!(
+        store.insert_package(&other).unwrap(),
+        InsertOutcome::Inserted
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
-    assert_eq!(got.removed_at, Some(at(2)));
-    let got = store.inspector("ECV-01", &ana.0).unwrap().unwrap();
-    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
-    // And comes back.
-    store
-        .set_inspectors("ECV-01", &[ana, joao.clone()], at(3))
-        .unwrap();
-    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
-    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
+    assert_eq!(version, 2);
+    conn.pragma_update(None, "user_version", 9).unwrap();
+    drop(conn);
+    assert!(matches!(
+        SqliteMetadata::open(&path),
+        Err(StorageError::Corrupt(_))
+    ));
 }

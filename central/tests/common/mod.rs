@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod evidence;
+pub mod services;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -87,6 +88,11 @@ impl Server {
     /// Serves an existing data folder. Without `--icp-roots` in `extra`, the root of a test
     /// PKI kept in the data folder (`test-pki/`, no LCRs) is trusted.
     pub fn spawn(data: &Path, extra: &[&str], token: String) -> Server {
+        Server::spawn_env(data, extra, token, &[])
+    }
+
+    /// [`Server::spawn`] with environment variables (the S3 credentials of `--blobs`).
+    pub fn spawn_env(data: &Path, extra: &[&str], token: String, env: &[(&str, &str)]) -> Server {
         let mut trust: Vec<String> = Vec::new();
         if !extra.contains(&"--icp-roots") {
             let pki = data.join("test-pki");
@@ -108,14 +114,18 @@ impl Server {
             ])
             .args(&trust)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(data.join("server.log")).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let first: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        let first: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(data.join("server.log")).unwrap_or_default();
+            panic!("{e}: {line:?}; server said:\n{log}")
+        });
         let url = first["url"].as_str().unwrap().to_owned();
         let cert_sha256 = first["cert_sha256"].as_str().map(str::to_owned);
         let client = match &cert_sha256 {
@@ -260,6 +270,19 @@ impl Server {
             "/vehicles/query",
             &serde_json::json!({"plate": vehicle["plate"], "renavam": vehicle["renavam"]}),
         );
+        assert_eq!(response.status(), 200);
+        response.json().unwrap()
+    }
+
+    /// Queries a registry vehicle as the station of `token`.
+    pub fn query_vehicle_as(&self, token: &str, vehicle: &Value) -> Value {
+        let response = self
+            .client
+            .post(self.api("/vehicles/query"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"plate": vehicle["plate"], "renavam": vehicle["renavam"]}))
+            .send()
+            .unwrap();
         assert_eq!(response.status(), 200);
         response.json().unwrap()
     }

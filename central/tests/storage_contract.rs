@@ -1,0 +1,681 @@
+//! The storage contract: every [`MetadataStore`] backend passes the same tests — the embedded
+//! SQLite one and PostgreSQL (issue 21), the latter on a real PostgreSQL 15 started on loopback
+//! once per suite (`common::services`), each test in a database of its own.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use uuid::Uuid;
+use vistoria_central::storage::postgres::PgMetadata;
+use vistoria_central::storage::sqlite::SqliteMetadata;
+use vistoria_central::storage::{
+    AuditKeyRecord, FileRecord, InsertOutcome, MetadataStore, PackageKey, PackageRecord,
+    QueryRecord, StorageError,
+};
+use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
+use vistoria_core::wire::{
+    ManifestFile, MediaKind, PackageManifest, PackageStatus, Receipt, canonical_json,
+    manifest_sha256,
+};
+
+fn at(h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap()
+}
+
+fn package(query_id: Uuid) -> PackageRecord {
+    let manifest = PackageManifest {
+        inspection_id: InspectionId::new(),
+        station: "ECV-01".into(),
+        query_id,
+        plate: Plate::parse("ABC1D23").unwrap(),
+        concluded_at: at(11),
+        outcome: Outcome::Verdict(Verdict::Conforming),
+        checklist: Checklist::new(VehicleClass::PassengerCar),
+        metadata: Default::default(),
+        audit_head: "a".repeat(64),
+        audit_sequence: None,
+        files: vec![ManifestFile {
+            name: "rear.jpg".into(),
+            kind: MediaKind::Photo,
+            size: 3,
+            md5: "0".repeat(32),
+            sha256: "1".repeat(64),
+        }],
+    };
+    let value = serde_json::to_value(&manifest).unwrap();
+    PackageRecord {
+        inspection_id: manifest.inspection_id.as_uuid(),
+        station: "ECV-01".into(),
+        query_id,
+        plate: "ABC1D23".into(),
+        files: vec![FileRecord {
+            name: "rear.jpg".into(),
+            kind: MediaKind::Photo,
+            size: 3,
+            md5: "0".repeat(32),
+            sha256: "1".repeat(64),
+            digests_match: None,
+        }],
+        manifest,
+        manifest_json: canonical_json(&value),
+        manifest_sha256: manifest_sha256(&value),
+        first_seen_at: at(11),
+        deadline: at(14),
+        late: false,
+        status: PackageStatus::Receiving,
+        rejection: None,
+        receipt: None,
+    }
+}
+
+fn signer(id: Uuid, at: DateTime<Utc>) -> impl Fn(String) -> Receipt {
+    move |laudo_number| Receipt {
+        inspection_id: InspectionId::from_uuid(id),
+        laudo_number,
+        received_at: at,
+        manifest_sha256: "m".into(),
+        signature: "s".into(),
+    }
+}
+
+fn package_round_trip_and_idempotent_insert(store: &dyn MetadataStore) {
+    let p = package(Uuid::new_v4());
+    assert_eq!(store.insert_package(&p).unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.package(&p.key()).unwrap().as_ref(), Some(&p));
+    match store.insert_package(&p).unwrap() {
+        InsertOutcome::Existing(existing) => assert_eq!(*existing, p),
+        other => panic!("stored twice: {other:?}"),
+    }
+    // Another inspection for the same vehicle query is refused, naming the first.
+    let second = package(p.query_id);
+    assert_eq!(
+        store.insert_package(&second).unwrap(),
+        InsertOutcome::QueryUsed(p.inspection_id)
+    );
+    assert_eq!(store.packages().unwrap().len(), 1);
+    store
+        .set_file_check(&p.key(), "rear.jpg", Some(true))
+        .unwrap();
+    let got = store.package(&p.key()).unwrap().unwrap();
+    assert_eq!(got.files[0].digests_match, Some(true));
+    assert!(store.set_file_check(&p.key(), "nope.jpg", None).is_err());
+}
+
+fn commit_numbers_laudos_once_per_package(store: &dyn MetadataStore) {
+    let (a, b) = (package(Uuid::new_v4()), package(Uuid::new_v4()));
+    store.insert_package(&a).unwrap();
+    store.insert_package(&b).unwrap();
+    store.set_rejected(&a.key(), "bytes errados").unwrap();
+    assert_eq!(
+        store.package(&a.key()).unwrap().unwrap().status,
+        PackageStatus::Rejected
+    );
+    let ra = store
+        .commit_package(&a.key(), at(12), &signer(a.inspection_id, at(12)))
+        .unwrap();
+    assert_eq!(ra.laudo_number, "MT-2026-000001");
+    // A second commit returns the stored receipt, without a new number.
+    let again = store
+        .commit_package(&a.key(), at(13), &signer(a.inspection_id, at(13)))
+        .unwrap();
+    assert_eq!(again.laudo_number, ra.laudo_number);
+    assert_eq!(again.received_at, at(12));
+    let rb = store
+        .commit_package(&b.key(), at(12), &signer(b.inspection_id, at(12)))
+        .unwrap();
+    assert_eq!(rb.laudo_number, "MT-2026-000002");
+    // Verified stays verified.
+    store.set_rejected(&a.key(), "tarde demais").unwrap();
+    let got = store.package(&a.key()).unwrap().unwrap();
+    assert_eq!(got.status, PackageStatus::Verified);
+    assert_eq!(got.rejection, None);
+    assert_eq!(got.receipt.unwrap().laudo_number, "MT-2026-000001");
+}
+
+fn inspector_lists_replace_and_keep_who_left(store: &dyn MetadataStore) {
+    let ana = ("39053344705".to_owned(), "Ana Paula".to_owned());
+    let joao = ("52998224725".to_owned(), "João".to_owned());
+    store
+        .set_inspectors("ECV-01", &[ana.clone(), joao.clone()], at(1))
+        .unwrap();
+    // Another station's list is its own.
+    store.set_inspectors("ECV-02", &[], at(1)).unwrap();
+    assert_eq!(store.inspector("ECV-02", &ana.0).unwrap(), None);
+    // João leaves: kept, marked removed; Ana stays with her first registration time.
+    store
+        .set_inspectors("ECV-01", std::slice::from_ref(&ana), at(2))
+        .unwrap();
+    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
+    assert_eq!(got.removed_at, Some(at(2)));
+    let got = store.inspector("ECV-01", &ana.0).unwrap().unwrap();
+    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
+    // And comes back.
+    store
+        .set_inspectors("ECV-01", &[ana, joao.clone()], at(3))
+        .unwrap();
+    let got = store.inspector("ECV-01", &joao.0).unwrap().unwrap();
+    assert_eq!((got.registered_at, got.removed_at), (at(1), None));
+}
+
+fn the_same_inspection_id_from_two_stations_is_two_packages(store: &dyn MetadataStore) {
+    let a = package(Uuid::new_v4());
+    let b = PackageRecord {
+        station: "ECV-02".into(),
+        query_id: Uuid::new_v4(),
+        ..a.clone()
+    };
+    assert_eq!(store.insert_package(&a).unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.insert_package(&b).unwrap(), InsertOutcome::Inserted);
+    assert_eq!(store.package(&b.key()).unwrap().as_ref(), Some(&b));
+    store.set_rejected(&b.key(), "de B").unwrap();
+    assert_eq!(
+        store.package(&a.key()).unwrap().unwrap().status,
+        PackageStatus::Receiving
+    );
+    store.delete_package(&b.key()).unwrap();
+    assert_eq!(store.package(&a.key()).unwrap().as_ref(), Some(&a));
+    assert_eq!(store.packages().unwrap().len(), 1);
+}
+
+fn stations_queries_and_retention(store: &dyn MetadataStore) {
+    store.add_station("ECV-01", "h1", at(1)).unwrap();
+    assert!(matches!(
+        store.add_station("ECV-01", "h2", at(1)),
+        Err(StorageError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.station_for_token("h1").unwrap().as_deref(),
+        Some("ECV-01")
+    );
+    let old = QueryRecord {
+        query_id: Uuid::new_v4(),
+        station: "ECV-01".into(),
+        plate: "ABC1D23".into(),
+        queried_at: at(1),
+        deadline: at(1) + Duration::hours(4),
+    };
+    let used = QueryRecord {
+        query_id: Uuid::new_v4(),
+        ..old.clone()
+    };
+    store.insert_query(&old).unwrap();
+    store.insert_query(&used).unwrap();
+    assert_eq!(store.query(old.query_id).unwrap().as_ref(), Some(&old));
+    let p = package(used.query_id);
+    store.insert_package(&p).unwrap();
+    let stale = store.unreferenced_queries_before(at(2)).unwrap();
+    assert_eq!(stale, vec![old.clone()]);
+    store.delete_query(old.query_id).unwrap();
+    store.delete_package(&p.key()).unwrap();
+    assert_eq!(store.package(&p.key()).unwrap(), None);
+    assert_eq!(
+        store.unreferenced_queries_before(at(2)).unwrap(),
+        vec![used]
+    );
+}
+
+/// `p` anchored at `seq` with `head`, its stored JSON the manifest's.
+fn anchored(mut p: PackageRecord, seq: u64, head: char) -> PackageRecord {
+    p.manifest.audit_sequence = Some(seq);
+    p.manifest.audit_head = head.to_string().repeat(64);
+    let value = serde_json::to_value(&p.manifest).unwrap();
+    p.manifest_json = canonical_json(&value);
+    p.manifest_sha256 = manifest_sha256(&value);
+    p
+}
+
+fn anchors_outstanding_bytes_and_expiry(store: &dyn MetadataStore) {
+    let a = anchored(package(Uuid::new_v4()), 40, 'a');
+    let mut b = anchored(package(Uuid::new_v4()), 12, 'b');
+    b.first_seen_at = at(13);
+    let mut other = anchored(package(Uuid::new_v4()), 20, 'c');
+    other.station = "ECV-02".into();
+    for p in [&a, &b, &other] {
+        store.insert_package(p).unwrap();
+    }
+    let anchors = store.anchors("ECV-01", 10, 40).unwrap();
+    let got: Vec<(u64, &str)> = anchors.iter().map(|x| (x.seq, x.head.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![(12, "b".repeat(64).as_str()), (40, "a".repeat(64).as_str())]
+    );
+    assert_eq!(anchors[0].inspection_id, b.inspection_id);
+    assert!(store.anchors("ECV-01", 13, 39).unwrap().is_empty());
+    // Declared bytes of unverified packages, per station.
+    assert_eq!(store.outstanding_bytes("ECV-01").unwrap(), 6);
+    store
+        .commit_package(&a.key(), at(12), &signer(a.inspection_id, at(12)))
+        .unwrap();
+    assert_eq!(store.outstanding_bytes("ECV-01").unwrap(), 3);
+    assert_eq!(store.outstanding_bytes("ECV-09").unwrap(), 0);
+    // Unverified and first seen before the cutoff: b (13 h) is not, other (11 h) is.
+    assert_eq!(store.uncommitted_before(at(12)).unwrap(), vec![other.key()]);
+}
+
+fn tokens_rotate_and_revoke(store: &dyn MetadataStore) {
+    let empty = store.stations_fingerprint().unwrap();
+    store.add_station("ECV-01", "h1", at(1)).unwrap();
+    let added = store.stations_fingerprint().unwrap();
+    assert_ne!(empty, added);
+    assert_eq!(store.stations_fingerprint().unwrap(), added);
+    assert!(store.set_station_token("ECV-01", "h2").unwrap());
+    assert_eq!(store.station_for_token("h1").unwrap(), None);
+    assert_eq!(
+        store.station_for_token("h2").unwrap().as_deref(),
+        Some("ECV-01")
+    );
+    let rotated = store.stations_fingerprint().unwrap();
+    assert_ne!(rotated, added);
+    assert!(store.revoke_station("ECV-01").unwrap());
+    assert_eq!(store.station_for_token("h2").unwrap(), None);
+    assert_ne!(store.stations_fingerprint().unwrap(), rotated);
+    assert!(!store.revoke_station("ECV-09").unwrap());
+    assert!(!store.set_station_token("ECV-09", "h3").unwrap());
+}
+
+fn audit_keys_are_issued_once(store: &dyn MetadataStore) {
+    let first = AuditKeyRecord {
+        station: "ECV-01".into(),
+        key: [7; 32],
+        start_seq: 5,
+        issued_at: at(1),
+        confirmed: false,
+    };
+    assert_eq!(store.issue_audit_key(&first).unwrap(), first);
+    // Asked again before confirmation: the same key, for the position asked now.
+    let again = store
+        .issue_audit_key(&AuditKeyRecord {
+            key: [9; 32],
+            start_seq: 8,
+            ..first.clone()
+        })
+        .unwrap();
+    assert_eq!((again.key, again.start_seq), ([7; 32], 8));
+    store.confirm_audit_key("ECV-01").unwrap();
+    let after = store
+        .issue_audit_key(&AuditKeyRecord {
+            key: [9; 32],
+            start_seq: 30,
+            ..first.clone()
+        })
+        .unwrap();
+    assert_eq!(
+        (after.key, after.start_seq, after.confirmed),
+        ([7; 32], 8, true)
+    );
+    assert_eq!(store.audit_key("ECV-02").unwrap(), None);
+}
+
+fn leases_exclude_what_would_collide(store: &dyn MetadataStore) {
+    let key = PackageKey::new("ECV-01", Uuid::new_v4());
+    let (now, later) = (at(10), at(11));
+    let upload_a = Uuid::new_v4();
+    assert!(
+        store
+            .claim(&key, Some("a.jpg"), upload_a, now, later)
+            .unwrap()
+    );
+    // The same file, or the whole package, while a.jpg is being received: refused.
+    assert!(
+        !store
+            .claim(&key, Some("a.jpg"), Uuid::new_v4(), now, later)
+            .unwrap()
+    );
+    assert!(!store.claim(&key, None, Uuid::new_v4(), now, later).unwrap());
+    // Another file of it, or the same id of another station: free.
+    let upload_b = Uuid::new_v4();
+    assert!(
+        store
+            .claim(&key, Some("b.jpg"), upload_b, now, later)
+            .unwrap()
+    );
+    let elsewhere = PackageKey::new("ECV-02", key.inspection_id);
+    assert!(
+        store
+            .claim(&elsewhere, None, Uuid::new_v4(), now, later)
+            .unwrap()
+    );
+    store.release(upload_a).unwrap();
+    store.release(upload_b).unwrap();
+    let commit = Uuid::new_v4();
+    assert!(store.claim(&key, None, commit, now, later).unwrap());
+    assert!(
+        !store
+            .claim(&key, Some("a.jpg"), Uuid::new_v4(), now, later)
+            .unwrap()
+    );
+    // An instance that died leaves its lease to expire.
+    assert!(
+        store
+            .claim(&key, Some("a.jpg"), Uuid::new_v4(), later, at(12))
+            .unwrap()
+    );
+}
+
+/// Two instances (two stores on the same database) commit at once: every package gets one
+/// number, numbers are consecutive, and a package committed by both gets one receipt.
+fn concurrent_commits_from_two_instances(open: &dyn Fn() -> Arc<dyn MetadataStore>) {
+    let (one, two) = (open(), open());
+    let packages: Vec<PackageRecord> = (0..12).map(|_| package(Uuid::new_v4())).collect();
+    for p in &packages {
+        one.insert_package(p).unwrap();
+    }
+    let receipts: Vec<Receipt> = std::thread::scope(|scope| {
+        let handles: Vec<_> = packages
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                // Each package is committed by both instances.
+                [&one, &two].map(|store| {
+                    let store = Arc::clone(store);
+                    let key = p.key();
+                    let id = p.inspection_id;
+                    scope.spawn(move || {
+                        let when = at(12) + Duration::seconds(i as i64);
+                        store.commit_package(&key, when, &signer(id, when)).unwrap()
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for pair in receipts.chunks(2) {
+        // (The stored receipt carries the stored manifest's hash; the test signer does not.)
+        assert_eq!(
+            (&pair[0].laudo_number, pair[0].received_at),
+            (&pair[1].laudo_number, pair[1].received_at),
+            "one package, one receipt"
+        );
+    }
+    let mut numbers: Vec<String> = receipts
+        .chunks(2)
+        .map(|pair| pair[0].laudo_number.clone())
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=12).map(|n| format!("MT-2026-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+    // The same manifest registered through both instances at once: stored once.
+    let fresh = package(Uuid::new_v4());
+    let outcomes: Vec<InsertOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [&one, &two]
+            .map(|store| {
+                let store = Arc::clone(store);
+                let fresh = fresh.clone();
+                scope.spawn(move || store.insert_package(&fresh).unwrap())
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == InsertOutcome::Inserted)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(one.packages().unwrap().len(), 13);
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&SqliteMetadata::in_memory().unwrap());
+                }
+            )*
+
+            #[test]
+            fn concurrent_commits_from_two_instances() {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("c.sqlite");
+                super::concurrent_commits_from_two_instances(&|| {
+                    Arc::new(SqliteMetadata::open(&path).unwrap())
+                });
+            }
+        }
+
+        mod on_postgres {
+            use super::*;
+            use super::common::services::TestDatabase;
+            $(
+                #[test]
+                fn $name() {
+                    let db = TestDatabase::new();
+                    super::$name(&PgMetadata::connect(&db.url, 4).unwrap());
+                }
+            )*
+
+            #[test]
+            fn concurrent_commits_from_two_instances() {
+                let db = TestDatabase::new();
+                super::concurrent_commits_from_two_instances(&|| {
+                    Arc::new(PgMetadata::connect(&db.url, 8).unwrap())
+                });
+            }
+        }
+    };
+}
+
+contract!(
+    package_round_trip_and_idempotent_insert,
+    commit_numbers_laudos_once_per_package,
+    inspector_lists_replace_and_keep_who_left,
+    the_same_inspection_id_from_two_stations_is_two_packages,
+    stations_queries_and_retention,
+    anchors_outstanding_bytes_and_expiry,
+    tokens_rotate_and_revoke,
+    audit_keys_are_issued_once,
+    leases_exclude_what_would_collide,
+);
+
+#[test]
+fn postgres_migrations_run_once_and_refuse_a_newer_database() {
+    let db = common::services::TestDatabase::new();
+    // Instances starting together: each migration applied once.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| PgMetadata::connect(&db.url, 2).unwrap());
+        }
+    });
+    let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+    let applied: i64 = client
+        .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, 2);
+    client
+        .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
+        .unwrap();
+    assert!(matches!(
+        PgMetadata::connect(&db.url, 2),
+        Err(StorageError::Corrupt(_))
+    ));
+}
+
+// The media side: every [`BlobStore`] backend, plain files and S3 (SeaweedFS on loopback).
+
+use std::io::Read as _;
+use vistoria_central::storage::BlobStore;
+use vistoria_central::storage::files::FileBlobs;
+use vistoria_central::storage::s3::S3Blobs;
+
+fn read_all(store: &dyn BlobStore, key: &PackageKey, name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    store
+        .open(key, name)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn write(store: &dyn BlobStore, key: &PackageKey, name: &str, offset: u64, bytes: &[u8]) {
+    let mut w = store.append(key, name, offset).unwrap();
+    w.write(bytes).unwrap();
+    w.finish().unwrap();
+}
+
+fn blob_key() -> PackageKey {
+    PackageKey::new("ECV-01", Uuid::new_v4())
+}
+
+fn append_resume_seal(store: &dyn BlobStore) {
+    let key = &blob_key();
+    assert_eq!(store.len(key, "a.jpg").unwrap(), 0);
+    write(store, key, "a.jpg", 0, b"hello ");
+    assert_eq!(store.len(key, "a.jpg").unwrap(), 6);
+    // A resume at an earlier offset cuts off what came after it.
+    write(store, key, "a.jpg", 5, b" world");
+    assert_eq!(read_all(store, key, "a.jpg"), b"hello world");
+    assert!(store.sealed(key).unwrap().is_empty());
+    store.seal(key, "a.jpg").unwrap();
+    store.seal(key, "a.jpg").unwrap();
+    assert_eq!(store.sealed(key).unwrap(), vec!["a.jpg".to_owned()]);
+    // Sealed evidence cannot be appended to or replaced.
+    assert!(store.append(key, "a.jpg", 0).is_err());
+    assert_eq!(read_all(store, key, "a.jpg"), b"hello world");
+    assert_eq!(store.len(key, "a.jpg").unwrap(), 11);
+    // An empty file can be sealed too.
+    store.append(key, "empty.txt", 0).unwrap().finish().unwrap();
+    store.seal(key, "empty.txt").unwrap();
+    assert_eq!(read_all(store, key, "empty.txt"), b"");
+}
+
+fn offset_past_the_end_is_refused(store: &dyn BlobStore) {
+    let key = &blob_key();
+    assert!(store.append(key, "a.jpg", 3).is_err());
+    write(store, key, "a.jpg", 0, b"ab");
+    assert!(store.append(key, "a.jpg", 3).is_err());
+    assert_eq!(read_all(store, key, "a.jpg"), b"ab");
+}
+
+fn discard_and_delete(store: &dyn BlobStore) {
+    let key = &blob_key();
+    write(store, key, "a.jpg", 0, b"x");
+    store.discard(key, "a.jpg").unwrap();
+    assert_eq!(store.len(key, "a.jpg").unwrap(), 0);
+    write(store, key, "b.jpg", 0, b"y");
+    store.seal(key, "b.jpg").unwrap();
+    store.discard(key, "b.jpg").unwrap();
+    assert_eq!(store.len(key, "b.jpg").unwrap(), 0);
+    write(store, key, "c.jpg", 0, b"z");
+    store.seal(key, "c.jpg").unwrap();
+    write(store, key, "d.jpg", 0, b"w");
+    store.delete_inspection(key).unwrap();
+    assert!(store.sealed(key).unwrap().is_empty());
+    assert_eq!(store.len(key, "d.jpg").unwrap(), 0);
+}
+
+fn unsafe_names_are_refused(store: &dyn BlobStore) {
+    let key = &blob_key();
+    for name in ["../x", "a/b", ".partial", "", "a\0b"] {
+        assert!(store.append(key, name, 0).is_err(), "{name:?}");
+    }
+    for station in ["..", "a/b", "", "ECV 01"] {
+        let key = PackageKey::new(station, Uuid::new_v4());
+        assert!(store.append(&key, "a.jpg", 0).is_err(), "{station:?}");
+    }
+}
+
+fn one_stations_ids_are_not_anothers(store: &dyn BlobStore) {
+    let id = Uuid::new_v4();
+    let (a, b) = (PackageKey::new("ECV-01", id), PackageKey::new("ECV-02", id));
+    write(store, &a, "a.jpg", 0, b"de A");
+    assert_eq!(store.len(&b, "a.jpg").unwrap(), 0);
+    store.seal(&a, "a.jpg").unwrap();
+    assert!(store.sealed(&b).unwrap().is_empty());
+    store.delete_inspection(&b).unwrap();
+    assert_eq!(read_all(store, &a, "a.jpg"), b"de A");
+}
+
+/// A film of 20 MB arrives in pieces that do not line up with anything, is cut and resumed from
+/// inside what was written, by another instance of the server, and is sealed whole.
+fn a_large_file_resumed_on_another_instance(open: &dyn Fn() -> Box<dyn BlobStore>) {
+    let (one, two) = (open(), open());
+    let key = &blob_key();
+    let film: Vec<u8> = (0..20_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut w = one.append(key, "seg.mp4", 0).unwrap();
+    for piece in film[..12_345_678].chunks(1_000_003) {
+        w.write(piece).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(two.len(key, "seg.mp4").unwrap(), 12_345_678);
+    // The station resumes at an earlier point (its last confirmed offset) on the other instance.
+    write(two.as_ref(), key, "seg.mp4", 9_000_001, &film[9_000_001..]);
+    assert_eq!(one.len(key, "seg.mp4").unwrap(), film.len() as u64);
+    assert!(
+        read_all(one.as_ref(), key, "seg.mp4") == film,
+        "partial bytes differ"
+    );
+    two.seal(key, "seg.mp4").unwrap();
+    assert!(
+        read_all(one.as_ref(), key, "seg.mp4") == film,
+        "sealed bytes differ"
+    );
+    // Sealing again on the first instance (a retried commit) changes nothing.
+    one.seal(key, "seg.mp4").unwrap();
+    assert_eq!(one.len(key, "seg.mp4").unwrap(), film.len() as u64);
+}
+
+macro_rules! blob_contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_files {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$name(&FileBlobs::open(dir.path()).unwrap());
+                }
+            )*
+
+            #[test]
+            fn a_large_file_resumed_on_another_instance() {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path().to_owned();
+                super::a_large_file_resumed_on_another_instance(&|| {
+                    Box::new(FileBlobs::open(&root).unwrap())
+                });
+            }
+        }
+
+        mod on_s3 {
+            use super::*;
+            use super::common::services::TestBucket;
+            $(
+                #[test]
+                fn $name() {
+                    let bucket = TestBucket::new();
+                    super::$name(&S3Blobs::open(&bucket.options).unwrap());
+                }
+            )*
+
+            #[test]
+            fn a_large_file_resumed_on_another_instance() {
+                let bucket = TestBucket::new();
+                super::a_large_file_resumed_on_another_instance(&|| {
+                    Box::new(S3Blobs::open(&bucket.options).unwrap())
+                });
+            }
+        }
+    };
+}
+
+blob_contract!(
+    append_resume_seal,
+    offset_past_the_end_is_refused,
+    discard_and_delete,
+    unsafe_names_are_refused,
+    one_stations_ids_are_not_anothers,
+);
