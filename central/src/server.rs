@@ -219,6 +219,20 @@ async fn run(
         trust,
         &options.data,
     );
+    // Alive before the first request: the leases it takes count from the start. The data
+    // folder's own SQLite file has no other instance: a killed predecessor's leases end now.
+    {
+        let state = Arc::clone(&state);
+        let sole = options.storage.database.is_none();
+        tokio::task::spawn_blocking(move || {
+            if sole {
+                state.sole_instance()?;
+            }
+            state.heartbeat()
+        })
+        .await?
+        .context("não foi possível registrar a instância no banco")?;
+    }
     let app = api::router(Arc::clone(&state));
 
     let listener = TcpListener::bind(options.addr)
@@ -255,6 +269,7 @@ async fn run(
 
     tokio::spawn(api::expiry::run(Arc::clone(&state)));
     tokio::spawn(api::admission::watch_stations(Arc::clone(&state)));
+    tokio::spawn(api::keep_alive(Arc::clone(&state)));
     let stopper = Arc::clone(&state);
     tokio::spawn(async move {
         wait_for_stop_signal(sigterm).await;

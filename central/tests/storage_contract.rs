@@ -13,7 +13,7 @@ use uuid::Uuid;
 use vistoria_central::storage::postgres::PgMetadata;
 use vistoria_central::storage::sqlite::SqliteMetadata;
 use vistoria_central::storage::{
-    AuditKeyRecord, FileRecord, InsertOutcome, MetadataStore, PackageKey, PackageRecord,
+    AuditKeyRecord, FileRecord, InsertOutcome, Lease, MetadataStore, PackageKey, PackageRecord,
     QueryRecord, StorageError,
 };
 use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
@@ -312,48 +312,76 @@ fn audit_keys_are_issued_once(store: &dyn MetadataStore) {
 
 fn leases_exclude_what_would_collide(store: &dyn MetadataStore) {
     let key = PackageKey::new("ECV-01", Uuid::new_v4());
-    let (now, later) = (at(10), at(11));
-    let upload_a = Uuid::new_v4();
-    assert!(
-        store
-            .claim(&key, Some("a.jpg"), upload_a, now, later)
-            .unwrap()
-    );
-    // The same file, or the whole package, while a.jpg is being received: refused.
+    let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
+    store
+        .heartbeat(one, at(10) + Duration::seconds(10))
+        .unwrap();
+    store
+        .heartbeat(two, at(10) + Duration::seconds(10))
+        .unwrap();
+    let lease = |instance: Uuid, until: DateTime<Utc>| Lease {
+        holder: Uuid::new_v4(),
+        instance,
+        now: at(10),
+        until,
+    };
+    let upload_a = lease(one, at(11));
+    assert!(store.claim(&key, Some("a.jpg"), upload_a).unwrap());
+    // The same file, or the whole package, while a.jpg is being received: refused, from any
+    // instance.
     assert!(
         !store
-            .claim(&key, Some("a.jpg"), Uuid::new_v4(), now, later)
+            .claim(&key, Some("a.jpg"), lease(two, at(11)))
             .unwrap()
     );
-    assert!(!store.claim(&key, None, Uuid::new_v4(), now, later).unwrap());
+    assert!(!store.claim(&key, None, lease(one, at(11))).unwrap());
     // Another file of it, or the same id of another station: free.
-    let upload_b = Uuid::new_v4();
-    assert!(
-        store
-            .claim(&key, Some("b.jpg"), upload_b, now, later)
-            .unwrap()
-    );
+    let upload_b = lease(two, at(11));
+    assert!(store.claim(&key, Some("b.jpg"), upload_b).unwrap());
     let elsewhere = PackageKey::new("ECV-02", key.inspection_id);
-    assert!(
-        store
-            .claim(&elsewhere, None, Uuid::new_v4(), now, later)
-            .unwrap()
-    );
-    store.release(upload_a).unwrap();
-    store.release(upload_b).unwrap();
-    let commit = Uuid::new_v4();
-    assert!(store.claim(&key, None, commit, now, later).unwrap());
+    assert!(store.claim(&elsewhere, None, lease(one, at(11))).unwrap());
+    store.release(upload_a.holder).unwrap();
+    store.release(upload_b.holder).unwrap();
+    assert!(store.claim(&key, None, lease(one, at(11))).unwrap());
     assert!(
         !store
-            .claim(&key, Some("a.jpg"), Uuid::new_v4(), now, later)
+            .claim(&key, Some("a.jpg"), lease(two, at(11)))
             .unwrap()
     );
-    // An instance that died leaves its lease to expire.
-    assert!(
-        store
-            .claim(&key, Some("a.jpg"), Uuid::new_v4(), later, at(12))
-            .unwrap()
-    );
+    // Instance one dies (no heartbeat past 10:00:10): its commit lease dies with it, long
+    // before the lease's own time.
+    let later = Lease {
+        now: at(10) + Duration::seconds(30),
+        ..lease(two, at(11))
+    };
+    store
+        .heartbeat(two, later.now + Duration::seconds(10))
+        .unwrap();
+    assert!(store.claim(&key, Some("a.jpg"), later).unwrap());
+    // A store one server owns alone: the restarted server retires its predecessor at once.
+    let three = Uuid::new_v4();
+    store
+        .heartbeat(three, at(12) + Duration::seconds(10))
+        .unwrap();
+    let restarted = Lease {
+        now: at(10) + Duration::seconds(31),
+        ..lease(one, at(11))
+    };
+    store
+        .heartbeat(one, restarted.now + Duration::seconds(10))
+        .unwrap();
+    assert!(!store.claim(&key, Some("a.jpg"), restarted).unwrap());
+    store.retire_other_instances(one, restarted.now).unwrap();
+    assert!(store.claim(&key, Some("a.jpg"), restarted).unwrap());
+    // And a lease past its own time is gone too.
+    let much_later = Lease {
+        now: at(12),
+        ..lease(two, at(13))
+    };
+    store
+        .heartbeat(two, at(12) + Duration::seconds(10))
+        .unwrap();
+    assert!(store.claim(&key, Some("a.jpg"), much_later).unwrap());
 }
 
 /// Two instances (two stores on the same database) commit at once: every package gets one

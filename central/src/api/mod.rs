@@ -32,7 +32,7 @@ use vistoria_core::wire::{API_PREFIX, ErrorCode};
 
 use crate::keys::ServerKey;
 use crate::registry::Registry;
-use crate::storage::{BlobStore, MetadataStore, PackageKey};
+use crate::storage::{BlobStore, Lease, MetadataStore, PackageKey};
 use crate::trust::Trust;
 use admission::{TOKEN_EPOCH_FILE, TokenCache, UploadSlots};
 use error::ApiError;
@@ -64,6 +64,8 @@ pub struct AppState {
     data: Option<PathBuf>,
     /// Turns `true` when the server begins a graceful stop; running uploads then end.
     stop: tokio::sync::watch::Sender<bool>,
+    /// This process among the central's instances: its leases live as long as its heartbeat.
+    instance: Uuid,
 }
 
 impl AppState {
@@ -127,6 +129,7 @@ impl AppState {
             uploads: Arc::default(),
             data,
             stop: tokio::sync::watch::Sender::new(false),
+            instance: Uuid::new_v4(),
         })
     }
 
@@ -153,13 +156,18 @@ impl AppState {
         let holder = Uuid::new_v4();
         let now = chrono::Utc::now();
         // Past its lease an upload has been cut by its own deadline; a commit re-hashes and
-        // seals at disk speed. An instance that dies holds nothing longer than this.
-        let lease = match file {
+        // seals at disk speed. An instance that dies holds nothing past its last heartbeat.
+        let duration = match file {
             Some(_) => self.limits.upload_deadline + std::time::Duration::from_secs(60),
             None => COMMIT_LEASE,
         };
-        let until = now + chrono::Duration::from_std(lease).map_err(ApiError::internal)?;
-        if !self.meta.claim(key, file, holder, now, until)? {
+        let lease = Lease {
+            holder,
+            instance: self.instance,
+            now,
+            until: now + chrono::Duration::from_std(duration).map_err(ApiError::internal)?,
+        };
+        if !self.meta.claim(key, file, lease)? {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::UploadInProgress,
@@ -170,6 +178,39 @@ impl AppState {
             meta: Arc::clone(&self.meta),
             holder: Some(holder),
         })
+    }
+}
+
+/// How often an instance renews its heartbeat, and how long one lasts.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+const HEARTBEAT_LASTS: chrono::Duration = chrono::Duration::seconds(10);
+
+impl AppState {
+    /// Declares this instance the only one (blocking): for a store only it uses.
+    pub fn sole_instance(&self) -> Result<(), crate::storage::StorageError> {
+        self.meta
+            .retire_other_instances(self.instance, chrono::Utc::now())
+    }
+
+    /// Renews this instance's heartbeat (blocking).
+    pub fn heartbeat(&self) -> Result<(), crate::storage::StorageError> {
+        self.meta
+            .heartbeat(self.instance, chrono::Utc::now() + HEARTBEAT_LASTS)
+    }
+}
+
+/// Keeps this instance's heartbeat for as long as the server runs.
+pub async fn keep_alive(state: Arc<AppState>) {
+    loop {
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+        let worker = Arc::clone(&state);
+        match tokio::task::spawn_blocking(move || worker.heartbeat()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(%e, "não foi possível renovar o sinal de vida da instância")
+            }
+            Err(e) => tracing::warn!(%e, "não foi possível renovar o sinal de vida da instância"),
+        }
     }
 }
 

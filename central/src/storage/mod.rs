@@ -303,22 +303,39 @@ pub trait MetadataStore: Send + Sync {
     // Leases on running uploads and commits (issue 21): kept here, not in an instance's memory,
     // so that every instance of the central sees them.
 
-    /// Takes a lease for `holder`, live until `until`, on one file of a package (an upload,
-    /// `file = Some`) or on the whole package (a commit or an expiry, `None`). `false`, and
-    /// nothing taken, when a live lease conflicts: the same file, or a whole-package lease and
-    /// anything else of the package. Leases past their time (an instance that died) are ignored
-    /// and cleared.
-    fn claim(
-        &self,
-        key: &PackageKey,
-        file: Option<&str>,
-        holder: Uuid,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> StorageResult<bool>;
+    /// Says that server instance `instance` is alive until `until` (renewed every few seconds
+    /// while it runs). Its leases die with it: once `until` passes without a renewal (a crash, a
+    /// kill), they are ignored and cleared.
+    fn heartbeat(&self, instance: Uuid, until: DateTime<Utc>) -> StorageResult<()>;
+
+    /// Declares every instance but `me` dead as of `now`, and their leases with them. Only for
+    /// a store that one server owns alone (the data folder's SQLite file): a restarted server
+    /// must not wait for the heartbeat of its killed predecessor to lapse.
+    fn retire_other_instances(&self, me: Uuid, now: DateTime<Utc>) -> StorageResult<()>;
+
+    /// Takes a lease for `holder` of `instance`, live until `until` (and while the instance is
+    /// alive), on one file of a package (an upload, `file = Some`) or on the whole package (a
+    /// commit or an expiry, `None`). `false`, and nothing taken, when a live lease conflicts:
+    /// the same file, or a whole-package lease and anything else of the package. Leases past
+    /// their time or of an instance whose heartbeat lapsed are ignored and cleared; an instance
+    /// that never sent one (a store used without a server) counts as alive.
+    fn claim(&self, key: &PackageKey, file: Option<&str>, lease: Lease) -> StorageResult<bool>;
 
     /// Ends `holder`'s lease (nothing if it has none).
     fn release(&self, holder: Uuid) -> StorageResult<()>;
+}
+
+/// Who holds a lease and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease's own id (to end it).
+    pub holder: Uuid,
+    /// The server instance that took it.
+    pub instance: Uuid,
+    /// Now, as the taker sees it.
+    pub now: DateTime<Utc>,
+    /// When it ends at the latest.
+    pub until: DateTime<Utc>,
 }
 
 /// Whether a lease on `wanted` (`None`: the whole package) conflicts with live ones on `held`.

@@ -17,8 +17,8 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt};
 
 use super::{
-    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, MetadataStore, PackageKey,
-    PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
+    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
+    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
 };
 
 /// Prefix of laudo numbers (as the SQLite store's).
@@ -108,8 +108,13 @@ CREATE TABLE laudo_counters (
         2,
         "
 -- Leases on running uploads and commits, seen by every instance.
+CREATE TABLE instances (
+    id UUID PRIMARY KEY,
+    alive_until TIMESTAMPTZ NOT NULL
+);
 CREATE TABLE claims (
     holder UUID PRIMARY KEY,
+    instance UUID NOT NULL,
     station TEXT NOT NULL,
     inspection_id UUID NOT NULL,
     file TEXT NOT NULL,
@@ -774,14 +779,32 @@ impl MetadataStore for PgMetadata {
             }))
     }
 
-    fn claim(
-        &self,
-        key: &PackageKey,
-        file: Option<&str>,
-        holder: Uuid,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> StorageResult<bool> {
+    fn heartbeat(&self, instance: Uuid, until: DateTime<Utc>) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO instances (id, alive_until) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until",
+            &[&instance, &until],
+        )
+        .map_err(db)?;
+        // Instances gone for a day are forgotten.
+        conn.execute(
+            "DELETE FROM instances WHERE alive_until < $1",
+            &[&(until - chrono::Duration::days(1))],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn retire_other_instances(&self, me: Uuid, now: DateTime<Utc>) -> StorageResult<()> {
+        self.execute(
+            "UPDATE instances SET alive_until = $2 WHERE id <> $1 AND alive_until > $2",
+            &[&me, &now],
+        )?;
+        Ok(())
+    }
+
+    fn claim(&self, key: &PackageKey, file: Option<&str>, lease: Lease) -> StorageResult<bool> {
         self.in_transaction(|tx| {
             // Decisions about one package are taken one at a time, across instances.
             tx.execute(
@@ -790,8 +813,9 @@ impl MetadataStore for PgMetadata {
             )
             .map_err(db)?;
             tx.execute(
-                "DELETE FROM claims WHERE station = $1 AND inspection_id = $2 AND until <= $3",
-                &[&key.station, &key.inspection_id, &now],
+                "DELETE FROM claims WHERE station = $1 AND inspection_id = $2 AND (until <= $3 \
+                 OR instance IN (SELECT id FROM instances WHERE alive_until <= $3))",
+                &[&key.station, &key.inspection_id, &lease.now],
             )
             .map_err(db)?;
             let held: Vec<String> = tx
@@ -807,14 +831,15 @@ impl MetadataStore for PgMetadata {
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO claims (holder, station, inspection_id, file, until) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO claims (holder, instance, station, inspection_id, file, until) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
-                    &holder,
+                    &lease.holder,
+                    &lease.instance,
                     &key.station,
                     &key.inspection_id,
                     &file.unwrap_or(""),
-                    &until,
+                    &lease.until,
                 ],
             )
             .map_err(db)?;

@@ -12,8 +12,8 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 
 use super::{
-    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, MetadataStore, PackageKey,
-    PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
+    Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
+    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
 };
 
 const SCHEMA: &str = "
@@ -81,10 +81,15 @@ CREATE TABLE IF NOT EXISTS laudo_counters (
 );
 CREATE TABLE IF NOT EXISTS claims (
     holder TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
     station TEXT NOT NULL,
     inspection_id TEXT NOT NULL,
     file TEXT NOT NULL,
     until TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY,
+    alive_until TEXT NOT NULL
 );
 ";
 
@@ -883,22 +888,43 @@ impl MetadataStore for SqliteMetadata {
         .transpose()
     }
 
-    fn claim(
-        &self,
-        key: &PackageKey,
-        file: Option<&str>,
-        holder: Uuid,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> StorageResult<bool> {
+    fn heartbeat(&self, instance: Uuid, until: DateTime<Utc>) -> StorageResult<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO instances (id, alive_until) VALUES (?1, ?2) \
+             ON CONFLICT(id) DO UPDATE SET alive_until = excluded.alive_until",
+            params![instance.to_string(), ts(&until)],
+        )
+        .map_err(db)?;
+        // Instances gone for a day are forgotten.
+        conn.execute(
+            "DELETE FROM instances WHERE alive_until < ?1",
+            [ts(&(until - chrono::Duration::days(1)))],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn retire_other_instances(&self, me: Uuid, now: DateTime<Utc>) -> StorageResult<()> {
+        self.lock()
+            .execute(
+                "UPDATE instances SET alive_until = ?2 WHERE id <> ?1 AND alive_until > ?2",
+                params![me.to_string(), ts(&now)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn claim(&self, key: &PackageKey, file: Option<&str>, lease: Lease) -> StorageResult<bool> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         let id = key.inspection_id.to_string();
         tx.execute(
-            "DELETE FROM claims WHERE station = ?1 AND inspection_id = ?2 AND until <= ?3",
-            params![key.station, id, ts(&now)],
+            "DELETE FROM claims WHERE station = ?1 AND inspection_id = ?2 AND (until <= ?3 \
+             OR instance IN (SELECT id FROM instances WHERE alive_until <= ?3))",
+            params![key.station, id, ts(&lease.now)],
         )
         .map_err(db)?;
         let held = {
@@ -914,14 +940,15 @@ impl MetadataStore for SqliteMetadata {
             return Ok(false);
         }
         tx.execute(
-            "INSERT INTO claims (holder, station, inspection_id, file, until) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO claims (holder, instance, station, inspection_id, file, until) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
-                holder.to_string(),
+                lease.holder.to_string(),
+                lease.instance.to_string(),
                 key.station,
                 id,
                 file.unwrap_or(""),
-                ts(&until)
+                ts(&lease.until)
             ],
         )
         .map_err(db)?;
