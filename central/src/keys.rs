@@ -24,17 +24,7 @@ impl ServerKey {
     pub fn load_or_create(dir: &Path) -> io::Result<ServerKey> {
         let path = dir.join(KEY_FILE);
         match fs::read(&path) {
-            Ok(bytes) => {
-                let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{} não tem 32 bytes", path.display()),
-                    )
-                })?;
-                Ok(ServerKey {
-                    signing: SigningKey::from_bytes(&secret),
-                })
-            }
+            Ok(bytes) => Self::from_file_bytes(&path, &bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let secret: [u8; 32] = rand::random();
                 write_private(dir, KEY_FILE, &secret)?;
@@ -60,7 +50,12 @@ impl ServerKey {
                 ),
             )
         })?;
-        let secret: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+        Self::from_file_bytes(path, &bytes)
+    }
+
+    /// The key a file at `path` holds: exactly 32 bytes.
+    fn from_file_bytes(path: &Path, bytes: &[u8]) -> io::Result<ServerKey> {
+        let secret: [u8; 32] = bytes.try_into().map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{} não tem 32 bytes", path.display()),

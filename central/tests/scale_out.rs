@@ -88,16 +88,45 @@ impl Backends {
     }
 }
 
+/// Station ECV-01 registered on fresh backends, and two instances serving them.
+struct Pair {
+    backends: Backends,
+    /// Data folder of the offline commands (`station`, `report`).
+    admin: tempfile::TempDir,
+    a: Server,
+    b: Server,
+    _folders: [tempfile::TempDir; 2],
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let backends = Backends::new();
+        let admin = tempfile::tempdir().unwrap();
+        let token = backends
+            .run(&["station", "add", "ECV-01"], admin.path())
+            .trim()
+            .to_owned();
+        let (a, da) = backends.instance(&token);
+        let (b, db) = backends.instance(&token);
+        Pair {
+            backends,
+            admin,
+            a,
+            b,
+            _folders: [da, db],
+        }
+    }
+}
+
 #[test]
 fn an_upload_started_on_one_instance_is_finished_on_another() {
-    let backends = Backends::new();
-    let admin = tempfile::tempdir().unwrap();
-    let token = backends
-        .run(&["station", "add", "ECV-01"], admin.path())
-        .trim()
-        .to_owned();
-    let (a, _da) = backends.instance(&token);
-    let (b, _db) = backends.instance(&token);
+    let Pair {
+        backends,
+        admin,
+        a,
+        b,
+        _folders,
+    } = Pair::start();
 
     let query = a.query_vehicle(&registry().remove(2));
     let film = bytes(3_000_000, 5);
@@ -187,14 +216,13 @@ fn s3_without_credentials_says_which_are_missing() {
 
 #[test]
 fn a_token_revoked_anywhere_stops_working_on_every_instance() {
-    let backends = Backends::new();
-    let admin = tempfile::tempdir().unwrap();
-    let token = backends
-        .run(&["station", "add", "ECV-01"], admin.path())
-        .trim()
-        .to_owned();
-    let (a, _da) = backends.instance(&token);
-    let (b, _db) = backends.instance(&token);
+    let Pair {
+        backends,
+        admin,
+        a,
+        b,
+        _folders,
+    } = Pair::start();
     // Both instances have the token in their caches.
     for server in [&a, &b] {
         assert_eq!(server.get("/time").send().unwrap().status(), 200);

@@ -338,6 +338,28 @@ pub struct Lease {
     pub until: DateTime<Utc>,
 }
 
+/// The stored code of a unit enum (its serde name: `"verified"`, `"photo"`…). Both metadata
+/// backends keep statuses and kinds this way.
+pub(crate) fn code_of<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Err(StorageError::Corrupt(format!("código inesperado {other}"))),
+        Err(e) => Err(StorageError::Corrupt(e.to_string())),
+    }
+}
+
+/// The unit enum a stored code names.
+pub(crate) fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> StorageResult<T> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned()))
+        .map_err(|e| StorageError::Corrupt(format!("código «{code}»: {e}")))
+}
+
+/// Laudo number `n` of `year`: `MT-2026-000001`. MT: the state whose DETRAN the reference
+/// server stands in for.
+pub(crate) fn laudo_number(year: i32, n: i64) -> String {
+    format!("MT-{year}-{n:06}")
+}
+
 /// Whether a lease on `wanted` (`None`: the whole package) conflicts with live ones on `held`.
 pub fn claims_conflict(wanted: Option<&str>, held: &[String]) -> bool {
     let wanted = wanted.unwrap_or("");

@@ -18,11 +18,9 @@ use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt};
 
 use super::{
     Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
-    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
+    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict, code_of,
+    from_code, laudo_number,
 };
-
-/// Prefix of laudo numbers (as the SQLite store's).
-const LAUDO_PREFIX: &str = "MT";
 
 /// Key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5653_5452_4941_0001;
@@ -140,19 +138,6 @@ fn db(e: impl std::fmt::Display) -> StorageError {
 /// backends give back exactly what they were given.
 fn ms(t: &DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(3)
-}
-
-fn code_of<T: serde::Serialize>(value: &T) -> StorageResult<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(StorageError::Corrupt(format!("código inesperado {other}"))),
-        Err(e) => Err(StorageError::Corrupt(e.to_string())),
-    }
-}
-
-fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> StorageResult<T> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned()))
-        .map_err(|e| StorageError::Corrupt(format!("código «{code}»: {e}")))
 }
 
 fn to_i64(n: u64) -> StorageResult<i64> {
@@ -561,7 +546,7 @@ impl MetadataStore for PgMetadata {
                 )
                 .map_err(db)?
                 .get(0);
-            let receipt = sign(format!("{LAUDO_PREFIX}-{year}-{next:06}"));
+            let receipt = sign(laudo_number(year, next));
             tx.execute(
                 "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = $3, \
                  received_at = $4, signature = $5 WHERE station = $1 AND inspection_id = $2",

@@ -13,7 +13,8 @@ use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 
 use super::{
     Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
-    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict,
+    PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict, code_of,
+    from_code, laudo_number,
 };
 
 const SCHEMA: &str = "
@@ -151,9 +152,6 @@ ALTER TABLE packages_v2 RENAME TO packages;
 ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
-/// Prefix of laudo numbers: the state whose DETRAN the reference server stands in for.
-const LAUDO_PREFIX: &str = "MT";
-
 /// SQLite-backed [`MetadataStore`].
 pub struct SqliteMetadata {
     conn: Mutex<Connection>,
@@ -175,19 +173,6 @@ fn parse_ts(text: &str) -> StorageResult<DateTime<Utc>> {
 
 fn parse_uuid(text: &str) -> StorageResult<Uuid> {
     Uuid::parse_str(text).map_err(|e| StorageError::Corrupt(format!("uuid «{text}»: {e}")))
-}
-
-fn code_of<T: serde::Serialize>(value: &T) -> StorageResult<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(StorageError::Corrupt(format!("código inesperado {other}"))),
-        Err(e) => Err(StorageError::Corrupt(e.to_string())),
-    }
-}
-
-fn from_code<T: serde::de::DeserializeOwned>(code: &str) -> StorageResult<T> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned()))
-        .map_err(|e| StorageError::Corrupt(format!("código «{code}»: {e}")))
 }
 
 /// A `packages` row before its files and manifest are decoded.
@@ -623,7 +608,7 @@ impl MetadataStore for SqliteMetadata {
             params![year, next + 1],
         )
         .map_err(db)?;
-        let receipt = sign(format!("{LAUDO_PREFIX}-{year}-{next:06}"));
+        let receipt = sign(laudo_number(year, next));
         tx.execute(
             "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = ?3, \
              received_at = ?4, signature = ?5 WHERE station = ?1 AND inspection_id = ?2",
