@@ -707,3 +707,84 @@ blob_contract!(
     unsafe_names_are_refused,
     one_stations_ids_are_not_anothers,
 );
+
+// What only the SQLite store has: its file and its migrations.
+
+#[test]
+fn reopening_finds_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let p = package(Uuid::new_v4());
+    {
+        let store = SqliteMetadata::open(&path).unwrap();
+        store.add_station("ECV-01", "h1", at(1)).unwrap();
+        store.insert_package(&p).unwrap();
+    }
+    let store = SqliteMetadata::open(&path).unwrap();
+    assert_eq!(
+        store.station_for_token("h1").unwrap().as_deref(),
+        Some("ECV-01")
+    );
+    assert_eq!(store.package(&p.key()).unwrap().as_ref(), Some(&p));
+}
+
+/// The first schema (before `user_version`): packages keyed by inspection id alone.
+const SCHEMA_V1: &str = "
+CREATE TABLE packages (inspection_id TEXT PRIMARY KEY, station TEXT NOT NULL,
+    query_id TEXT NOT NULL, plate TEXT NOT NULL, manifest TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL, first_seen_at TEXT NOT NULL, deadline TEXT NOT NULL,
+    late INTEGER NOT NULL, status TEXT NOT NULL, rejection TEXT, laudo_number TEXT UNIQUE,
+    received_at TEXT, signature TEXT);
+CREATE INDEX packages_by_query ON packages(query_id);
+CREATE TABLE package_files (
+    inspection_id TEXT NOT NULL REFERENCES packages(inspection_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL,
+    md5 TEXT NOT NULL, sha256 TEXT NOT NULL, digests_match INTEGER,
+    PRIMARY KEY (inspection_id, name));
+";
+
+#[test]
+fn a_first_schema_file_is_migrated_with_its_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let p = package(Uuid::new_v4());
+    {
+        // Written by the v2 code, then turned into a v1 file by hand: the rows are what v1 held.
+        let store = SqliteMetadata::open(&path).unwrap();
+        store.insert_package(&p).unwrap();
+        drop(store);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "ALTER TABLE packages RENAME TO p2; ALTER TABLE package_files RENAME TO f2; \
+             DROP INDEX packages_by_query; DROP INDEX packages_by_anchor; {SCHEMA_V1} \
+             INSERT INTO packages SELECT * FROM p2; \
+             INSERT INTO package_files SELECT inspection_id, position, name, kind, size, md5, \
+             sha256, digests_match FROM f2; DROP TABLE f2; DROP TABLE p2; \
+             PRAGMA user_version = 0;"
+        ))
+        .unwrap();
+    }
+    let store = SqliteMetadata::open(&path).unwrap();
+    assert_eq!(store.package(&p.key()).unwrap().as_ref(), Some(&p));
+    let other = PackageRecord {
+        station: "ECV-02".into(),
+        query_id: Uuid::new_v4(),
+        ..p.clone()
+    };
+    assert_eq!(
+        store.insert_package(&other).unwrap(),
+        InsertOutcome::Inserted
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    conn.pragma_update(None, "user_version", 9).unwrap();
+    drop(conn);
+    assert!(matches!(
+        SqliteMetadata::open(&path),
+        Err(StorageError::Corrupt(_))
+    ));
+}

@@ -948,7 +948,3 @@ impl MetadataStore for SqliteMetadata {
         Ok(())
     }
 }
-
-#[cfg(test)]
-#[path = "sqlite_tests.rs"]
-mod tests;
