@@ -2,9 +2,9 @@
 
 mod app;
 mod cli;
-mod kiosk;
 mod logging;
 mod screen;
+mod widget;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,9 +5,9 @@ use iced::widget::{button, column, container, row, text};
 use iced::{Background, Border, Color, Element, Font, Length, Theme, font};
 
 /// Noto Sans (SIL Open Font License, `assets/fonts/OFL.txt`): the kiosk machine has no fonts.
-pub const FONT_REGULAR_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSans-Regular.ttf");
+pub const FONT_REGULAR_BYTES: &[u8] = include_bytes!("../assets/fonts/NotoSans-Regular.ttf");
 /// Noto Sans Bold.
-pub const FONT_BOLD_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSans-Bold.ttf");
+pub const FONT_BOLD_BYTES: &[u8] = include_bytes!("../assets/fonts/NotoSans-Bold.ttf");
 /// The default font.
 pub const FONT: Font = Font::with_name("Noto Sans");
 /// The bold face.

@@ -5,7 +5,6 @@
 pub mod display;
 mod status_bar;
 mod tour;
-pub mod ui;
 pub mod work;
 
 #[cfg(test)]
@@ -18,8 +17,9 @@ use iced::widget::{column, container, row};
 use iced::{Element, Length, Subscription, Task, window};
 use vistoria_core::accounts::Role;
 
-use crate::kiosk::{Failure, Kiosk, Session, StatusSnapshot};
 use crate::screen::{counter, diagnostics, inspection, login, outbox, signature};
+use crate::widget;
+use vistoria_station::{Delivery, Failure, Session, Station, StatusSnapshot};
 use work::work;
 
 /// How the window runs.
@@ -91,7 +91,9 @@ pub enum Message {
     /// A clock sync ended.
     Synced(Result<Duration, Failure>),
     /// A delivery pass ended.
-    Delivered(Result<(usize, Vec<String>), Failure>),
+    Delivered(Result<Delivery, Failure>),
+    /// The status bar's data could not be read (says nothing about the central).
+    StatusFailed(Failure),
     /// A frame was drawn.
     Frame,
     /// The screenshot tour.
@@ -102,7 +104,7 @@ pub enum Message {
 
 /// The application state.
 pub struct App {
-    kiosk: Kiosk,
+    kiosk: Station,
     options: Options,
     session: Option<Session>,
     screen: Screen,
@@ -117,7 +119,7 @@ pub struct App {
 
 impl App {
     /// The window's first state: the login screen, a clock sync under way.
-    pub fn new(kiosk: Kiosk, options: Options) -> (App, Task<Message>) {
+    pub fn new(kiosk: Station, options: Options) -> (App, Task<Message>) {
         let (login, load) = login::State::new(&kiosk);
         let sync = work(&kiosk, "clock-sync", |k| k.sync_clock(), Message::Synced);
         let tour = tour::Tour::new(options.tour.clone());
@@ -167,7 +169,7 @@ impl App {
             |k| Ok(k.status()),
             |r| match r {
                 Ok(s) => Message::Status(s),
-                Err(e) => Message::Synced(Err(e)),
+                Err(e) => Message::StatusFailed(e),
             },
         )
     }
@@ -344,32 +346,35 @@ impl App {
                 self.status = Some(s);
                 Task::none()
             }
+            Message::StatusFailed(e) => {
+                tracing::warn!(%e, "status not refreshed");
+                Task::none()
+            }
             Message::Synced(r) => {
-                self.online = Some(r.is_ok());
-                if let Err(e) = r {
-                    tracing::warn!(%e, "central unreachable");
+                if let Err(e) = &r {
+                    tracing::warn!(%e, "clock sync failed");
                 }
+                self.online = link(r.as_ref().map(drop), self.online);
                 Task::none()
             }
             Message::Delivered(r) => {
                 self.delivering = false;
-                match &r {
-                    Ok((_, failures)) => {
-                        // A failed attempt may be the central refusing, not the network.
-                        self.online = Some(failures.iter().all(|f| !f.contains("inacessível")));
-                    }
-                    Err(e) => {
-                        self.online = Some(false);
-                        tracing::warn!(%e, "delivery pass failed");
-                    }
+                if let Err(e) = &r {
+                    tracing::warn!(%e, "delivery pass failed");
                 }
-                let refresh = match &mut self.screen {
-                    Screen::Outbox(s) => s
-                        .update(outbox::Message::Refresh, &self.kiosk)
-                        .map(Message::Outbox),
-                    _ => Task::none(),
+                let outcome = match &r {
+                    Ok(d) => match d.failures.iter().find(|(_, f)| f.is_offline()) {
+                        Some((_, f)) => Err(f),
+                        // Delivered, refused or nothing due: only an answer says "online".
+                        None if d.delivered.is_empty() && d.failures.is_empty() => {
+                            return self.after_delivery();
+                        }
+                        None => Ok(()),
+                    },
+                    Err(e) => Err(e),
                 };
-                Task::batch([refresh, self.refresh_status()])
+                self.online = link(outcome, self.online);
+                self.after_delivery()
             }
             Message::Frame => {
                 if !self.first_frame {
@@ -395,6 +400,17 @@ impl App {
                 }
             }
         }
+    }
+
+    /// After a delivery pass: Envios shows the new states, the status bar the new counts.
+    fn after_delivery(&mut self) -> Task<Message> {
+        let refresh = match &mut self.screen {
+            Screen::Outbox(s) => s
+                .update(outbox::Message::Refresh, &self.kiosk)
+                .map(Message::Outbox),
+            _ => Task::none(),
+        };
+        Task::batch([refresh, self.refresh_status()])
     }
 
     fn tick(&mut self) -> Task<Message> {
@@ -462,7 +478,7 @@ impl App {
             page = page.push(self.nav(session));
         }
         if let Some(n) = &self.notice {
-            page = page.push(container(ui::notice(n)).padding([8, 20]));
+            page = page.push(container(widget::notice(n)).padding([8, 20]));
         }
         page.push(container(screen).width(Length::Fill).height(Length::Fill))
             .into()
@@ -476,12 +492,12 @@ impl App {
             _ => None,
         };
         let mut bar = row![
-            ui::toggle(
+            widget::toggle(
                 "Atendimento",
                 current == Some(Nav::Counter),
                 Message::Go(Nav::Counter)
             ),
-            ui::toggle(
+            widget::toggle(
                 "Envios",
                 current == Some(Nav::Outbox),
                 Message::Go(Nav::Outbox)
@@ -489,27 +505,37 @@ impl App {
         ]
         .spacing(8);
         if matches!(session.role, Role::Technician | Role::Administrator) {
-            bar = bar.push(ui::toggle(
+            bar = bar.push(widget::toggle(
                 "Diagnóstico",
                 current == Some(Nav::Diagnostics),
                 Message::Go(Nav::Diagnostics),
             ));
         }
         bar = bar.push(iced::widget::Space::new().width(Length::Fill));
-        bar = bar.push(ui::muted(format!(
+        bar = bar.push(widget::muted(format!(
             "{} · {}",
             session.name,
             session.role.label_pt()
         )));
-        bar = bar.push(ui::secondary("Sair", Some(Message::Logout)));
+        bar = bar.push(widget::secondary("Sair", Some(Message::Logout)));
         container(bar.align_y(iced::Alignment::Center))
             .padding([8, 20])
             .into()
     }
 }
 
+/// The central link as an answer shows it: reached (`Ok`, even when it refused), unreachable
+/// (an offline failure), or unknown as before (any other failure is not about the link).
+fn link(answer: Result<(), &Failure>, before: Option<bool>) -> Option<bool> {
+    match answer {
+        Ok(()) | Err(Failure::Refused(_)) => Some(true),
+        Err(f) if f.is_offline() => Some(false),
+        Err(_) => before,
+    }
+}
+
 /// Opens the window and runs until it is closed.
-pub fn run(kiosk: Kiosk, options: Options) -> iced::Result {
+pub fn run(kiosk: Station, options: Options) -> iced::Result {
     let kiosk_mode = options.kiosk_mode;
     let size = iced::Size::new(options.size.0, options.size.1);
     let title = format!("Vistoria — {}", kiosk.station().name);
@@ -519,11 +545,11 @@ pub fn run(kiosk: Kiosk, options: Options) -> iced::Result {
         App::view,
     )
     .title(move |_: &App| title.clone())
-    .theme(|_: &App| ui::theme())
+    .theme(|_: &App| widget::theme())
     .subscription(App::subscription)
-    .font(ui::FONT_REGULAR_BYTES)
-    .font(ui::FONT_BOLD_BYTES)
-    .default_font(ui::FONT)
+    .font(widget::FONT_REGULAR_BYTES)
+    .font(widget::FONT_BOLD_BYTES)
+    .default_font(widget::FONT)
     .window(window::Settings {
         size,
         min_size: Some(iced::Size::new(1024.0, 700.0)),

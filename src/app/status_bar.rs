@@ -6,8 +6,9 @@ use iced::{Background, Color, Element, Length, Theme};
 use vistoria_core::config::Station;
 use vistoria_drivers::DeviceStatus;
 
-use super::{Message, ui};
-use crate::kiosk::StatusSnapshot;
+use super::Message;
+use crate::widget;
+use vistoria_station::StatusSnapshot;
 
 const BAR_TEXT: Color = Color::WHITE;
 const GOOD: Color = Color::from_rgb8(0x9C, 0xF0, 0xA6);
@@ -31,14 +32,14 @@ pub fn view<'a>(
     let mut bar = row![
         text(format!("{} · {}", station.name, station.code))
             .size(15)
-            .font(ui::BOLD)
+            .font(widget::BOLD)
             .color(BAR_TEXT),
     ]
     .spacing(14)
     .align_y(iced::Alignment::Center);
     if demo {
         bar = bar.push(
-            container(text("DEMONSTRAÇÃO").size(13).font(ui::BOLD))
+            container(text("DEMONSTRAÇÃO").size(13).font(widget::BOLD))
                 .padding([2, 8])
                 .style(|_: &Theme| container::Style {
                     background: Some(Background::Color(Color::from_rgb8(0xFF, 0xC1, 0x07))),
@@ -92,7 +93,7 @@ pub fn view<'a>(
             None => "● Conectando…",
         })
         .size(14)
-        .font(ui::BOLD)
+        .font(widget::BOLD)
         .wrapping(text::Wrapping::None)
         .color(match online {
             Some(true) => GOOD,

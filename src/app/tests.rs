@@ -18,10 +18,11 @@ use iced_test::selector;
 use vistoria_core::domain::{PhotoKind, StateKind};
 use vistoria_core::store::OutboxState;
 
-use super::{App, Message, Options, Screen, ui};
-use crate::kiosk::{Kiosk, demo};
+use super::{App, Message, Options, Screen};
 use crate::screen::inspection;
+use crate::widget;
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
+use vistoria_station::{Station, demo};
 
 #[path = "tests_panoramic.rs"]
 mod panoramic;
@@ -84,7 +85,7 @@ fn signing_child(test: &str) -> Option<PathBuf> {
         .env(CHILD, dir.path())
         .env(
             "SOFTHSM2_CONF",
-            crate::kiosk::card::demo_softhsm_conf(&dir.path().join("kiosk")),
+            vistoria_station::card::demo_softhsm_conf(&dir.path().join("kiosk")),
         )
         .output()
         .unwrap();
@@ -99,7 +100,7 @@ fn signing_child(test: &str) -> Option<PathBuf> {
 
 struct Harness {
     app: App,
-    kiosk: Kiosk,
+    kiosk: Station,
     camera: Option<TestCamera>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -129,7 +130,7 @@ impl Harness {
             })
             .unwrap()
         });
-        let kiosk = crate::cli::demo::kiosk(
+        let kiosk = vistoria_station::embedded_central::demo_station(
             &root,
             "ECV-TESTE-01",
             bay.as_ref().map(TestCamera::url).as_deref(),
@@ -175,8 +176,11 @@ impl Harness {
 
     fn simulator(&self) -> Simulator<'_, Message> {
         let settings = iced::Settings {
-            fonts: vec![ui::FONT_REGULAR_BYTES.into(), ui::FONT_BOLD_BYTES.into()],
-            default_font: ui::FONT,
+            fonts: vec![
+                widget::FONT_REGULAR_BYTES.into(),
+                widget::FONT_BOLD_BYTES.into(),
+            ],
+            default_font: widget::FONT,
             ..iced::Settings::default()
         };
         Simulator::with_size(settings, Size::new(1280.0, 800.0), self.app.view())
@@ -494,7 +498,7 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
         matches!(h.app.screen(), Screen::Counter(_)),
         "{:?}",
         match h.app.screen() {
-            Screen::Signature(s) => s.error().map(str::to_owned),
+            Screen::Signature(s) => s.error(),
             _ => None,
         }
     );
@@ -647,7 +651,10 @@ fn another_persons_finger_neither_logs_in_nor_signs() {
     let Screen::Login(s) = h.app.screen() else {
         panic!()
     };
-    assert_eq!(s.error(), Some("usuário ou credencial incorretos"));
+    assert_eq!(
+        s.error().as_deref(),
+        Some("usuário ou credencial incorretos")
+    );
     h.click("Dedo de Ana Paula (vistoriadora)");
     h.click("Ler digital");
     assert_eq!(h.app.session().unwrap().login, demo::INSPECTOR);
@@ -742,7 +749,10 @@ fn a_wrong_pin_is_said_and_the_inspection_waits_for_the_right_one() {
     let Screen::Signature(s) = h.app.screen() else {
         panic!("saiu da assinatura")
     };
-    assert_eq!(s.error(), Some("PIN incorreto; confira e digite de novo"));
+    assert_eq!(
+        s.error().as_deref(),
+        Some("PIN incorreto; confira e digite de novo")
+    );
     assert!(h.sees("PIN incorreto; confira e digite de novo"));
     assert_eq!(h.store_state(PLATE), (StateKind::Concluded, None));
     let failed = h.audit_detail("inspection.sign_failed");
@@ -757,4 +767,36 @@ fn a_wrong_pin_is_said_and_the_inspection_waits_for_the_right_one() {
         "{state:?}"
     );
     assert!(outbox.is_some());
+}
+
+#[test]
+fn a_late_answer_for_another_inspection_does_not_land_on_the_one_shown() {
+    use vistoria_core::domain::InspectionId;
+    use vistoria_station::Failure;
+
+    let mut h = Harness::new();
+    h.open_inspection();
+    h.inspector_takes_it();
+    let shown = h.inspection().row().id;
+    // The answer to a conclusion asked for another inspection, arriving late.
+    let other = InspectionId::new();
+    h.send(Message::Inspection(inspection::Message::Ended(
+        other,
+        Err(Failure::rule("Faltam fotos: Traseira")),
+    )));
+    assert!(
+        h.inspection().error().is_none(),
+        "{:?}",
+        h.inspection().error()
+    );
+    assert_eq!(h.inspection().row().id, shown);
+    // The same answer for the inspection shown does land.
+    h.send(Message::Inspection(inspection::Message::Ended(
+        shown,
+        Err(Failure::rule("Faltam fotos: Traseira")),
+    )));
+    assert_eq!(
+        h.inspection().error().as_deref(),
+        Some("Faltam fotos: Traseira")
+    );
 }

@@ -10,8 +10,8 @@ use iced::{Task, window};
 use vistoria_core::domain::{ChecklistItem, PhotoKind};
 
 use super::{App, Message as AppMessage, Nav, Screen};
-use crate::kiosk::demo;
 use crate::screen::{counter, diagnostics, inspection, login, signature};
+use vistoria_station::demo;
 
 /// A registry vehicle (assets/vehicles.json) the tour inspects.
 const PLATE: &str = "QTK3308";

@@ -4,14 +4,14 @@
 use iced::Task;
 use iced::futures::channel::oneshot;
 
-use crate::kiosk::{Failure, Kiosk};
+use vistoria_station::{Failure, Station};
 
 /// Runs `job` on a thread named `vistoria-{name}` and maps its result into a message. A job
 /// that panics comes back as an error, never as silence.
 pub fn work<T, M>(
-    kiosk: &Kiosk,
+    kiosk: &Station,
     name: &str,
-    job: impl FnOnce(&Kiosk) -> Result<T, Failure> + Send + 'static,
+    job: impl FnOnce(&Station) -> Result<T, Failure> + Send + 'static,
     done: impl FnOnce(Result<T, Failure>) -> M + Send + 'static,
 ) -> Task<M>
 where
@@ -26,12 +26,16 @@ where
             let _ = tx.send(job(&kiosk));
         });
     if let Err(e) = spawned {
-        return Task::done(done(Err(format!("não foi possível iniciar a tarefa: {e}"))));
+        return Task::done(done(Err(Failure::internal(format!(
+            "não foi possível iniciar a tarefa: {e}"
+        )))));
     }
     Task::perform(
         async move {
             rx.await.unwrap_or_else(|_| {
-                Err("falha interna: a tarefa terminou sem resposta (veja o registro)".to_owned())
+                Err(Failure::internal(
+                    "a tarefa terminou sem resposta (veja o registro)",
+                ))
             })
         },
         done,

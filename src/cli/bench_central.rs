@@ -19,8 +19,9 @@ use vistoria_core::store::Store;
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
 
+use super::simulate;
 use super::simulate_sign::{self, SimCard};
-use super::{embedded_central, simulate};
+use vistoria_station::embedded_central;
 
 const STATION: &str = "ECV-BENCH-01";
 const PHOTOS: usize = 12;
@@ -43,7 +44,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     let clock = CentralClock::new(Arc::new(BootClock::new()), None);
     let (_, server_key) = client.sync_clock(&clock)?;
     simulate_sign::register_inspector(&client)?;
-    let station = simulate::simulated_station(STATION);
+    let station = vistoria_station::demo::simulated_station(STATION);
     let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
         .context("cadastro de veículos embutido")?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
@@ -151,7 +152,7 @@ fn concluded(
         },
     )?;
     // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
-    let station = simulate::simulated_station(STATION);
+    let station = vistoria_station::demo::simulated_station(STATION);
     let signed = card.sign(
         store,
         &station,

@@ -8,16 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
-use clap::Args;
-use vistoria_core::central_client::Endpoint;
-use vistoria_core::store::Store;
-
-use super::embedded_central;
 use super::simulate::{self, SimulateArgs};
 use crate::app::{self, Options};
-use crate::kiosk::{Kiosk, Panoramic, Parts, card, demo};
+use anyhow::Context;
+use clap::Args;
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
+use vistoria_station::{card, embedded_central};
 
 /// Demo-mode options.
 #[derive(Args)]
@@ -93,7 +89,7 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
     })
     .map_err(|e| tracing::error!(%e, "simulated panoramic camera not started"))
     .ok();
-    let kiosk = kiosk(
+    let kiosk = embedded_central::demo_station(
         root,
         STATION,
         bay_camera.as_ref().map(TestCamera::url).as_deref(),
@@ -116,51 +112,6 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
     )
     .context("janela do quiosque")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The demo station kept in `root`: the embedded central (data in `root/central`) and a kiosk
-/// (data in `root/kiosk`) with the demo staff and simulated devices, filmed by the RTSP camera
-/// at `bay` when given (recordings a crash left behind are recovered). The window and the
-/// window's tests start from it.
-pub fn kiosk(root: &Path, station: &str, bay: Option<&str>) -> anyhow::Result<Kiosk> {
-    let central_data = root.join("central");
-    let kiosk_dir = root.join("kiosk");
-    let token = embedded_central::station_token(&central_data, station)?;
-    // The central trusts the demo token's test root (made in the background on a first start).
-    let central = embedded_central::start(
-        &central_data,
-        &card::demo_token_dir(&kiosk_dir).join("roots"),
-    )?;
-    tracing::info!(url = %central.url, "demo central started");
-    let (mut store, report) = Store::open(&kiosk_dir)?;
-    let clock = super::startup::restore_clock(&store)?;
-    let recovered = super::startup::recover(&mut store, &report, &clock)?;
-    tracing::info!(%recovered, "demo kiosk starting");
-    let (devices, camera, reader) = demo::prepare(&mut store).map_err(anyhow::Error::msg)?;
-    let kiosk = Kiosk::new(Parts {
-        store,
-        clock,
-        endpoint: Endpoint {
-            url: central.url,
-            token,
-            cert_sha256: central.cert_sha256,
-        },
-        station: simulate::simulated_station(station),
-        camera,
-        reader,
-        demo: Some(devices),
-        log_dir: kiosk_dir.join("logs"),
-        printer: None,
-        panoramic: bay.map(|url| Panoramic::new(url, kiosk_dir.join("panoramica"))),
-        card: card::demo_token_soon(
-            &kiosk_dir,
-            &demo::INSPECTOR_NAME.to_uppercase(),
-            demo::INSPECTOR_CPF,
-        ),
-    })
-    .map_err(anyhow::Error::msg)?;
-    kiosk.recover_panoramic();
-    Ok(kiosk)
 }
 
 fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {

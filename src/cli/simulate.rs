@@ -28,14 +28,14 @@ use vistoria_core::wire::{Vehicle, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
 
 use super::simulate_sign::{self, SimCard};
-use super::{startup, synthetic};
+use super::synthetic;
+use vistoria_station::demo::simulated_station;
+use vistoria_station::startup;
 
 /// The fictitious registry the reference central server ships (§5).
 const REGISTRY: &str = include_str!("../../assets/vehicles.json");
 const OPERATOR: &str = "operador.simulado";
 const INSPECTOR: &str = "vistoriador.simulado";
-/// Meta key of the central's receipt-signing key, learnt at the first sync.
-const SERVER_KEY: &str = "central_server_key";
 
 /// Options of `vistoria simulate`.
 #[derive(Args, Clone)]
@@ -180,32 +180,14 @@ fn run_id(seed: u64, n: u64) -> InspectionId {
     InspectionId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
-/// A station at a fixed place in Cuiabá, for simulations and benchmarks.
-pub fn simulated_station(code: &str) -> Station {
-    Station {
-        code: code.to_owned(),
-        name: "Estação simulada".to_owned(),
-        address: "Av. Historiador Rubens de Mendonça, 1000".to_owned(),
-        city: "Cuiabá/MT".to_owned(),
-        latitude: -15.5989,
-        longitude: -56.0949,
-        simulated_devices: vistoria_core::config::SIMULATED_FAMILIES
-            .iter()
-            .map(|f| (*f).to_owned())
-            .collect(),
-    }
-}
-
 /// Syncs the clock (retrying while the central is unreachable, unless a saved sync from this
 /// boot lets the run go on offline) and returns the central's receipt-signing key.
 fn sync(store: &mut Store, client: &CentralClient, clock: &CentralClock) -> anyhow::Result<String> {
     let started = Instant::now();
     loop {
-        match client.sync_clock(clock) {
+        match startup::exchange(client, clock) {
             Ok((_, key)) => {
-                startup::save_clock(store, clock)?;
-                store.set_meta(SERVER_KEY, &key)?;
-                vistoria_core::audit_keying::key_after_sync(store, client, clock.now().ok());
+                startup::record_sync(store, client, clock, &key)?;
                 // §11: the central accepts laudos signed by registered inspectors only.
                 with_retries(|| simulate_sign::register_inspector(client))
                     .context("registrando o vistoriador simulado na central")?;
@@ -213,7 +195,7 @@ fn sync(store: &mut Store, client: &CentralClient, clock: &CentralClock) -> anyh
             }
             Err(e) if e.is_transient() && started.elapsed() < Duration::from_secs(120) => {
                 if clock.now().is_ok()
-                    && let Some(key) = store.meta(SERVER_KEY)?
+                    && let Some(key) = store.meta(startup::SERVER_KEY)?
                 {
                     tracing::warn!(%e, "central unreachable; going on with the saved sync (2c)");
                     return Ok(key);

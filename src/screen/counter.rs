@@ -8,9 +8,9 @@ use iced::{Element, Length, Task};
 use vistoria_core::accounts::Role;
 use vistoria_core::domain::{InspectionId, StateKind};
 
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, InspectionRow, Kiosk, Session};
+use crate::widget;
+use vistoria_station::{Failure, InspectionRow, Session, Station};
 
 /// The counter screen.
 #[derive(Debug)]
@@ -73,7 +73,7 @@ pub const CHASSIS_INPUT: &str = "atendimento-chassi";
 
 impl State {
     /// The screen for `session`; loads the list.
-    pub fn new(kiosk: &Kiosk, session: Session) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Station, session: Session) -> (State, Task<Message>) {
         let state = State {
             session,
             plate: String::new(),
@@ -91,8 +91,8 @@ impl State {
 
     /// The error shown, if any (tests).
     #[cfg(test)]
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    pub fn error(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
     }
 
     /// The inspection just opened, if any (tests).
@@ -107,7 +107,7 @@ impl State {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> (Task<Message>, Option<Event>) {
         match message {
             Message::PlateChanged(s) => self.plate = s.to_uppercase(),
             Message::RenavamChanged(s) => self.renavam = s,
@@ -173,13 +173,13 @@ impl State {
     pub fn view(&self) -> Element<'_, Message> {
         let list = self.list();
         let content: Element<'_, Message> = if self.session.role == Role::Inspector {
-            column![ui::title("Vistorias do dia"), list]
+            column![widget::title("Vistorias do dia"), list]
                 .spacing(16)
                 .into()
         } else {
             row![
                 container(self.form()).width(Length::FillPortion(2)),
-                container(column![ui::title("Vistorias do dia"), list].spacing(16))
+                container(column![widget::title("Vistorias do dia"), list].spacing(16))
                     .width(Length::FillPortion(3)),
             ]
             .spacing(24)
@@ -195,16 +195,16 @@ impl State {
                 .on_input(msg)
                 .on_submit(Message::Submit)
                 .padding(10)
-                .size(ui::BODY)
+                .size(widget::BODY)
         };
         let mut form = column![
-            ui::title("Nova vistoria"),
-            ui::muted("Placa e RENAVAM (ou chassi), como no documento do veículo (§5)"),
-            ui::field(
+            widget::title("Nova vistoria"),
+            widget::muted("Placa e RENAVAM (ou chassi), como no documento do veículo (§5)"),
+            widget::field(
                 "Placa",
                 input("ABC1D23", &self.plate, PLATE_INPUT, Message::PlateChanged)
             ),
-            ui::field(
+            widget::field(
                 "RENAVAM",
                 input(
                     "11 dígitos",
@@ -213,7 +213,7 @@ impl State {
                     Message::RenavamChanged
                 )
             ),
-            ui::field(
+            widget::field(
                 "Chassi (se não tiver o RENAVAM)",
                 input(
                     "17 caracteres",
@@ -222,7 +222,7 @@ impl State {
                     Message::ChassisChanged
                 )
             ),
-            ui::action(
+            widget::action(
                 if self.busy {
                     "Consultando o servidor central…"
                 } else {
@@ -233,35 +233,40 @@ impl State {
         ]
         .spacing(14);
         if let Some(e) = &self.error {
-            form = form.push(ui::error_box(
-                e,
-                vec![ui::secondary("Tentar de novo", Some(Message::Submit))],
+            form = form.push(widget::error_box(
+                e.to_string(),
+                vec![widget::secondary("Tentar de novo", Some(Message::Submit))],
             ));
         }
         if let Some(row) = &self.opened {
             let d = &row.data;
-            form = form.push(ui::card(
+            form = form.push(widget::card(
                 column![
-                    ui::heading(format!("Vistoria aberta: {}", row.plate)),
-                    text(format!("{} · {} · {}", d.make_model, d.year, d.colour)).size(ui::BODY),
-                    text(format!("Espécie: {} · {}", d.class.label_pt(), d.city)).size(ui::BODY),
-                    ui::muted(format!(
+                    widget::heading(format!("Vistoria aberta: {}", row.plate)),
+                    text(format!("{} · {} · {}", d.make_model, d.year, d.colour))
+                        .size(widget::BODY),
+                    text(format!("Espécie: {} · {}", d.class.label_pt(), d.city))
+                        .size(widget::BODY),
+                    widget::muted(format!(
                         "Prazo para concluir: {} (4 h a partir da consulta)",
-                        ui::local(row.deadline)
+                        widget::local(row.deadline)
                     )),
                 ]
                 .spacing(6),
             ));
         }
-        ui::card(form)
+        widget::card(form)
     }
 
     fn list(&self) -> Element<'_, Message> {
         if let Some(e) = &self.list_error {
-            return ui::error_box(e, vec![ui::secondary("Atualizar", Some(Message::Refresh))]);
+            return widget::error_box(
+                e.to_string(),
+                vec![widget::secondary("Atualizar", Some(Message::Refresh))],
+            );
         }
         if self.rows.is_empty() {
-            return ui::card(text("Nenhuma vistoria hoje.").size(ui::BODY));
+            return widget::card(text("Nenhuma vistoria hoje.").size(widget::BODY));
         }
         let mut list = column![].spacing(8);
         for r in &self.rows {
@@ -270,19 +275,21 @@ impl State {
                 .map(|now| r.deadline - now)
                 .filter(|_| r.state.is_open());
             let timing = match left {
-                Some(left) => format!("faltam {}", ui::countdown(left)),
+                Some(left) => format!("faltam {}", widget::countdown(left)),
                 None => r.outcome.clone().unwrap_or_default(),
             };
             let mut line = row![
                 column![
-                    text(&r.plate).size(20).font(ui::BOLD),
-                    ui::muted(format!("{} · {}", r.vehicle, r.data.class.label_pt())),
+                    text(&r.plate).size(20).font(widget::BOLD),
+                    widget::muted(format!("{} · {}", r.vehicle, r.data.class.label_pt())),
                 ]
                 .spacing(2)
                 .width(Length::FillPortion(3)),
                 column![
-                    text(r.state.label_pt()).size(ui::BODY).font(ui::BOLD),
-                    ui::muted(timing),
+                    text(r.state.label_pt())
+                        .size(widget::BODY)
+                        .font(widget::BOLD),
+                    widget::muted(timing),
                 ]
                 .spacing(2)
                 .width(Length::FillPortion(2)),
@@ -291,19 +298,21 @@ impl State {
             .align_y(iced::Alignment::Center);
             if self.session.role == Role::Inspector {
                 line = line.push(match r.state {
-                    StateKind::Opened => ui::action("Vistoriar", Some(Message::Inspect(r.id))),
-                    StateKind::Capturing => ui::action("Continuar", Some(Message::Inspect(r.id))),
-                    StateKind::Concluded => ui::action("Assinar", Some(Message::Sign(r.id))),
+                    StateKind::Opened => widget::action("Vistoriar", Some(Message::Inspect(r.id))),
+                    StateKind::Capturing => {
+                        widget::action("Continuar", Some(Message::Inspect(r.id)))
+                    }
+                    StateKind::Concluded => widget::action("Assinar", Some(Message::Sign(r.id))),
                     _ => Space::new().into(),
                 });
             }
-            list = list.push(ui::card(line));
+            list = list.push(widget::card(line));
         }
         scrollable(list).height(Length::Fill).into()
     }
 }
 
-fn load(kiosk: &Kiosk) -> Task<Message> {
+fn load(kiosk: &Station) -> Task<Message> {
     work(
         kiosk,
         "inspections",

@@ -11,9 +11,9 @@ use vistoria_drivers::DeviceStatus;
 use vistoria_drivers::camera::sim::CameraFault;
 use vistoria_drivers::panoramic::StreamFormat;
 
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{DeviceKind, Diagnostics, Failure, Kiosk, PanoramicInfo, Thumbnail};
+use crate::widget;
+use vistoria_station::{DeviceKind, Diagnostics, Failure, PanoramicInfo, Station, Thumbnail};
 
 /// The diagnostics screen.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ pub enum Event {
 
 impl State {
     /// The screen; starts measuring.
-    pub fn new(kiosk: &Kiosk) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Station) -> (State, Task<Message>) {
         let mut s = State {
             report: None,
             loading: false,
@@ -126,7 +126,7 @@ impl State {
         }
     }
 
-    fn refresh(&mut self, kiosk: &Kiosk) -> Task<Message> {
+    fn refresh(&mut self, kiosk: &Station) -> Task<Message> {
         if self.loading {
             return Task::none();
         }
@@ -143,7 +143,7 @@ impl State {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> (Task<Message>, Option<Event>) {
         match message {
             Message::Refresh => return (self.refresh(kiosk), None),
             Message::Loaded(d) => {
@@ -272,9 +272,9 @@ impl State {
     /// Draws it.
     pub fn view(&self) -> Element<'_, Message> {
         let header = row![
-            ui::title("Diagnóstico"),
+            widget::title("Diagnóstico"),
             Space::new().width(Length::Fill),
-            ui::secondary(
+            widget::secondary(
                 if self.loading {
                     "Medindo…"
                 } else {
@@ -282,43 +282,48 @@ impl State {
                 },
                 (!self.loading).then_some(Message::Refresh)
             ),
-            ui::secondary("Exportar registros (zip)", Some(Message::Export)),
-            ui::danger("Sair do Vistoria", Some(Message::Quit)),
+            widget::secondary("Exportar registros (zip)", Some(Message::Export)),
+            widget::danger("Sair do Vistoria", Some(Message::Quit)),
         ]
         .spacing(10)
         .align_y(iced::Alignment::Center);
         let mut body = column![header].spacing(14);
         if let Some(export) = &self.export {
             body = body.push(match export {
-                Ok(path) => ui::notice(format!("Pacote de suporte gravado em {path}")),
-                Err(e) => ui::error_box(
-                    e,
-                    vec![ui::secondary("Tentar de novo", Some(Message::Export))],
+                Ok(path) => widget::notice(format!("Pacote de suporte gravado em {path}")),
+                Err(e) => widget::error_box(
+                    e.to_string(),
+                    vec![widget::secondary("Tentar de novo", Some(Message::Export))],
                 ),
             });
         }
         let Some(d) = &self.report else {
-            return container(body.push(text("Medindo…").size(ui::BODY)))
+            return container(body.push(text("Medindo…").size(widget::BODY)))
                 .padding(20)
                 .into();
         };
-        let mut devices = column![ui::heading("Dispositivos")].spacing(8);
+        let mut devices = column![widget::heading("Dispositivos")].spacing(8);
         for dev in &d.devices {
             let (label, colour) = status_label(&dev.status);
             let mut buttons = row![
-                container(ui::secondary("Testar", Some(Message::SelfTest(dev.kind))))
-                    .id(format!("testar-{:?}", dev.kind))
+                container(widget::secondary(
+                    "Testar",
+                    Some(Message::SelfTest(dev.kind))
+                ))
+                .id(format!("testar-{:?}", dev.kind))
             ]
             .spacing(8);
             buttons = buttons.push(match dev.kind {
-                DeviceKind::Camera => ui::secondary("Ver câmera", Some(Message::LiveView)),
-                DeviceKind::Fingerprint => ui::secondary("Ler digital", Some(Message::ReaderView)),
+                DeviceKind::Camera => widget::secondary("Ver câmera", Some(Message::LiveView)),
+                DeviceKind::Fingerprint => {
+                    widget::secondary("Ler digital", Some(Message::ReaderView))
+                }
             });
             devices = devices.push(
                 row![
                     column![
-                        text(&dev.name).size(ui::BODY),
-                        text(label).size(15).font(ui::BOLD).color(colour),
+                        text(&dev.name).size(widget::BODY),
+                        text(label).size(15).font(widget::BOLD).color(colour),
                     ]
                     .spacing(2)
                     .width(Length::Fill),
@@ -329,10 +334,10 @@ impl State {
             );
             if let Some((_, result)) = self.tests.iter().find(|(k, _)| *k == dev.kind) {
                 devices = devices.push(match result {
-                    Ok(report) => ui::muted(format!("Autoteste: {report}")),
-                    Err(e) => ui::error_box(
+                    Ok(report) => widget::muted(format!("Autoteste: {report}")),
+                    Err(e) => widget::error_box(
                         format!("Autoteste falhou: {e}"),
-                        vec![ui::secondary(
+                        vec![widget::secondary(
                             "Abrir chamado no suporte",
                             Some(Message::Export),
                         )],
@@ -341,22 +346,22 @@ impl State {
             }
         }
         if self.demo {
-            devices = devices.push(ui::muted("Simulação (modo demonstração):"));
+            devices = devices.push(widget::muted("Simulação (modo demonstração):"));
             devices = devices.push(
                 row![
-                    ui::secondary(
+                    widget::secondary(
                         "Desconectar a câmera",
                         Some(Message::CameraFault(Some(CameraFault::Unplugged)))
                     ),
-                    ui::secondary(
+                    widget::secondary(
                         "Imagem escura",
                         Some(Message::CameraFault(Some(CameraFault::Dark)))
                     ),
-                    ui::secondary("Câmera normal", Some(Message::CameraFault(None))),
-                    ui::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
-                    ui::secondary("Placa certa", Some(Message::OtherPlate(false))),
-                    ui::secondary("Baia vazia (panorâmica)", Some(Message::EmptyBay(true))),
-                    ui::secondary("Veículo na baia", Some(Message::EmptyBay(false))),
+                    widget::secondary("Câmera normal", Some(Message::CameraFault(None))),
+                    widget::secondary("Veículo com outra placa", Some(Message::OtherPlate(true))),
+                    widget::secondary("Placa certa", Some(Message::OtherPlate(false))),
+                    widget::secondary("Baia vazia (panorâmica)", Some(Message::EmptyBay(true))),
+                    widget::secondary("Veículo na baia", Some(Message::EmptyBay(false))),
                 ]
                 .spacing(8)
                 .wrap()
@@ -369,7 +374,7 @@ impl State {
                     .height(220)
                     .content_fit(ContentFit::Contain)
                     .into(),
-                Err(e) => ui::error_box(e, Vec::new()),
+                Err(e) => widget::error_box(e.to_string(), Vec::new()),
             });
         }
         devices = devices.push(self.panoramic(d.panoramic.as_ref()));
@@ -379,14 +384,14 @@ impl State {
             Err(e) => format!("sem conexão: {e}"),
         };
         let central = column![
-            ui::heading("Servidor central"),
-            text(&c.url).size(ui::BODY),
-            text(latency).size(ui::BODY),
-            ui::muted(match c.clock_offset_s {
+            widget::heading("Servidor central"),
+            text(&c.url).size(widget::BODY),
+            text(latency).size(widget::BODY),
+            widget::muted(match c.clock_offset_s {
                 Some(off) => format!("Hora central − relógio desta máquina: {off:+.1} s (a estação usa a hora central)"),
                 None => "Hora central ainda não sincronizada".to_owned(),
             }),
-            ui::muted(match &c.certificate {
+            widget::muted(match &c.certificate {
                 Some(pin) => format!("Certificado fixado (SHA-256): {}…", &pin[..pin.len().min(32)]),
                 None => "Certificado: cadeia de confiança padrão (sem fixação)".to_owned(),
             }),
@@ -401,27 +406,27 @@ impl State {
             None => "indisponível".to_owned(),
         };
         let mut system = column![
-            ui::heading("Sistema"),
-            text(format!("Disco: {disk}")).size(ui::BODY),
-            ui::muted(format!("Pasta de dados: {}", d.data_dir.display())),
+            widget::heading("Sistema"),
+            text(format!("Disco: {disk}")).size(widget::BODY),
+            widget::muted(format!("Pasta de dados: {}", d.data_dir.display())),
             text(match &d.audit {
                 Ok(rows) => format!("Registro de auditoria íntegro ({rows} eventos)"),
                 Err(e) => format!("Registro de auditoria com problema: {e}"),
             })
-            .size(ui::BODY),
+            .size(widget::BODY),
         ]
         .spacing(6);
         for (name, version) in &d.versions {
-            system = system.push(ui::muted(format!("{name}: {version}")));
+            system = system.push(widget::muted(format!("{name}: {version}")));
         }
         let mut card = column![
-            ui::heading("Cartão e-CPF (§14)"),
-            text(&d.card).size(ui::BODY)
+            widget::heading("Cartão e-CPF (§14)"),
+            text(&d.card).size(widget::BODY)
         ]
         .spacing(6);
         card = match &d.readers {
             Ok(readers) if readers.is_empty() => {
-                card.push(ui::muted("Nenhuma leitora de cartão conectada"))
+                card.push(widget::muted("Nenhuma leitora de cartão conectada"))
             }
             Ok(readers) => readers.iter().fold(card, |col, (reader, present)| {
                 col.push(text(format!(
@@ -433,14 +438,18 @@ impl State {
                     }
                 )))
             }),
-            Err(e) => card.push(ui::muted(format!("Leitoras: {e}"))),
+            Err(e) => card.push(widget::muted(format!("Leitoras: {e}"))),
         };
         body = body.push(
             row![
-                column![ui::card(devices)].width(Length::FillPortion(3)),
-                column![ui::card(central), ui::card(card), ui::card(system)]
-                    .spacing(14)
-                    .width(Length::FillPortion(2)),
+                column![widget::card(devices)].width(Length::FillPortion(3)),
+                column![
+                    widget::card(central),
+                    widget::card(card),
+                    widget::card(system)
+                ]
+                .spacing(14)
+                .width(Length::FillPortion(2)),
             ]
             .spacing(14),
         );
@@ -451,24 +460,24 @@ impl State {
 impl State {
     /// The panoramic camera (§17): URL (read-only), connection test, live view.
     fn panoramic<'a>(&'a self, info: Option<&'a PanoramicInfo>) -> Element<'a, Message> {
-        let mut col = column![ui::heading("Câmera panorâmica (§17)")].spacing(8);
+        let mut col = column![widget::heading("Câmera panorâmica (§17)")].spacing(8);
         let Some(info) = info else {
             return col
-                .push(ui::muted(
+                .push(widget::muted(
                     "Nenhuma câmera panorâmica configurada: defina backend = \"rtsp\" e address em [devices.panoramic] no arquivo de configuração da estação.",
                 ))
                 .into();
         };
         col = col
-            .push(text(format!("Endereço: {}", info.url)).size(ui::BODY))
-            .push(ui::muted(CONFIG_HINT))
-            .push(ui::muted(format!(
+            .push(text(format!("Endereço: {}", info.url)).size(widget::BODY))
+            .push(widget::muted(CONFIG_HINT))
+            .push(widget::muted(format!(
                 "Filmando agora: {} vistoria(s)",
                 info.recording
             )));
         col = col.push(
             row![
-                container(ui::secondary(
+                container(widget::secondary(
                     if self.camera_testing {
                         "Testando…"
                     } else {
@@ -478,19 +487,19 @@ impl State {
                 ))
                 .id("testar-panoramica"),
                 if self.panoramic_live {
-                    ui::secondary("Parar imagem ao vivo", Some(Message::PanoramicLive(false)))
+                    widget::secondary("Parar imagem ao vivo", Some(Message::PanoramicLive(false)))
                 } else {
-                    ui::secondary("Ver ao vivo", Some(Message::PanoramicLive(true)))
+                    widget::secondary("Ver ao vivo", Some(Message::PanoramicLive(true)))
                 },
             ]
             .spacing(8),
         );
         match &self.camera_test {
-            Some(Ok(f)) => col = col.push(ui::notice(format_found(f))),
+            Some(Ok(f)) => col = col.push(widget::notice(format_found(f))),
             Some(Err(e)) => {
-                col = col.push(ui::error_box(
+                col = col.push(widget::error_box(
                     format!("{PANORAMIC_TEST_FAILED}: {e}"),
-                    vec![ui::secondary(
+                    vec![widget::secondary(
                         "Tentar de novo",
                         Some(Message::TestPanoramic),
                     )],
@@ -506,7 +515,7 @@ impl State {
                         .content_fit(ContentFit::Contain),
                 );
             }
-            Some(Err(e)) => col = col.push(ui::muted(e)),
+            Some(Err(e)) => col = col.push(widget::muted(e.to_string())),
             None => {}
         }
         col.into()

@@ -5,9 +5,9 @@
 use iced::widget::{column, row, text};
 use iced::{Element, Task};
 
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, Kiosk};
+use crate::widget;
+use vistoria_station::{Failure, Station};
 
 /// The picker: empty outside demo mode.
 #[derive(Debug)]
@@ -27,13 +27,17 @@ pub enum Message {
 
 impl FingerPicker {
     /// The fingers the kiosk's simulated reader offers, with the one now on it.
-    pub fn new(kiosk: &Kiosk) -> FingerPicker {
+    pub fn new(kiosk: &Station) -> FingerPicker {
         let (labels, chosen) = kiosk.demo_fingers();
         FingerPicker { labels, chosen }
     }
 
     /// Handles a message; an error is for the screen to show.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Failure>) {
+    pub fn update(
+        &mut self,
+        message: Message,
+        kiosk: &Station,
+    ) -> (Task<Message>, Option<Failure>) {
         match message {
             Message::Chosen(i) => {
                 self.chosen = i;
@@ -57,10 +61,10 @@ impl FingerPicker {
         }
         let mut fingers = row![].spacing(8);
         for (i, label) in self.labels.iter().enumerate() {
-            fingers = fingers.push(ui::toggle(label, self.chosen == i, Message::Chosen(i)));
+            fingers = fingers.push(widget::toggle(label, self.chosen == i, Message::Chosen(i)));
         }
         Some(
-            column![text(title).size(15).font(ui::BOLD), fingers]
+            column![text(title).size(15).font(widget::BOLD), fingers]
                 .spacing(6)
                 .into(),
         )

@@ -6,9 +6,9 @@ use iced::widget::{Space, column, container, row, text, text_input};
 use iced::{Element, Length, Task};
 
 use super::finger_picker::{self, FingerPicker};
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, Kiosk, Session};
+use crate::widget;
+use vistoria_station::{Failure, Session, Station};
 
 /// How the person logs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub const PASSWORD_INPUT: &str = "login-senha";
 
 impl State {
     /// A fresh login screen; loads the inspectors.
-    pub fn new(kiosk: &Kiosk) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Station) -> (State, Task<Message>) {
         let state = State {
             mode: Mode::Password,
             login: String::new(),
@@ -91,12 +91,12 @@ impl State {
 
     /// The last error, if any (tests).
     #[cfg(test)]
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    pub fn error(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> (Task<Message>, Option<Event>) {
         match message {
             Message::ModeChosen(mode) => {
                 self.mode = mode;
@@ -109,7 +109,7 @@ impl State {
                     return (Task::none(), None);
                 }
                 if self.login.trim().is_empty() || self.password.is_empty() {
-                    self.error = Some("Informe o usuário e a senha".to_owned());
+                    self.error = Some(Failure::rule("Informe o usuário e a senha"));
                     return (Task::none(), None);
                 }
                 self.busy = Some("Conferindo…");
@@ -166,12 +166,12 @@ impl State {
     /// Draws it.
     pub fn view(&self) -> Element<'_, Message> {
         let tabs = row![
-            ui::toggle(
+            widget::toggle(
                 "Operador / Técnico",
                 self.mode == Mode::Password,
                 Message::ModeChosen(Mode::Password)
             ),
-            ui::toggle(
+            widget::toggle(
                 "Vistoriador (digital)",
                 self.mode == Mode::Fingerprint,
                 Message::ModeChosen(Mode::Fingerprint)
@@ -182,14 +182,14 @@ impl State {
             Mode::Password => self.password_form(),
             Mode::Fingerprint => self.fingerprint_form(),
         };
-        let mut body = column![ui::title("Acesso à estação"), tabs, form].spacing(18);
+        let mut body = column![widget::title("Acesso à estação"), tabs, form].spacing(18);
         if let Some(busy) = self.busy {
-            body = body.push(ui::notice(busy));
+            body = body.push(widget::notice(busy));
         }
         if let Some(e) = &self.error {
-            body = body.push(ui::error_box(e, Vec::new()));
+            body = body.push(widget::error_box(e.to_string(), Vec::new()));
         }
-        container(container(ui::card(body)).max_width(600))
+        container(container(widget::card(body)).max_width(600))
             .center_x(Length::Fill)
             .padding([40, 20])
             .into()
@@ -198,16 +198,16 @@ impl State {
     fn password_form(&self) -> Element<'_, Message> {
         let submit = (self.busy.is_none()).then_some(Message::Submit);
         column![
-            ui::field(
+            widget::field(
                 "Usuário",
                 text_input("ex.: maria.silva", &self.login)
                     .id(LOGIN_INPUT)
                     .on_input(Message::LoginChanged)
                     .on_submit(Message::Submit)
                     .padding(10)
-                    .size(ui::BODY)
+                    .size(widget::BODY)
             ),
-            ui::field(
+            widget::field(
                 "Senha",
                 text_input("", &self.password)
                     .id(PASSWORD_INPUT)
@@ -215,24 +215,24 @@ impl State {
                     .on_input(Message::PasswordChanged)
                     .on_submit(Message::Submit)
                     .padding(10)
-                    .size(ui::BODY)
+                    .size(widget::BODY)
             ),
-            ui::action("Entrar", submit),
+            widget::action("Entrar", submit),
         ]
         .spacing(14)
         .into()
     }
 
     fn fingerprint_form(&self) -> Element<'_, Message> {
-        let mut who = column![text("Quem vai entrar?").size(15).font(ui::BOLD)].spacing(6);
-        let mut choices = row![ui::toggle(
+        let mut who = column![text("Quem vai entrar?").size(15).font(widget::BOLD)].spacing(6);
+        let mut choices = row![widget::toggle(
             "Identificar pela digital",
             self.inspector.is_none(),
             Message::InspectorChosen(None)
         )]
         .spacing(8);
         for (login, name) in &self.inspectors {
-            choices = choices.push(ui::toggle(
+            choices = choices.push(widget::toggle(
                 name,
                 self.inspector.as_deref() == Some(login),
                 Message::InspectorChosen(Some(login.clone())),
@@ -244,7 +244,7 @@ impl State {
             form = form.push(fingers.map(Message::Finger));
         }
         form.push(row![
-            ui::action(
+            widget::action(
                 "Ler digital",
                 self.busy.is_none().then_some(Message::ReadFinger)
             ),

@@ -6,9 +6,9 @@ use iced::{Element, Length, Task};
 use vistoria_core::domain::InspectionId;
 use vistoria_core::store::OutboxState;
 
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, Kiosk, OutboxRow, Session};
+use crate::widget;
+use vistoria_station::{Delivery, Failure, OutboxRow, Session, Station};
 
 /// The outbox screen.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ pub enum Message {
     /// "Enviar agora".
     SendNow,
     /// A delivery pass ended: delivered count and failures.
-    Sent(Result<(usize, Vec<String>), Failure>),
+    Sent(Result<Delivery, Failure>),
     /// "Tentar de novo" on a stuck package.
     Retry(InspectionId),
     /// The retry was scheduled.
@@ -43,7 +43,7 @@ pub enum Message {
 
 impl State {
     /// The screen; loads the list.
-    pub fn new(kiosk: &Kiosk, session: Session) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Station, session: Session) -> (State, Task<Message>) {
         (
             State {
                 session,
@@ -69,7 +69,7 @@ impl State {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> Task<Message> {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> Task<Message> {
         match message {
             Message::Refresh => return load(kiosk),
             Message::Loaded(Ok(rows)) => self.rows = rows,
@@ -84,9 +84,12 @@ impl State {
             Message::Sent(result) => {
                 self.busy = false;
                 match result {
-                    Ok((delivered, failures)) => {
-                        self.notice = Some(format!("{delivered} pacote(s) entregue(s)"));
-                        self.error = failures.first().cloned();
+                    Ok(delivery) => {
+                        self.notice = Some(format!(
+                            "{} pacote(s) entregue(s)",
+                            delivery.delivered.len()
+                        ));
+                        self.error = delivery.failures.first().map(|(_, f)| f.clone());
                     }
                     Err(e) => self.error = Some(e),
                 }
@@ -118,7 +121,9 @@ impl State {
     pub fn view(&self) -> Element<'_, Message> {
         let mut list = column![].spacing(8);
         if self.rows.is_empty() {
-            list = list.push(ui::card(text("Nenhum pacote na fila.").size(ui::BODY)));
+            list = list.push(widget::card(
+                text("Nenhum pacote na fila.").size(widget::BODY),
+            ));
         }
         for r in &self.rows {
             let detail = match r.state {
@@ -128,7 +133,7 @@ impl State {
                 OutboxState::Pending => format!(
                     "{} tentativa(s) · próxima {}",
                     r.attempts,
-                    r.next_attempt_at.map(ui::local).unwrap_or_default()
+                    r.next_attempt_at.map(widget::local).unwrap_or_default()
                 ),
                 OutboxState::Stuck => format!(
                     "{} tentativa(s) · {}",
@@ -138,13 +143,15 @@ impl State {
             };
             let mut line = row![
                 column![
-                    text(&r.plate).size(20).font(ui::BOLD),
-                    ui::muted(format!("na fila desde {}", ui::local(r.queued_at))),
+                    text(&r.plate).size(20).font(widget::BOLD),
+                    widget::muted(format!("na fila desde {}", widget::local(r.queued_at))),
                 ]
                 .width(Length::FillPortion(2)),
                 column![
-                    text(r.state.label_pt()).size(ui::BODY).font(ui::BOLD),
-                    ui::muted(detail),
+                    text(r.state.label_pt())
+                        .size(widget::BODY)
+                        .font(widget::BOLD),
+                    widget::muted(detail),
                 ]
                 .width(Length::FillPortion(4)),
             ]
@@ -153,20 +160,23 @@ impl State {
             if r.state == OutboxState::Pending
                 && let Some(e) = &r.last_error
             {
-                line = line.push(ui::muted(format!("último erro: {e}")));
+                line = line.push(widget::muted(format!("último erro: {e}")));
             }
             if r.state == OutboxState::Stuck {
-                line = line.push(ui::action("Tentar de novo", Some(Message::Retry(r.id))));
+                line = line.push(widget::action("Tentar de novo", Some(Message::Retry(r.id))));
             }
-            line = line.push(ui::secondary("Imprimir laudo", Some(Message::Print(r.id))));
-            list = list.push(ui::card(line));
+            line = line.push(widget::secondary(
+                "Imprimir laudo",
+                Some(Message::Print(r.id)),
+            ));
+            list = list.push(widget::card(line));
         }
         let mut body = column![
             row![
-                ui::title("Envios ao servidor central"),
+                widget::title("Envios ao servidor central"),
                 iced::widget::Space::new().width(Length::Fill),
-                ui::secondary("Atualizar", Some(Message::Refresh)),
-                ui::action(
+                widget::secondary("Atualizar", Some(Message::Refresh)),
+                widget::action(
                     if self.busy {
                         "Enviando…"
                     } else {
@@ -180,12 +190,12 @@ impl State {
         ]
         .spacing(14);
         if let Some(n) = &self.notice {
-            body = body.push(ui::notice(n));
+            body = body.push(widget::notice(n));
         }
         if let Some(e) = &self.error {
-            body = body.push(ui::error_box(
-                e,
-                vec![ui::secondary("Tentar de novo", Some(Message::SendNow))],
+            body = body.push(widget::error_box(
+                e.to_string(),
+                vec![widget::secondary("Tentar de novo", Some(Message::SendNow))],
             ));
         }
         container(body.push(scrollable(list).height(Length::Fill)))
@@ -194,6 +204,6 @@ impl State {
     }
 }
 
-fn load(kiosk: &Kiosk) -> Task<Message> {
+fn load(kiosk: &Station) -> Task<Message> {
     work(kiosk, "outbox", |k| k.outbox(), Message::Loaded)
 }

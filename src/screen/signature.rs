@@ -6,11 +6,12 @@
 
 use iced::widget::{column, container, scrollable, text, text_input};
 use iced::{Element, Length, Task};
+use vistoria_core::domain::InspectionId;
 
 use super::finger_picker::{self, FingerPicker};
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, InspectionRow, Kiosk, Session, Signed};
+use crate::widget;
+use vistoria_station::{Failure, InspectionRow, Session, Signed, Station};
 
 /// Id of the PIN field.
 pub const PIN_INPUT: &str = "pin-ecpf";
@@ -39,13 +40,16 @@ pub enum Message {
     /// "Conferir digital".
     ReadFinger,
     /// The biometric check ended: score and central time.
-    Confirmed(Result<(f32, chrono::DateTime<chrono::Utc>), Failure>),
+    Confirmed(
+        InspectionId,
+        Result<(f32, chrono::DateTime<chrono::Utc>), Failure>,
+    ),
     /// The PIN field changed.
     Pin(String),
     /// "Assinar laudo".
     Sign,
     /// The signature ended (the package was queued).
-    Signed(Result<Signed, Failure>),
+    Signed(InspectionId, Result<Signed, Failure>),
     /// "Voltar".
     Back,
 }
@@ -62,7 +66,7 @@ pub enum Event {
 
 impl State {
     /// The screen for a concluded inspection.
-    pub fn new(kiosk: &Kiosk, session: Session, row: InspectionRow) -> State {
+    pub fn new(kiosk: &Station, session: Session, row: InspectionRow) -> State {
         State {
             session,
             row,
@@ -77,8 +81,8 @@ impl State {
 
     /// The error shown (tests).
     #[cfg(test)]
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    pub fn error(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
     }
 
     /// Whether the fingerprint was confirmed (tests).
@@ -88,7 +92,15 @@ impl State {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> (Task<Message>, Option<Event>) {
+        // An answer about another inspection (this screen was left and opened again for
+        // another one meanwhile) is not this laudo's.
+        if let Message::Confirmed(id, _) | Message::Signed(id, _) = &message
+            && *id != self.row.id
+        {
+            tracing::info!(%id, shown = %self.row.id, "late answer for another inspection dropped");
+            return (Task::none(), None);
+        }
         match message {
             Message::Finger(m) => {
                 let (task, error) = self.fingers.update(m, kiosk);
@@ -101,19 +113,19 @@ impl State {
                 if self.busy.is_none() {
                     self.busy = Some("Coloque o dedo no leitor…");
                     self.error = None;
-                    let s = self.session.clone();
+                    let (s, id) = (self.session.clone(), self.row.id);
                     return (
                         work(
                             kiosk,
                             "biometric-check",
                             move |k| k.confirm_fingerprint(&s),
-                            Message::Confirmed,
+                            move |r| Message::Confirmed(id, r),
                         ),
                         None,
                     );
                 }
             }
-            Message::Confirmed(result) => {
+            Message::Confirmed(_, result) => {
                 self.busy = None;
                 match result {
                     Ok(check) => self.score = Some(check),
@@ -138,13 +150,13 @@ impl State {
                             kiosk,
                             "sign",
                             move |k| k.sign(&s, id, score, at, &pin),
-                            Message::Signed,
+                            move |r| Message::Signed(id, r),
                         ),
                         None,
                     );
                 }
             }
-            Message::Signed(result) => {
+            Message::Signed(_, result) => {
                 self.busy = None;
                 match result {
                     Ok(signed) => {
@@ -166,33 +178,33 @@ impl State {
     pub fn view(&self) -> Element<'_, Message> {
         let r = &self.row;
         let summary = column![
-            ui::heading(format!("Laudo de {}", r.plate)),
-            text(format!("{} · {}", r.vehicle, r.data.class.label_pt())).size(ui::BODY),
+            widget::heading(format!("Laudo de {}", r.plate)),
+            text(format!("{} · {}", r.vehicle, r.data.class.label_pt())).size(widget::BODY),
             text(format!(
                 "Resultado: {}",
                 r.outcome.as_deref().unwrap_or("—")
             ))
             .size(22)
-            .font(ui::BOLD),
-            ui::muted(format!(
+            .font(widget::BOLD),
+            widget::muted(format!(
                 "Vistoriador: {} · prazo {}",
                 self.session.name,
-                ui::local(r.deadline)
+                widget::local(r.deadline)
             )),
         ]
         .spacing(6);
         let step1: Element<'_, Message> = match self.score {
-            Some(_) => ui::notice("1. Digital conferida com a do vistoriador logado ✓"),
+            Some(_) => widget::notice("1. Digital conferida com a do vistoriador logado ✓"),
             None => {
                 let mut c = column![
-                    ui::heading("1. Conferência biométrica (§14)"),
-                    ui::muted("Coloque o mesmo dedo do acesso no leitor."),
+                    widget::heading("1. Conferência biométrica (§14)"),
+                    widget::muted("Coloque o mesmo dedo do acesso no leitor."),
                 ]
                 .spacing(8);
                 if let Some(fingers) = self.fingers.view("Leitor simulado: qual dedo colocar") {
                     c = c.push(fingers.map(Message::Finger));
                 }
-                c.push(ui::action(
+                c.push(widget::action(
                     "Conferir digital",
                     self.busy.is_none().then_some(Message::ReadFinger),
                 ))
@@ -204,14 +216,14 @@ impl State {
             .id(PIN_INPUT)
             .secure(true)
             .padding(10)
-            .size(ui::BODY)
+            .size(widget::BODY)
             .width(Length::Fixed(240.0));
         if self.busy.is_none() && self.score.is_some() {
             pin = pin.on_input(Message::Pin).on_submit(Message::Sign);
         }
         let mut step2 = column![
-            ui::heading("2. Assinatura com o cartão e-CPF (§14)"),
-            ui::muted(if self.score.is_some() {
+            widget::heading("2. Assinatura com o cartão e-CPF (§14)"),
+            widget::muted(if self.score.is_some() {
                 "Insira o cartão e-CPF na leitora e digite o PIN."
             } else {
                 "Depois da conferência biométrica: cartão e-CPF na leitora e PIN."
@@ -219,40 +231,45 @@ impl State {
         ]
         .spacing(8);
         if self.demo {
-            step2 = step2.push(ui::muted(format!(
+            step2 = step2.push(widget::muted(format!(
                 "Cartão de demonstração (token SoftHSM2): PIN {}",
                 vistoria_core::signing::test_pki::TOKEN_PIN
             )));
         }
-        let step2 = step2.push(ui::field("PIN do cartão", pin)).push(ui::action(
-            "Assinar laudo",
-            can_sign.then_some(Message::Sign),
-        ));
+        let step2 = step2
+            .push(widget::field("PIN do cartão", pin))
+            .push(widget::action(
+                "Assinar laudo",
+                can_sign.then_some(Message::Sign),
+            ));
         let mut body = column![
-            ui::title("Assinatura do laudo"),
-            ui::card(summary),
-            ui::card(step1),
-            ui::card(step2)
+            widget::title("Assinatura do laudo"),
+            widget::card(summary),
+            widget::card(step1),
+            widget::card(step2)
         ]
         .spacing(16)
         .max_width(820);
         if let Some(b) = self.busy {
-            body = body.push(ui::notice(b));
+            body = body.push(widget::notice(b));
         }
         if let Some(e) = &self.error {
             // After a card error the PIN is typed again in step 2; before the fingerprint
             // check, the check is tried again.
             let mut actions = Vec::new();
             if self.score.is_none() {
-                actions.push(ui::secondary("Tentar de novo", Some(Message::ReadFinger)));
+                actions.push(widget::secondary(
+                    "Tentar de novo",
+                    Some(Message::ReadFinger),
+                ));
             }
-            actions.push(ui::secondary(
+            actions.push(widget::secondary(
                 "Voltar à lista (assinar depois)",
                 Some(Message::Back),
             ));
-            body = body.push(ui::error_box(e, actions));
+            body = body.push(widget::error_box(e.to_string(), actions));
         } else {
-            body = body.push(ui::secondary(
+            body = body.push(widget::secondary(
                 "Voltar à lista (assinar depois)",
                 Some(Message::Back),
             ));

@@ -114,26 +114,29 @@ impl CardSetup {
                 token_label,
                 roots,
             } => (module, token_label, roots),
-            CardSetup::Unavailable(why) => return Err(why),
+            CardSetup::Unavailable(why) => return Err(Failure::Device(why)),
             CardSetup::Preparing(_) => {
-                return Err("cartão de demonstração ainda em preparação".to_owned());
+                return Err(Failure::device(
+                    "cartão de demonstração ainda em preparação",
+                ));
             }
         };
         if pin.trim().is_empty() {
-            return Err("digite o PIN do cartão e-CPF".to_owned());
+            return Err(Failure::rule("digite o PIN do cartão e-CPF"));
         }
         let module = find_module(module.as_deref()).ok_or_else(|| {
-            "nenhum middleware de cartão e-CPF (PKCS#11) encontrado nesta estação; chame o técnico"
-                .to_owned()
+            Failure::device(
+                "nenhum middleware de cartão e-CPF (PKCS#11) encontrado nesta estação; chame o técnico",
+            )
         })?;
         let roots: Vec<EcpfCertificate> = roots
             .iter()
             .filter_map(|der| EcpfCertificate::from_der(der).ok())
             .collect();
-        let mut card =
-            Pkcs11Signer::open(&module, pin, token_label.as_deref()).map_err(|e| e.to_string())?;
-        let certificate =
-            EcpfCertificate::from_der(card.certificate_der()).map_err(|e| e.to_string())?;
+        let mut card = Pkcs11Signer::open(&module, pin, token_label.as_deref())
+            .map_err(|e| Failure::device(e.to_string()))?;
+        let certificate = EcpfCertificate::from_der(card.certificate_der())
+            .map_err(|e| Failure::device(e.to_string()))?;
         let policy = SignaturePolicy::ad_rb_v2_3();
         let signed = sign_checked(
             &mut card,
@@ -146,17 +149,18 @@ impl CardSetup {
                 biometric_matched: true,
             },
         )
-        .map_err(|e| e.to_string())?;
+        // The §14 checks refused the certificate (someone else's, expired, not ICP-Brasil).
+        .map_err(|e| Failure::rule(e.to_string()))?;
         Ok((signed, certificate))
     }
 }
 
 /// The PC/SC readers and whether each holds a card, as `pcscd` sees them now.
 pub fn readers() -> Result<Vec<(String, bool)>, Failure> {
-    let mut watcher = ReaderWatcher::new().map_err(|e| e.to_string())?;
+    let mut watcher = ReaderWatcher::new().map_err(|e| Failure::device(e.to_string()))?;
     watcher
         .poll(std::time::Duration::ZERO)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::device(e.to_string()))?;
     Ok(watcher
         .snapshot()
         .iter()

@@ -115,6 +115,22 @@ impl DemoDevices {
     }
 }
 
+/// A station at a fixed place in Cuiabá, for simulations and benchmarks.
+pub fn simulated_station(code: &str) -> vistoria_core::config::Station {
+    vistoria_core::config::Station {
+        code: code.to_owned(),
+        name: "Estação simulada".to_owned(),
+        address: "Av. Historiador Rubens de Mendonça, 1000".to_owned(),
+        city: "Cuiabá/MT".to_owned(),
+        latitude: -15.5989,
+        longitude: -56.0949,
+        simulated_devices: vistoria_core::config::SIMULATED_FAMILIES
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
+    }
+}
+
 /// The demo's devices: its handles, the camera and the reader.
 pub type Simulated = (
     DemoDevices,

@@ -5,7 +5,7 @@ use vistoria_drivers::camera::sim::CameraFault;
 
 use std::sync::atomic::Ordering;
 
-use super::{Failure, Kiosk, lock};
+use super::{Failure, Station, lock};
 
 /// The devices the kiosk drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct DeviceRow {
     pub status: DeviceStatus,
 }
 
-impl Kiosk {
+impl Station {
     /// Every device's status. Waits for a device that is busy.
     pub fn devices(&self) -> Vec<DeviceRow> {
         DeviceKind::ALL
@@ -67,18 +67,18 @@ impl Kiosk {
             DeviceKind::Camera => lock(&self.0.camera).self_test(),
             DeviceKind::Fingerprint => lock(&self.0.reader).self_test(),
         }
-        .map_err(|e| e.to_string())
+        .map_err(Failure::from)
     }
 
     /// Demo mode: the finger the simulated reader will read next.
     pub fn choose_demo_finger(&self, index: usize) -> Result<(), Failure> {
         match &self.0.demo {
             Some(demo) => {
-                lock(demo).choose_finger(index).map_err(|e| e.to_string())?;
+                lock(demo).choose_finger(index).map_err(Failure::from)?;
                 self.0.demo_finger.store(index, Ordering::Relaxed);
                 Ok(())
             }
-            None => Err("só no modo demonstração".to_owned()),
+            None => Err(Failure::rule("só no modo demonstração")),
         }
     }
 

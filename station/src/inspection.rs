@@ -15,7 +15,7 @@ use vistoria_core::store::{AuditEvent, MediaRecord};
 use vistoria_core::wire::VehicleQuery;
 use vistoria_core::{outbox, workflow};
 
-use super::{Failure, Kiosk, Session, lock};
+use super::{Failure, Session, Station, lock};
 
 /// A photo scaled down for the screen, RGBA.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,17 +145,19 @@ pub fn counter_query(
     renavam: &str,
     chassis: &str,
 ) -> Result<(VehicleQuery, Plate, Option<Renavam>, Option<Chassis>), Failure> {
-    let plate = Plate::parse(plate).map_err(|e| format!("Placa: {e}"))?;
+    let plate = Plate::parse(plate).map_err(|e| Failure::rule(format!("Placa: {e}")))?;
     let renavam = match renavam.trim() {
         "" => None,
-        r => Some(Renavam::parse(r).map_err(|e| e.to_string())?),
+        r => Some(Renavam::parse(r).map_err(Failure::from)?),
     };
     let chassis = match chassis.trim() {
         "" => None,
-        c => Some(Chassis::parse(c).map_err(|e| format!("Chassi: {e}"))?),
+        c => Some(Chassis::parse(c).map_err(|e| Failure::rule(format!("Chassi: {e}")))?),
     };
     if renavam.is_none() && chassis.is_none() {
-        return Err("Informe o RENAVAM ou o chassi junto com a placa (§5)".to_owned());
+        return Err(Failure::rule(
+            "Informe o RENAVAM ou o chassi junto com a placa (§5)",
+        ));
     }
     let query = VehicleQuery {
         plate: plate.as_str().to_owned(),
@@ -165,7 +167,7 @@ pub fn counter_query(
     Ok((query, plate, renavam, chassis))
 }
 
-impl Kiosk {
+impl Station {
     pub(super) fn load(&self, id: InspectionId) -> Result<Inspection, Failure> {
         self.core().inspection(id)
     }
@@ -180,7 +182,7 @@ impl Kiosk {
     ) -> Result<InspectionRow, Failure> {
         let (query, plate, renavam, chassis) = counter_query(plate, renavam, chassis)?;
         let client = self.core().client.clone();
-        let answer = client.query_vehicle(&query).map_err(|e| e.to_string())?;
+        let answer = client.query_vehicle(&query).map_err(Failure::from)?;
         let chassis = chassis.or_else(|| {
             answer
                 .vehicle
@@ -189,7 +191,7 @@ impl Kiosk {
                 .as_deref()
                 .and_then(|c| Chassis::parse(c).ok())
         });
-        let identity = VehicleIdentity::new(plate, renavam, chassis).map_err(|e| e.to_string())?;
+        let identity = VehicleIdentity::new(plate, renavam, chassis).map_err(Failure::from)?;
         let now = self.now()?;
         let mut core = self.core();
         let inspection = workflow::open(
@@ -200,7 +202,7 @@ impl Kiosk {
             now,
             &session.login,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         drop(core);
         // The film runs from the opening to the laudo (§4, §17).
         self.start_recording(inspection.id());
@@ -214,7 +216,7 @@ impl Kiosk {
         let mut core = self.core();
         let expired = match now {
             Some(now) => vistoria_core::session::close_expired(&mut core.store, now)
-                .map_err(|e| e.to_string())?,
+                .map_err(Failure::from)?,
             None => Vec::new(),
         };
         if !expired.is_empty() {
@@ -234,7 +236,7 @@ impl Kiosk {
         let mut rows: Vec<InspectionRow> = core
             .store
             .inspections()
-            .map_err(|e| e.to_string())?
+            .map_err(Failure::from)?
             .iter()
             .filter(|i| i.is_open() || since.is_none_or(|s| i.queried_at() >= s))
             .map(InspectionRow::of)
@@ -268,7 +270,7 @@ impl Kiosk {
             detail,
             event,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         Ok(InspectionRow::of(&inspection))
     }
 
@@ -300,9 +302,9 @@ impl Kiosk {
         if let Some(demo) = &self.0.demo {
             lock(demo).point_camera(plate, kind);
         }
-        let frame = lock(&self.0.camera).capture().map_err(|e| e.to_string())?;
+        let frame = lock(&self.0.camera).capture().map_err(Failure::from)?;
         let image = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb)
-            .ok_or_else(|| "quadro da câmera com tamanho inconsistente".to_owned())?;
+            .ok_or_else(|| Failure::device("quadro da câmera com tamanho inconsistente"))?;
         Ok(Thumbnail::of(&image, 480))
     }
 
@@ -318,24 +320,24 @@ impl Kiosk {
         let started = std::time::Instant::now();
         let inspection = self.load(id)?;
         if inspection.state_kind() != StateKind::Capturing {
-            return Err(format!(
+            return Err(Failure::rule(format!(
                 "a vistoria está {}: não é possível fotografar",
                 inspection.state_kind().label_pt()
-            ));
+            )));
         }
         if let Some(reason) = retake_reason
             && reason.trim().chars().count() < 5
         {
-            return Err("Informe o motivo para refazer a foto".to_owned());
+            return Err(Failure::rule("Informe o motivo para refazer a foto"));
         }
         if let Some(demo) = &self.0.demo {
             lock(demo).point_camera(Some(inspection.vehicle().plate().clone()), Some(kind));
         }
         let frame = lock(&self.0.camera)
             .capture()
-            .map_err(|e| format!("{e}. Verifique a câmera ou chame o técnico."))?;
+            .map_err(|e| Failure::device(format!("{e}. Verifique a câmera ou chame o técnico.")))?;
         let image = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb)
-            .ok_or_else(|| "quadro da câmera com tamanho inconsistente".to_owned())?;
+            .ok_or_else(|| Failure::device("quadro da câmera com tamanho inconsistente"))?;
         let now = self.now()?;
         let info = self.capture_info();
         let mut core = self.core();
@@ -353,7 +355,7 @@ impl Kiosk {
                 actor: &session.login,
             },
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         if let Some(reason) = retake_reason {
             core.store
                 .audit(
@@ -365,14 +367,14 @@ impl Kiosk {
                             "reason": reason.trim(),
                         })),
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(Failure::from)?;
         }
         let stored = core
             .store
             .read_media(&evidence.record)
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
         let shown = image::load_from_memory(&stored)
-            .map_err(|e| format!("foto gravada ilegível: {e}"))?
+            .map_err(|e| Failure::internal(format!("foto gravada ilegível: {e}")))?
             .to_rgb8();
         let ocr = (kind == PhotoKind::RearWithPlate).then(|| {
             let reading = read_plate(&mut core.ocr, &image);
@@ -390,7 +392,7 @@ impl Kiosk {
                             "needs_correction": check.needs_correction,
                         })),
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(Failure::from)?;
         }
         Ok(PhotoShot {
             media_id: evidence.record.id.clone(),
@@ -432,10 +434,10 @@ impl Kiosk {
         let photo: MediaRecord = core
             .store
             .media_of(id)
-            .map_err(|e| e.to_string())?
+            .map_err(Failure::from)?
             .into_iter()
             .find(|m| m.id == media_id)
-            .ok_or_else(|| "a foto da leitura não pertence a esta vistoria".to_owned())?;
+            .ok_or_else(|| Failure::rule("a foto da leitura não pertence a esta vistoria"))?;
         correction::record(
             &mut core.store,
             &inspection,
@@ -450,7 +452,7 @@ impl Kiosk {
             },
             now,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         Ok(())
     }
 
@@ -480,7 +482,7 @@ impl Kiosk {
             .core()
             .store
             .media_of(id)
-            .map_err(|e| e.to_string())?
+            .map_err(Failure::from)?
             .into_iter()
             .map(|m| m.kind)
             .collect();
@@ -493,7 +495,10 @@ impl Kiosk {
             .map(PhotoKind::label_pt)
             .collect();
         if !missing.is_empty() {
-            return Err(format!("Faltam fotos: {}", missing.join(", ")));
+            return Err(Failure::rule(format!(
+                "Faltam fotos: {}",
+                missing.join(", ")
+            )));
         }
         let verdict = inspection.checklist().verdict().ok_or_else(|| {
             let missing: Vec<&str> = inspection
@@ -502,7 +507,7 @@ impl Kiosk {
                 .into_iter()
                 .map(ChecklistItem::label_pt)
                 .collect();
-            format!("Checklist incompleto: {}", missing.join(", "))
+            Failure::rule(format!("Checklist incompleto: {}", missing.join(", ")))
         })?;
         let detail = json!({ "verdict": verdict.label_pt() });
         self.apply(
@@ -541,8 +546,7 @@ impl Kiosk {
         let station = self.0.station.clone();
         let mut core = self.core();
         let mut inspection = core.inspection(id)?;
-        outbox::queue(&mut core.store, &station, &mut inspection, now)
-            .map_err(|e| e.to_string())?;
+        outbox::queue(&mut core.store, &station, &mut inspection, now).map_err(Failure::from)?;
         Ok(InspectionRow::of(&inspection))
     }
 }
@@ -571,12 +575,12 @@ fn read_plate(
     image: &image::RgbImage,
 ) -> Result<PlateReading, Failure> {
     if ocr.is_none() {
-        *ocr = Some(PlateReader::tesseract().map_err(|e| e.to_string())?);
+        *ocr = Some(PlateReader::tesseract().map_err(Failure::from)?);
     }
     let reader = ocr
         .as_mut()
-        .ok_or_else(|| "leitor de placas indisponível".to_owned())?;
-    reader.read(image).map_err(|e| e.to_string())
+        .ok_or_else(|| Failure::internal("leitor de placas indisponível"))?;
+    reader.read(image).map_err(Failure::from)
 }
 
 fn check(inspection: &Inspection, reading: Result<PlateReading, Failure>) -> OcrCheck {
@@ -594,7 +598,7 @@ fn check(inspection: &Inspection, reading: Result<PlateReading, Failure>) -> Ocr
             read: None,
             confidence: 0.0,
             needs_correction: PlateCheck::Unreadable.needs_correction(),
-            error: Some(e),
+            error: Some(e.to_string()),
         },
     }
 }

@@ -12,9 +12,9 @@ use vistoria_core::laudo::{
     StationInfo,
 };
 
-use super::{Core, Failure, Kiosk, Session, lock};
+use super::{Core, Failure, Session, Station, lock};
 
-impl Kiosk {
+impl Station {
     /// Where the laudo PDF of `id` is kept.
     fn laudo_path(core: &Core, id: InspectionId) -> PathBuf {
         core.store
@@ -39,7 +39,7 @@ impl Kiosk {
         let photos_only = core
             .store
             .media_of(id)
-            .map_err(|e| e.to_string())?
+            .map_err(Failure::from)?
             .into_iter()
             .filter(|m| PhotoKind::ALL.iter().any(|k| k.code() == m.kind));
         for media in photos_only {
@@ -47,7 +47,7 @@ impl Kiosk {
                 .iter()
                 .find(|k| k.code() == media.kind)
                 .map_or_else(String::new, |k| k.label_pt().to_owned());
-            let jpeg = core.store.read_media(&media).map_err(|e| e.to_string())?;
+            let jpeg = core.store.read_media(&media).map_err(Failure::from)?;
             refs.push(PhotoRef {
                 kind: media.kind.clone(),
                 label: label.clone(),
@@ -61,8 +61,8 @@ impl Kiosk {
             });
         }
         // The panoramic film's segments, as stored (a retried signature finds them there).
-        let segments = vistoria_core::laudo::stored::segment_refs(&core.store, id)
-            .map_err(|e| e.to_string())?;
+        let segments =
+            vistoria_core::laudo::stored::segment_refs(&core.store, id).map_err(Failure::from)?;
         let station = &self.0.station;
         let laudo = Laudo::from_inspection(
             inspection,
@@ -87,7 +87,7 @@ impl Kiosk {
                 verify_base_url: format!("{}/laudos/", self.0.central_url.trim_end_matches('/')),
             },
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         Ok((laudo, photos))
     }
 
@@ -100,15 +100,16 @@ impl Kiosk {
         photos: &[PdfPhoto],
         signature: &SignatureBlock,
     ) -> Result<PathBuf, Failure> {
-        let pdf = vistoria_core::laudo::render(laudo, photos, Some(signature))
-            .map_err(|e| e.to_string())?;
+        let pdf =
+            vistoria_core::laudo::render(laudo, photos, Some(signature)).map_err(Failure::from)?;
         let path = Self::laudo_path(core, id);
         let dir = path.parent().map(PathBuf::from).unwrap_or_default();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::internal(format!("{}: {e}", dir.display())))?;
         let name = format!("{id}.pdf");
         if !path.exists() {
             vistoria_core::store::atomic::write_new(&dir, &name, &pdf)
-                .map_err(|e| format!("gravando o laudo: {e}"))?;
+                .map_err(|e| Failure::internal(format!("gravando o laudo: {e}")))?;
         }
         Ok(path)
     }
@@ -117,7 +118,7 @@ impl Kiosk {
     pub fn print_laudo(&self, id: InspectionId) -> Result<String, Failure> {
         let path = Self::laudo_path(&self.core(), id);
         let pdf = std::fs::read(&path)
-            .map_err(|_| "o PDF do laudo desta vistoria não está nesta estação".to_owned())?;
+            .map_err(|_| Failure::rule("o PDF do laudo desta vistoria não está nesta estação"))?;
         match &self.0.printer {
             None => Ok(format!(
                 "Sem impressora configurada: laudo salvo em {}",
@@ -128,7 +129,7 @@ impl Kiosk {
                 printer
                     .print_pdf(pdf, &format!("Laudo {id}"), Duration::from_secs(120))
                     .map(|_| "Laudo impresso".to_owned())
-                    .map_err(|e| format!("{e}. Laudo salvo em {}", path.display()))
+                    .map_err(|e| Failure::device(format!("{e}. Laudo salvo em {}", path.display())))
             }
         }
     }

@@ -1,22 +1,29 @@
-//! The running station: core and drivers wired together behind one handle the window uses.
+//! `vistoria-station`: the station service. Core and drivers wired together behind one handle,
+//! [`Station`], that the kiosk window, `vistoria demo`, `vistoria simulate` and
+//! `vistoria --config` all open the same way ([`Station::open`]).
 //!
 //! Every method blocks (store, devices, HTTP, OCR, matching) and is meant to be called off the
-//! UI thread (see `crate::app::work`). State is split by what blocks: the store and its
-//! companions under one lock, each device under its own, so a slow camera never holds up the
-//! outbox. Nothing here knows about iced: the screens get plain data back.
+//! UI thread. State is split by what blocks: the store and its companions under one lock, each
+//! device under its own, so a slow camera never holds up the outbox. Nothing here knows about
+//! a UI: callers get plain data back.
 
 pub mod absent;
 pub mod card;
 pub mod demo;
 mod devices;
+#[cfg(any(test, feature = "embedded-central"))]
+pub mod embedded_central;
+mod failure;
 mod inspection;
 mod laudo;
 mod login;
+mod opening;
 mod outbox;
 mod panoramic;
 mod panoramic_check;
 mod panoramic_recovery;
 mod signing;
+pub mod startup;
 mod status;
 
 use std::path::PathBuf;
@@ -27,7 +34,6 @@ use vistoria_core::biometrics::vault::Vault;
 use vistoria_core::capture::{QualityLimits, ReuseIndex, StationInfo};
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{CentralClock, CentralStamp};
-use vistoria_core::config::Station;
 use vistoria_core::ocr::{PlateReader, TesseractEngine};
 use vistoria_core::outbox::DeliveryPolicy;
 use vistoria_core::store::Store;
@@ -35,10 +41,12 @@ use vistoria_drivers::camera::StillCamera;
 use vistoria_drivers::fingerprint::FingerprintReader;
 
 pub use devices::{DeviceKind, DeviceRow};
+pub use failure::Failure;
 pub use inspection::{
     InspectionRow, OcrCheck, PhotoShot, Thumbnail, verdict_label as inspection_verdict,
 };
-pub use outbox::OutboxRow;
+pub use opening::{DeviceSetup, Opening};
+pub use outbox::{Delivery, OutboxRow};
 pub use panoramic::{Panoramic, PanoramicStatus};
 pub use panoramic_check::PanoramicInfo;
 pub use signing::Signed;
@@ -57,11 +65,8 @@ pub struct Session {
     pub cpf: String,
 }
 
-/// A failure shown to a person: Portuguese text, cloneable so it rides in messages.
-pub type Failure = String;
-
 /// What the kiosk needs to start.
-pub struct Parts {
+pub(crate) struct Parts {
     /// The opened store.
     pub store: Store,
     /// Central time.
@@ -69,7 +74,7 @@ pub struct Parts {
     /// How to reach the central.
     pub endpoint: Endpoint,
     /// The station.
-    pub station: Station,
+    pub station: vistoria_core::config::Station,
     /// Still camera.
     pub camera: Box<dyn StillCamera + Send>,
     /// Fingerprint reader.
@@ -108,8 +113,8 @@ impl Core {
     ) -> Result<vistoria_core::domain::Inspection, Failure> {
         self.store
             .inspection(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "vistoria não encontrada".to_owned())
+            .map_err(Failure::from)?
+            .ok_or_else(|| Failure::rule("vistoria não encontrada"))
     }
 }
 
@@ -121,7 +126,7 @@ struct Inner {
     /// The demo finger on the simulated reader, readable without waiting for the reader.
     demo_finger: std::sync::atomic::AtomicUsize,
     clock: CentralClock,
-    station: Station,
+    station: vistoria_core::config::Station,
     central_url: String,
     cert_pin: Option<String>,
     log_dir: PathBuf,
@@ -132,11 +137,11 @@ struct Inner {
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
 #[derive(Clone)]
-pub struct Kiosk(Arc<Inner>);
+pub struct Station(Arc<Inner>);
 
-impl std::fmt::Debug for Kiosk {
+impl std::fmt::Debug for Station {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kiosk")
+        f.debug_struct("Station")
             .field("station", &self.0.station.code)
             .finish_non_exhaustive()
     }
@@ -147,19 +152,19 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Kiosk {
+impl Station {
     /// Wires the parts together. Opens the biometric vault and the reuse index in the store's
     /// data directory.
-    pub fn new(parts: Parts) -> Result<Kiosk, Failure> {
+    fn new(parts: Parts) -> Result<Station, Failure> {
         let data = parts.store.data_dir().to_path_buf();
-        let vault = Vault::open(&data).map_err(|e| format!("cofre biométrico: {e}"))?;
+        let vault = Vault::open(&data).map_err(|e| Failure::from(e).context("cofre biométrico"))?;
         let reuse = ReuseIndex::open(&data.join("phash.jsonl"))
-            .map_err(|e| format!("índice de fotos: {e}"))?;
-        let client = CentralClient::new(&parts.endpoint).map_err(|e| e.to_string())?;
-        let server_key = parts.store.meta(SERVER_KEY).map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::internal(format!("índice de fotos: {e}")))?;
+        let client = CentralClient::new(&parts.endpoint).map_err(Failure::from)?;
+        let server_key = parts.store.meta(SERVER_KEY).map_err(Failure::from)?;
         // The lock-out as the last run left it: a restart is not a way to more guesses.
         let guard = LoginGuard::load(&parts.store);
-        Ok(Kiosk(Arc::new(Inner {
+        Ok(Station(Arc::new(Inner {
             core: Mutex::new(Core {
                 store: parts.store,
                 client,
@@ -192,12 +197,11 @@ impl Kiosk {
     }
 
     /// The station.
-    pub fn station(&self) -> &Station {
+    pub fn station(&self) -> &vistoria_core::config::Station {
         &self.0.station
     }
 
     /// The data folder.
-    #[cfg(test)]
     pub fn data_dir(&self) -> PathBuf {
         self.core().store.data_dir().to_path_buf()
     }
@@ -216,7 +220,7 @@ impl Kiosk {
     }
 
     fn now(&self) -> Result<CentralStamp, Failure> {
-        self.0.clock.now().map_err(|e| e.to_string())
+        self.0.clock.now().map_err(Failure::from)
     }
 
     fn core(&self) -> MutexGuard<'_, Core> {
@@ -241,5 +245,4 @@ impl Kiosk {
 /// The actor of what the kiosk does by itself.
 const SYSTEM: &str = vistoria_core::session::SYSTEM_ACTOR;
 
-/// Meta key of the central's receipt-signing key, learnt at the first sync.
-pub const SERVER_KEY: &str = "central_server_key";
+pub use startup::SERVER_KEY;

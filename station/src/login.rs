@@ -7,12 +7,12 @@ use vistoria_core::accounts::{self, LoginError, Role};
 use vistoria_core::biometrics::{GrayImage, enrolment};
 use vistoria_drivers::fingerprint::capture_touch;
 
-use super::{Failure, Kiosk, Session, lock};
+use super::{Failure, Session, Station, lock};
 
 /// How long the reader waits for a finger.
 const TOUCH_TIMEOUT: Duration = Duration::from_secs(15);
 
-impl Kiosk {
+impl Station {
     /// Password login; the error never says whether the user or the password was wrong.
     pub fn login_with_password(&self, login: &str, password: &str) -> Result<Session, Failure> {
         let at = self.0.clock.now().ok();
@@ -26,7 +26,7 @@ impl Kiosk {
             SystemTime::now(),
             at,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
         Ok(Session {
             login: account.login,
             name: account.name,
@@ -38,7 +38,7 @@ impl Kiosk {
     /// One touch on the reader, as the matcher's image.
     fn touch(&self) -> Result<GrayImage, Failure> {
         let mut reader = lock(&self.0.reader);
-        let image = capture_touch(reader.as_mut(), TOUCH_TIMEOUT).map_err(|e| e.to_string())?;
+        let image = capture_touch(reader.as_mut(), TOUCH_TIMEOUT).map_err(Failure::from)?;
         Ok(GrayImage {
             width: image.width,
             height: image.height,
@@ -56,7 +56,7 @@ impl Kiosk {
         lock(&self.0.core)
             .guard
             .check(&key, now)
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
         let image = self.touch()?;
         let at = self.0.clock.now().ok();
         let mut core = self.core();
@@ -83,7 +83,7 @@ impl Kiosk {
             Ok(o) => o,
             // A capture of bad quality is not a failed attempt: the inspector just tries again.
             Err(e @ vistoria_core::biometrics::BiometricError::Rejected(_)) => {
-                return Err(format!("{e}; coloque o dedo de novo"));
+                return Err(Failure::device(format!("{e}; coloque o dedo de novo")));
             }
             // An unknown user has no templates: same answer as a wrong finger.
             Err(_) => enrolment::LoginOutcome {
@@ -105,15 +105,15 @@ impl Kiosk {
                     cpf: a.cpf,
                 })
             }
-            None => Err(match core.guard.fail(&key, now) {
-                Some(lock) => LoginError::Locked(lock).to_string(),
-                None => LoginError::Invalid.to_string(),
-            }),
+            None => Err(Failure::from(match core.guard.fail(&key, now) {
+                Some(lock) => LoginError::Locked(lock),
+                None => LoginError::Invalid,
+            })),
         };
         // Kept in the store so the lock-out survives a restart.
         core.guard
             .save(&mut core.store)
-            .map_err(|e| LoginError::Store(e.to_string()).to_string())?;
+            .map_err(|e| Failure::from(LoginError::Store(e.to_string())))?;
         result
     }
 
@@ -136,10 +136,12 @@ impl Kiosk {
             at,
         );
         core.last_finger = Some(image);
-        let outcome = outcome.map_err(|e| e.to_string())?;
+        let outcome = outcome.map_err(Failure::from)?;
         match outcome.user {
             Some(_) => Ok((outcome.score, now.at)),
-            None => Err("a digital não confere com a do vistoriador logado".to_owned()),
+            None => Err(Failure::rule(
+                "a digital não confere com a do vistoriador logado",
+            )),
         }
     }
 
@@ -148,7 +150,7 @@ impl Kiosk {
         let image = self.touch()?;
         let gray =
             image::GrayImage::from_raw(image.width as u32, image.height as u32, image.pixels)
-                .ok_or_else(|| "imagem do leitor com tamanho inconsistente".to_owned())?;
+                .ok_or_else(|| Failure::device("imagem do leitor com tamanho inconsistente"))?;
         let rgb = image::DynamicImage::ImageLuma8(gray).to_rgb8();
         Ok(super::Thumbnail::of(&rgb, 320))
     }
@@ -159,7 +161,7 @@ impl Kiosk {
             .core()
             .store
             .accounts()
-            .map_err(|e| e.to_string())?
+            .map_err(Failure::from)?
             .into_iter()
             .filter(|a| a.active && a.role == Role::Inspector)
             .map(|a| (a.login, a.name))

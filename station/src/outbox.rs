@@ -5,7 +5,7 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::outbox::{self, AttemptResult};
 use vistoria_core::store::OutboxState;
 
-use super::{Failure, Kiosk, SERVER_KEY, Session};
+use super::{Failure, Session, Station};
 
 /// One package in the outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,16 +28,51 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
-impl Kiosk {
+/// What a delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delivery {
+    /// Packages delivered, with the laudo number the central gave.
+    pub delivered: Vec<(InspectionId, String)>,
+    /// Attempts that failed, each with why.
+    pub failures: Vec<(InspectionId, Failure)>,
+}
+
+impl Delivery {
+    fn record(&mut self, id: InspectionId, result: AttemptResult) {
+        match result {
+            AttemptResult::Delivered(receipt) => {
+                tracing::info!(%id, laudo = %receipt.laudo_number, "package delivered");
+                self.delivered.push((id, receipt.laudo_number));
+            }
+            // The outbox retries only what failed for a passing reason: the network, or an
+            // answer garbled on the way. What it gave up on, the central refused.
+            AttemptResult::Retry { error, .. } => {
+                tracing::warn!(%id, %error, "delivery attempt failed; will retry");
+                self.failures.push((id, Failure::Offline(error)));
+            }
+            AttemptResult::Stuck(error) => {
+                tracing::warn!(%id, %error, "delivery stuck");
+                self.failures.push((id, Failure::Refused(error)));
+            }
+        }
+    }
+
+    /// Whether the pass says the central cannot be reached.
+    pub fn offline(&self) -> bool {
+        self.failures.iter().any(|(_, f)| f.is_offline())
+    }
+}
+
+impl Station {
     /// Every package, newest first.
     pub fn outbox(&self) -> Result<Vec<OutboxRow>, Failure> {
         let core = self.core();
         let mut rows = Vec::new();
-        for e in core.store.outbox().map_err(|e| e.to_string())? {
+        for e in core.store.outbox().map_err(Failure::from)? {
             let plate = core
                 .store
                 .inspection(e.inspection_id)
-                .map_err(|e| e.to_string())?
+                .map_err(Failure::from)?
                 .map(|i| i.vehicle().plate().pretty())
                 .unwrap_or_default();
             let laudo_number = e
@@ -72,34 +107,21 @@ impl Kiosk {
             let core = self.core();
             (core.client.clone(), core.store.accounts())
         };
-        let accounts = accounts.map_err(|e| e.to_string())?;
-        let started = std::time::Instant::now();
-        let (_, key) = client
-            .sync_clock(&self.0.clock)
-            .map_err(|e| e.to_string())?;
-        let rtt = started.elapsed();
+        let accounts = accounts.map_err(Failure::from)?;
+        let (rtt, key) = crate::startup::exchange(&client, &self.0.clock).map_err(Failure::from)?;
         let mut core = self.core();
-        crate::cli::startup::save_clock(&mut core.store, &self.0.clock)
-            .map_err(|e| e.to_string())?;
-        core.store
-            .set_meta(SERVER_KEY, &key)
-            .map_err(|e| e.to_string())?;
+        crate::startup::record_sync(&mut core.store, &client, &self.0.clock, &key)
+            .map_err(Failure::from)?;
         core.server_key = Some(key);
-        // Once per station: a request only while the chain is not keyed yet.
-        vistoria_core::audit_keying::key_after_sync(
-            &mut core.store,
-            &client,
-            self.0.clock.now().ok(),
-        );
         drop(core);
         client
             .put_inspectors(&vistoria_core::accounts::inspector_list(&accounts))
-            .map_err(|e| format!("enviando a lista de vistoriadores à central: {e}"))?;
+            .map_err(|e| Failure::from(e).context("enviando a lista de vistoriadores à central"))?;
         Ok(rtt)
     }
 
-    /// Makes the attempts that are due; returns how many were delivered and the failures.
-    pub fn deliver_due(&self) -> Result<(usize, Vec<String>), Failure> {
+    /// Makes the attempts that are due.
+    pub fn deliver_due(&self) -> Result<Delivery, Failure> {
         if self.core().server_key.is_none() {
             self.sync_clock()?;
         }
@@ -108,7 +130,7 @@ impl Kiosk {
         let key = core
             .server_key
             .clone()
-            .ok_or_else(|| "chave do servidor central desconhecida".to_owned())?;
+            .ok_or_else(|| Failure::internal("chave do servidor central desconhecida"))?;
         let results = outbox::deliver_due(
             &mut core.store,
             &core.client,
@@ -116,28 +138,18 @@ impl Kiosk {
             &core.policy,
             &key,
         )
-        .map_err(|e| e.to_string())?;
-        let mut delivered = 0;
-        let mut failures = Vec::new();
+        .map_err(Failure::from)?;
+        let mut delivery = Delivery::default();
         for (id, result) in results {
-            match result {
-                AttemptResult::Delivered(receipt) => {
-                    tracing::info!(%id, laudo = %receipt.laudo_number, "package delivered");
-                    delivered += 1;
-                }
-                AttemptResult::Retry { error, .. } | AttemptResult::Stuck(error) => {
-                    tracing::warn!(%id, %error, "delivery attempt failed");
-                    failures.push(error);
-                }
-            }
+            delivery.record(id, result);
         }
-        Ok((delivered, failures))
+        Ok(delivery)
     }
 
     /// A technician's retry of a stuck package.
     pub fn retry_stuck(&self, session: &Session, id: InspectionId) -> Result<(), Failure> {
         let now = self.now()?;
         let mut core = self.core();
-        outbox::retry_stuck(&mut core.store, id, now, &session.login).map_err(|e| e.to_string())
+        outbox::retry_stuck(&mut core.store, id, now, &session.login).map_err(Failure::from)
     }
 }

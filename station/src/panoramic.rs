@@ -15,7 +15,7 @@ use vistoria_core::store::{AuditEvent, NewMedia};
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
 use vistoria_drivers::panoramic::{Manifest, Presence};
 
-use super::{Failure, Kiosk, lock};
+use super::{Failure, Station, lock};
 
 /// The panoramic camera of the station.
 pub struct Panoramic {
@@ -50,7 +50,7 @@ pub struct PanoramicStatus {
     pub receiving: bool,
 }
 
-impl Kiosk {
+impl Station {
     /// Starts filming inspection `id`. A camera that cannot be used does not stop the
     /// inspection: the failure is logged and audited, and the manifest will show the gap.
     pub(super) fn start_recording(&self, id: InspectionId) {
@@ -102,7 +102,7 @@ impl Kiosk {
         let dir = p.root.join(id.to_string());
         let manifest = recorder
             .stop()
-            .map_err(|e| format!("gravação panorâmica: {e}"))?;
+            .map_err(|e| Failure::device(format!("gravação panorâmica: {e}")))?;
         self.store_film(id, &dir, &manifest, "panoramic.stopped")
     }
 
@@ -121,7 +121,7 @@ impl Kiosk {
         let mut refs = Vec::new();
         for (index, segment) in manifest.segments.iter().enumerate() {
             let bytes = std::fs::read(dir.join(&segment.file))
-                .map_err(|e| format!("segmento {}: {e}", segment.file))?;
+                .map_err(|e| Failure::internal(format!("segmento {}: {e}", segment.file)))?;
             let stored = core
                 .store
                 .store_media(
@@ -134,19 +134,20 @@ impl Kiosk {
                     },
                     super::SYSTEM,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(Failure::from)?;
             if stored.digests.sha256 != segment.digests.sha256 {
-                return Err(format!(
+                return Err(Failure::internal(format!(
                     "o segmento {} mudou entre a gravação e o armazenamento",
                     segment.file
-                ));
+                )));
             }
             refs.push(SegmentRef {
                 index: index as u32,
                 sha256: stored.digests.sha256,
             });
         }
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| Failure::internal(e.to_string()))?;
         core.store
             .store_media(
                 NewMedia {
@@ -158,7 +159,7 @@ impl Kiosk {
                 },
                 super::SYSTEM,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
         core.store
             .audit(
                 AuditEvent::new(Some(now), super::SYSTEM, action)
@@ -171,7 +172,7 @@ impl Kiosk {
                         "complete": manifest.complete,
                     })),
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
         drop(core);
         // Stored in the store's own media folder now; the recorder's copies can go.
         if let Err(e) = std::fs::remove_dir_all(dir) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use vistoria_drivers::panoramic::StreamFormat;
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
 
-use super::{Failure, Kiosk, Thumbnail, lock};
+use super::{Failure, Station, Thumbnail, lock};
 
 /// Folder of the connection test's throw-away recording (not an inspection id, so crash
 /// recovery leaves it alone; removed at every test).
@@ -27,7 +27,7 @@ pub struct PanoramicInfo {
     pub recording: usize,
 }
 
-impl Kiosk {
+impl Station {
     /// The configured panoramic camera, if any.
     pub fn panoramic_info(&self) -> Option<PanoramicInfo> {
         let p = self.0.panoramic.as_ref()?;
@@ -39,14 +39,14 @@ impl Kiosk {
 
     /// Connects to the panoramic camera and reports what it sends (codec, size, rate) and how
     /// it will be stored; while an inspection is being filmed, reports that connection instead.
-    /// A test connection stays open for the live view until [`Kiosk::stop_panoramic_test`] or
+    /// A test connection stays open for the live view until [`Station::stop_panoramic_test`] or
     /// two minutes.
     pub fn test_panoramic(&self) -> Result<StreamFormat, Failure> {
         let p = self
             .0
             .panoramic
             .as_ref()
-            .ok_or("nenhuma câmera panorâmica configurada")?;
+            .ok_or_else(|| Failure::rule("nenhuma câmera panorâmica configurada"))?;
         // While an inspection is filmed its connection is the test: no second session.
         let filming = lock(&p.running).values().find_map(|r| {
             let live = r.live();
@@ -60,24 +60,26 @@ impl Kiosk {
         let _ = std::fs::remove_dir_all(&dir);
         let mut config = RecorderConfig::new(&p.url, &dir);
         config.backoff_initial = Duration::from_secs(30);
-        let recorder = Recorder::start(config).map_err(|e| e.to_string())?;
+        let recorder = Recorder::start(config).map_err(|e| Failure::device(e.to_string()))?;
         let deadline = Instant::now() + TEST_WAIT;
         let result = loop {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                break Err(format!(
+                break Err(Failure::device(format!(
                     "a câmera não enviou imagem em {} s",
                     TEST_WAIT.as_secs()
-                ));
+                )));
             };
             match recorder.events().recv_timeout(left) {
                 Ok(RecorderEvent::Connected(format)) => break Ok(format),
                 Ok(RecorderEvent::VideoLost { cause, detail, .. }) => {
-                    break Err(format!("{}: {detail}", cause.label_pt()));
+                    break Err(Failure::device(format!("{}: {detail}", cause.label_pt())));
                 }
                 Ok(_) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    break Err("a conexão de teste terminou de forma inesperada".to_owned());
+                    break Err(Failure::device(
+                        "a conexão de teste terminou de forma inesperada",
+                    ));
                 }
             }
         };
@@ -124,11 +126,15 @@ impl Kiosk {
             .0
             .panoramic
             .as_ref()
-            .ok_or("nenhuma câmera panorâmica configurada")?;
+            .ok_or_else(|| Failure::rule("nenhuma câmera panorâmica configurada"))?;
         let from_test = lock(&p.test).as_ref().and_then(|(r, _)| r.live().preview);
         let frame = from_test
             .or_else(|| lock(&p.running).values().find_map(|r| r.live().preview))
-            .ok_or("sem imagem da câmera panorâmica: teste a conexão ou abra uma vistoria")?;
+            .ok_or_else(|| {
+                Failure::device(
+                    "sem imagem da câmera panorâmica: teste a conexão ou abra uma vistoria",
+                )
+            })?;
         let rgba = frame
             .rgb
             .chunks_exact(3)

@@ -11,9 +11,9 @@ use vistoria_core::domain::{InspectionId, StateKind};
 use vistoria_core::store::AuditEvent;
 use vistoria_drivers::panoramic::recovery;
 
-use super::{Kiosk, lock};
+use super::{Station, lock};
 
-impl Kiosk {
+impl Station {
     /// Recovers the recordings the previous run left behind. Returns the inspections whose film
     /// was recovered.
     pub fn recover_panoramic(&self) -> Vec<InspectionId> {

@@ -17,7 +17,7 @@ use vistoria_core::domain::{InspectionId, StateKind};
 use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 use vistoria_drivers::panoramic::{GapCause, Manifest};
 
-use crate::kiosk::Session;
+use crate::Session;
 
 const ROOT_ENV: &str = "VISTORIA_KIOSK_CRASH_ROOT";
 const URL_ENV: &str = "VISTORIA_KIOSK_CRASH_URL";
@@ -29,7 +29,8 @@ const STATION: &str = "ECV-TESTE-01";
 fn kiosk_crash_child() {
     let root = std::env::var_os(ROOT_ENV).expect("started by the crash test");
     let url = std::env::var(URL_ENV).unwrap();
-    let kiosk = crate::cli::demo::kiosk(Path::new(&root), STATION, Some(&url)).unwrap();
+    let kiosk =
+        crate::embedded_central::demo_station(Path::new(&root), STATION, Some(&url)).unwrap();
     kiosk.sync_clock().unwrap();
     let operator = operator();
     let row = kiosk
@@ -65,7 +66,7 @@ fn killed_while_filming(root: &Path, camera: &TestCamera) -> InspectionId {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "kiosk::panoramic_recovery::tests::kiosk_crash_child",
+            "panoramic_recovery::tests::kiosk_crash_child",
             "--ignored",
             "--nocapture",
         ])
@@ -97,7 +98,8 @@ fn a_kiosk_killed_while_filming_stores_the_film_with_its_gap_at_the_next_start()
     let dir = root.path().join("kiosk/panoramica").join(id.to_string());
     assert!(dir.join("segment-00000.mp4").exists());
 
-    let kiosk = crate::cli::demo::kiosk(root.path(), STATION, Some(&camera.url())).unwrap();
+    let kiosk =
+        crate::embedded_central::demo_station(root.path(), STATION, Some(&camera.url())).unwrap();
     assert!(!dir.exists(), "the recording folder was stored and removed");
     let core = kiosk.core();
     let inspection = core.store.inspection(id).unwrap().unwrap();
@@ -155,11 +157,12 @@ fn a_still_open_inspection_goes_on_being_filmed_after_the_crash() {
     // A reboot: the saved central-time sync is of no use any more.
     let (mut store, _) = vistoria_core::store::Store::open(&root.path().join("kiosk")).unwrap();
     store
-        .set_meta(crate::cli::startup::CLOCK_SYNC_KEY, "null")
+        .set_meta(crate::startup::CLOCK_SYNC_KEY, "null")
         .unwrap();
     store.close().unwrap();
 
-    let kiosk = crate::cli::demo::kiosk(root.path(), STATION, Some(&camera.url())).unwrap();
+    let kiosk =
+        crate::embedded_central::demo_station(root.path(), STATION, Some(&camera.url())).unwrap();
     let inspection = kiosk.core().store.inspection(id).unwrap().unwrap();
     assert!(inspection.is_open(), "{:?}", inspection.state_kind());
     assert_eq!(kiosk.panoramic_status().unwrap().recording, 1);

@@ -15,7 +15,7 @@ use vistoria_core::laudo::SignatureBlock;
 use vistoria_core::signing::mask_cpf;
 use vistoria_core::store::AuditEvent;
 
-use super::{Failure, InspectionRow, Kiosk, Session};
+use super::{Failure, InspectionRow, Session, Station};
 
 /// What a signature produced, for the screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,7 @@ fn holder(name: &str) -> String {
     }
 }
 
-impl Kiosk {
+impl Station {
     /// Signs the laudo of concluded inspection `id` with the inspector's card and `pin`, after
     /// the §14 biometric re-check (`biometric_score` at `biometric_at`, both in the laudo),
     /// stores laudo and `.p7s`, queues the package and prints the laudo.
@@ -56,7 +56,9 @@ impl Kiosk {
     ) -> Result<Signed, Failure> {
         let inspection = self.load(id)?;
         if inspection.state_kind() != StateKind::Concluded {
-            return Err("esta vistoria não está concluída e aguardando assinatura".to_owned());
+            return Err(Failure::rule(
+                "esta vistoria não está concluída e aguardando assinatura",
+            ));
         }
         let now = self.now()?;
         // The laudo is what the card signs: built first, from the stored inspection (§14: the
@@ -72,7 +74,7 @@ impl Kiosk {
                 let mut core = self.core();
                 let event = AuditEvent::new(Some(now), &session.login, "inspection.sign_failed")
                     .inspection(id)
-                    .detail(json!({ "reason": why }));
+                    .detail(json!({ "reason": why.to_string() }));
                 if let Err(e) = core.store.audit(event) {
                     tracing::error!(%e, "failed signature not audited");
                 }
@@ -97,7 +99,7 @@ impl Kiosk {
                 now,
                 &session.login,
             )
-            .map_err(|e| format!("guardando o laudo assinado: {e}"))?;
+            .map_err(|e| Failure::from(e).context("guardando o laudo assinado"))?;
         }
         let certificate_id = format!("{signer} · série {serial}");
         let signer_line = format!("{} (CPF {})", session.name, mask_cpf(&session.cpf));
@@ -142,7 +144,7 @@ impl Kiosk {
         drop(row);
         let row = self.queue(id)?;
         let printed = match pdf {
-            Ok(_) => self.print_laudo(id).unwrap_or_else(|e| e),
+            Ok(_) => self.print_laudo(id).unwrap_or_else(|e| e.to_string()),
             Err(e) => format!("laudo não gerado: {e}"),
         };
         Ok(Signed {

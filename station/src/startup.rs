@@ -1,9 +1,10 @@
 //! What every run does after opening the store: bring back central time and close what the
-//! previous run left open.
+//! previous run left open; and the clock sync every run makes with the central.
 
 use std::fmt;
 use std::sync::Arc;
 
+use vistoria_core::central_client::{CentralClient, ClientError};
 use vistoria_core::clock::{BootClock, CentralClock, SyncPoint};
 use vistoria_core::domain::InspectionId;
 use vistoria_core::session;
@@ -11,6 +12,35 @@ use vistoria_core::store::{OpenReport, Store, StoreError};
 
 /// Meta key of the last central-clock sync.
 pub const CLOCK_SYNC_KEY: &str = "clock_sync";
+/// Meta key of the central's receipt-signing key, learnt at the first sync.
+pub const SERVER_KEY: &str = "central_server_key";
+
+/// One clock exchange with the central: `clock` takes central time, and the central's
+/// receipt-signing key comes back with the round trip. Touches no store, so a caller holds no
+/// lock while it waits for the network.
+pub fn exchange(
+    client: &CentralClient,
+    clock: &CentralClock,
+) -> Result<(std::time::Duration, String), ClientError> {
+    let started = std::time::Instant::now();
+    let (_, key) = client.sync_clock(clock)?;
+    Ok((started.elapsed(), key))
+}
+
+/// What a sync leaves in the store: the sync point (a restart in the same boot goes on
+/// offline), the receipt key, and the audit chain keyed at the central (once per station: a
+/// request only while the chain is not keyed yet).
+pub fn record_sync(
+    store: &mut Store,
+    client: &CentralClient,
+    clock: &CentralClock,
+    key: &str,
+) -> Result<(), StoreError> {
+    save_clock(store, clock)?;
+    store.set_meta(SERVER_KEY, key)?;
+    vistoria_core::audit_keying::key_after_sync(store, client, clock.now().ok());
+    Ok(())
+}
 
 /// The clock with the last saved sync, if it is still usable (same boot).
 pub fn restore_clock(store: &Store) -> Result<CentralClock, StoreError> {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use vistoria_core::store::OutboxState;
 
-use super::{DeviceRow, Failure, Kiosk};
+use super::{DeviceRow, Failure, Station};
 
 /// The status bar's data, refreshed every few seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +33,7 @@ pub struct CentralLink {
     /// Base URL.
     pub url: String,
     /// Round trip of a time request, or why it failed.
-    pub latency: Result<Duration, String>,
+    pub latency: Result<Duration, Failure>,
     /// Central time minus this machine's clock, in seconds (the kiosk uses central time).
     pub clock_offset_s: Option<f64>,
     /// Pinned certificate SHA-256, if pinned.
@@ -63,7 +63,7 @@ pub struct Diagnostics {
     pub readers: Result<Vec<(String, bool)>, Failure>,
 }
 
-impl Kiosk {
+impl Station {
     /// The status bar's data.
     pub fn status(&self) -> StatusSnapshot {
         let now = self.0.clock.now().ok();
@@ -131,14 +131,18 @@ impl Kiosk {
     pub fn export_logs(&self) -> Result<PathBuf, Failure> {
         let diagnostics = self.diagnostics();
         let dir = diagnostics.data_dir.join("suporte");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::internal(format!("{}: {e}", dir.display())))?;
         let stamp = Utc::now().format("%Y%m%d-%H%M%S");
         let path = dir.join(format!("vistoria-{}-{stamp}.zip", self.0.station.code));
-        let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
         let mut zip = zip::ZipWriter::new(file);
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
-        let fail = |e: &dyn std::fmt::Display| format!("gerando o pacote de suporte: {e}");
+        let fail = |e: &dyn std::fmt::Display| {
+            Failure::internal(format!("gerando o pacote de suporte: {e}"))
+        };
         if let Ok(entries) = std::fs::read_dir(&self.0.log_dir) {
             let mut logs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
             logs.sort();

@@ -5,8 +5,8 @@ use iced::{Element, Length};
 use vistoria_core::domain::{Condition, InterruptionCause};
 
 use super::{Message, State, Step};
-use crate::app::ui;
-use crate::kiosk::inspection_verdict;
+use crate::widget;
+use vistoria_station::inspection_verdict;
 
 /// Id of the non-conformity note field.
 pub const NOTE_INPUT: &str = "vistoria-nota";
@@ -20,17 +20,17 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
     for (item, condition, _) in &state.row.checklist {
         if group != Some(item.group()) {
             group = Some(item.group());
-            list = list.push(ui::heading(item.group().label_pt()));
+            list = list.push(widget::heading(item.group().label_pt()));
         }
         let mut line = row![
-            text(item.label_pt()).size(ui::BODY).width(Length::Fill),
-            container(ui::toggle(
+            text(item.label_pt()).size(widget::BODY).width(Length::Fill),
+            container(widget::toggle(
                 "Conforme",
                 *condition == Some(Condition::Conforming),
                 Message::Conforming(*item)
             ))
             .id(format!("ok-{}", item.code())),
-            container(ui::toggle(
+            container(widget::toggle(
                 "Não conforme",
                 *condition == Some(Condition::NonConforming),
                 Message::NonConforming(*item)
@@ -40,9 +40,9 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
         .spacing(8)
         .align_y(iced::Alignment::Center);
         if let Some(note) = notes.get(item) {
-            line = line.push(ui::muted(*note));
+            line = line.push(widget::muted(*note));
         }
-        list = list.push(ui::card(line));
+        list = list.push(widget::card(line));
         if let Some((pending, note)) = &state.pending_non_conforming
             && pending == item
         {
@@ -53,8 +53,8 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
                         .on_input(Message::NoteChanged)
                         .on_submit(Message::ConfirmNonConforming)
                         .padding(10)
-                        .size(ui::BODY),
-                    ui::danger(
+                        .size(widget::BODY),
+                    widget::danger(
                         "Registrar não conformidade",
                         Some(Message::ConfirmNonConforming)
                     ),
@@ -70,9 +70,9 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
         .filter(|(_, c, _)| c.is_none())
         .count();
     let footer: Element<'_, Message> = if missing == 0 {
-        ui::action("Ir para a conclusão", Some(Message::Go(Step::Conclusion)))
+        widget::action("Ir para a conclusão", Some(Message::Go(Step::Conclusion)))
     } else {
-        ui::muted(format!("Faltam {missing} item(ns)"))
+        widget::muted(format!("Faltam {missing} item(ns)"))
     };
     column![scrollable(list).height(Length::Fill), footer]
         .spacing(10)
@@ -82,11 +82,11 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
 pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
     let missing_photos = state.missing_photos();
     let verdict = inspection_verdict(&state.row);
-    let mut conclude = column![ui::heading("Concluir")].spacing(10);
+    let mut conclude = column![widget::heading("Concluir")].spacing(10);
     match (&verdict, missing_photos.is_empty()) {
         (Some(v), true) => {
-            conclude = conclude.push(text(format!("Resultado: {v}")).size(24).font(ui::BOLD));
-            conclude = conclude.push(ui::action(
+            conclude = conclude.push(text(format!("Resultado: {v}")).size(24).font(widget::BOLD));
+            conclude = conclude.push(widget::action(
                 "Concluir vistoria",
                 (!state.busy).then_some(Message::Conclude),
             ));
@@ -99,7 +99,7 @@ pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
             if verdict.is_none() {
                 why.push("checklist incompleto".to_owned());
             }
-            conclude = conclude.push(ui::muted(format!("Ainda não: {}", why.join(", "))));
+            conclude = conclude.push(widget::muted(format!("Ainda não: {}", why.join(", "))));
         }
     }
     let mut causes = column![].spacing(6);
@@ -108,7 +108,7 @@ pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
         .filter(|c| !c.is_system_only())
     {
         causes = causes.push(
-            container(ui::toggle(
+            container(widget::toggle(
                 cause.label_pt(),
                 state.cause == Some(cause),
                 Message::CauseChosen(cause),
@@ -117,8 +117,8 @@ pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
         );
     }
     let interrupt = column![
-        ui::heading("Interromper (§12)"),
-        ui::muted("A vistoria interrompida também é registrada e enviada ao servidor central."),
+        widget::heading("Interromper (§12)"),
+        widget::muted("A vistoria interrompida também é registrada e enviada ao servidor central."),
         causes,
         text_input(
             "Observação (obrigatória para \"outro motivo\")",
@@ -127,8 +127,8 @@ pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
         .id(INTERRUPTION_NOTE)
         .on_input(Message::InterruptionNoteChanged)
         .padding(10)
-        .size(ui::BODY),
-        ui::danger(
+        .size(widget::BODY),
+        widget::danger(
             "Interromper vistoria",
             (!state.busy && state.cause.is_some()).then_some(Message::Interrupt)
         ),
@@ -136,8 +136,8 @@ pub(super) fn conclusion(state: &State) -> Element<'_, Message> {
     .spacing(10);
     scrollable(
         row![
-            container(ui::card(conclude)).width(Length::FillPortion(1)),
-            container(ui::card(interrupt)).width(Length::FillPortion(1)),
+            container(widget::card(conclude)).width(Length::FillPortion(1)),
+            container(widget::card(interrupt)).width(Length::FillPortion(1)),
         ]
         .spacing(16),
     )

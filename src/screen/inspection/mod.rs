@@ -12,12 +12,14 @@ use std::time::Duration;
 use iced::widget::image::Handle;
 use iced::widget::{column, container, row};
 use iced::{Element, Length, Subscription, Task};
-use vistoria_core::domain::{ChecklistItem, Condition, InterruptionCause, PhotoKind, StateKind};
+use vistoria_core::domain::{
+    ChecklistItem, Condition, InspectionId, InterruptionCause, PhotoKind, StateKind,
+};
 
-use crate::app::ui;
 use crate::app::work::work;
-use crate::kiosk::{Failure, InspectionRow, Kiosk, PhotoShot, Session, Thumbnail};
+use crate::widget;
 use vistoria_drivers::panoramic::Presence;
+use vistoria_station::{Failure, InspectionRow, PhotoShot, Session, Station, Thumbnail};
 
 /// Where the inspector is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +74,13 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub enum Message {
     /// Capture started (the inspection moved to "capturing").
-    Started(Result<InspectionRow, Failure>),
+    Started(InspectionId, Result<InspectionRow, Failure>),
     /// Time for a new preview frame.
     PreviewTick,
     /// A preview frame arrived.
-    Preview(Result<Thumbnail, Failure>),
+    Preview(InspectionId, Result<Thumbnail, Failure>),
     /// What the panoramic camera sees of the bay (`None`: not filmed or no frames).
-    BayChecked(Option<Presence>),
+    BayChecked(InspectionId, Option<Presence>),
     /// Pick a photo of the sequence.
     Select(usize),
     /// "Capturar".
@@ -92,7 +94,7 @@ pub enum Message {
     /// Retake cancelled.
     RetakeCancelled,
     /// A capture ended.
-    Captured(Result<PhotoShot, Failure>),
+    Captured(InspectionId, Result<PhotoShot, Failure>),
     /// §6 form fields.
     CorrectionPlate(String),
     /// §6 RENAVAM.
@@ -102,7 +104,7 @@ pub enum Message {
     /// §6 "Registrar correção".
     SubmitCorrection,
     /// The correction was recorded.
-    Corrected(Result<(), Failure>),
+    Corrected(InspectionId, Result<(), Failure>),
     /// Go to a step.
     Go(Step),
     /// Checklist: conforming.
@@ -114,7 +116,7 @@ pub enum Message {
     /// Record the pending non-conformity.
     ConfirmNonConforming,
     /// An item was recorded.
-    ItemRecorded(Result<InspectionRow, Failure>),
+    ItemRecorded(InspectionId, Result<InspectionRow, Failure>),
     /// "Concluir vistoria".
     Conclude,
     /// Interruption cause picked.
@@ -124,9 +126,25 @@ pub enum Message {
     /// "Interromper vistoria".
     Interrupt,
     /// Conclusion or interruption ended.
-    Ended(Result<InspectionRow, Failure>),
+    Ended(InspectionId, Result<InspectionRow, Failure>),
     /// Dismiss the error.
     DismissError,
+}
+
+impl Message {
+    /// The inspection a worker's answer belongs to; `None` for what the person does.
+    pub fn inspection(&self) -> Option<InspectionId> {
+        match self {
+            Message::Started(id, _)
+            | Message::Preview(id, _)
+            | Message::BayChecked(id, _)
+            | Message::Captured(id, _)
+            | Message::Corrected(id, _)
+            | Message::ItemRecorded(id, _)
+            | Message::Ended(id, _) => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 /// What the app must do.
@@ -141,14 +159,14 @@ pub enum Event {
 
 impl State {
     /// The screen for `row`; moves the inspection to "capturing" if it is only opened.
-    pub fn new(kiosk: &Kiosk, session: Session, row: InspectionRow) -> (State, Task<Message>) {
+    pub fn new(kiosk: &Station, session: Session, row: InspectionRow) -> (State, Task<Message>) {
         let id = row.id;
         let s = session.clone();
         let start = work(
             kiosk,
             "start-capture",
             move |k| k.start_capture(&s, id),
-            Message::Started,
+            move |r| Message::Started(id, r),
         );
         (
             State {
@@ -190,8 +208,8 @@ impl State {
 
     /// The error shown (tests).
     #[cfg(test)]
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    pub fn error(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
     }
 
     /// The step shown (tests).
@@ -236,14 +254,22 @@ impl State {
     }
 
     /// Handles a message.
-    pub fn update(&mut self, message: Message, kiosk: &Kiosk) -> (Task<Message>, Option<Event>) {
+    pub fn update(&mut self, message: Message, kiosk: &Station) -> (Task<Message>, Option<Event>) {
+        // A late answer about another inspection (the person left and opened this one in the
+        // meantime) must not land here; the station stored what it did, under its own id.
+        if let Some(id) = message.inspection()
+            && id != self.row.id
+        {
+            tracing::info!(%id, shown = %self.row.id, "late answer for another inspection dropped");
+            return (Task::none(), None);
+        }
         match message {
-            Message::Started(Ok(row)) => {
+            Message::Started(_, Ok(row)) => {
                 self.row = row;
                 return (self.request_preview(kiosk), None);
             }
-            Message::Started(Err(e)) => self.error = Some(e),
-            Message::Corrected(Err(e)) => {
+            Message::Started(_, Err(e)) => self.error = Some(e),
+            Message::Corrected(_, Err(e)) => {
                 self.busy = false;
                 self.error = Some(e);
             }
@@ -253,12 +279,14 @@ impl State {
                     kiosk,
                     "bay-presence",
                     move |k| Ok(k.bay_presence(id)),
-                    |r: Result<Option<Presence>, Failure>| Message::BayChecked(r.ok().flatten()),
+                    move |r: Result<Option<Presence>, Failure>| {
+                        Message::BayChecked(id, r.ok().flatten())
+                    },
                 );
                 return (Task::batch([self.request_preview(kiosk), bay]), None);
             }
-            Message::BayChecked(presence) => self.bay_empty = presence == Some(Presence::Absent),
-            Message::Preview(result) => {
+            Message::BayChecked(_, presence) => self.bay_empty = presence == Some(Presence::Absent),
+            Message::Preview(_, result) => {
                 self.preview_in_flight = false;
                 match result {
                     Ok(t) => {
@@ -288,7 +316,7 @@ impl State {
             Message::Retake => self.retake_reason = Some(String::new()),
             Message::RetakeReasonChanged(s) => self.retake_reason = Some(s),
             Message::RetakeCancelled => self.retake_reason = None,
-            Message::Captured(result) => {
+            Message::Captured(_, result) => {
                 self.capturing = false;
                 match result {
                     Ok(shot) => {
@@ -324,7 +352,7 @@ impl State {
                 let Some(shot) = self.pending_correction() else {
                     return (Task::none(), None);
                 };
-                let ocr = shot.ocr.clone().unwrap_or(crate::kiosk::OcrCheck {
+                let ocr = shot.ocr.clone().unwrap_or(vistoria_station::OcrCheck {
                     read: None,
                     confidence: 0.0,
                     needs_correction: true,
@@ -350,12 +378,12 @@ impl State {
                                 &form.reason,
                             )
                         },
-                        Message::Corrected,
+                        move |r| Message::Corrected(id, r),
                     ),
                     None,
                 );
             }
-            Message::Corrected(Ok(())) => {
+            Message::Corrected(_, Ok(())) => {
                 self.busy = false;
                 self.corrected = true;
                 self.error = None;
@@ -372,10 +400,9 @@ impl State {
             }
             Message::Go(step) => {
                 if step != Step::Photos && self.pending_correction().is_some() {
-                    self.error = Some(
-                        "A placa lida não confere com a digitada: registre a correção (§6) antes de seguir"
-                            .into(),
-                    );
+                    self.error = Some(Failure::rule(
+                        "A placa lida não confere com a digitada: registre a correção (§6) antes de seguir",
+                    ));
                 } else {
                     self.step = step;
                     self.error = None;
@@ -408,7 +435,7 @@ impl State {
                     );
                 }
             }
-            Message::ItemRecorded(result) => {
+            Message::ItemRecorded(_, result) => {
                 self.saving = false;
                 match result {
                     Ok(row) => {
@@ -430,7 +457,7 @@ impl State {
                         kiosk,
                         "conclude",
                         move |k| k.conclude(&s, id),
-                        Message::Ended,
+                        move |r| Message::Ended(id, r),
                     ),
                     None,
                 );
@@ -439,7 +466,7 @@ impl State {
             Message::InterruptionNoteChanged(s) => self.interruption_note = s,
             Message::Interrupt => {
                 let Some(cause) = self.cause else {
-                    self.error = Some("Escolha o motivo da interrupção".into());
+                    self.error = Some(Failure::rule("Escolha o motivo da interrupção"));
                     return (Task::none(), None);
                 };
                 self.busy = true;
@@ -453,12 +480,12 @@ impl State {
                         kiosk,
                         "interrupt",
                         move |k| k.interrupt(&s, id, cause, &note),
-                        Message::Ended,
+                        move |r| Message::Ended(id, r),
                     ),
                     None,
                 );
             }
-            Message::Ended(result) => {
+            Message::Ended(_, result) => {
                 self.busy = false;
                 match result {
                     Ok(row) => {
@@ -478,22 +505,27 @@ impl State {
         (Task::none(), None)
     }
 
-    fn request_preview(&mut self, kiosk: &Kiosk) -> Task<Message> {
+    fn request_preview(&mut self, kiosk: &Station) -> Task<Message> {
         if self.preview_in_flight || self.capturing || self.step != Step::Photos {
             return Task::none();
         }
         self.preview_in_flight = true;
         let plate = vistoria_core::domain::Plate::parse(&self.row.plate).ok();
-        let kind = self.kind();
+        let (id, kind) = (self.row.id, self.kind());
         work(
             kiosk,
             "preview",
             move |k| k.preview(plate, kind),
-            Message::Preview,
+            move |r| Message::Preview(id, r),
         )
     }
 
-    fn capture(&mut self, kiosk: &Kiosk, kind: PhotoKind, reason: Option<String>) -> Task<Message> {
+    fn capture(
+        &mut self,
+        kiosk: &Station,
+        kind: PhotoKind,
+        reason: Option<String>,
+    ) -> Task<Message> {
         if self.capturing {
             return Task::none();
         }
@@ -505,13 +537,13 @@ impl State {
             kiosk,
             "capture",
             move |k| k.capture_photo(&s, id, kind, reason.as_deref()),
-            Message::Captured,
+            move |r| Message::Captured(id, r),
         )
     }
 
     fn record(
         &mut self,
-        kiosk: &Kiosk,
+        kiosk: &Station,
         item: ChecklistItem,
         condition: Condition,
         note: Option<String>,
@@ -520,7 +552,7 @@ impl State {
         self.save_next(kiosk)
     }
 
-    fn save_next(&mut self, kiosk: &Kiosk) -> Task<Message> {
+    fn save_next(&mut self, kiosk: &Station) -> Task<Message> {
         if self.saving {
             return Task::none();
         }
@@ -533,24 +565,24 @@ impl State {
             kiosk,
             "checklist",
             move |k| k.set_item(&s, id, item, condition, note),
-            Message::ItemRecorded,
+            move |r| Message::ItemRecorded(id, r),
         )
     }
 
     /// Draws it.
     pub fn view(&self) -> Element<'_, Message> {
         let steps = row![
-            ui::toggle(
+            widget::toggle(
                 "1. Fotos",
                 self.step == Step::Photos,
                 Message::Go(Step::Photos)
             ),
-            ui::toggle(
+            widget::toggle(
                 "2. Checklist",
                 self.step == Step::Checklist,
                 Message::Go(Step::Checklist)
             ),
-            ui::toggle(
+            widget::toggle(
                 "3. Conclusão",
                 self.step == Step::Conclusion,
                 Message::Go(Step::Conclusion)
@@ -559,13 +591,13 @@ impl State {
         .spacing(8);
         let header = row![
             column![
-                ui::title(format!("Vistoria {}", self.row.plate)),
-                ui::muted(format!(
+                widget::title(format!("Vistoria {}", self.row.plate)),
+                widget::muted(format!(
                     "{} · {} · {} · prazo {}",
                     self.row.vehicle,
                     self.row.data.class.label_pt(),
                     self.row.state.label_pt(),
-                    ui::local(self.row.deadline)
+                    widget::local(self.row.deadline)
                 )),
             ]
             .width(Length::Fill),
@@ -575,13 +607,13 @@ impl State {
         .align_y(iced::Alignment::Center);
         let mut body = column![header].spacing(14);
         if let Some(e) = &self.error {
-            body = body.push(ui::error_box(
-                e,
-                vec![ui::secondary("Fechar", Some(Message::DismissError))],
+            body = body.push(widget::error_box(
+                e.to_string(),
+                vec![widget::secondary("Fechar", Some(Message::DismissError))],
             ));
         }
         if let Some(n) = &self.notice {
-            body = body.push(ui::notice(n));
+            body = body.push(widget::notice(n));
         }
         let content = match self.step {
             Step::Photos => photos::view(self),

@@ -7,8 +7,8 @@ use iced::{ContentFit, Element, Length};
 use vistoria_core::domain::PhotoKind;
 
 use super::{Message, State, Step};
-use crate::app::ui;
-use crate::kiosk::PhotoShot;
+use crate::widget;
+use vistoria_station::PhotoShot;
 
 /// Id of the retake-reason field.
 pub const RETAKE_INPUT: &str = "vistoria-motivo-refazer";
@@ -32,13 +32,17 @@ pub(super) fn view(state: &State) -> Element<'_, Message> {
 }
 
 fn sequence(state: &State) -> Element<'_, Message> {
-    let mut list = column![ui::heading("Fotos exigidas (§7)")].spacing(6);
+    let mut list = column![widget::heading("Fotos exigidas (§7)")].spacing(6);
     for (i, kind) in state.row.required.iter().enumerate() {
         let done = state.shot_of(*kind).is_some();
         let label = format!("{} {}", if done { "✓" } else { "○" }, kind.label_pt());
         list = list.push(
-            container(ui::toggle(label, i == state.current, Message::Select(i)))
-                .id(format!("foto-{}", kind.code())),
+            container(widget::toggle(
+                label,
+                i == state.current,
+                Message::Select(i),
+            ))
+            .id(format!("foto-{}", kind.code())),
         );
     }
     let extra = state
@@ -46,12 +50,12 @@ fn sequence(state: &State) -> Element<'_, Message> {
         .iter()
         .filter(|s| s.kind == PhotoKind::Additional)
         .count();
-    list = list.push(ui::muted(format!("Fotos adicionais: {extra}")));
+    list = list.push(widget::muted(format!("Fotos adicionais: {extra}")));
     let missing = state.missing_photos().len();
     let next: Element<'_, Message> = if missing == 0 {
-        ui::action("Ir para o checklist", Some(Message::Go(Step::Checklist)))
+        widget::action("Ir para o checklist", Some(Message::Go(Step::Checklist)))
     } else {
-        ui::muted(format!("Faltam {missing} foto(s)"))
+        widget::muted(format!("Faltam {missing} foto(s)"))
     };
     scrollable(list.push(next)).height(Length::Fill).into()
 }
@@ -60,9 +64,9 @@ fn camera(state: &State) -> Element<'_, Message> {
     // §6 first: while the plate reading waits for its correction, the form takes the place of
     // the live view so it is in sight on a 1280×800 screen.
     if let Some(rear) = state.pending_correction() {
-        return scrollable(ui::card(
+        return scrollable(widget::card(
             column![
-                ui::heading("Traseira com placa — leitura da placa"),
+                widget::heading("Traseira com placa — leitura da placa"),
                 photo(rear),
                 plate_check(state, rear),
             ]
@@ -72,19 +76,22 @@ fn camera(state: &State) -> Element<'_, Message> {
         .into();
     }
     let Some(kind) = state.kind() else {
-        return ui::card(text("Esta espécie não exige fotos.").size(ui::BODY));
+        return widget::card(text("Esta espécie não exige fotos.").size(widget::BODY));
     };
     let last = state.shot_of(kind);
     let live: Element<'_, Message> = match (&state.preview, &state.preview_error) {
-        (_, Some(e)) => ui::error_box(
-            e,
-            vec![ui::secondary("Tentar de novo", Some(Message::PreviewTick))],
+        (_, Some(e)) => widget::error_box(
+            e.to_string(),
+            vec![widget::secondary(
+                "Tentar de novo",
+                Some(Message::PreviewTick),
+            )],
         ),
         (Some(frame), None) => image(frame.clone())
             .content_fit(ContentFit::Contain)
             .height(250)
             .into(),
-        (None, None) => container(text("Abrindo a câmera…").size(ui::BODY))
+        (None, None) => container(text("Abrindo a câmera…").size(widget::BODY))
             .height(250)
             .center_y(250)
             .into(),
@@ -101,21 +108,24 @@ fn camera(state: &State) -> Element<'_, Message> {
                 .on_input(Message::RetakeReasonChanged)
                 .on_submit(Message::Capture)
                 .padding(10)
-                .size(ui::BODY)
+                .size(widget::BODY)
                 .width(Length::Fill),
             );
-            actions = actions.push(ui::action(
+            actions = actions.push(widget::action(
                 "Refazer foto",
                 (!state.capturing).then_some(Message::Capture),
             ));
-            actions = actions.push(ui::secondary("Cancelar", Some(Message::RetakeCancelled)));
+            actions = actions.push(widget::secondary(
+                "Cancelar",
+                Some(Message::RetakeCancelled),
+            ));
         }
         (None, Some(_)) => {
-            actions = actions.push(ui::secondary("Refazer", Some(Message::Retake)));
+            actions = actions.push(widget::secondary("Refazer", Some(Message::Retake)));
             actions = actions.push(Space::new().width(Length::Fill));
         }
         (None, None) => {
-            actions = actions.push(ui::action(
+            actions = actions.push(widget::action(
                 if state.capturing {
                     "Capturando…"
                 } else {
@@ -127,17 +137,17 @@ fn camera(state: &State) -> Element<'_, Message> {
         }
     }
     if state.retake_reason.is_none() {
-        actions = actions.push(ui::secondary(
+        actions = actions.push(widget::secondary(
             "Foto adicional",
             (!state.capturing).then_some(Message::CaptureAdditional),
         ));
     }
-    let mut col = column![ui::heading(format!("{} — ao vivo", kind.label_pt()))].spacing(10);
+    let mut col = column![widget::heading(format!("{} — ao vivo", kind.label_pt()))].spacing(10);
     if state.bay_empty {
         // §4: the vehicle must stay in the monitored area during the whole inspection.
-        col = col.push(ui::error_box(
+        col = col.push(widget::error_box(
             BAY_EMPTY,
-            vec![ui::muted(
+            vec![widget::muted(
                 "Posicione o veículo na baia de vistoria: a filmagem precisa mostrá-lo durante toda a vistoria (§4).",
             )],
         ));
@@ -149,7 +159,7 @@ fn camera(state: &State) -> Element<'_, Message> {
             col = col.push(plate_check(state, shot));
         }
     }
-    scrollable(ui::card(col)).height(Length::Fill).into()
+    scrollable(widget::card(col)).height(Length::Fill).into()
 }
 
 fn photo(shot: &PhotoShot) -> Element<'_, Message> {
@@ -159,14 +169,14 @@ fn photo(shot: &PhotoShot) -> Element<'_, Message> {
         image(handle).height(170).content_fit(ContentFit::Contain),
         column![
             text("Foto gravada com a tarja")
-                .size(ui::BODY)
-                .font(ui::BOLD),
-            ui::muted(format!("MD5 {}", shot.md5)),
-            ui::muted(format!(
+                .size(widget::BODY)
+                .font(widget::BOLD),
+            widget::muted(format!("MD5 {}", shot.md5)),
+            widget::muted(format!(
                 "SHA-256 {}…",
                 &shot.sha256[..16.min(shot.sha256.len())]
             )),
-            ui::muted(format!("{} ms da captura à gravação", shot.ms)),
+            widget::muted(format!("{} ms da captura à gravação", shot.ms)),
         ]
         .spacing(4),
     ]
@@ -188,10 +198,10 @@ fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message
         (None, None) => "Nenhuma placa legível na foto".to_owned(),
     };
     if !ocr.needs_correction {
-        return ui::notice(format!("{read} — confere"));
+        return widget::notice(format!("{read} — confere"));
     }
     if state.corrected {
-        return ui::notice(format!("{read} — corrigida pelo usuário (§6)"));
+        return widget::notice(format!("{read} — corrigida pelo usuário (§6)"));
     }
     let c = &state.correction;
     let input = |placeholder, value: &'a str, id: &'static str, msg: fn(String) -> Message| {
@@ -199,14 +209,14 @@ fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message
             .id(id)
             .on_input(msg)
             .padding(10)
-            .size(ui::BODY)
+            .size(widget::BODY)
     };
-    ui::error_box(
+    widget::error_box(
         format!("{read} — não confere. Confira a placa do veículo e registre a correção (§6)."),
         vec![
             column![
                 row![
-                    ui::field(
+                    widget::field(
                         "Placa",
                         input(
                             "ABC1D23",
@@ -215,7 +225,7 @@ fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message
                             Message::CorrectionPlate
                         )
                     ),
-                    ui::field(
+                    widget::field(
                         "RENAVAM",
                         input(
                             "11 dígitos",
@@ -226,7 +236,7 @@ fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message
                     ),
                 ]
                 .spacing(10),
-                ui::field(
+                widget::field(
                     "Motivo",
                     input(
                         "ex.: placa suja, reflexo",
@@ -236,11 +246,11 @@ fn plate_check<'a>(state: &'a State, shot: &'a PhotoShot) -> Element<'a, Message
                     )
                 ),
                 row![
-                    ui::action(
+                    widget::action(
                         "Registrar correção",
                         (!state.busy).then_some(Message::SubmitCorrection)
                     ),
-                    ui::secondary("Refazer a foto", Some(Message::Retake)),
+                    widget::secondary("Refazer a foto", Some(Message::Retake)),
                 ]
                 .spacing(10),
             ]

@@ -60,3 +60,33 @@ pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
     rx.recv_timeout(Duration::from_secs(30))
         .context("o servidor central de demonstração não iniciou")?
 }
+
+/// The demo station kept in `root`: the embedded central (data in `root/central`, station
+/// `code` registered there) and the station (data in `root/kiosk`) with the demo staff and
+/// simulated devices, filmed by the RTSP camera at `bay` when given. Demo mode's window and
+/// the tests start from it.
+pub fn demo_station(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Result<crate::Station> {
+    let central_data = root.join("central");
+    let kiosk_dir = root.join("kiosk");
+    let token = station_token(&central_data, code)?;
+    // The central trusts the demo token's test root (made in the background on a first start).
+    let central = start(
+        &central_data,
+        &crate::card::demo_token_dir(&kiosk_dir).join("roots"),
+    )?;
+    tracing::info!(url = %central.url, "demo central started");
+    crate::Station::open(crate::Opening {
+        data: kiosk_dir.clone(),
+        log_dir: kiosk_dir.join("logs"),
+        endpoint: vistoria_core::central_client::Endpoint {
+            url: central.url,
+            token,
+            cert_sha256: central.cert_sha256,
+        },
+        station: crate::demo::simulated_station(code),
+        devices: crate::DeviceSetup::Demo {
+            bay: bay.map(str::to_owned),
+        },
+    })
+    .map_err(anyhow::Error::msg)
+}
