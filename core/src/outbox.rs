@@ -173,15 +173,49 @@ pub fn deliver_due(
     Ok(results)
 }
 
-/// One attempt (or the resumption of one cut short) for one entry.
+/// One attempt (or the resumption of one cut short) for one entry: [`prepare`], [`send`] and
+/// [`finish`] in a row, with the store held throughout (one process, nobody else waiting).
 pub fn attempt(
     store: &mut Store,
     client: &CentralClient,
     clock: &CentralClock,
     policy: &DeliveryPolicy,
     server_key: &str,
-    mut entry: OutboxEntry,
+    entry: OutboxEntry,
 ) -> Result<AttemptResult, OutboxError> {
+    let prepared = prepare(store, clock, entry)?;
+    let sent = send(client, &prepared, server_key);
+    finish(store, clock, policy, prepared, sent)
+}
+
+/// An attempt recorded as started, with what its sending needs from the store: the frozen
+/// manifest and where each local file is. Sending it needs no store, so a station can send
+/// with its store free for everything else.
+#[derive(Debug)]
+pub struct Prepared {
+    entry: OutboxEntry,
+    /// The media of the inspection: the name in the package and the local path.
+    files: Result<Vec<(String, std::path::PathBuf)>, String>,
+}
+
+impl Prepared {
+    /// The inspection the package belongs to.
+    pub fn inspection_id(&self) -> InspectionId {
+        self.entry.inspection_id
+    }
+}
+
+/// What sending a prepared attempt ended in, to be recorded by [`finish`].
+#[derive(Debug)]
+pub struct Sent(Result<Receipt, SendError>);
+
+/// Records the attempt as started (or resumed, if a kill cut it short) and reads what sending
+/// it needs from the store.
+pub fn prepare(
+    store: &mut Store,
+    clock: &CentralClock,
+    mut entry: OutboxEntry,
+) -> Result<Prepared, OutboxError> {
     let now = clock.now()?;
     if entry.in_flight {
         store.audit(
@@ -197,11 +231,31 @@ pub fn attempt(
             .detail(json!({ "attempt": entry.attempts }));
         store.update_outbox(&entry, event)?;
     }
+    let files = store
+        .media_of(entry.inspection_id)
+        .map(|media| {
+            media
+                .iter()
+                .map(|m| (package::file_name(m).to_owned(), store.media_path(m)))
+                .collect()
+        })
+        .map_err(|e| e.to_string());
+    Ok(Prepared { entry, files })
+}
 
-    let sent = send(store, client, &entry, server_key);
+/// Records how the attempt ended: the receipt (the inspection delivered, its media deleted),
+/// or the failure with the next attempt or the flag for the technician.
+pub fn finish(
+    store: &mut Store,
+    clock: &CentralClock,
+    policy: &DeliveryPolicy,
+    prepared: Prepared,
+    sent: Sent,
+) -> Result<AttemptResult, OutboxError> {
+    let mut entry = prepared.entry;
     let now = clock.now()?;
     entry.in_flight = false;
-    match sent {
+    match sent.0 {
         Ok(receipt) => {
             let mut inspection = store
                 .inspection(entry.inspection_id)?
@@ -296,8 +350,6 @@ enum SendError {
     LocalFile(String),
     #[error("recibo do servidor central inválido: {0}")]
     BadReceipt(&'static str),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl SendError {
@@ -306,34 +358,43 @@ impl SendError {
             SendError::Client(e) => e.is_transient(),
             // A bad receipt may come from a misbehaving proxy: try again.
             SendError::BadReceipt(_) => true,
-            SendError::LocalFile(_) | SendError::Store(_) => false,
+            SendError::LocalFile(_) => false,
         }
     }
 }
 
-fn send(
-    store: &Store,
+/// Sends a prepared attempt: the manifest, the files the central is missing, the commit, and
+/// checks the receipt. Uses no store.
+pub fn send(client: &CentralClient, prepared: &Prepared, server_key: &str) -> Sent {
+    Sent(send_files(client, prepared, server_key))
+}
+
+fn send_files(
     client: &CentralClient,
-    entry: &OutboxEntry,
+    prepared: &Prepared,
     server_key: &str,
 ) -> Result<Receipt, SendError> {
+    let entry = &prepared.entry;
     let manifest: serde_json::Value = serde_json::from_str(&entry.manifest)
         .map_err(|e| SendError::LocalFile(format!("manifesto: {e}")))?;
     let state = client.put_manifest(&manifest)?;
     let receipt = match state.receipt {
         Some(receipt) => receipt,
         None => {
-            let media = store.media_of(entry.inspection_id)?;
+            let media = prepared
+                .files
+                .as_ref()
+                .map_err(|e| SendError::LocalFile(e.clone()))?;
             for file in state.files.iter().filter(|f| !f.complete) {
-                let record = media
+                let (_, path) = media
                     .iter()
-                    .find(|m| package::file_name(m) == file.name)
+                    .find(|(name, _)| *name == file.name)
                     .ok_or_else(|| SendError::LocalFile(file.name.clone()))?;
                 upload(
                     client,
                     entry.inspection_id,
                     &file.name,
-                    &store.media_path(record),
+                    path,
                     file.received,
                     file.size,
                 )?;

@@ -1,6 +1,7 @@
 //! The kiosk window: one full-screen iced application. The root routes messages to the screen
 //! shown and reacts to the screens' events; it does not decide anything about an inspection.
-//! Background duties (status bar, clock sync, delivery) run on a one-second tick as tasks.
+//! Background duties (clock sync, delivery, deadlines, the status bar's data) are the station
+//! worker's; the window listens to it through a subscription.
 
 pub mod display;
 mod status_bar;
@@ -19,8 +20,7 @@ use vistoria_core::accounts::Role;
 
 use crate::screen::{counter, diagnostics, inspection, login, outbox, signature};
 use crate::widget;
-use vistoria_station::{Delivery, Failure, Session, Station, StatusSnapshot};
-use work::work;
+use vistoria_station::{Failure, Session, Station, StationEvent, StatusSnapshot, WorkerConfig};
 
 /// How the window runs.
 #[derive(Debug, Clone)]
@@ -84,16 +84,10 @@ pub enum Message {
     Go(Nav),
     /// "Sair".
     Logout,
-    /// One second passed.
+    /// One second passed (the counter's countdowns).
     Tick,
-    /// Status bar data arrived.
-    Status(StatusSnapshot),
-    /// A clock sync ended.
-    Synced(Result<Duration, Failure>),
-    /// A delivery pass ended.
-    Delivered(Result<Delivery, Failure>),
-    /// The status bar's data could not be read (says nothing about the central).
-    StatusFailed(Failure),
+    /// The station's worker reported something.
+    Station(StationEvent),
     /// A frame was drawn.
     Frame,
     /// The screenshot tour.
@@ -111,8 +105,6 @@ pub struct App {
     status: Option<StatusSnapshot>,
     online: Option<bool>,
     notice: Option<String>,
-    delivering: bool,
-    ticks: u64,
     first_frame: bool,
     tour: tour::Tour,
 }
@@ -121,7 +113,6 @@ impl App {
     /// The window's first state: the login screen, a clock sync under way.
     pub fn new(kiosk: Station, options: Options) -> (App, Task<Message>) {
         let (login, load) = login::State::new(&kiosk);
-        let sync = work(&kiosk, "clock-sync", |k| k.sync_clock(), Message::Synced);
         let tour = tour::Tour::new(options.tour.clone());
         let start_tour = tour.start();
         let app = App {
@@ -132,16 +123,10 @@ impl App {
             status: None,
             online: None,
             notice: None,
-            delivering: false,
-            ticks: 0,
             first_frame: false,
             tour,
         };
-        let status = app.refresh_status();
-        (
-            app,
-            Task::batch([load.map(Message::Login), sync, status, start_tour]),
-        )
+        (app, Task::batch([load.map(Message::Login), start_tour]))
     }
 
     /// The screen shown (tests).
@@ -160,31 +145,6 @@ impl App {
     #[cfg(test)]
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
-    }
-
-    fn refresh_status(&self) -> Task<Message> {
-        work(
-            &self.kiosk,
-            "status",
-            |k| Ok(k.status()),
-            |r| match r {
-                Ok(s) => Message::Status(s),
-                Err(e) => Message::StatusFailed(e),
-            },
-        )
-    }
-
-    fn deliver(&mut self) -> Task<Message> {
-        if self.delivering {
-            return Task::none();
-        }
-        self.delivering = true;
-        work(
-            &self.kiosk,
-            "delivery",
-            |k| k.deliver_due(),
-            Message::Delivered,
-        )
     }
 
     /// The screen a role starts on.
@@ -291,8 +251,8 @@ impl App {
                             "Vistoria {} interrompida e colocada na fila de envio",
                             row.plate
                         ));
-                        let back = self.go(Nav::Counter);
-                        Task::batch([task, back, self.deliver()])
+                        self.kiosk.deliver_now();
+                        Task::batch([task, self.go(Nav::Counter)])
                     }
                     None => task,
                 }
@@ -309,8 +269,8 @@ impl App {
                             "Laudo de {} assinado e colocado na fila de envio. {printed}",
                             row.plate
                         ));
-                        let back = self.go(Nav::Counter);
-                        Task::batch([task, back, self.deliver()])
+                        self.kiosk.deliver_now();
+                        Task::batch([task, self.go(Nav::Counter)])
                     }
                     Some(signature::Event::Back) => Task::batch([task, self.go(Nav::Counter)]),
                     None => task,
@@ -341,41 +301,16 @@ impl App {
                 self.go(nav)
             }
             Message::Logout => self.logout(),
-            Message::Tick => self.tick(),
-            Message::Status(s) => {
-                self.status = Some(s);
-                Task::none()
-            }
-            Message::StatusFailed(e) => {
-                tracing::warn!(%e, "status not refreshed");
-                Task::none()
-            }
-            Message::Synced(r) => {
-                if let Err(e) = &r {
-                    tracing::warn!(%e, "clock sync failed");
+            Message::Tick => match &mut self.screen {
+                Screen::Counter(s) => {
+                    let now = self.kiosk.clock().now().ok().map(|n| n.at);
+                    s.update(counter::Message::Tick(now), &self.kiosk)
+                        .0
+                        .map(Message::Counter)
                 }
-                self.online = link(r.as_ref().map(drop), self.online);
-                Task::none()
-            }
-            Message::Delivered(r) => {
-                self.delivering = false;
-                if let Err(e) = &r {
-                    tracing::warn!(%e, "delivery pass failed");
-                }
-                let outcome = match &r {
-                    Ok(d) => match d.failures.iter().find(|(_, f)| f.is_offline()) {
-                        Some((_, f)) => Err(f),
-                        // Delivered, refused or nothing due: only an answer says "online".
-                        None if d.delivered.is_empty() && d.failures.is_empty() => {
-                            return self.after_delivery();
-                        }
-                        None => Ok(()),
-                    },
-                    Err(e) => Err(e),
-                };
-                self.online = link(outcome, self.online);
-                self.after_delivery()
-            }
+                _ => Task::none(),
+            },
+            Message::Station(event) => self.station_event(event),
             Message::Frame => {
                 if !self.first_frame {
                     self.first_frame = true;
@@ -402,52 +337,71 @@ impl App {
         }
     }
 
-    /// After a delivery pass: Envios shows the new states, the status bar the new counts.
-    fn after_delivery(&mut self) -> Task<Message> {
-        let refresh = match &mut self.screen {
-            Screen::Outbox(s) => s
-                .update(outbox::Message::Refresh, &self.kiosk)
-                .map(Message::Outbox),
-            _ => Task::none(),
-        };
-        Task::batch([refresh, self.refresh_status()])
+    /// What the station's worker reported.
+    fn station_event(&mut self, event: StationEvent) -> Task<Message> {
+        match event {
+            StationEvent::Status(s) => {
+                self.status = Some(s);
+                Task::none()
+            }
+            StationEvent::Synced(r) => {
+                if let Err(e) = &r {
+                    tracing::warn!(%e, "clock sync failed");
+                }
+                self.online = link(r.as_ref().map(drop), self.online);
+                Task::none()
+            }
+            StationEvent::Delivered(r) => {
+                let answer = match &r {
+                    Ok(d) => match d.failures.iter().find(|(_, f)| f.is_offline()) {
+                        Some((_, f)) => Some(Err(f)),
+                        // Only an answer from the central says "online"; nothing due says
+                        // nothing.
+                        None if d.delivered.is_empty() && d.failures.is_empty() => None,
+                        None => Some(Ok(())),
+                    },
+                    Err(e) => {
+                        tracing::warn!(%e, "delivery pass failed");
+                        Some(Err(e))
+                    }
+                };
+                if let Some(answer) = answer {
+                    self.online = link(answer, self.online);
+                }
+                match &mut self.screen {
+                    Screen::Outbox(s) => s
+                        .update(outbox::Message::Refresh, &self.kiosk)
+                        .map(Message::Outbox),
+                    _ => Task::none(),
+                }
+            }
+            StationEvent::Expired(ids) => {
+                tracing::info!(
+                    count = ids.len(),
+                    "inspections interrupted by their deadline"
+                );
+                match &mut self.screen {
+                    Screen::Counter(s) => s
+                        .update(counter::Message::Refresh, &self.kiosk)
+                        .0
+                        .map(Message::Counter),
+                    _ => Task::none(),
+                }
+            }
+        }
     }
 
-    fn tick(&mut self) -> Task<Message> {
-        self.ticks += 1;
-        let mut tasks = Vec::new();
-        if let Screen::Counter(s) = &mut self.screen {
-            let now = self.kiosk.clock().now().ok().map(|n| n.at);
-            tasks.push(
-                s.update(counter::Message::Tick(now), &self.kiosk)
-                    .0
-                    .map(Message::Counter),
-            );
-        }
-        if self.ticks.is_multiple_of(2) {
-            tasks.push(self.refresh_status());
-        }
-        if self.ticks.is_multiple_of(15) {
-            tasks.push(self.deliver());
-        }
-        if self.ticks.is_multiple_of(600) {
-            tasks.push(work(
-                &self.kiosk,
-                "clock-sync",
-                |k| k.sync_clock(),
-                Message::Synced,
-            ));
-        }
-        Task::batch(tasks)
-    }
-
-    /// Background subscriptions: the tick, the screen's own, the first frame, close requests.
+    /// Background subscriptions: the station's worker, the screen's own (the counter's
+    /// countdowns), the first frame, close requests.
     pub fn subscription(&self) -> Subscription<Message> {
         let mut subs = vec![
-            iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
+            Subscription::run_with(self.kiosk.clone(), Station::subscribe).map(Message::Station),
             window::close_requests().map(|_| Message::CloseRequested),
         ];
         match &self.screen {
+            Screen::Counter(_) => {
+                subs.push(iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick));
+            }
             Screen::Inspection(s) => subs.push(s.subscription().map(Message::Inspection)),
             Screen::Diagnostics(s) => subs.push(s.subscription().map(Message::Diagnostics)),
             _ => {}
@@ -536,6 +490,11 @@ fn link(answer: Result<(), &Failure>, before: Option<bool>) -> Option<bool> {
 
 /// Opens the window and runs until it is closed.
 pub fn run(kiosk: Station, options: Options) -> iced::Result {
+    // The station's own background work runs as long as the window does.
+    let _worker = kiosk
+        .start_worker(WorkerConfig::default())
+        .map_err(|e| tracing::error!(%e, "station worker not started"))
+        .ok();
     let kiosk_mode = options.kiosk_mode;
     let size = iced::Size::new(options.size.0, options.size.1);
     let title = format!("Vistoria — {}", kiosk.station().name);

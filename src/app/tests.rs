@@ -136,6 +136,8 @@ impl Harness {
             bay.as_ref().map(TestCamera::url).as_deref(),
         )
         .unwrap();
+        // The station worker's first job in the real window; the harness runs no worker.
+        kiosk.sync_clock().unwrap();
         let (app, boot) = App::new(
             kiosk.clone(),
             Options {

@@ -34,6 +34,9 @@ pub enum BenchCommand {
         /// How many frames to capture.
         #[arg(long, default_value_t = 50)]
         iterations: u32,
+        /// Through the station instead, timed idle and while a 50 MB package uploads.
+        #[arg(long)]
+        while_delivering: bool,
     },
     /// Laudo: canonical document, A4 PDF with 12 photos and (with --module) PKCS#11 signature.
     Laudo {
@@ -94,7 +97,16 @@ pub enum BenchCommand {
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Ocr { labels, variants } => super::ocr::bench_ocr(labels, *variants),
-        BenchCommand::Capture { data, iterations } => super::ocr::bench_capture(data, *iterations),
+        BenchCommand::Capture {
+            data,
+            iterations,
+            while_delivering: true,
+        } => super::bench_station::capture_while_delivering(data, *iterations),
+        BenchCommand::Capture {
+            data,
+            iterations,
+            while_delivering: false,
+        } => super::ocr::bench_capture(data, *iterations),
         BenchCommand::Laudo {
             iterations,
             module,

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_central;
+pub mod bench_station;
 pub mod config;
 pub mod demo;
 pub mod fingerprint;

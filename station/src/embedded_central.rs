@@ -66,6 +66,12 @@ pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
 /// simulated devices, filmed by the RTSP camera at `bay` when given. Demo mode's window and
 /// the tests start from it.
 pub fn demo_station(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Result<crate::Station> {
+    crate::Station::open(demo_opening(root, code, bay)?).map_err(anyhow::Error::msg)
+}
+
+/// What [`demo_station`] opens, with the embedded central started: tests change a part of it
+/// (the central's address behind a proxy, the clock) before opening.
+pub fn demo_opening(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Result<crate::Opening> {
     let central_data = root.join("central");
     let kiosk_dir = root.join("kiosk");
     let token = station_token(&central_data, code)?;
@@ -75,7 +81,7 @@ pub fn demo_station(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Resul
         &crate::card::demo_token_dir(&kiosk_dir).join("roots"),
     )?;
     tracing::info!(url = %central.url, "demo central started");
-    crate::Station::open(crate::Opening {
+    Ok(crate::Opening {
         data: kiosk_dir.clone(),
         log_dir: kiosk_dir.join("logs"),
         endpoint: vistoria_core::central_client::Endpoint {
@@ -88,5 +94,4 @@ pub fn demo_station(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Resul
             bay: bay.map(str::to_owned),
         },
     })
-    .map_err(anyhow::Error::msg)
 }

@@ -209,31 +209,12 @@ impl Station {
         Ok(InspectionRow::of(&inspection))
     }
 
-    /// Inspections of the last day and every one still open, newest first. Closes those past
-    /// their 4 h window on the way (2b, §9).
+    /// Inspections of the last day and every one still open, newest first. Writes nothing:
+    /// the worker closes those past their window (2b, §9).
     pub fn inspections_today(&self) -> Result<Vec<InspectionRow>, Failure> {
-        let now = self.now().ok();
-        let mut core = self.core();
-        let expired = match now {
-            Some(now) => vistoria_core::session::close_expired(&mut core.store, now)
-                .map_err(Failure::from)?,
-            None => Vec::new(),
-        };
-        if !expired.is_empty() {
-            drop(core);
-            // Interrupted by the deadline: the film ends (§4) and the package goes (§12).
-            for id in expired {
-                if let Err(e) = self.stop_recording(id) {
-                    tracing::error!(%id, %e, "panoramic recording not stored");
-                }
-                if let Err(e) = self.queue(id) {
-                    tracing::error!(%id, %e, "expired inspection not queued");
-                }
-            }
-            core = self.core();
-        }
-        let since = now.map(|n| n.at - chrono::Duration::hours(24));
-        let mut rows: Vec<InspectionRow> = core
+        let since = self.now().ok().map(|n| n.at - chrono::Duration::hours(24));
+        let mut rows: Vec<InspectionRow> = self
+            .core()
             .store
             .inspections()
             .map_err(Failure::from)?
@@ -243,6 +224,24 @@ impl Station {
             .collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.queried_at));
         Ok(rows)
+    }
+
+    /// Interrupts the open inspections past their four hours (2b, §9): the film ends (§4)
+    /// and the package is queued (§12). Returns them.
+    pub(crate) fn expire_deadlines(&self) -> Result<Vec<InspectionId>, Failure> {
+        let now = self.now()?;
+        let expired = vistoria_core::session::close_expired(&mut self.core().store, now)
+            .map_err(Failure::from)?;
+        for id in &expired {
+            tracing::warn!(%id, "inspection interrupted: its four hours ran out");
+            if let Err(e) = self.stop_recording(*id) {
+                tracing::error!(%id, %e, "panoramic recording not stored");
+            }
+            if let Err(e) = self.queue(*id) {
+                tracing::error!(%id, %e, "expired inspection not queued");
+            }
+        }
+        Ok(expired)
     }
 
     /// Loads, changes and stores the inspection under one lock, so two operations on the same

@@ -16,6 +16,8 @@ pub mod embedded_central;
 mod failure;
 mod inspection;
 mod laudo;
+#[cfg(any(test, feature = "embedded-central"))]
+pub mod link_proxy;
 mod login;
 mod opening;
 mod outbox;
@@ -25,6 +27,7 @@ mod panoramic_recovery;
 mod signing;
 pub mod startup;
 mod status;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -51,6 +54,7 @@ pub use panoramic::{Panoramic, PanoramicStatus};
 pub use panoramic_check::PanoramicInfo;
 pub use signing::Signed;
 pub use status::{Diagnostics, StatusSnapshot};
+pub use worker::{StationEvent, Worker, WorkerConfig};
 
 /// Who is logged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +137,10 @@ struct Inner {
     printer: Option<Mutex<vistoria_drivers::printer::IppPrinter>>,
     panoramic: Option<Panoramic>,
     card: card::CardSetup,
+    /// The worker's subscribers and alarm clock.
+    hub: worker::Hub,
+    /// Held for a whole delivery pass, so two passes never send the same package at once.
+    delivering: Mutex<()>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -144,6 +152,14 @@ impl std::fmt::Debug for Station {
         f.debug_struct("Station")
             .field("station", &self.0.station.code)
             .finish_non_exhaustive()
+    }
+}
+
+/// One station is one running service: its identity is its handle's (iced keys the window's
+/// subscription to the worker by it).
+impl std::hash::Hash for Station {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state);
     }
 }
 
@@ -188,6 +204,8 @@ impl Station {
             printer: parts.printer.map(Mutex::new),
             panoramic: parts.panoramic,
             card: parts.card,
+            hub: worker::Hub::default(),
+            delivering: Mutex::new(()),
         })))
     }
 

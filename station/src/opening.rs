@@ -4,8 +4,10 @@
 //! the panoramic film a crash left behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use vistoria_core::central_client::Endpoint;
+use vistoria_core::clock::{BootClock, Monotonic};
 use vistoria_core::config::{Config, Devices, Station as StationConfig};
 use vistoria_core::paths::Paths;
 use vistoria_drivers::camera::StillCamera;
@@ -18,6 +20,7 @@ use crate::absent::Absent;
 use crate::{Failure, Panoramic, Parts, Station, card, demo, startup};
 
 /// Everything a station is opened from.
+#[derive(Clone)]
 pub struct Opening {
     /// The data folder (store, media, vault, recordings).
     pub data: PathBuf,
@@ -32,6 +35,7 @@ pub struct Opening {
 }
 
 /// Where the station's devices come from.
+#[derive(Clone)]
 pub enum DeviceSetup {
     /// The configuration's devices; `icp_roots` is the folder of ICP-Brasil roots an e-CPF
     /// must chain to.
@@ -81,9 +85,15 @@ impl Station {
     /// Opens the station: store, central time, recovery of the previous run, devices, and the
     /// film a crash left behind.
     pub fn open(opening: Opening) -> Result<Station, Failure> {
+        Station::open_on(opening, Arc::new(BootClock::new()))
+    }
+
+    /// [`Station::open`] with central time carried forward by `mono` instead of the boot
+    /// clock (tests that move time).
+    pub fn open_on(opening: Opening, mono: Arc<dyn Monotonic>) -> Result<Station, Failure> {
         let (mut store, report) =
             vistoria_core::store::Store::open(&opening.data).map_err(Failure::from)?;
-        let clock = startup::restore_clock(&store).map_err(Failure::from)?;
+        let clock = startup::restore_clock_on(&store, mono).map_err(Failure::from)?;
         let recovered = startup::recover(&mut store, &report, &clock).map_err(Failure::from)?;
         tracing::info!(station = %opening.station.code, %recovered, "station opening");
         let data = opening.data;

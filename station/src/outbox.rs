@@ -5,7 +5,7 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::outbox::{self, AttemptResult};
 use vistoria_core::store::OutboxState;
 
-use super::{Failure, Session, Station};
+use super::{Failure, Session, Station, lock};
 
 /// One package in the outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,27 +120,37 @@ impl Station {
         Ok(rtt)
     }
 
-    /// Makes the attempts that are due.
+    /// Makes the attempts that are due, one package after the other. Each is prepared under
+    /// the store's lock, sent with no lock held (capture, login and the status bar go on
+    /// meanwhile) and recorded under the lock again. One pass at a time.
     pub fn deliver_due(&self) -> Result<Delivery, Failure> {
+        let _pass = lock(&self.0.delivering);
         if self.core().server_key.is_none() {
             self.sync_clock()?;
         }
-        let mut core = self.core();
-        let core = &mut *core;
-        let key = core
-            .server_key
-            .clone()
-            .ok_or_else(|| Failure::internal("chave do servidor central desconhecida"))?;
-        let results = outbox::deliver_due(
-            &mut core.store,
-            &core.client,
-            &self.0.clock,
-            &core.policy,
-            &key,
-        )
-        .map_err(Failure::from)?;
+        let (client, key, policy) = {
+            let core = self.core();
+            let key = core
+                .server_key
+                .clone()
+                .ok_or_else(|| Failure::internal("chave do servidor central desconhecida"))?;
+            (core.client.clone(), key, core.policy.clone())
+        };
+        let due = outbox::due(&self.core().store, self.now()?.at).map_err(Failure::from)?;
         let mut delivery = Delivery::default();
-        for (id, result) in results {
+        for entry in due {
+            let id = entry.inspection_id;
+            let prepared = outbox::prepare(&mut self.core().store, &self.0.clock, entry)
+                .map_err(Failure::from)?;
+            let sent = outbox::send(&client, &prepared, &key);
+            let result = outbox::finish(
+                &mut self.core().store,
+                &self.0.clock,
+                &policy,
+                prepared,
+                sent,
+            )
+            .map_err(Failure::from)?;
             delivery.record(id, result);
         }
         Ok(delivery)

@@ -2,7 +2,7 @@
 //! inspection is opened and stops when its laudo is signed or it is interrupted; every finished
 //! segment (MD5 + SHA-256 at the recorder) and the recording's manifest (gaps, presence) are
 //! then stored as the inspection's media, so they travel in its package like the photos.
-//! Video loss and its end go into the audit log as the status bar polls them.
+//! Video loss and its end go into the audit log as the station's worker collects them.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -188,22 +188,28 @@ impl Station {
         lock(&p.running).get(&id)?.live().presence
     }
 
-    /// The camera at a glance; records video losses and returns, and the bay's empty
-    /// episodes, in the audit log.
+    /// The camera at a glance. Writes nothing.
     pub fn panoramic_status(&self) -> Option<PanoramicStatus> {
         let p = self.0.panoramic.as_ref()?;
-        self.expire_panoramic_test();
         let running = lock(&p.running);
-        let mut receiving = true;
+        Some(PanoramicStatus {
+            recording: running.len(),
+            receiving: running.values().all(|r| r.live().receiving),
+        })
+    }
+
+    /// Turns what the recorders reported since the last call into audit rows: video losses
+    /// and returns, and the bay's empty episodes (the worker calls it every second).
+    pub fn record_panoramic_events(&self) {
+        let Some(p) = self.0.panoramic.as_ref() else {
+            return;
+        };
         let mut events = Vec::new();
-        for (id, recorder) in running.iter() {
-            receiving &= recorder.live().receiving;
+        for (id, recorder) in lock(&p.running).iter() {
             while let Ok(event) = recorder.events().try_recv() {
                 events.push((*id, event));
             }
         }
-        let count = running.len();
-        drop(running);
         let at = self.0.clock.now().ok();
         for (id, event) in events {
             let (action, detail) = match event {
@@ -242,9 +248,5 @@ impl Station {
                 tracing::error!(%e, "audit of a video loss failed");
             }
         }
-        Some(PanoramicStatus {
-            recording: count,
-            receiving,
-        })
     }
 }

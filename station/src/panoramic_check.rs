@@ -108,8 +108,8 @@ impl Station {
         }
     }
 
-    /// Stops a connection test left running too long (called on the status tick).
-    pub(super) fn expire_panoramic_test(&self) {
+    /// Stops a connection test left running too long (the worker calls it every second).
+    pub(crate) fn expire_panoramic_test(&self) {
         let expired = self.0.panoramic.as_ref().is_some_and(|p| {
             lock(&p.test)
                 .as_ref()

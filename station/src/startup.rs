@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use vistoria_core::central_client::{CentralClient, ClientError};
-use vistoria_core::clock::{BootClock, CentralClock, SyncPoint};
+use vistoria_core::clock::{BootClock, CentralClock, Monotonic, SyncPoint};
 use vistoria_core::domain::InspectionId;
 use vistoria_core::session;
 use vistoria_core::store::{OpenReport, Store, StoreError};
@@ -44,10 +44,18 @@ pub fn record_sync(
 
 /// The clock with the last saved sync, if it is still usable (same boot).
 pub fn restore_clock(store: &Store) -> Result<CentralClock, StoreError> {
+    restore_clock_on(store, Arc::new(BootClock::new()))
+}
+
+/// [`restore_clock`] on the monotonic source `mono` (tests move time with a manual one).
+pub fn restore_clock_on(
+    store: &Store,
+    mono: Arc<dyn Monotonic>,
+) -> Result<CentralClock, StoreError> {
     let saved = store
         .meta(CLOCK_SYNC_KEY)?
         .and_then(|json| serde_json::from_str::<SyncPoint>(&json).ok());
-    Ok(CentralClock::new(Arc::new(BootClock::new()), saved))
+    Ok(CentralClock::new(mono, saved))
 }
 
 /// Saves the clock's last sync so a restart can go on offline.

@@ -64,7 +64,7 @@ pub struct Diagnostics {
 }
 
 impl Station {
-    /// The status bar's data.
+    /// The status bar's data. Writes nothing.
     pub fn status(&self) -> StatusSnapshot {
         let now = self.0.clock.now().ok();
         let (pending, stuck) = {
@@ -82,9 +82,15 @@ impl Station {
         }
     }
 
-    /// Measures the central link and gathers the rest of the diagnostics.
+    /// Measures the central link (a time request: central time is left as the last sync
+    /// made it) and gathers the rest of the diagnostics. Writes nothing.
     pub fn diagnostics(&self) -> Diagnostics {
-        let latency = self.sync_clock();
+        let client = self.core().client.clone();
+        let started = std::time::Instant::now();
+        let latency = client
+            .time()
+            .map(|_| started.elapsed())
+            .map_err(Failure::from);
         let clock_offset_s = self
             .0
             .clock
