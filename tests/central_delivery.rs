@@ -14,11 +14,15 @@ use serde_json::json;
 use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
 use vistoria_core::clock::{CentralClock, CentralStamp, ManualMonotonic};
 use vistoria_core::config::Station;
-use vistoria_core::domain::{Inspection, Plate, Renavam, StateKind, VehicleIdentity, Verdict};
+use vistoria_core::domain::{
+    Inspection, PhotoKind, Plate, Renavam, StateKind, VehicleIdentity, Verdict,
+};
+use vistoria_core::film::FilmState;
 use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
+use vistoria_core::ocr::correction::{self, CorrectionForm};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
 use vistoria_core::signing::test_pki::{self, SoftwareSigner};
-use vistoria_core::store::{OutboxState, Store};
+use vistoria_core::store::{AuditAction, OutboxState, Store};
 use vistoria_core::wire::{ErrorCode, InspectorList, StationInspector, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
 
@@ -130,22 +134,55 @@ impl Kiosk {
             inspection,
             now,
             "insp",
-            "inspection.capture_started",
+            AuditAction::InspectionCaptureStarted,
             json!(null),
             |i, at| i.start_capture(at),
         )
         .unwrap();
         for (k, kind) in inspection.data().class.required_photos().iter().enumerate() {
             let jpeg = format!("foto {k} de {}", inspection.id()).into_bytes();
-            workflow::store_photo(
+            let record = workflow::store_photo(
                 &mut self.store,
                 inspection,
-                kind.code(),
+                workflow::photos::Request {
+                    kind: *kind,
+                    retake_reason: None,
+                    film: &FilmState::NoPanoramicCamera,
+                },
                 &jpeg,
                 self.clock.now().unwrap(),
                 "insp",
             )
             .unwrap();
+            if *kind == PhotoKind::RearWithPlate {
+                // §6: these bytes show no plate; nothing is read and the inspector corrects.
+                let now = self.clock.now().unwrap();
+                correction::record_reading(
+                    &mut self.store,
+                    inspection,
+                    &record,
+                    None,
+                    0.0,
+                    None,
+                    now,
+                    "insp",
+                )
+                .unwrap();
+                let renavam = inspection.vehicle().renavam().unwrap().as_str().to_owned();
+                correction::record(
+                    &mut self.store,
+                    inspection,
+                    &record.id,
+                    &CorrectionForm {
+                        user: "insp",
+                        plate: inspection.vehicle().plate().as_str(),
+                        renavam: &renavam,
+                        reason: "foto de teste sem placa legível",
+                    },
+                    now,
+                )
+                .unwrap();
+            }
         }
         let now = self.clock.now().unwrap();
         workflow::apply(
@@ -153,7 +190,7 @@ impl Kiosk {
             inspection,
             now,
             "insp",
-            "inspection.concluded",
+            AuditAction::InspectionConcluded,
             json!(null),
             |i, at| {
                 fixtures::fill_checklist(i, 0, at);
@@ -162,13 +199,15 @@ impl Kiosk {
         )
         .unwrap();
         let now = self.clock.now().unwrap();
-        self.store_signed_laudo(inspection, now);
+        let check =
+            fixtures::keep_simulated_check(&mut self.store, inspection.id(), "insp", now).unwrap();
+        self.store_signed_laudo(inspection, check, now);
         workflow::apply(
             &mut self.store,
             inspection,
             now,
             "insp",
-            "inspection.signed",
+            AuditAction::InspectionSigned,
             json!(null),
             |i, at| {
                 i.sign(vistoria_core::domain::SignatureInfo {
@@ -190,7 +229,12 @@ impl Kiosk {
 
     /// The canonical laudo of the concluded inspection, naming its photos by hash (§10), and the
     /// inspector's CAdES signature over it (§14), stored as the kiosk stores them.
-    fn store_signed_laudo(&mut self, inspection: &Inspection, now: CentralStamp) {
+    fn store_signed_laudo(
+        &mut self,
+        inspection: &Inspection,
+        check: BiometricCheck,
+        now: CentralStamp,
+    ) {
         let inputs = LaudoInputs {
             number: format!("{STATION}-TESTE"),
             station: StationInfo {
@@ -204,10 +248,9 @@ impl Kiosk {
             },
             photos: Vec::new(),
             panoramic_segments: Vec::new(),
-            biometric_check: BiometricCheck {
-                matched: true,
-                at: now.at,
-            },
+            biometric_check: check,
+            plate_reading: None,
+            film_gaps: Vec::new(),
             issued_at: now.at,
             verify_base_url: "https://central.example/laudos/".into(),
         };
@@ -539,7 +582,7 @@ fn backlog(kiosk: &mut Kiosk, count: usize) {
             &mut inspection,
             now,
             "insp",
-            "inspection.capture_started",
+            AuditAction::InspectionCaptureStarted,
             json!(null),
             |i, at| i.start_capture(at),
         )
@@ -549,7 +592,11 @@ fn backlog(kiosk: &mut Kiosk, count: usize) {
         workflow::store_photo(
             &mut kiosk.store,
             &inspection,
-            kind.code(),
+            workflow::photos::Request {
+                kind,
+                retake_reason: None,
+                film: &FilmState::NoPanoramicCamera,
+            },
             &jpeg,
             now,
             "insp",
@@ -560,7 +607,7 @@ fn backlog(kiosk: &mut Kiosk, count: usize) {
             &mut inspection,
             kiosk.clock.now().unwrap(),
             "insp",
-            "inspection.interrupted",
+            AuditAction::InspectionInterrupted,
             json!(null),
             |i, at| {
                 i.interrupt(

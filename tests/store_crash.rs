@@ -20,7 +20,7 @@ use vistoria_core::domain::InspectionId;
 use vistoria_core::fixtures;
 use vistoria_core::hashing::Digests;
 use vistoria_core::session;
-use vistoria_core::store::{AuditEvent, NewMedia, Store};
+use vistoria_core::store::{AuditAction, AuditEvent, NewMedia, Store};
 
 const CHILD_DIR_ENV: &str = "VISTORIA_CRASH_CHILD_DIR";
 const CHILD_SEED_ENV: &str = "VISTORIA_CRASH_CHILD_SEED";
@@ -51,7 +51,7 @@ fn crash_child() {
         store
             .save_inspection(
                 &inspection,
-                AuditEvent::new(Some(at), "op", "inspection.opened"),
+                AuditEvent::new(Some(at), "op", AuditAction::InspectionOpened),
             )
             .unwrap();
         writeln!(out.lock(), "STARTED {}", inspection.id()).unwrap();
@@ -59,7 +59,7 @@ fn crash_child() {
         store
             .save_inspection(
                 &inspection,
-                AuditEvent::new(Some(at), "insp", "inspection.capture_started"),
+                AuditEvent::new(Some(at), "insp", AuditAction::InspectionCaptureStarted),
             )
             .unwrap();
         let mut hashes = Vec::new();
@@ -86,7 +86,7 @@ fn crash_child() {
         store
             .save_inspection(
                 &inspection,
-                AuditEvent::new(Some(at), "insp", "inspection.concluded"),
+                AuditEvent::new(Some(at), "insp", AuditAction::InspectionConcluded),
             )
             .unwrap();
         writeln!(out.lock(), "ACK {} {}", inspection.id(), hashes.join(" ")).unwrap();

@@ -11,7 +11,7 @@ mod common;
 use common::{Server, error_code, manifest, registry, to_value};
 use vistoria_core::audit_keying::{self, ensure_keyed, verify_with_central};
 use vistoria_core::central_client::{CentralClient, Endpoint};
-use vistoria_core::store::{AuditEvent, Store};
+use vistoria_core::store::{AuditAction, AuditEvent, Store};
 
 fn client(server: &Server) -> CentralClient {
     CentralClient::new(&Endpoint {
@@ -25,7 +25,10 @@ fn client(server: &Server) -> CentralClient {
 fn rows(store: &mut Store, n: u32) {
     for i in 0..n {
         store
-            .audit(AuditEvent::new(None, "op1", "test.event").detail(serde_json::json!({ "n": i })))
+            .audit(
+                AuditEvent::new(None, "op1", AuditAction::InspectionItemRecorded)
+                    .detail(serde_json::json!({ "n": i })),
+            )
             .unwrap();
     }
 }

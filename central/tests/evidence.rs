@@ -171,6 +171,28 @@ fn a_laudo_that_disagrees_with_its_package_is_refused_though_signed() {
     let mut d = delivery(&server, &car());
     d.laudo.station.code = "ECV-02".into();
     refused(&server, d, &mut signer, "laudo.station");
+
+    // §6: the package says the plate reading was corrected; the signed laudo says nothing.
+    let mut d = delivery(&server, &car());
+    d.manifest.metadata.insert(
+        "plate_reading".into(),
+        serde_json::json!({"photo_sha256": "ab", "read": null, "confidence_ppm": 0,
+            "result": "unreadable", "correction": null}),
+    );
+    refused(&server, d, &mut signer, "laudo.plate_reading");
+
+    // §4: a gap of the film the laudo lists and the package does not.
+    let mut d = delivery(&server, &car());
+    d.laudo.film_gaps = vec![vistoria_core::film::FilmGap {
+        start_ms: 4_000,
+        end_ms: 9_000,
+        cause: "no_frames".into(),
+        open_at_stop: false,
+    }];
+    d.manifest
+        .metadata
+        .insert("film_gaps".into(), serde_json::json!([]));
+    refused(&server, d, &mut signer, "laudo.film_gaps");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::clock::CentralStamp;
 use crate::signing::certificate::cpf_is_valid;
-use crate::store::{AuditEvent, Store, StoreError};
+use crate::store::{AuditAction, AuditEvent, Store, StoreError};
 
 /// What a person does at the station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,10 +150,9 @@ impl Account {
         if name.trim().is_empty() {
             return Err(AccountError::Name);
         }
-        let cpf: String = cpf.chars().filter(char::is_ascii_digit).collect();
-        if !cpf_is_valid(&cpf) {
-            return Err(AccountError::Cpf);
-        }
+        let cpf = crate::domain::Cpf::parse(cpf)
+            .map_err(|_| AccountError::Cpf)?
+            .to_string();
         let password_hash = match password {
             Some(p) => Some(hash_password(p)?),
             None if role.uses_fingerprint() => None,
@@ -223,7 +222,7 @@ pub fn save(
 ) -> Result<(), AccountError> {
     store.save_account(
         account,
-        AuditEvent::new(at, actor, "account.saved").detail(json!({
+        AuditEvent::new(at, actor, AuditAction::AccountSaved).detail(json!({
             "login": account.login,
             "role": account.role.code(),
             "active": account.active,
@@ -409,10 +408,10 @@ pub fn login_with_password(
     let (action, result) = match accepted {
         Some(a) => {
             guard.succeed(&login);
-            ("account.login", Ok(a))
+            (AuditAction::AccountLogin, Ok(a))
         }
         None => (
-            "account.login_failed",
+            AuditAction::AccountLoginFailed,
             Err(match guard.fail(&login, now) {
                 Some(lock) => LoginError::Locked(lock),
                 None => LoginError::Invalid,

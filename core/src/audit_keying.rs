@@ -4,7 +4,7 @@
 
 use crate::central_client::{CentralClient, ClientError};
 use crate::clock::CentralStamp;
-use crate::store::{AuditEvent, MacRow, Store, StoreError};
+use crate::store::{AuditAction, AuditEvent, MacRow, Store, StoreError};
 use crate::wire::{AUDIT_VERIFY_PAGE, AuditDivergence, ErrorCode};
 
 /// Why the chain could not be keyed or checked.
@@ -43,7 +43,7 @@ pub fn ensure_keyed(
             answer.start_seq
         )));
     }
-    let event = AuditEvent::new(now, "system", "audit.keyed")
+    let event = AuditEvent::new(now, "system", AuditAction::AuditKeyed)
         .detail(serde_json::json!({ "start_seq": next_seq }));
     Ok(Some(store.provision_audit_key(&key, event)?))
 }

@@ -110,6 +110,98 @@ pub fn fill_checklist(inspection: &mut Inspection, n: u64, at: DateTime<Utc>) {
     }
 }
 
+/// The simulated inspector's finger (seed of [`synthetic_finger`]).
+pub const SIMULATED_FINGER: u64 = 41;
+
+/// Impression `i` of synthetic finger `seed`: the same ridges, shifted a little each time (as
+/// demo mode's simulated reader makes them).
+pub fn synthetic_finger(seed: u64, i: usize) -> crate::biometrics::GrayImage {
+    let shift = [
+        (0.0, 0.0),
+        (6.0, -4.0),
+        (-5.0, 5.0),
+        (3.0, 7.0),
+        (-7.0, -3.0),
+    ][i % 5];
+    crate::biometrics::GrayImage::synthetic(320, 400, seed, shift)
+}
+
+/// The simulated inspector's enrolment (three impressions of [`SIMULATED_FINGER`]) and one more
+/// impression as the probe, extracted once per process: extraction is the slow part (seconds in
+/// a debug build), so the templates are also kept in the temporary folder for the next process
+/// (`vistoria simulate` restarted, one test per process).
+fn simulated_templates() -> &'static (
+    Vec<crate::biometrics::Template>,
+    crate::biometrics::Prepared,
+) {
+    static TEMPLATES: std::sync::OnceLock<(
+        Vec<crate::biometrics::Template>,
+        crate::biometrics::Prepared,
+    )> = std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut all: Vec<crate::biometrics::Template> = (0..4).map(simulated_template).collect();
+        let probe = crate::biometrics::Prepared::new(&all.remove(3));
+        (all, probe)
+    })
+}
+
+/// Impression `i` of the simulated finger as a template, from the cache when it is there.
+fn simulated_template(i: usize) -> crate::biometrics::Template {
+    use crate::biometrics::{Template, extract};
+    let dir = std::env::temp_dir().join(format!(
+        "vistoria-dedo-simulado-{SIMULATED_FINGER}-v{}",
+        crate::biometrics::template::VERSION
+    ));
+    let path = dir.join(format!("{i}.tpl"));
+    if let Some(template) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| Template::from_bytes(&b).ok())
+    {
+        return template;
+    }
+    let template = extract(&synthetic_finger(SIMULATED_FINGER, i));
+    // Best effort: a cache that cannot be written only costs the next process the time.
+    let temp = dir.join(format!("{i}.tpl.{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&temp, template.to_bytes()))
+        .and_then(|()| std::fs::rename(&temp, &path));
+    template
+}
+
+/// A §14 check of the simulated inspector's finger at `at`, made by the matcher (a real score
+/// of a synthetic finger against its enrolment), for `simulate`, benchmarks and tests that
+/// have no reader.
+pub fn simulated_check(
+    at: DateTime<Utc>,
+) -> Result<crate::biometrics::BiometricCheck, crate::biometrics::CheckError> {
+    let (enrolled, probe) = simulated_templates();
+    crate::biometrics::BiometricCheck::confirm_prepared(probe, enrolled, at)
+}
+
+/// Keeps [`simulated_check`] for `inspection` as `login`'s, as the station's reader would
+/// before the signature (with its audit row).
+pub fn keep_simulated_check(
+    store: &mut crate::store::Store,
+    inspection: crate::domain::InspectionId,
+    login: &str,
+    at: crate::clock::CentralStamp,
+) -> Result<crate::biometrics::BiometricCheck, crate::workflow::WorkflowError> {
+    let check = simulated_check(at.at)?;
+    let event = crate::store::AuditEvent::new(
+        Some(at),
+        login,
+        crate::store::AuditAction::BiometricsSignatureCheck,
+    )
+    .detail(serde_json::json!({
+        "score": check.score(),
+        "threshold": check.threshold(),
+        "finger": check.finger(),
+        "simulated": true,
+    }));
+    store.save_biometric_check(inspection, login, &check, event)?;
+    Ok(check)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,13 @@
 pub mod accounts;
 pub mod audit_keying;
 pub mod biometrics;
+pub mod canonical;
 pub mod capture;
 pub mod central_client;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod film;
 pub mod fixtures;
 pub mod geometry;
 pub mod hashing;

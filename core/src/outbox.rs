@@ -20,7 +20,7 @@ use crate::clock::{CentralClock, CentralStamp, ClockError};
 use crate::config::Station;
 use crate::domain::{Inspection, InspectionId, TransitionError};
 use crate::package::{self, PackageError};
-use crate::store::{AuditEvent, OutboxEntry, OutboxState, Store, StoreError};
+use crate::store::{AuditAction, AuditEvent, OutboxEntry, OutboxState, Store, StoreError};
 use crate::wire::{ErrorCode, Receipt, manifest_sha256};
 
 /// Audit actor of what the outbox does by itself.
@@ -123,7 +123,7 @@ pub fn queue(
         receipt: None,
         delivered_at: None,
     };
-    let event = AuditEvent::new(Some(now), ACTOR, "inspection.queued").detail(json!({
+    let event = AuditEvent::new(Some(now), ACTOR, AuditAction::InspectionQueued).detail(json!({
         "manifest_sha256": entry.manifest_sha256,
         "files": manifest.files.len(),
     }));
@@ -219,7 +219,7 @@ pub fn prepare(
     let now = clock.now()?;
     if entry.in_flight {
         store.audit(
-            AuditEvent::new(Some(now), ACTOR, "outbox.attempt_resumed")
+            AuditEvent::new(Some(now), ACTOR, AuditAction::OutboxAttemptResumed)
                 .inspection(entry.inspection_id)
                 .detail(json!({ "attempt": entry.attempts })),
         )?;
@@ -227,7 +227,7 @@ pub fn prepare(
         entry.attempts += 1;
         entry.first_attempt_at.get_or_insert(now.at);
         entry.in_flight = true;
-        let event = AuditEvent::new(Some(now), ACTOR, "outbox.attempt_started")
+        let event = AuditEvent::new(Some(now), ACTOR, AuditAction::OutboxAttemptStarted)
             .detail(json!({ "attempt": entry.attempts }));
         store.update_outbox(&entry, event)?;
     }
@@ -266,11 +266,12 @@ pub fn finish(
             entry.last_error = None;
             entry.receipt = Some(serde_json::to_string(&receipt).map_err(PackageError::Encode)?);
             entry.delivered_at = Some(receipt.received_at);
-            let event = AuditEvent::new(Some(now), ACTOR, "outbox.delivered").detail(json!({
-                "attempt": entry.attempts,
-                "laudo_number": receipt.laudo_number,
-                "received_at": receipt.received_at,
-            }));
+            let event =
+                AuditEvent::new(Some(now), ACTOR, AuditAction::OutboxDelivered).detail(json!({
+                    "attempt": entry.attempts,
+                    "laudo_number": receipt.laudo_number,
+                    "received_at": receipt.received_at,
+                }));
             store.record_delivery(&inspection, &entry, event)?;
             Ok(AttemptResult::Delivered(receipt))
         }
@@ -305,11 +306,12 @@ pub fn finish(
                 AttemptResult::Stuck(why) => why.clone(),
                 _ => message.clone(),
             });
-            let event = AuditEvent::new(Some(now), ACTOR, "outbox.attempt_failed").detail(json!({
-                "attempt": entry.attempts,
-                "error": message,
-                "stuck": entry.state == OutboxState::Stuck,
-            }));
+            let event =
+                AuditEvent::new(Some(now), ACTOR, AuditAction::OutboxAttemptFailed).detail(json!({
+                    "attempt": entry.attempts,
+                    "error": message,
+                    "stuck": entry.state == OutboxState::Stuck,
+                }));
             store.update_outbox(&entry, event)?;
             tracing::warn!(id = %entry.inspection_id, attempt = entry.attempts, %message, "delivery attempt failed");
             Ok(result)
@@ -336,7 +338,7 @@ pub fn retry_stuck(
     entry.attempts = entry.attempts.max(1);
     store.update_outbox(
         &entry,
-        AuditEvent::new(Some(now), actor, "outbox.manual_retry"),
+        AuditEvent::new(Some(now), actor, AuditAction::OutboxManualRetry),
     )?;
     Ok(())
 }

@@ -87,19 +87,38 @@ pub fn build_manifest(
     metadata.insert("deadline".to_owned(), json!(inspection.deadline()));
     metadata.insert("history".to_owned(), json!(inspection.history()));
     metadata.insert("signature".to_owned(), json!(inspection.signature()));
+    let reasons = store.retake_reasons(inspection.id())?;
     metadata.insert(
         "media".to_owned(),
         json!(
             media
                 .iter()
-                .map(|m| json!({
-                    "name": file_name(m),
-                    "kind": m.kind,
-                    "captured_at": m.captured_at,
-                }))
+                .map(|m| {
+                    let mut entry = json!({
+                        "name": file_name(m),
+                        "kind": m.kind,
+                        "captured_at": m.captured_at,
+                    });
+                    if let Some(reason) = reasons.get(&m.id) {
+                        entry["retake_reason"] = json!(reason);
+                    }
+                    entry
+                })
                 .collect::<Vec<_>>()
         ),
     );
+    // §6: the rear photo's reading and its correction travel with the package, as in the laudo.
+    metadata.insert(
+        "plate_reading".to_owned(),
+        json!(crate::laudo::stored::plate_reading(store, inspection)?),
+    );
+    // §4: every gap of the film. A film manifest that cannot be read must not keep the package
+    // from the central (§12): the problem is sent in its place.
+    let gaps = match crate::film::stored_gaps(store, inspection.id()) {
+        Ok(gaps) => json!(gaps),
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    metadata.insert("film_gaps".to_owned(), gaps);
     metadata.insert(
         "station".to_owned(),
         json!({
@@ -158,7 +177,10 @@ mod tests {
             .conclude(verdict, start + chrono::Duration::minutes(9))
             .unwrap();
         store
-            .save_inspection(&inspection, AuditEvent::new(None, "op", "inspection.saved"))
+            .save_inspection(
+                &inspection,
+                AuditEvent::new(None, "op", crate::store::AuditAction::InspectionOpened),
+            )
             .unwrap();
         let mut station = Station {
             code: "ECV-01".into(),

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::clock::CentralStamp;
 use crate::domain::{Inspection, InspectionId, StateKind};
-use crate::store::{AuditEvent, OpenReport, Store, StoreError};
+use crate::store::{AuditAction, AuditEvent, OpenReport, Store, StoreError};
 
 /// The actor written in audit rows for what the kiosk does by itself.
 pub const SYSTEM_ACTOR: &str = "system";
@@ -23,11 +23,12 @@ pub fn recover_previous_run(
     for mut inspection in open_inspections(store)? {
         if inspection.recover_after_crash(now.at) {
             let event =
-                AuditEvent::new(Some(now), SYSTEM_ACTOR, "inspection.interrupted").detail(json!({
-                    "cause": "system_failure",
-                    "previous_run_crashed": report.previous_run_crashed,
-                    "state": inspection.state_name(),
-                }));
+                AuditEvent::new(Some(now), SYSTEM_ACTOR, AuditAction::InspectionInterrupted)
+                    .detail(json!({
+                        "cause": "system_failure",
+                        "previous_run_crashed": report.previous_run_crashed,
+                        "state": inspection.state_name(),
+                    }));
             store.save_inspection(&inspection, event)?;
             tracing::warn!(id = %inspection.id(), "inspection left open by the previous run interrupted");
             closed.push(inspection.id());
@@ -44,8 +45,11 @@ pub fn close_expired(
     let mut closed = Vec::new();
     for mut inspection in open_inspections(store)? {
         if inspection.check_deadline(now.at) {
-            let event = AuditEvent::new(Some(now), SYSTEM_ACTOR, "inspection.interrupted")
-                .detail(json!({ "cause": "deadline_expired", "deadline": inspection.deadline() }));
+            let event =
+                AuditEvent::new(Some(now), SYSTEM_ACTOR, AuditAction::InspectionInterrupted)
+                    .detail(
+                        json!({ "cause": "deadline_expired", "deadline": inspection.deadline() }),
+                    );
             store.save_inspection(&inspection, event)?;
             closed.push(inspection.id());
         }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use vistoria_core::biometrics::GrayImage;
 use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
 use vistoria_core::hashing::Digests;
-use vistoria_core::laudo::{BiometricCheck, InspectorInfo, Laudo, LaudoInputs, StationInfo};
+use vistoria_core::laudo::{InspectorInfo, Laudo, LaudoInputs, StationInfo};
 use vistoria_core::ocr::engine::{symbols_from_hocr, words_from_hocr};
 use vistoria_core::wire::{
     ManifestFile, MediaKind, PackageManifest, canonical_json, manifest_sha256,
@@ -112,10 +112,12 @@ fn sample_laudo() -> Vec<u8> {
             },
             photos: Vec::new(),
             panoramic_segments: Vec::new(),
-            biometric_check: BiometricCheck {
-                matched: true,
-                at: start + chrono::Duration::minutes(10),
-            },
+            biometric_check: vistoria_core::fixtures::simulated_check(
+                start + chrono::Duration::minutes(10),
+            )
+            .unwrap(),
+            plate_reading: None,
+            film_gaps: Vec::new(),
             issued_at: start + chrono::Duration::minutes(10),
             verify_base_url: "https://central.example/laudos/".into(),
         },

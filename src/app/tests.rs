@@ -306,6 +306,7 @@ impl Harness {
     /// the reading asks for it.
     fn take_all_photos(&mut self) {
         let required = self.inspection().row().required.clone();
+        self.wait_for_film();
         for kind in required {
             self.click(&format!("foto-{}", kind.code()));
             self.click("Capturar");
@@ -317,6 +318,23 @@ impl Harness {
             if shot.ocr.as_ref().is_some_and(|o| o.needs_correction) {
                 self.correct_plate();
             }
+        }
+    }
+
+    /// §4: with a bay camera, capture is refused until the film receives frames; waits for the
+    /// first ones (the camera's start-up, not a timing under test).
+    fn wait_for_film(&self) {
+        let id = self.inspection().row().id;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.kiosk.film_state(id) != vistoria_core::film::FilmState::Recording
+            && self.kiosk.film_state(id) != vistoria_core::film::FilmState::NoPanoramicCamera
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a filmagem não começou: {:?}",
+                self.kiosk.film_state(id)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
 

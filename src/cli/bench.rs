@@ -9,7 +9,7 @@ use clap::Subcommand;
 use vistoria_core::clock::CentralStamp;
 use vistoria_core::fixtures;
 use vistoria_core::hashing::Digests;
-use vistoria_core::store::{AuditEvent, NewMedia, Store};
+use vistoria_core::store::{AuditAction, AuditEvent, NewMedia, Store};
 
 use super::synthetic;
 
@@ -134,7 +134,7 @@ fn store(data: &std::path::Path, iterations: u32) -> anyhow::Result<ExitCode> {
     };
     store.save_inspection(
         &inspection,
-        AuditEvent::new(Some(at), "bench", "inspection.opened"),
+        AuditEvent::new(Some(at), "bench", AuditAction::InspectionOpened),
     )?;
     // A few different photos, so nothing benefits from identical input.
     let photos: Vec<Vec<u8>> = (0..4)

@@ -13,9 +13,10 @@ use rand::{RngCore, SeedableRng};
 use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
-use vistoria_core::domain::{Inspection, SignatureInfo, Verdict};
+use vistoria_core::domain::{Inspection, PhotoKind, SignatureInfo, Verdict};
+use vistoria_core::film::FilmState;
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::store::Store;
+use vistoria_core::store::{AuditAction, Store};
 use vistoria_core::wire::Vehicle;
 use vistoria_core::{fixtures, workflow};
 
@@ -122,29 +123,42 @@ fn concluded(
         &mut inspection,
         clock.now()?,
         "bench",
-        "inspection.capture_started",
+        AuditAction::InspectionCaptureStarted,
         json!(null),
         |i, at| i.start_capture(at),
     )?;
     let mut photo = vec![0u8; PHOTO_BYTES];
-    for _ in 0..PHOTOS {
+    // The photos the class requires (§7; core refuses the conclusion without them), then
+    // additional ones up to a full inspection's count.
+    let mut kinds = inspection.data().class.required_photos();
+    while kinds.len() < PHOTOS {
+        kinds.push(PhotoKind::Additional);
+    }
+    for kind in kinds {
         // Incompressible bytes, as a JPEG's are.
         rng.fill_bytes(&mut photo);
-        workflow::store_photo(
+        let record = workflow::store_photo(
             store,
             &inspection,
-            "additional",
+            workflow::photos::Request {
+                kind,
+                retake_reason: None,
+                film: &FilmState::NoPanoramicCamera,
+            },
             &photo,
             clock.now()?,
             "bench",
         )?;
+        if kind == PhotoKind::RearWithPlate {
+            simulate::unread_rear_corrected(store, &inspection, &record, clock.now()?, "bench")?;
+        }
     }
     workflow::apply(
         store,
         &mut inspection,
         clock.now()?,
         "bench",
-        "inspection.concluded",
+        AuditAction::InspectionConcluded,
         json!(null),
         |i, at| {
             fixtures::fill_checklist(i, 0, at);
@@ -153,10 +167,12 @@ fn concluded(
     )?;
     // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
     let station = vistoria_station::demo::simulated_station(STATION);
+    let check = fixtures::keep_simulated_check(store, inspection.id(), "bench", clock.now()?)?;
     let signed = card.sign(
         store,
         &station,
         &inspection,
+        check,
         clock.now()?,
         central_url,
         "bench",
@@ -166,7 +182,7 @@ fn concluded(
         &mut inspection,
         clock.now()?,
         "bench",
-        "inspection.signed",
+        AuditAction::InspectionSigned,
         json!(null),
         |i, at| {
             i.sign(SignatureInfo {

@@ -12,7 +12,7 @@ use sha2::Digest;
 use vistoria_core::domain::PhotoKind;
 use vistoria_core::fixtures;
 use vistoria_core::laudo::{
-    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef, StationInfo,
+    InspectorInfo, Laudo, LaudoInputs, PdfPhoto, PhotoRef, SegmentRef, StationInfo,
 };
 use vistoria_drivers::printer::IppPrinter;
 
@@ -151,10 +151,10 @@ pub fn sample(n: u64) -> anyhow::Result<(Laudo, Vec<PdfPhoto>)> {
             },
             photos: refs,
             panoramic_segments: segments,
-            biometric_check: BiometricCheck {
-                matched: true,
-                at: issued - ChronoDuration::seconds(20),
-            },
+            // A real match of the simulated finger: a laudo has no other way to carry one.
+            biometric_check: fixtures::simulated_check(issued - ChronoDuration::seconds(20))?,
+            plate_reading: None,
+            film_gaps: Vec::new(),
             issued_at: issued,
             verify_base_url: "https://central.vistoria.example/laudos".into(),
         },

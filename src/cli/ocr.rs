@@ -289,7 +289,7 @@ pub fn bench_capture(data: &Path, iterations: u32) -> anyhow::Result<ExitCode> {
     use vistoria_core::domain::PhotoKind;
     use vistoria_core::fixtures;
     use vistoria_core::ocr::synth;
-    use vistoria_core::store::{AuditEvent, Store};
+    use vistoria_core::store::{AuditAction, AuditEvent, Store};
 
     anyhow::ensure!(iterations > 0, "--iterations deve ser maior que zero");
     let (mut store, _) = Store::open(data)?;
@@ -301,7 +301,7 @@ pub fn bench_capture(data: &Path, iterations: u32) -> anyhow::Result<ExitCode> {
     };
     store.save_inspection(
         &inspection,
-        AuditEvent::new(Some(at), "bench", "inspection.opened"),
+        AuditEvent::new(Some(at), "bench", AuditAction::InspectionOpened),
     )?;
     let station = StationInfo {
         name: "ECV Demonstração".into(),
@@ -329,6 +329,7 @@ pub fn bench_capture(data: &Path, iterations: u32) -> anyhow::Result<ExitCode> {
                 kind: PhotoKind::RearWithPlate,
                 at,
                 actor: "bench",
+                retake_reason: None,
             },
         )?;
         totals.push(started.elapsed().as_secs_f64() * 1000.0);

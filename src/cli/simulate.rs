@@ -16,14 +16,16 @@ use clap::Args;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
-use vistoria_core::clock::CentralClock;
+use vistoria_core::clock::{CentralClock, CentralStamp};
 use vistoria_core::config::Station;
 use vistoria_core::domain::{
-    Chassis, Inspection, InspectionId, InterruptionCause, Plate, Renavam, SignatureInfo, StateKind,
-    VehicleIdentity, Verdict,
+    Chassis, Inspection, InspectionId, InterruptionCause, PhotoKind, Plate, Renavam, SignatureInfo,
+    StateKind, VehicleIdentity, Verdict,
 };
+use vistoria_core::film::FilmState;
+use vistoria_core::ocr::correction::{self, CorrectionForm};
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::store::{OutboxState, Store};
+use vistoria_core::store::{AuditAction, MediaRecord, OutboxState, Store};
 use vistoria_core::wire::{Vehicle, VehicleQuery};
 use vistoria_core::{fixtures, workflow};
 
@@ -234,7 +236,7 @@ fn inspect(
         &mut inspection,
         clock.now()?,
         INSPECTOR,
-        "inspection.capture_started",
+        AuditAction::InspectionCaptureStarted,
         json!(null),
         |i, at| i.start_capture(at),
     )?;
@@ -249,14 +251,21 @@ fn inspect(
     for (i, kind) in photos.iter().enumerate() {
         let jpeg =
             synthetic::photo_jpeg(width, height, n * 100 + i as u64 + args.seed * 1_000_000)?;
-        workflow::store_photo(
+        let record = workflow::store_photo(
             store,
             &inspection,
-            kind.code(),
+            workflow::photos::Request {
+                kind: *kind,
+                retake_reason: None,
+                film: &FilmState::NoPanoramicCamera,
+            },
             &jpeg,
             clock.now()?,
             INSPECTOR,
         )?;
+        if *kind == PhotoKind::RearWithPlate {
+            unread_rear_corrected(store, &inspection, &record, clock.now()?, INSPECTOR)?;
+        }
     }
     if interrupted {
         workflow::apply(
@@ -264,7 +273,7 @@ fn inspect(
             &mut inspection,
             clock.now()?,
             INSPECTOR,
-            "inspection.interrupted",
+            AuditAction::InspectionInterrupted,
             json!({ "cause": "customer_gave_up" }),
             |i, at| {
                 i.interrupt(
@@ -280,7 +289,7 @@ fn inspect(
             &mut inspection,
             clock.now()?,
             INSPECTOR,
-            "inspection.concluded",
+            AuditAction::InspectionConcluded,
             json!(null),
             |i, at| {
                 fixtures::fill_checklist(i, n, at);
@@ -288,11 +297,14 @@ fn inspect(
                 i.conclude(verdict, at)
             },
         )?;
-        // §14: a real laudo and `.p7s`, signed with the simulated inspector's test e-CPF.
+        // §14: the simulated reader's finger matched for real, then a real laudo and `.p7s`,
+        // signed with the simulated inspector's test e-CPF.
+        let check = fixtures::keep_simulated_check(store, id, INSPECTOR, clock.now()?)?;
         let signed = ctx.card.sign(
             store,
             station,
             &inspection,
+            check,
             clock.now()?,
             &args.central,
             INSPECTOR,
@@ -310,7 +322,7 @@ fn inspect(
             &mut inspection,
             clock.now()?,
             INSPECTOR,
-            "inspection.signed",
+            AuditAction::InspectionSigned,
             json!({
                 "biometric_confirmation": "simulated",
                 "certificate": { "holder": signed.signer_name, "serial": signed.certificate_serial },
@@ -321,6 +333,46 @@ fn inspect(
     }
     outbox::queue(store, station, &mut inspection, clock.now()?)?;
     Ok(inspection)
+}
+
+/// §6 on a path without OCR: the synthetic rear photo shows no plate, so its reading is stored
+/// as nothing read and the simulated inspector records the correction, as the rule requires
+/// before the conclusion.
+pub fn unread_rear_corrected(
+    store: &mut Store,
+    inspection: &Inspection,
+    rear: &MediaRecord,
+    now: CentralStamp,
+    actor: &str,
+) -> anyhow::Result<()> {
+    correction::record_reading(
+        store,
+        inspection,
+        rear,
+        None,
+        0.0,
+        Some("foto sintética da simulação: sem placa para ler".to_owned()),
+        now,
+        actor,
+    )?;
+    let vehicle = inspection.vehicle();
+    let renavam = vehicle
+        .renavam()
+        .map(|r| r.as_str().to_owned())
+        .context("a simulação consulta pelo RENAVAM")?;
+    correction::record(
+        store,
+        inspection,
+        &rear.id,
+        &CorrectionForm {
+            user: actor,
+            plate: vehicle.plate().as_str(),
+            renavam: &renavam,
+            reason: "simulação: placa conferida pelo vistoriador simulado",
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 /// What the operator types at the counter for a registry vehicle (§5): the plate confirmed

@@ -24,7 +24,7 @@ pub struct State {
     fingers: FingerPicker,
     /// Demo mode: the demo token's PIN is shown.
     demo: bool,
-    score: Option<(f32, chrono::DateTime<chrono::Utc>)>,
+    score: Option<vistoria_core::biometrics::BiometricCheck>,
     pin: String,
     busy: Option<&'static str>,
     error: Option<Failure>,
@@ -39,10 +39,10 @@ pub enum Message {
     Finger(finger_picker::Message),
     /// "Conferir digital".
     ReadFinger,
-    /// The biometric check ended: score and central time.
+    /// The station's biometric check ended (kept by the station for the signature).
     Confirmed(
         InspectionId,
-        Result<(f32, chrono::DateTime<chrono::Utc>), Failure>,
+        Result<vistoria_core::biometrics::BiometricCheck, Failure>,
     ),
     /// The PIN field changed.
     Pin(String),
@@ -118,7 +118,7 @@ impl State {
                         work(
                             kiosk,
                             "biometric-check",
-                            move |k| k.confirm_fingerprint(&s),
+                            move |k| k.confirm_fingerprint(&s, id),
                             move |r| Message::Confirmed(id, r),
                         ),
                         None,
@@ -137,9 +137,7 @@ impl State {
                 self.pin = pin.chars().filter(char::is_ascii_digit).take(16).collect();
             }
             Message::Sign => {
-                if let (None, Some((score, at)), false) =
-                    (self.busy, self.score, self.pin.is_empty())
-                {
+                if let (None, Some(_), false) = (self.busy, &self.score, self.pin.is_empty()) {
                     self.busy = Some("Assinando com o cartão e-CPF e colocando na fila de envio…");
                     self.error = None;
                     let (s, id) = (self.session.clone(), self.row.id);
@@ -149,7 +147,7 @@ impl State {
                         work(
                             kiosk,
                             "sign",
-                            move |k| k.sign(&s, id, score, at, &pin),
+                            move |k| k.sign(&s, id, &pin),
                             move |r| Message::Signed(id, r),
                         ),
                         None,

@@ -99,12 +99,13 @@ impl CardSetup {
     }
 
     /// Opens the card with `pin` and signs `content` after the §14 checks (certificate CPF =
-    /// the inspector's, valid at central time, digitalSignature, chain to the roots). The
-    /// biometric re-check has passed by then.
+    /// the inspector's, valid at central time, digitalSignature, chain to the roots, and the
+    /// station's own biometric `check`, which only core's matcher makes).
     pub fn sign(
         &self,
         pin: &str,
         inspector_cpf: &str,
+        check: &vistoria_core::biometrics::BiometricCheck,
         now: chrono::DateTime<chrono::Utc>,
         content: &[u8],
     ) -> Result<(DetachedSignature, EcpfCertificate), Failure> {
@@ -146,7 +147,7 @@ impl CardSetup {
                 now,
                 roots: &roots,
                 policy: &policy,
-                biometric_matched: true,
+                biometric_matched: check.score() >= check.threshold(),
             },
         )
         // The §14 checks refused the certificate (someone else's, expired, not ICP-Brasil).

@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use vistoria_core::capture::{self, Shot};
+use vistoria_core::capture::Shot;
 use vistoria_core::domain::{
     Chassis, ChecklistItem, Condition, Inspection, InspectionId, InterruptionCause, PhotoKind,
     Plate, Renavam, StateKind, VehicleData, VehicleIdentity, Verdict,
 };
-use vistoria_core::ocr::correction::{self, CorrectionForm, PlateCheck};
+use vistoria_core::ocr::correction::{self, CorrectionForm};
 use vistoria_core::ocr::{PlateReader, PlateReading};
-use vistoria_core::store::{AuditEvent, MediaRecord};
+use vistoria_core::store::AuditAction;
 use vistoria_core::wire::VehicleQuery;
 use vistoria_core::{outbox, workflow};
 
@@ -250,7 +250,7 @@ impl Station {
         &self,
         id: InspectionId,
         actor: &str,
-        action: &str,
+        action: AuditAction,
         detail: serde_json::Value,
         event: impl FnOnce(
             &mut Inspection,
@@ -286,10 +286,49 @@ impl Station {
         self.apply(
             id,
             &session.login,
-            "inspection.capture_started",
+            AuditAction::InspectionCaptureStarted,
             json!(null),
             |i, at| i.start_capture(at),
         )
+    }
+
+    /// Re-entering inspection `id`: its photos as stored (core's [`workflow::view`]), the rear
+    /// one with its stored §6 reading, and `needs_correction` as core's gate says, so a screen
+    /// rebuilt after "Continuar" or a restart shows exactly what is stored.
+    pub fn stored_shots(&self, id: InspectionId) -> Result<Vec<PhotoShot>, Failure> {
+        let core = self.core();
+        let view = workflow::view::load(&core.store, id).map_err(Failure::from)?;
+        let mut shots = Vec::with_capacity(view.photos.len());
+        for taken in &view.photos {
+            let bytes = core
+                .store
+                .read_media(&taken.media)
+                .map_err(Failure::from)?;
+            let image = image::load_from_memory(&bytes)
+                .map_err(|e| Failure::internal(format!("foto gravada ilegível: {e}")))?
+                .to_rgb8();
+            let latest_rear = view.plate.media_id.as_deref() == Some(taken.media.id.as_str());
+            let ocr = latest_rear.then(|| {
+                let reading = view.plate.reading.as_ref();
+                OcrCheck {
+                    read: reading.and_then(|r| r.read.clone()),
+                    confidence: reading.map_or(0.0, |r| r.confidence),
+                    needs_correction: view.pending_correction(),
+                    error: reading.and_then(|r| r.error.clone()),
+                }
+            });
+            shots.push(PhotoShot {
+                media_id: taken.media.id.clone(),
+                kind: taken.kind,
+                md5: taken.media.digests.md5.clone(),
+                sha256: taken.media.digests.sha256.clone(),
+                thumbnail: Thumbnail::of(&image, 640),
+                reuse_warning: None,
+                ocr,
+                ms: 0,
+            });
+        }
+        Ok(shots)
     }
 
     /// A preview frame from the camera, scaled down (no evidence is made of it).
@@ -318,17 +357,19 @@ impl Station {
     ) -> Result<PhotoShot, Failure> {
         let started = std::time::Instant::now();
         let inspection = self.load(id)?;
-        if inspection.state_kind() != StateKind::Capturing {
-            return Err(Failure::rule(format!(
-                "a vistoria está {}: não é possível fotografar",
-                inspection.state_kind().label_pt()
-            )));
-        }
-        if let Some(reason) = retake_reason
-            && reason.trim().chars().count() < 5
-        {
-            return Err(Failure::rule("Informe o motivo para refazer a foto"));
-        }
+        // The rules (capturing, §4 film, a reason for a retake) are core's; checked before the
+        // shutter so a refused photo costs nothing, and again where it is stored.
+        let film = self.film_state(id);
+        workflow::photos::check(
+            &self.core().store,
+            &inspection,
+            workflow::photos::Request {
+                kind,
+                retake_reason,
+                film: &film,
+            },
+        )
+        .map_err(Failure::from)?;
         if let Some(demo) = &self.0.demo {
             lock(demo).point_camera(Some(inspection.vehicle().plate().clone()), Some(kind));
         }
@@ -341,7 +382,7 @@ impl Station {
         let info = self.capture_info();
         let mut core = self.core();
         let core = &mut *core;
-        let evidence = capture::capture(
+        let evidence = workflow::photos::take(
             &mut core.store,
             &mut core.reuse,
             &info,
@@ -352,22 +393,11 @@ impl Station {
                 kind,
                 at: now,
                 actor: &session.login,
+                retake_reason,
             },
+            &film,
         )
         .map_err(Failure::from)?;
-        if let Some(reason) = retake_reason {
-            core.store
-                .audit(
-                    AuditEvent::new(Some(now), &session.login, "media.retake")
-                        .inspection(id)
-                        .detail(json!({
-                            "kind": kind.code(),
-                            "media_id": evidence.record.id,
-                            "reason": reason.trim(),
-                        })),
-                )
-                .map_err(Failure::from)?;
-        }
         let stored = core
             .store
             .read_media(&evidence.record)
@@ -375,24 +405,33 @@ impl Station {
         let shown = image::load_from_memory(&stored)
             .map_err(|e| Failure::internal(format!("foto gravada ilegível: {e}")))?
             .to_rgb8();
-        let ocr = (kind == PhotoKind::RearWithPlate).then(|| {
+        let ocr = if kind == PhotoKind::RearWithPlate {
+            // §6: the reading is stored with the photo; the gate is core's, from the store.
             let reading = read_plate(&mut core.ocr, &image);
-            check(&inspection, reading)
-        });
-        if let Some(check) = &ocr {
-            core.store
-                .audit(
-                    AuditEvent::new(Some(now), &session.login, "ocr.read")
-                        .inspection(id)
-                        .detail(json!({
-                            "media_id": evidence.record.id,
-                            "read": check.read,
-                            "confidence": check.confidence,
-                            "needs_correction": check.needs_correction,
-                        })),
-                )
-                .map_err(Failure::from)?;
-        }
+            let (read, confidence, error) = match reading {
+                Ok(r) => (r.plate, r.confidence, None),
+                Err(e) => (None, 0.0, Some(e.to_string())),
+            };
+            let stored = correction::record_reading(
+                &mut core.store,
+                &inspection,
+                &evidence.record,
+                read.as_ref(),
+                confidence,
+                error,
+                now,
+                &session.login,
+            )
+            .map_err(Failure::from)?;
+            Some(OcrCheck {
+                needs_correction: stored.needs_correction(),
+                read: stored.read,
+                confidence: stored.confidence,
+                error: stored.error,
+            })
+        } else {
+            None
+        };
         Ok(PhotoShot {
             media_id: evidence.record.id.clone(),
             kind,
@@ -411,38 +450,24 @@ impl Station {
         })
     }
 
-    /// The §6 correction: typed plate and RENAVAM plus a reason, by the logged-in user; the
-    /// photo and the original reading (`read`, `confidence`, as the capture reported them) are
-    /// kept in the audit row.
-    #[allow(clippy::too_many_arguments)]
+    /// The §6 correction of rear photo `media_id`: typed plate and RENAVAM plus a reason, by the
+    /// logged-in user; core keeps the photo and takes the original reading from the store.
     pub fn correct_plate(
         &self,
         session: &Session,
         id: InspectionId,
         media_id: &str,
-        read: Option<&str>,
-        confidence: f32,
         plate: &str,
         renavam: &str,
         reason: &str,
     ) -> Result<(), Failure> {
         let inspection = self.load(id)?;
         let now = self.now()?;
-        let original = read.and_then(|r| Plate::parse(r).ok());
         let mut core = self.core();
-        let photo: MediaRecord = core
-            .store
-            .media_of(id)
-            .map_err(Failure::from)?
-            .into_iter()
-            .find(|m| m.id == media_id)
-            .ok_or_else(|| Failure::rule("a foto da leitura não pertence a esta vistoria"))?;
         correction::record(
             &mut core.store,
             &inspection,
-            &photo,
-            original.as_ref(),
-            confidence,
+            media_id,
             &CorrectionForm {
                 user: &session.login,
                 plate,
@@ -468,54 +493,21 @@ impl Station {
         self.apply(
             id,
             &session.login,
-            "inspection.item_recorded",
+            AuditAction::InspectionItemRecorded,
             json!({ "item": item.code(), "condition": condition, "note": note }),
             |i, at| i.record_item(item, condition, note, at),
         )
     }
 
-    /// Concludes with the checklist's verdict, once every required photo is taken (§7, §13).
+    /// Concludes with the checklist's verdict; core refuses it while a required photo is
+    /// missing (§7) or the §6 correction is pending.
     pub fn conclude(&self, session: &Session, id: InspectionId) -> Result<InspectionRow, Failure> {
-        let inspection = self.load(id)?;
-        let taken: Vec<String> = self
-            .core()
-            .store
-            .media_of(id)
-            .map_err(Failure::from)?
-            .into_iter()
-            .map(|m| m.kind)
-            .collect();
-        let missing: Vec<&str> = inspection
-            .data()
-            .class
-            .required_photos()
-            .into_iter()
-            .filter(|k| !taken.iter().any(|t| t == k.code()))
-            .map(PhotoKind::label_pt)
-            .collect();
-        if !missing.is_empty() {
-            return Err(Failure::rule(format!(
-                "Faltam fotos: {}",
-                missing.join(", ")
-            )));
-        }
-        let verdict = inspection.checklist().verdict().ok_or_else(|| {
-            let missing: Vec<&str> = inspection
-                .checklist()
-                .missing()
-                .into_iter()
-                .map(ChecklistItem::label_pt)
-                .collect();
-            Failure::rule(format!("Checklist incompleto: {}", missing.join(", ")))
-        })?;
-        let detail = json!({ "verdict": verdict.label_pt() });
-        self.apply(
-            id,
-            &session.login,
-            "inspection.concluded",
-            detail,
-            |i, at| i.conclude(verdict, at),
-        )
+        let now = self.now()?;
+        let mut core = self.core();
+        let mut inspection = core.inspection(id)?;
+        workflow::conclude(&mut core.store, &mut inspection, now, &session.login)
+            .map_err(Failure::from)?;
+        Ok(InspectionRow::of(&inspection))
     }
 
     /// Interrupts with a cause (§12) and queues it: an interrupted inspection is delivered too.
@@ -530,7 +522,7 @@ impl Station {
         self.apply(
             id,
             &session.login,
-            "inspection.interrupted",
+            AuditAction::InspectionInterrupted,
             json!({ "cause": cause.code(), "note": note.trim() }),
             |i, at| i.interrupt(cause, &note, at),
         )?;
@@ -580,24 +572,4 @@ fn read_plate(
         .as_mut()
         .ok_or_else(|| Failure::internal("leitor de placas indisponível"))?;
     reader.read(image).map_err(Failure::from)
-}
-
-fn check(inspection: &Inspection, reading: Result<PlateReading, Failure>) -> OcrCheck {
-    match reading {
-        Ok(r) => {
-            let result = correction::compare(inspection.vehicle().plate(), r.plate.as_ref());
-            OcrCheck {
-                read: r.plate.map(|p| p.as_str().to_owned()),
-                confidence: r.confidence,
-                needs_correction: result.needs_correction(),
-                error: None,
-            }
-        }
-        Err(e) => OcrCheck {
-            read: None,
-            confidence: 0.0,
-            needs_correction: PlateCheck::Unreadable.needs_correction(),
-            error: Some(e.to_string()),
-        },
-    }
 }

@@ -30,7 +30,7 @@ impl Station {
         core: &mut Core,
         inspection: &Inspection,
         inspector: &Session,
-        biometric_at: DateTime<Utc>,
+        biometric_check: BiometricCheck,
         issued_at: DateTime<Utc>,
     ) -> Result<(Laudo, Vec<PdfPhoto>), Failure> {
         let id = inspection.id();
@@ -63,6 +63,12 @@ impl Station {
         // The panoramic film's segments, as stored (a retried signature finds them there).
         let segments =
             vistoria_core::laudo::stored::segment_refs(&core.store, id).map_err(Failure::from)?;
+        // §6 and §4 as stored, plus the gaps of the film still running (§4: every one listed).
+        let plate_reading = vistoria_core::laudo::stored::plate_reading(&core.store, inspection)
+            .map_err(Failure::from)?;
+        let mut film_gaps =
+            vistoria_core::film::stored_gaps(&core.store, id).map_err(Failure::from)?;
+        vistoria_core::film::merge(&mut film_gaps, self.live_film_gaps(id));
         let station = &self.0.station;
         let laudo = Laudo::from_inspection(
             inspection,
@@ -79,10 +85,9 @@ impl Station {
                 },
                 photos: refs,
                 panoramic_segments: segments,
-                biometric_check: BiometricCheck {
-                    matched: true,
-                    at: biometric_at,
-                },
+                biometric_check,
+                plate_reading,
+                film_gaps,
                 issued_at,
                 verify_base_url: format!("{}/laudos/", self.0.central_url.trim_end_matches('/')),
             },

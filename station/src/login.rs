@@ -117,32 +117,30 @@ impl Station {
         result
     }
 
-    /// The §14 biometric re-check of the logged-in inspector right before signing.
+    /// The §14 biometric re-check of the logged-in inspector right before signing inspection
+    /// `id`: the station takes the finger from its own reader and core matches it and keeps the
+    /// passed check for the signature (the laudo carries its score, threshold, finger, time).
     pub fn confirm_fingerprint(
         &self,
         session: &Session,
-    ) -> Result<(f32, chrono::DateTime<chrono::Utc>), Failure> {
+        id: vistoria_core::domain::InspectionId,
+    ) -> Result<vistoria_core::biometrics::BiometricCheck, Failure> {
         let image = self.touch()?;
         let now = self.now()?;
-        let at = Some(now);
         let mut core = self.core();
         let core = &mut *core;
-        let outcome = enrolment::verify(
+        let inspection = core.inspection(id)?;
+        let check = vistoria_core::workflow::signature::confirm_fingerprint(
             &mut core.store,
             &core.vault,
+            &inspection,
             &session.login,
             &image,
             core.last_finger.as_ref(),
-            at,
+            now,
         );
         core.last_finger = Some(image);
-        let outcome = outcome.map_err(Failure::from)?;
-        match outcome.user {
-            Some(_) => Ok((outcome.score, now.at)),
-            None => Err(Failure::rule(
-                "a digital não confere com a do vistoriador logado",
-            )),
-        }
+        check.map_err(Failure::from)
     }
 
     /// One touch on the reader shown as an image (diagnostics' live view of the reader).

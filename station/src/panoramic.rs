@@ -10,8 +10,9 @@ use std::sync::Mutex;
 
 use serde_json::json;
 use vistoria_core::domain::InspectionId;
+use vistoria_core::film::{FilmGap, FilmState};
 use vistoria_core::laudo::SegmentRef;
-use vistoria_core::store::{AuditEvent, NewMedia};
+use vistoria_core::store::{AuditAction, AuditEvent, NewMedia};
 use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEvent};
 use vistoria_drivers::panoramic::{Manifest, Presence};
 
@@ -72,15 +73,15 @@ impl Station {
             Ok(recorder) => {
                 lock(&p.running).insert(id, recorder);
                 let action = if resumed {
-                    "panoramic.resumed"
+                    AuditAction::PanoramicResumed
                 } else {
-                    "panoramic.started"
+                    AuditAction::PanoramicStarted
                 };
                 AuditEvent::new(at, super::SYSTEM, action)
             }
             Err(e) => {
                 tracing::error!(%id, %e, "panoramic recording not started");
-                AuditEvent::new(at, super::SYSTEM, "panoramic.start_failed")
+                AuditEvent::new(at, super::SYSTEM, AuditAction::PanoramicStartFailed)
                     .detail(json!({ "error": e.to_string() }))
             }
         };
@@ -103,7 +104,7 @@ impl Station {
         let manifest = recorder
             .stop()
             .map_err(|e| Failure::device(format!("gravação panorâmica: {e}")))?;
-        self.store_film(id, &dir, &manifest, "panoramic.stopped")
+        self.store_film(id, &dir, &manifest, AuditAction::PanoramicStopped)
     }
 
     /// Stores the segments and the manifest of a finished recording in `dir` as the media of
@@ -114,7 +115,7 @@ impl Station {
         id: InspectionId,
         dir: &Path,
         manifest: &Manifest,
-        action: &str,
+        action: AuditAction,
     ) -> Result<Vec<SegmentRef>, Failure> {
         let now = self.now()?;
         let mut core = self.core();
@@ -181,6 +182,37 @@ impl Station {
         Ok(refs)
     }
 
+    /// The film of inspection `id` as core's §4 rule takes it (capture is refused unless it
+    /// runs, at a station that has the camera).
+    pub fn film_state(&self, id: InspectionId) -> FilmState {
+        let Some(p) = &self.0.panoramic else {
+            return FilmState::NoPanoramicCamera;
+        };
+        match lock(&p.running).get(&id) {
+            None => {
+                FilmState::NotRecording("a filmagem desta vistoria não está em andamento".into())
+            }
+            Some(recorder) if recorder.live().receiving => FilmState::Recording,
+            Some(_) => FilmState::NotRecording("sem imagem da câmera panorâmica".into()),
+        }
+    }
+
+    /// The gaps of the film of `id` still being recorded, from the manifest the recorder keeps
+    /// on disk (the stored film's gaps are core's to read).
+    pub(super) fn live_film_gaps(&self, id: InspectionId) -> Vec<FilmGap> {
+        let Some(p) = &self.0.panoramic else {
+            return Vec::new();
+        };
+        let path = p.root.join(id.to_string()).join("manifest.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => vistoria_core::film::gaps_in_manifest(&bytes).unwrap_or_else(|e| {
+                tracing::error!(%id, %e, "live film manifest unreadable");
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// What the panoramic camera sees of inspection `id`'s bay now (§4, §17e); `None` when it
     /// is not being filmed or no frame has come since the last loss.
     pub fn bay_presence(&self, id: InspectionId) -> Option<Presence> {
@@ -218,11 +250,11 @@ impl Station {
                     cause,
                     detail,
                 } => (
-                    "panoramic.video_lost",
+                    AuditAction::PanoramicVideoLost,
                     json!({ "at_s": at_s, "cause": cause, "detail": detail }),
                 ),
                 RecorderEvent::VideoRestored { at_s, missing_s } => (
-                    "panoramic.video_restored",
+                    AuditAction::PanoramicVideoRestored,
                     json!({ "at_s": at_s, "missing_s": missing_s }),
                 ),
                 // §4: the vehicle stays in the monitored area the whole inspection. One row
@@ -231,10 +263,10 @@ impl Station {
                     let mut empty = lock(&p.empty_bay);
                     match state {
                         Presence::Absent if empty.insert(id) => {
-                            ("panoramic.bay_empty", json!({ "at_s": at_s }))
+                            (AuditAction::PanoramicBayEmpty, json!({ "at_s": at_s }))
                         }
                         Presence::Present if empty.remove(&id) => {
-                            ("panoramic.bay_occupied", json!({ "at_s": at_s }))
+                            (AuditAction::PanoramicBayOccupied, json!({ "at_s": at_s }))
                         }
                         _ => continue,
                     }

@@ -8,7 +8,7 @@
 use serde_json::json;
 use vistoria_core::clock::CentralStamp;
 use vistoria_core::domain::{InspectionId, StateKind};
-use vistoria_core::store::AuditEvent;
+use vistoria_core::store::{AuditAction, AuditEvent};
 use vistoria_drivers::panoramic::recovery;
 
 use super::{Station, lock};
@@ -64,7 +64,7 @@ impl Station {
                 "gap_end_s": gap.map(|g| g.end_s),
                 "still_open": inspection.is_open(),
             });
-            let row = AuditEvent::new(now, super::SYSTEM, "panoramic.recovered")
+            let row = AuditEvent::new(now, super::SYSTEM, AuditAction::PanoramicRecovered)
                 .inspection(id)
                 .detail(detail);
             if let Err(e) = self.core().store.audit(row) {
@@ -83,9 +83,12 @@ impl Station {
                     tracing::error!(%id, %e, "recovered manifest not written");
                     continue;
                 }
-                if let Err(e) =
-                    self.store_film(id, &dir, &found.manifest, "panoramic.stopped_by_crash")
-                {
+                if let Err(e) = self.store_film(
+                    id,
+                    &dir,
+                    &found.manifest,
+                    AuditAction::PanoramicStoppedByCrash,
+                ) {
                     tracing::error!(%id, %e, "recovered recording not stored");
                     continue;
                 }

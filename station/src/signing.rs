@@ -8,12 +8,11 @@
 //! else, expired, without digitalSignature, card removed) fails before anything is stored: the
 //! inspection stays concluded, listed for the inspector, and can be signed again.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use vistoria_core::domain::{InspectionId, SignatureInfo, StateKind};
 use vistoria_core::laudo::SignatureBlock;
 use vistoria_core::signing::mask_cpf;
-use vistoria_core::store::AuditEvent;
+use vistoria_core::store::{AuditAction, AuditEvent};
 
 use super::{Failure, InspectionRow, Session, Station};
 
@@ -44,16 +43,10 @@ fn holder(name: &str) -> String {
 
 impl Station {
     /// Signs the laudo of concluded inspection `id` with the inspector's card and `pin`, after
-    /// the §14 biometric re-check (`biometric_score` at `biometric_at`, both in the laudo),
-    /// stores laudo and `.p7s`, queues the package and prints the laudo.
-    pub fn sign(
-        &self,
-        session: &Session,
-        id: InspectionId,
-        biometric_score: f32,
-        biometric_at: DateTime<Utc>,
-        pin: &str,
-    ) -> Result<Signed, Failure> {
+    /// the §14 biometric re-check the station made itself ([`Station::confirm_fingerprint`]; its
+    /// score, threshold, finger and time go into the laudo), stores laudo and `.p7s`, queues
+    /// the package and prints the laudo.
+    pub fn sign(&self, session: &Session, id: InspectionId, pin: &str) -> Result<Signed, Failure> {
         let inspection = self.load(id)?;
         if inspection.state_kind() != StateKind::Concluded {
             return Err(Failure::rule(
@@ -61,26 +54,44 @@ impl Station {
             ));
         }
         let now = self.now()?;
+        // §14: only a check the station's reader took and core matched stands for this
+        // signature; core refuses the signing event without it too.
+        let check = vistoria_core::workflow::signature::check_for_signature(
+            &self.core().store,
+            &inspection,
+            &session.login,
+            now.at,
+        )
+        .map_err(Failure::from)?;
         // The laudo is what the card signs: built first, from the stored inspection (§14: the
         // biometric re-check's result and time are in it).
         let (laudo, photos) = {
             let mut core = self.core();
-            self.build_laudo(&mut core, &inspection, session, biometric_at, now.at)?
+            self.build_laudo(&mut core, &inspection, session, check.clone(), now.at)?
         };
         let content = laudo.canonical_bytes();
-        let (signed, certificate) = match self.0.card.sign(pin, &session.cpf, now.at, &content) {
-            Ok(done) => done,
-            Err(why) => {
-                let mut core = self.core();
-                let event = AuditEvent::new(Some(now), &session.login, "inspection.sign_failed")
+        let (signed, certificate) =
+            match self
+                .0
+                .card
+                .sign(pin, &session.cpf, &check, now.at, &content)
+            {
+                Ok(done) => done,
+                Err(why) => {
+                    let mut core = self.core();
+                    let event = AuditEvent::new(
+                        Some(now),
+                        &session.login,
+                        AuditAction::InspectionSignFailed,
+                    )
                     .inspection(id)
                     .detail(json!({ "reason": why.to_string() }));
-                if let Err(e) = core.store.audit(event) {
-                    tracing::error!(%e, "failed signature not audited");
+                    if let Err(e) = core.store.audit(event) {
+                        tracing::error!(%e, "failed signature not audited");
+                    }
+                    return Err(why);
                 }
-                return Err(why);
-            }
-        };
+            };
         // The film ends with the laudo (§17); what it stored is already in the store.
         if let Err(e) = self.stop_recording(id) {
             tracing::error!(%id, %e, "panoramic recording not stored");
@@ -106,12 +117,14 @@ impl Station {
         let row = self.apply(
             id,
             &session.login,
-            "inspection.signed",
+            AuditAction::InspectionSigned,
             json!({
                 "biometric_confirmation": {
                     "login": session.login,
-                    "score": biometric_score,
-                    "at": biometric_at,
+                    "score": check.score(),
+                    "threshold": check.threshold(),
+                    "finger": check.finger(),
+                    "at": check.at(),
                 },
                 "certificate": {
                     "holder": signer,

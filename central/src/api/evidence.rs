@@ -276,5 +276,39 @@ pub fn check_laudo(manifest: &PackageManifest, laudo: &Laudo) -> Result<(), ApiE
             ),
         ));
     }
+    // §6: the plate reading and its correction the inspector signed are the package's (a
+    // station that sends them in the manifest; older ones do not).
+    if let Some(sent) = manifest.metadata.get("plate_reading") {
+        let signed = serde_json::to_value(&laudo.plate_reading).unwrap_or_default();
+        if &signed != sent {
+            return Err(refused(
+                "laudo.plate_reading",
+                "a leitura da placa (§6) do laudo difere da leitura do pacote",
+            ));
+        }
+    }
+    // §4: every gap of the film the laudo lists is in the package's list, which may hold more
+    // (the film runs on until the laudo is signed and stored).
+    if let Some(sent) = manifest
+        .metadata
+        .get("film_gaps")
+        .and_then(|g| g.as_array())
+    {
+        let known = |gap: &vistoria_core::film::FilmGap| {
+            sent.iter().any(|g| {
+                g["start_ms"] == serde_json::json!(gap.start_ms)
+                    && g["cause"] == serde_json::json!(gap.cause)
+            })
+        };
+        if let Some(gap) = laudo.film_gaps.iter().find(|g| !known(g)) {
+            return Err(refused(
+                "laudo.film_gaps",
+                format!(
+                    "a interrupção da filmagem aos {} ms citada no laudo não está no pacote",
+                    gap.start_ms
+                ),
+            ));
+        }
+    }
     Ok(())
 }

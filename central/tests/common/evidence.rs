@@ -10,9 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use vistoria_core::domain::{Inspection, Plate, Renavam, VehicleIdentity};
 use vistoria_core::hashing::{Digests, sha256_hex};
-use vistoria_core::laudo::{
-    BiometricCheck, InspectorInfo, Laudo, LaudoInputs, PhotoRef, StationInfo,
-};
+use vistoria_core::laudo::{InspectorInfo, Laudo, LaudoInputs, PhotoRef, StationInfo};
 use vistoria_core::signing::test_pki::{self, SoftwareSigner};
 use vistoria_core::signing::{SignaturePolicy, sign_detached};
 use vistoria_core::wire::{ManifestFile, MediaKind, PackageManifest, Vehicle};
@@ -138,10 +136,9 @@ impl Delivery {
                 },
                 photos: refs,
                 panoramic_segments: Vec::new(),
-                biometric_check: BiometricCheck {
-                    matched: true,
-                    at: start,
-                },
+                biometric_check: vistoria_core::fixtures::simulated_check(start).unwrap(),
+                plate_reading: None,
+                film_gaps: Vec::new(),
                 issued_at: start,
                 verify_base_url: "https://central.example/laudos/".into(),
             },

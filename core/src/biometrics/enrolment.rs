@@ -13,7 +13,7 @@ use super::template::Template;
 use super::vault::Vault;
 use super::{BiometricError, analyse};
 use crate::clock::CentralStamp;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditAction, AuditEvent, Store};
 
 /// Captures an enrolment needs.
 pub const ENROL_CAPTURES: usize = 3;
@@ -97,14 +97,14 @@ impl Enrolment {
         if !agree {
             audit(
                 store,
-                AuditEvent::new(at, actor, "biometrics.enrolment_rejected").detail(detail),
+                AuditEvent::new(at, actor, AuditAction::BiometricsEnrolmentRejected).detail(detail),
             )?;
             return Err(BiometricError::Disagreement);
         }
         vault.save(&self.user, &self.templates)?;
         audit(
             store,
-            AuditEvent::new(at, actor, "biometrics.enrolled").detail(detail),
+            AuditEvent::new(at, actor, AuditAction::BiometricsEnrolled).detail(detail),
         )
     }
 }
@@ -120,7 +120,7 @@ pub fn remove(
     let removed = vault.remove(user)?;
     audit(
         store,
-        AuditEvent::new(at, actor, "biometrics.removed")
+        AuditEvent::new(at, actor, AuditAction::BiometricsRemoved)
             .detail(json!({"user": user, "existed": removed})),
     )?;
     Ok(removed)
@@ -167,7 +167,7 @@ pub fn verify(
         Err(e) => {
             audit(
                 store,
-                AuditEvent::new(at, user, "biometrics.capture_rejected")
+                AuditEvent::new(at, user, AuditAction::BiometricsCaptureRejected)
                     .detail(json!({"reason": e.to_string()})),
             )?;
             return Err(e);
@@ -176,9 +176,9 @@ pub fn verify(
     let score = best_score(vault, user, &probe)?;
     let accepted = score >= THRESHOLD;
     let action = if accepted {
-        "biometrics.login"
+        AuditAction::BiometricsLogin
     } else {
-        "biometrics.login_failed"
+        AuditAction::BiometricsLoginFailed
     };
     audit(
         store,
@@ -220,9 +220,9 @@ pub fn identify(
     };
     let actor = user.clone().unwrap_or_else(|| "unknown".to_owned());
     let action = if user.is_some() {
-        "biometrics.login"
+        AuditAction::BiometricsLogin
     } else {
-        "biometrics.login_failed"
+        AuditAction::BiometricsLoginFailed
     };
     audit(
         store,

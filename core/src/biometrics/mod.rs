@@ -6,6 +6,7 @@
 //! [`minutiae`] → [`template`]; matching in [`cylinder`] and [`matcher`]; acceptance of a capture
 //! in [`quality`]; storage in [`vault`]; flows in [`enrolment`].
 
+pub mod check;
 pub mod cylinder;
 pub mod enhancement;
 pub mod enrolment;
@@ -21,6 +22,7 @@ pub mod synthesis;
 pub mod template;
 pub mod vault;
 
+pub use check::{BiometricCheck, CheckError};
 pub use image::GrayImage;
 pub use matcher::{Prepared, THRESHOLD};
 pub use template::Template;

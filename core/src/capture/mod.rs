@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::clock::CentralStamp;
 use crate::domain::{InspectionId, PhotoKind};
-use crate::store::{AuditEvent, MediaRecord, NewMedia, Store, StoreError};
+use crate::store::{AuditAction, AuditEvent, MediaRecord, NewMedia, Store, StoreError};
 
 pub use phash::{ReuseIndex, ReuseMatch};
 pub use quality::{QualityError, QualityLimits};
@@ -101,6 +101,8 @@ pub struct Shot<'a> {
     pub at: CentralStamp,
     /// Who is capturing.
     pub actor: &'a str,
+    /// Why a photo of this kind is taken again (the rule is [`crate::workflow::photos`]).
+    pub retake_reason: Option<&'a str>,
 }
 
 /// Turns a frame into stored evidence.
@@ -153,7 +155,7 @@ pub fn capture(
     )
     .map_err(CaptureError::Encode)?;
     lap(&mut t.jpeg);
-    let record = store.store_media(
+    let record = store.store_photo(
         NewMedia {
             inspection_id: shot.inspection,
             kind: shot.kind.code(),
@@ -162,6 +164,7 @@ pub fn capture(
             bytes: &bytes,
         },
         shot.actor,
+        shot.retake_reason,
     )?;
     index
         .record(phash::HashEntry {
@@ -173,7 +176,7 @@ pub fn capture(
         .map_err(CaptureError::Index)?;
     if let Some(m) = &reuse {
         store.audit(
-            AuditEvent::new(Some(shot.at), shot.actor, "media.reuse_suspected")
+            AuditEvent::new(Some(shot.at), shot.actor, AuditAction::MediaReuseSuspected)
                 .inspection(shot.inspection)
                 .detail(serde_json::json!({
                     "media_id": record.id,
@@ -225,7 +228,10 @@ mod tests {
         let second = fixtures::sample_inspection(1);
         for i in [&first, &second] {
             store
-                .save_inspection(i, AuditEvent::new(Some(at), "op", "inspection.opened"))
+                .save_inspection(
+                    i,
+                    AuditEvent::new(Some(at), "op", AuditAction::InspectionOpened),
+                )
                 .unwrap();
         }
         let frame = synth::scene(21, 1600, 1024).image;
@@ -234,6 +240,7 @@ mod tests {
             kind: PhotoKind::RearWithPlate,
             at,
             actor: "op",
+            retake_reason: None,
         };
         let ev = capture(
             &mut store,
@@ -291,7 +298,7 @@ mod tests {
         store
             .save_inspection(
                 &inspection,
-                AuditEvent::new(Some(at), "op", "inspection.opened"),
+                AuditEvent::new(Some(at), "op", AuditAction::InspectionOpened),
             )
             .unwrap();
         let shot = Shot {
@@ -299,6 +306,7 @@ mod tests {
             kind: PhotoKind::Front,
             at,
             actor: "op",
+            retake_reason: None,
         };
         let blurred =
             imageproc::filter::gaussian_blur_f32(&synth::scene(2, 1600, 1024).image, 12.0);

@@ -1,4 +1,4 @@
-//! The pure inspection domain: identifiers (plate, RENAVAM, chassis), vehicle classes and
+//! The pure inspection domain: identifiers (plate, RENAVAM, chassis, the inspector's CPF), vehicle classes and
 //! what they require, the §13 checklist and the inspection state machine.
 //!
 //! No I/O and no clock: every time is passed in, and is the central time (2d).
@@ -8,6 +8,7 @@
 
 pub mod chassis;
 pub mod checklist;
+pub mod cpf;
 pub mod identity;
 pub mod inspection;
 pub mod outcome;
@@ -20,6 +21,7 @@ pub use chassis::{Chassis, ChassisError, ChassisWarning};
 pub use checklist::{
     Checklist, ChecklistEntry, ChecklistError, ChecklistGroup, ChecklistItem, Condition,
 };
+pub use cpf::{Cpf, CpfError};
 pub use identity::{
     IdentityError, InspectionId, InvalidInspectionId, VehicleData, VehicleIdentity,
 };

@@ -4,10 +4,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::biometrics::BiometricCheck;
 use crate::domain::{Inspection, Outcome, Verdict};
+pub use crate::film::FilmGap;
+use crate::ocr::correction::PlateCorrection;
 
 /// Version of the laudo document format. Bumped on any change to its fields.
-pub const LAUDO_VERSION: u32 = 1;
+/// 2: the §14 check with its real score, threshold, finger and time; the §6 reading and its
+/// correction; the gaps of the film (§4).
+pub const LAUDO_VERSION: u32 = 2;
 
 /// The station that made the inspection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,13 +128,20 @@ pub struct SegmentRef {
     pub sha256: String,
 }
 
-/// The biometric re-check right before the signature (§14, "conferência biométrica").
+/// The §6 reading of the rear photo and, when it differed from the typed plate or nothing was
+/// read, its correction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BiometricCheck {
-    /// Whether the fingerprint matched the logged-in inspector.
-    pub matched: bool,
-    /// Central time of the check.
-    pub at: DateTime<Utc>,
+pub struct PlateReadingLine {
+    /// SHA-256 of the rear photo read.
+    pub photo_sha256: String,
+    /// What OCR read, if anything.
+    pub read: Option<String>,
+    /// Confidence, millionths (integers only).
+    pub confidence_ppm: u32,
+    /// `match`, `mismatch` or `unreadable` (`unread` when no reading was stored).
+    pub result: String,
+    /// The correction, with who made it, why and when.
+    pub correction: Option<PlateCorrection>,
 }
 
 /// Central times of the inspection (2d).
@@ -170,6 +182,11 @@ pub struct Laudo {
     pub times: CentralTimes,
     /// Biometric re-check before signing.
     pub biometric_check: BiometricCheck,
+    /// The rear photo's plate reading and its correction (§6); none for an inspection
+    /// interrupted before its rear photo.
+    pub plate_reading: Option<PlateReadingLine>,
+    /// Every stretch the panoramic film lacks (§4), in order.
+    pub film_gaps: Vec<FilmGap>,
     /// Where anyone can check this laudo at the central (the QR code).
     pub verify_url: String,
 }
@@ -201,8 +218,12 @@ pub struct LaudoInputs {
     pub photos: Vec<PhotoRef>,
     /// Panoramic segments.
     pub panoramic_segments: Vec<SegmentRef>,
-    /// Biometric re-check.
+    /// Biometric re-check, made by the station's matcher.
     pub biometric_check: BiometricCheck,
+    /// The §6 reading and correction ([`super::stored::plate_reading`]).
+    pub plate_reading: Option<PlateReadingLine>,
+    /// The film's gaps (§4).
+    pub film_gaps: Vec<FilmGap>,
     /// Central time now.
     pub issued_at: DateTime<Utc>,
     /// Base URL of the central's public check page; the laudo number is appended.
@@ -296,6 +317,8 @@ impl Laudo {
                 issued_at: inputs.issued_at,
             },
             biometric_check: inputs.biometric_check,
+            plate_reading: inputs.plate_reading,
+            film_gaps: inputs.film_gaps,
             verify_url,
         })
     }
@@ -304,9 +327,7 @@ impl Laudo {
     /// insignificant whitespace, integers only. This is what is signed, stored and sent.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let value = serde_json::to_value(self).expect("a laudo always serialises");
-        let mut out = String::new();
-        super::canonical::write(&value, &mut out);
-        out.into_bytes()
+        crate::canonical::canonical_json(&value).into_bytes()
     }
 
     /// Reads canonical bytes back, refusing other versions and non-canonical input (so a

@@ -182,6 +182,7 @@ pub fn render(
     result(&mut w, laudo);
     checklist(&mut w, laudo);
     photo_grid(&mut w, laudo, photos)?;
+    plate_and_film(&mut w, laudo);
     signature_block(&mut w, laudo, signature)?;
 
     w.doc.save_to_bytes().map_err(pdf_err)
@@ -450,6 +451,64 @@ fn photo_grid(w: &mut Writer, laudo: &Laudo, photos: &[PdfPhoto]) -> Result<(), 
     Ok(())
 }
 
+/// Three decimals with a comma, as a Brazilian reader writes them.
+fn decimal(x: f32) -> String {
+    format!("{x:.3}").replace('.', ",")
+}
+
+/// The §6 reading and its correction, and every gap of the film (§4).
+fn plate_and_film(w: &mut Writer, laudo: &Laudo) {
+    w.section("Leitura da placa (§6) e filmagem panorâmica (§4)");
+    let mut lines: Vec<String> = Vec::new();
+    match &laudo.plate_reading {
+        None => lines.push("Placa: sem foto traseira lida".into()),
+        Some(p) => {
+            let read = p.read.as_deref().unwrap_or("nada lido");
+            let verdict = match p.result.as_str() {
+                "match" => "confere com a placa digitada",
+                "mismatch" => "NÃO confere com a placa digitada",
+                _ => "ilegível",
+            };
+            lines.push(format!(
+                "Placa lida na foto traseira: {read} (confiança {}) — {verdict}",
+                decimal(p.confidence_ppm as f32 / 1e6)
+            ));
+            if let Some(c) = &p.correction {
+                lines.push(format!(
+                    "Correção por {} em {}: placa {}, RENAVAM {} — motivo: {}",
+                    c.user,
+                    fmt_time(c.at),
+                    c.typed_plate,
+                    c.typed_renavam,
+                    c.reason
+                ));
+            }
+        }
+    }
+    if laudo.film_gaps.is_empty() {
+        lines.push("Filmagem: sem interrupções registradas".into());
+    }
+    for gap in &laudo.film_gaps {
+        let secs = |ms: u64| format!("{},{:03} s", ms / 1000, ms % 1000);
+        lines.push(format!(
+            "Filmagem interrompida de {} a {} ({}){}",
+            secs(gap.start_ms),
+            secs(gap.end_ms),
+            gap.cause.replace('_', " "),
+            if gap.open_at_stop {
+                ", sem retorno até o fim"
+            } else {
+                ""
+            }
+        ));
+    }
+    for line in lines {
+        w.need(5.0);
+        w.text(&line, 7.5, MARGIN + 2.0, w.y, false);
+        w.y -= 4.8;
+    }
+}
+
 fn signature_block(
     w: &mut Writer,
     laudo: &Laudo,
@@ -482,15 +541,14 @@ fn signature_block(
         w.text(v, 8.5, MARGIN + 42.0, y, true);
         y -= 4.8;
     }
-    let bio = if laudo.biometric_check.matched {
-        "confirmada"
-    } else {
-        "NÃO confirmada"
-    };
+    let bio = &laudo.biometric_check;
     w.text(
         &format!(
-            "Conferência biométrica: {bio} em {}",
-            fmt_time(laudo.biometric_check.at)
+            "Conferência biométrica na estação: escore {} (mínimo {}), impressão cadastrada {}, em {}",
+            decimal(bio.score()),
+            decimal(bio.threshold()),
+            bio.finger(),
+            fmt_time(bio.at())
         ),
         7.5,
         MARGIN + 2.0,

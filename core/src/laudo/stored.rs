@@ -10,7 +10,8 @@ use crate::domain::{Inspection, InspectionId, PhotoKind};
 use crate::signing::{SignaturePolicy, Signer, SigningError, sign_detached};
 use crate::store::{NewMedia, Store, StoreError};
 
-use super::{Laudo, LaudoError, LaudoInputs, PhotoRef, SegmentRef};
+use super::{Laudo, LaudoError, LaudoInputs, PhotoRef, PlateReadingLine, SegmentRef};
+use crate::ocr::correction::PlateGate;
 
 /// Why a laudo could not be signed and stored.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,38 @@ pub fn segment_refs(store: &Store, id: InspectionId) -> Result<Vec<SegmentRef>, 
         .collect())
 }
 
+/// The §6 reading of the inspection's latest rear photo and its correction, as stored; `None`
+/// when no rear photo was taken.
+pub fn plate_reading(
+    store: &Store,
+    inspection: &Inspection,
+) -> Result<Option<PlateReadingLine>, StoreError> {
+    let gate = PlateGate::of(store, inspection)?;
+    let Some(media_id) = &gate.media_id else {
+        return Ok(None);
+    };
+    let photo_sha256 = store
+        .media_of(inspection.id())?
+        .into_iter()
+        .find(|m| &m.id == media_id)
+        .map(|m| m.digests.sha256)
+        .unwrap_or_default();
+    let reading = gate.reading.as_ref();
+    let result = match reading.map(|r| &r.check) {
+        None => "unread",
+        Some(crate::ocr::correction::PlateCheck::Match) => "match",
+        Some(crate::ocr::correction::PlateCheck::Mismatch { .. }) => "mismatch",
+        Some(crate::ocr::correction::PlateCheck::Unreadable) => "unreadable",
+    };
+    Ok(Some(PlateReadingLine {
+        photo_sha256,
+        read: reading.and_then(|r| r.read.clone()),
+        confidence_ppm: reading.map_or(0, |r| (r.confidence.clamp(0.0, 1.0) * 1e6).round() as u32),
+        result: result.to_owned(),
+        correction: gate.correction,
+    }))
+}
+
 /// Stores the laudo's canonical bytes and its `.p7s`, replacing those of an earlier attempt.
 pub fn store_signed(
     store: &mut Store,
@@ -88,8 +121,8 @@ pub fn store_signed(
     Ok(())
 }
 
-/// Builds the laudo of the concluded `inspection` (`inputs` without photos and segments: they
-/// come from the store), signs it with `signer` (CAdES-BES, AD-RB, at `now`) and stores both.
+/// Builds the laudo of the concluded `inspection` (`inputs` without photos, segments, plate
+/// reading and the stored film's gaps: they come from the store), signs it with `signer` (CAdES-BES, AD-RB, at `now`) and stores both.
 pub fn sign_and_store(
     store: &mut Store,
     inspection: &Inspection,
@@ -99,11 +132,15 @@ pub fn sign_and_store(
     actor: &str,
 ) -> Result<Laudo, StoredLaudoError> {
     let id = inspection.id();
+    let mut film_gaps = crate::film::stored_gaps(store, id)?;
+    crate::film::merge(&mut film_gaps, inputs.film_gaps.clone());
     let laudo = Laudo::from_inspection(
         inspection,
         LaudoInputs {
             photos: photo_refs(store, id)?,
             panoramic_segments: segment_refs(store, id)?,
+            plate_reading: plate_reading(store, inspection)?,
+            film_gaps,
             ..inputs
         },
     )?;

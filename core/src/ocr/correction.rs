@@ -1,15 +1,22 @@
 //! The §6 flow: when OCR fails or disagrees with the typed plate, the technician types the
 //! plate and the RENAVAM and says why; the photo and the original reading are kept, and the
 //! correction is tied to the identified user.
+//!
+//! Both the reading of every rear photo ([`record_reading`]) and the correction ([`record`])
+//! are stored (table `plate_checks`), so the gate they make — no conclusion while the latest
+//! rear photo's reading differs from the typed plate, or nothing was read, and no correction
+//! is recorded ([`PlateGate`]) — survives a restart and re-entering the inspection, and the
+//! reading and correction travel in the package and the laudo.
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::clock::CentralStamp;
-use crate::domain::{Inspection, Plate, Renavam};
-use crate::store::{AuditEvent, AuditRow, MediaRecord, Store, StoreError};
+use crate::domain::{Inspection, PhotoKind, Plate, Renavam};
+use crate::store::{AuditAction, AuditEvent, AuditRow, MediaRecord, Store, StoreError};
 
 /// How the OCR reading compares with the plate typed for the vehicle query (§5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum PlateCheck {
     /// The reading is the typed plate (old and Mercosul forms of one vehicle agree).
@@ -37,6 +44,131 @@ pub fn compare(typed: &Plate, read: Option<&Plate>) -> PlateCheck {
         Some(read) => PlateCheck::Mismatch { read: read.clone() },
         None => PlateCheck::Unreadable,
     }
+}
+
+/// The stored reading of one rear photo (§6): what OCR read, how sure it was, and how that
+/// compares with the typed plate. `read: None` with an `error` when the reader could not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlateReadingRecord {
+    /// The photo read.
+    pub media_id: String,
+    /// What was read, normalised, if anything.
+    pub read: Option<String>,
+    /// Confidence `0..=1`.
+    pub confidence: f32,
+    /// Against the typed plate.
+    pub check: PlateCheck,
+    /// Why nothing could be read (the OCR engine missing), if so.
+    pub error: Option<String>,
+    /// Central time of the reading.
+    pub at: DateTime<Utc>,
+}
+
+impl PlateReadingRecord {
+    /// Whether the §6 correction is needed before going on.
+    pub fn needs_correction(&self) -> bool {
+        self.check.needs_correction()
+    }
+}
+
+/// A recorded §6 correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlateCorrection {
+    /// The photo whose reading is corrected.
+    pub media_id: String,
+    /// The plate typed, normalised.
+    pub typed_plate: String,
+    /// The RENAVAM typed.
+    pub typed_renavam: String,
+    /// Why.
+    pub reason: String,
+    /// Who corrected (the identified user).
+    pub user: String,
+    /// Central time of the correction.
+    pub at: DateTime<Utc>,
+}
+
+/// The §6 state of an inspection: its latest rear photo, that photo's reading and correction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlateGate {
+    /// The latest rear photo, if one was taken.
+    pub media_id: Option<String>,
+    /// Its reading, once made.
+    pub reading: Option<PlateReadingRecord>,
+    /// Its correction, once recorded.
+    pub correction: Option<PlateCorrection>,
+}
+
+impl PlateGate {
+    /// Whether the inspection may go on to its conclusion as far as §6 goes: the latest rear
+    /// photo was read as the typed plate, or its correction is recorded. A rear photo with no
+    /// stored reading (read nothing, the reader missing, a crash before the reading was kept)
+    /// counts as nothing read.
+    pub fn pending_correction(&self) -> bool {
+        self.media_id.is_some()
+            && self.correction.is_none()
+            && self
+                .reading
+                .as_ref()
+                .is_none_or(PlateReadingRecord::needs_correction)
+    }
+
+    /// The §6 state of `inspection` as stored.
+    pub fn of(store: &Store, inspection: &Inspection) -> Result<PlateGate, StoreError> {
+        let rear = store
+            .media_of(inspection.id())?
+            .into_iter()
+            .rev()
+            .find(|m| m.kind == PhotoKind::RearWithPlate.code());
+        let Some(rear) = rear else {
+            return Ok(PlateGate {
+                media_id: None,
+                reading: None,
+                correction: None,
+            });
+        };
+        let (reading, correction) = store.plate_check(&rear.id)?.unwrap_or_default();
+        Ok(PlateGate {
+            media_id: Some(rear.id),
+            reading,
+            correction,
+        })
+    }
+}
+
+/// Stores the reading of a rear photo just taken (`read`, `confidence` from the reader, or the
+/// reader's `error`), compared with the typed plate, with an `ocr.read` audit row.
+#[allow(clippy::too_many_arguments)]
+pub fn record_reading(
+    store: &mut Store,
+    inspection: &Inspection,
+    photo: &MediaRecord,
+    read: Option<&Plate>,
+    confidence: f32,
+    error: Option<String>,
+    at: CentralStamp,
+    actor: &str,
+) -> Result<PlateReadingRecord, StoreError> {
+    let check = compare(inspection.vehicle().plate(), read);
+    let reading = PlateReadingRecord {
+        media_id: photo.id.clone(),
+        read: read.map(ToString::to_string),
+        confidence: if read.is_some() { confidence } else { 0.0 },
+        check,
+        error,
+        at: at.at,
+    };
+    let event = AuditEvent::new(Some(at), actor, AuditAction::OcrRead)
+        .inspection(inspection.id())
+        .detail(serde_json::json!({
+            "media_id": photo.id,
+            "read": reading.read,
+            "confidence": reading.confidence,
+            "needs_correction": reading.needs_correction(),
+            "error": reading.error,
+        }));
+    store.record_plate_reading(inspection.id(), &reading, event)?;
+    Ok(reading)
 }
 
 /// What the technician enters in the §6 form.
@@ -78,24 +210,25 @@ pub enum CorrectionError {
     /// No reason given.
     #[error("informe o motivo da correção (ao menos 10 caracteres)")]
     NoReason,
-    /// The photo is not one of this inspection's stored files.
-    #[error("a foto da leitura não pertence a esta vistoria")]
+    /// The photo is not one of this inspection's stored rear photos.
+    #[error("a foto da leitura não é uma foto traseira desta vistoria")]
     PhotoMissing,
+    /// The photo's reading is the typed plate: there is nothing to correct.
+    #[error("a leitura desta foto já confere com a placa digitada; não há o que corrigir")]
+    NotNeeded,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Records a §6 correction: validates the form against the queried vehicle, checks the photo
-/// is stored (it is never replaced), and appends an `ocr.corrected` audit row carrying the
-/// original reading, the photo's digest and the user's entries.
-#[allow(clippy::too_many_arguments)]
+/// Records a §6 correction of rear photo `media_id`: validates the form against the queried
+/// vehicle, checks the photo is stored (it is never replaced), and stores the correction with
+/// an `ocr.corrected` audit row carrying the original reading as stored at capture (never one
+/// the caller passes in), the photo's digest and the user's entries.
 pub fn record(
     store: &mut Store,
     inspection: &Inspection,
-    photo: &MediaRecord,
-    original: Option<&Plate>,
-    confidence: f32,
+    media_id: &str,
     form: &CorrectionForm<'_>,
     at: CentralStamp,
 ) -> Result<AuditRow, CorrectionError> {
@@ -119,25 +252,39 @@ pub fn record(
     if reason.chars().count() < 10 {
         return Err(CorrectionError::NoReason);
     }
-    let stored = store.media_of(inspection.id())?;
-    if !stored
-        .iter()
-        .any(|m| m.id == photo.id && m.digests == photo.digests)
-    {
-        return Err(CorrectionError::PhotoMissing);
+    let photo = store
+        .media_of(inspection.id())?
+        .into_iter()
+        .find(|m| m.id == media_id && m.kind == PhotoKind::RearWithPlate.code())
+        .ok_or(CorrectionError::PhotoMissing)?;
+    let reading = store.plate_check(&photo.id)?.and_then(|(r, _)| r);
+    if reading.as_ref().is_some_and(|r| !r.needs_correction()) {
+        return Err(CorrectionError::NotNeeded);
     }
-    let check = compare(&plate, original);
-    let event = AuditEvent::new(Some(at), user, "ocr.corrected")
+    let original = reading
+        .as_ref()
+        .and_then(|r| r.read.as_deref())
+        .and_then(|r| Plate::parse(r).ok());
+    let check = compare(&plate, original.as_ref());
+    let correction = PlateCorrection {
+        media_id: photo.id.clone(),
+        typed_plate: plate.to_string(),
+        typed_renavam: renavam.as_str().to_owned(),
+        reason: reason.to_owned(),
+        user: user.to_owned(),
+        at: at.at,
+    };
+    let event = AuditEvent::new(Some(at), user, AuditAction::OcrCorrected)
         .inspection(inspection.id())
         .detail(serde_json::json!({
             "photo_id": photo.id,
             "photo_sha256": photo.digests.sha256,
-            "ocr_plate": original.map(Plate::to_string),
-            "ocr_confidence": confidence,
+            "ocr_plate": original.as_ref().map(Plate::to_string),
+            "ocr_confidence": reading.as_ref().map_or(0.0, |r| r.confidence),
             "check": check,
-            "typed_plate": plate.to_string(),
-            "typed_renavam": renavam.as_str(),
+            "typed_plate": correction.typed_plate,
+            "typed_renavam": correction.typed_renavam,
             "reason": reason,
         }));
-    Ok(store.audit(event)?)
+    Ok(store.record_plate_correction(inspection.id(), &correction, event)?)
 }

@@ -7,7 +7,7 @@ use super::{PlateReader, synth};
 use crate::clock::CentralStamp;
 use crate::domain::{Plate, PlateFormat};
 use crate::fixtures;
-use crate::store::{AuditEvent, NewMedia, Store};
+use crate::store::{AuditAction, AuditEvent, NewMedia, Store};
 
 /// A fixed seeded set of rear photos, both formats, with perspective, blur, noise and light.
 #[test]
@@ -99,7 +99,7 @@ fn correction_flow_keeps_photo_and_original_reading() {
     store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(at), "op1", "inspection.opened"),
+            AuditEvent::new(Some(at), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     let scene = synth::scene(5, 800, 600);
@@ -125,6 +125,18 @@ fn correction_flow_keeps_photo_and_original_reading() {
     } else {
         "ZZZ9Z99"
     })
+    .unwrap();
+    // The reading as the capture stored it: the correction takes the original from here.
+    correction::record_reading(
+        &mut store,
+        &inspection,
+        &photo,
+        Some(&wrong_read),
+        0.4,
+        None,
+        at,
+        "op1",
+    )
     .unwrap();
     let renavam = vehicle
         .renavam()
@@ -164,16 +176,7 @@ fn correction_flow_keeps_photo_and_original_reading() {
             renavam: &renavam,
             reason,
         };
-        let err = correction::record(
-            &mut store,
-            &inspection,
-            &photo,
-            Some(&wrong_read),
-            0.4,
-            &f,
-            at,
-        )
-        .unwrap_err();
+        let err = correction::record(&mut store, &inspection, &photo.id, &f, at).unwrap_err();
         assert!(format!("{err:?}").starts_with(expected), "{err:?}");
     }
     if vehicle.renavam().is_some() {
@@ -183,16 +186,7 @@ fn correction_flow_keeps_photo_and_original_reading() {
             renavam: "00000000019",
             reason: "placa suja, OCR falhou",
         };
-        let err = correction::record(
-            &mut store,
-            &inspection,
-            &photo,
-            Some(&wrong_read),
-            0.4,
-            &f,
-            at,
-        )
-        .unwrap_err();
+        let err = correction::record(&mut store, &inspection, &photo.id, &f, at).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -208,16 +202,7 @@ fn correction_flow_keeps_photo_and_original_reading() {
         renavam: &renavam,
         reason: "placa suja, OCR falhou",
     };
-    let row = correction::record(
-        &mut store,
-        &inspection,
-        &photo,
-        Some(&wrong_read),
-        0.4,
-        &f,
-        at,
-    )
-    .unwrap();
+    let row = correction::record(&mut store, &inspection, &photo.id, &f, at).unwrap();
     assert_eq!(row.actor, "op1");
     assert_eq!(row.action, "ocr.corrected");
     let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap();
@@ -225,6 +210,12 @@ fn correction_flow_keeps_photo_and_original_reading() {
     assert_eq!(detail["typed_plate"], vehicle.plate().to_string());
     assert_eq!(detail["photo_sha256"], photo.digests.sha256);
     assert_eq!(detail["check"]["result"], "mismatch");
+    assert!((detail["ocr_confidence"].as_f64().unwrap() - 0.4).abs() < 1e-6);
+    // Stored, not only audited: the gate reads it back.
+    let gate = correction::PlateGate::of(&store, &inspection).unwrap();
+    assert!(!gate.pending_correction());
+    assert_eq!(gate.reading.unwrap().read, Some(wrong_read.to_string()));
+    assert_eq!(gate.correction.unwrap().user, "op1");
     // The photo is still there, byte for byte.
     assert_eq!(store.read_media(&photo).unwrap(), jpg);
     assert!(store.verify_audit().is_ok());

@@ -345,18 +345,10 @@ pub fn mask_cpf(cpf: &str) -> String {
     format!("***.{}.{}-**", &mid[..3], &mid[3..])
 }
 
-/// Whether `cpf` is 11 digits with valid check digits and not a repeated digit.
+/// Whether `cpf` is exactly 11 digits making a valid [`Cpf`](crate::domain::Cpf) (as a
+/// certificate carries it: no separators).
 pub fn cpf_is_valid(cpf: &str) -> bool {
-    let d: Vec<u32> = cpf.chars().filter_map(|c| c.to_digit(10)).collect();
-    if d.len() != 11 || cpf.len() != 11 || d.iter().all(|x| *x == d[0]) {
-        return false;
-    }
-    let check = |n: usize| {
-        let sum: u32 = (0..n).map(|i| d[i] * (n as u32 + 1 - i as u32)).sum();
-        let r = (sum * 10) % 11;
-        if r == 10 { 0 } else { r }
-    };
-    check(9) == d[9] && check(10) == d[10]
+    cpf.len() == 11 && crate::domain::Cpf::parse(cpf).is_ok()
 }
 
 /// The CPF in characters 9–19 of the otherName 2.16.76.1.3.1 value, which issuers encode as

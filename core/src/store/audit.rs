@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use super::audit_action::AuditAction;
 use crate::clock::CentralStamp;
 use crate::domain::InspectionId;
 
@@ -40,8 +41,8 @@ pub struct AuditEvent {
     pub at: Option<CentralStamp>,
     /// Who: a user id, or `system`.
     pub actor: String,
-    /// What, as a stable dotted name (`inspection.opened`, `media.stored`, …).
-    pub action: String,
+    /// What.
+    pub action: AuditAction,
     /// The inspection concerned, if any.
     pub inspection_id: Option<InspectionId>,
     /// Details as JSON.
@@ -50,11 +51,11 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// An event with no details yet.
-    pub fn new(at: Option<CentralStamp>, actor: &str, action: &str) -> AuditEvent {
+    pub fn new(at: Option<CentralStamp>, actor: &str, action: AuditAction) -> AuditEvent {
         AuditEvent {
             at,
             actor: actor.to_owned(),
-            action: action.to_owned(),
+            action,
             inspection_id: None,
             detail: serde_json::Value::Null,
         }
@@ -143,7 +144,7 @@ pub(super) fn append(tx: &Transaction<'_>, event: &AuditEvent) -> Result<AuditRo
             .map(|s| s.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         sync_age_ms: event.at.map(|s| s.sync_age_ms),
         actor: event.actor.clone(),
-        action: event.action.clone(),
+        action: event.action.as_str().to_owned(),
         inspection_id: event.inspection_id.map(|id| id.to_string()),
         detail: event.detail.to_string(),
         prev_hash,

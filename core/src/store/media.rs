@@ -86,6 +86,31 @@ pub(super) fn insert(conn: &Connection, record: &MediaRecord) -> Result<(), Stor
     Ok(())
 }
 
+pub(super) fn set_retake_reason(
+    conn: &Connection,
+    media_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE media SET retake_reason = ?2 WHERE id = ?1",
+        params![media_id, reason],
+    )?;
+    Ok(())
+}
+
+/// The reasons given for the photos of `inspection` taken again, by media id.
+pub(super) fn retake_reasons(
+    conn: &Connection,
+    inspection: InspectionId,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, retake_reason FROM media
+         WHERE inspection_id = ?1 AND retake_reason IS NOT NULL ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([inspection.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(super) fn list(
     conn: &Connection,
     inspection: Option<InspectionId>,

@@ -8,9 +8,11 @@
 mod accounts;
 pub mod atomic;
 mod audit;
+mod audit_action;
 mod inspections;
 mod media;
 mod outbox;
+mod rules;
 mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -22,6 +24,7 @@ use thiserror::Error;
 pub use audit::{
     AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MacRow, check_macs, ratchet, row_mac,
 };
+pub use audit_action::AuditAction;
 pub use media::{MediaRecord, NewMedia};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use schema::CURRENT_VERSION;
@@ -172,9 +175,12 @@ impl Store {
         };
         for (file, moved_to, size) in &swept.quarantined {
             store.audit(
-                AuditEvent::new(None, crate::session::SYSTEM_ACTOR, "media.quarantined").detail(
-                    serde_json::json!({ "file": file, "moved_to": moved_to, "size": size }),
-                ),
+                AuditEvent::new(
+                    None,
+                    crate::session::SYSTEM_ACTOR,
+                    AuditAction::MediaQuarantined,
+                )
+                .detail(serde_json::json!({ "file": file, "moved_to": moved_to, "size": size })),
             )?;
         }
         Ok((
@@ -244,7 +250,19 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
     ) -> Result<MediaRecord, StoreError> {
-        self.store_media_as(new, actor, false)
+        self.store_media_as(new, actor, false, None)
+    }
+
+    /// Stores a photo like [`Store::store_media`]; a second photo of a kind carries the reason
+    /// it was taken again (the rule is the workflow's: [`crate::workflow::photos`]), kept with
+    /// the file and in a `media.retake` audit row of the same transaction.
+    pub fn store_photo(
+        &mut self,
+        new: NewMedia<'_>,
+        actor: &str,
+        retake_reason: Option<&str>,
+    ) -> Result<MediaRecord, StoreError> {
+        self.store_media_as(new, actor, false, retake_reason)
     }
 
     /// Stores a file that takes the place of the inspection's earlier files of the same kind
@@ -255,7 +273,7 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
     ) -> Result<MediaRecord, StoreError> {
-        self.store_media_as(new, actor, true)
+        self.store_media_as(new, actor, true, None)
     }
 
     fn store_media_as(
@@ -263,6 +281,7 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
         replace: bool,
+        retake_reason: Option<&str>,
     ) -> Result<MediaRecord, StoreError> {
         media::validate(&new)?;
         if !inspections::exists(&self.conn, new.inspection_id)? {
@@ -289,7 +308,7 @@ impl Store {
             digests,
             captured_at: new.captured_at,
         };
-        let event = AuditEvent::new(Some(new.captured_at), actor, "media.stored")
+        let event = AuditEvent::new(Some(new.captured_at), actor, AuditAction::MediaStored)
             .inspection(new.inspection_id)
             .detail(serde_json::json!({
                 "media_id": record.id,
@@ -304,13 +323,14 @@ impl Store {
             let old = media::mark_superseded(&tx, new.inspection_id, new.kind, &at)?;
             if !old.is_empty() {
                 let ids: Vec<&str> = old.iter().map(|r| r.id.as_str()).collect();
-                let event = AuditEvent::new(Some(new.captured_at), actor, "media.superseded")
-                    .inspection(new.inspection_id)
-                    .detail(serde_json::json!({
-                        "kind": new.kind,
-                        "media_ids": ids,
-                        "by": record.id,
-                    }));
+                let event =
+                    AuditEvent::new(Some(new.captured_at), actor, AuditAction::MediaSuperseded)
+                        .inspection(new.inspection_id)
+                        .detail(serde_json::json!({
+                            "kind": new.kind,
+                            "media_ids": ids,
+                            "by": record.id,
+                        }));
                 audit::append(&tx, &event)?;
             }
             old
@@ -319,6 +339,17 @@ impl Store {
         };
         media::insert(&tx, &record)?;
         audit::append(&tx, &event)?;
+        if let Some(reason) = retake_reason {
+            media::set_retake_reason(&tx, &record.id, reason)?;
+            let retake = AuditEvent::new(Some(new.captured_at), actor, AuditAction::MediaRetake)
+                .inspection(new.inspection_id)
+                .detail(serde_json::json!({
+                    "kind": record.kind,
+                    "media_id": record.id,
+                    "reason": reason,
+                }));
+            audit::append(&tx, &retake)?;
+        }
         tx.commit()?;
         if !superseded.is_empty() {
             media::delete_files(&self.media_dir, new.inspection_id, &superseded)?;

@@ -83,6 +83,25 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE audit_log ADD COLUMN mac TEXT;
     "#,
+    // 5: the inspection's rules kept below the screens (issue 18), so a restart or re-entering
+    // an inspection cannot lose them: the reason of a second photo of a kind; the §6 plate
+    // reading of each rear photo and its correction; the §14 fingerprint check the station made
+    // before the signature.
+    r#"
+    ALTER TABLE media ADD COLUMN retake_reason TEXT;
+    CREATE TABLE plate_checks (
+        media_id       TEXT PRIMARY KEY REFERENCES media(id),
+        inspection_id  TEXT NOT NULL REFERENCES inspections(id),
+        reading        TEXT,
+        correction     TEXT
+    );
+    CREATE INDEX plate_checks_inspection ON plate_checks(inspection_id);
+    CREATE TABLE biometric_checks (
+        inspection_id  TEXT PRIMARY KEY REFERENCES inspections(id),
+        login          TEXT NOT NULL,
+        body           TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -17,7 +17,12 @@ fn stamp(minute: u32) -> CentralStamp {
 }
 
 fn event(n: u32) -> AuditEvent {
-    AuditEvent::new(Some(stamp(n % 60)), "op1", "test.event").detail(serde_json::json!({ "n": n }))
+    AuditEvent::new(
+        Some(stamp(n % 60)),
+        "op1",
+        AuditAction::InspectionItemRecorded,
+    )
+    .detail(serde_json::json!({ "n": n }))
 }
 
 fn open(dir: &Path) -> Store {
@@ -89,7 +94,7 @@ fn inspections_round_trip_with_an_audit_row() {
     let row = store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     assert_eq!(row.inspection_id, Some(inspection.id().to_string()));
@@ -116,7 +121,7 @@ fn media_are_stored_whole_with_their_digests_and_read_back_verified() {
     store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     let bytes = vec![7u8; 300_000];
@@ -152,7 +157,7 @@ fn a_changed_or_missing_media_file_is_named() {
     store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     let mut records = Vec::new();
@@ -201,7 +206,7 @@ fn a_replacing_file_leaves_exactly_one_of_its_kind() {
     store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     let new = |kind, bytes| NewMedia {
@@ -262,7 +267,7 @@ fn media_need_a_known_inspection_and_safe_names() {
     store
         .save_inspection(
             &unknown,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     for (kind, ext) in [
@@ -292,7 +297,7 @@ fn debris_of_a_crash_is_swept_and_recorded_media_kept() {
     store
         .save_inspection(
             &inspection,
-            AuditEvent::new(Some(stamp(1)), "op1", "inspection.opened"),
+            AuditEvent::new(Some(stamp(1)), "op1", AuditAction::InspectionOpened),
         )
         .unwrap();
     let record = store
@@ -536,12 +541,18 @@ fn a_rewritten_and_rechained_log_fails_its_macs() {
     let (dir, mut store) = with_rows(3);
     let key0 = [7u8; 32];
     let start = store
-        .provision_audit_key(&key0, AuditEvent::new(None, "system", "audit.keyed"))
+        .provision_audit_key(
+            &key0,
+            AuditEvent::new(None, "system", AuditAction::AuditKeyed),
+        )
         .unwrap();
     assert_eq!(start, 4);
     assert!(
         store
-            .provision_audit_key(&[8u8; 32], AuditEvent::new(None, "system", "audit.keyed"))
+            .provision_audit_key(
+                &[8u8; 32],
+                AuditEvent::new(None, "system", AuditAction::AuditKeyed)
+            )
             .is_err(),
         "one first key per chain"
     );

@@ -95,6 +95,8 @@ pub enum Message {
     RetakeCancelled,
     /// A capture ended.
     Captured(InspectionId, Result<PhotoShot, Failure>),
+    /// Re-entry: the photos as stored, with the §6 state core keeps.
+    Restored(InspectionId, Result<Vec<PhotoShot>, Failure>),
     /// §6 form fields.
     CorrectionPlate(String),
     /// §6 RENAVAM.
@@ -139,6 +141,7 @@ impl Message {
             | Message::Preview(id, _)
             | Message::BayChecked(id, _)
             | Message::Captured(id, _)
+            | Message::Restored(id, _)
             | Message::Corrected(id, _)
             | Message::ItemRecorded(id, _)
             | Message::Ended(id, _) => Some(*id),
@@ -168,6 +171,13 @@ impl State {
             move |k| k.start_capture(&s, id),
             move |r| Message::Started(id, r),
         );
+        // Re-entering shows what is stored, never an empty sequence (issue 18).
+        let restore = work(
+            kiosk,
+            "stored-shots",
+            move |k| k.stored_shots(id),
+            move |r| Message::Restored(id, r),
+        );
         (
             State {
                 session,
@@ -192,7 +202,7 @@ impl State {
                 notice: None,
                 bay_empty: false,
             },
-            start,
+            Task::batch([start, restore]),
         )
     }
 
@@ -269,6 +279,18 @@ impl State {
                 return (self.request_preview(kiosk), None);
             }
             Message::Started(_, Err(e)) => self.error = Some(e),
+            Message::Restored(_, Ok(shots)) => {
+                self.shots = shots;
+                if let Some(next) = self
+                    .row
+                    .required
+                    .iter()
+                    .position(|k| self.shot_of(*k).is_none())
+                {
+                    self.current = next;
+                }
+            }
+            Message::Restored(_, Err(e)) => self.error = Some(e),
             Message::Corrected(_, Err(e)) => {
                 self.busy = false;
                 self.error = Some(e);
@@ -352,12 +374,6 @@ impl State {
                 let Some(shot) = self.pending_correction() else {
                     return (Task::none(), None);
                 };
-                let ocr = shot.ocr.clone().unwrap_or(vistoria_station::OcrCheck {
-                    read: None,
-                    confidence: 0.0,
-                    needs_correction: true,
-                    error: None,
-                });
                 let (session, id, media) =
                     (self.session.clone(), self.row.id, shot.media_id.clone());
                 let form = self.correction.clone();
@@ -371,8 +387,6 @@ impl State {
                                 &session,
                                 id,
                                 &media,
-                                ocr.read.as_deref(),
-                                ocr.confidence,
                                 &form.plate,
                                 &form.renavam,
                                 &form.reason,

@@ -1,0 +1,547 @@
+//! The rules below the screens (issue 18), on the workflow every path uses: each test here fails
+//! on a workflow that leaves the rule to a screen.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::photos::Request;
+use super::*;
+use crate::config::Station;
+use crate::domain::{Plate, PlateFormat, SignatureInfo};
+use crate::film::FilmState;
+use crate::fixtures;
+use crate::laudo::{InspectorInfo, LaudoInputs, StationInfo};
+use crate::ocr::correction::{self, CorrectionForm};
+
+const INSPECTOR: &str = "vistoriador";
+
+fn stamp(minutes: i64) -> CentralStamp {
+    CentralStamp {
+        at: fixtures::sample_time(0) + Duration::minutes(minutes),
+        sync_age_ms: 0,
+    }
+}
+
+/// A capturing inspection of a passenger car, stored.
+fn capturing(store: &mut Store) -> Inspection {
+    let mut inspection = fixtures::sample_inspection(0);
+    store
+        .save_inspection(
+            &inspection,
+            AuditEvent::new(Some(stamp(0)), "op", AuditAction::InspectionOpened),
+        )
+        .unwrap();
+    apply(
+        store,
+        &mut inspection,
+        stamp(1),
+        INSPECTOR,
+        AuditAction::InspectionCaptureStarted,
+        json!(null),
+        |i, at| i.start_capture(at),
+    )
+    .unwrap();
+    inspection
+}
+
+const NO_FILM: &FilmState = &FilmState::NoPanoramicCamera;
+
+fn photo(store: &mut Store, inspection: &Inspection, kind: PhotoKind) -> MediaRecord {
+    store_photo(
+        store,
+        inspection,
+        Request {
+            kind,
+            retake_reason: None,
+            film: NO_FILM,
+        },
+        format!("foto {}", kind.code()).as_bytes(),
+        stamp(2),
+        INSPECTOR,
+    )
+    .unwrap()
+}
+
+/// Every required photo; returns the rear one.
+fn all_photos(store: &mut Store, inspection: &Inspection) -> MediaRecord {
+    let mut rear = None;
+    for kind in inspection.data().class.required_photos() {
+        let record = photo(store, inspection, kind);
+        if kind == PhotoKind::RearWithPlate {
+            rear = Some(record);
+        }
+    }
+    rear.unwrap()
+}
+
+fn other_plate(inspection: &Inspection) -> Plate {
+    Plate::parse(
+        if inspection.vehicle().plate().format() == PlateFormat::Old {
+            "ZZZ9999"
+        } else {
+            "ZZZ9Z99"
+        },
+    )
+    .unwrap()
+}
+
+fn fill(store: &mut Store, inspection: &mut Inspection) {
+    apply(
+        store,
+        inspection,
+        stamp(5),
+        INSPECTOR,
+        AuditAction::InspectionItemRecorded,
+        json!(null),
+        |i, at| {
+            fixtures::fill_checklist(i, 0, at);
+            Ok(())
+        },
+    )
+    .unwrap();
+}
+
+fn correction_form(inspection: &Inspection) -> (String, String) {
+    (
+        inspection.vehicle().plate().to_string(),
+        inspection
+            .vehicle()
+            .renavam()
+            .map(|r| r.as_str().to_owned())
+            .unwrap(),
+    )
+}
+
+/// §6 and re-entry: a rear photo read as another plate keeps the inspection from its conclusion
+/// until the correction is recorded, across a restart; re-entering shows the photos, the
+/// pending correction and the checklist answers as stored.
+#[test]
+fn the_plate_gate_and_the_photos_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    let rear_id;
+    {
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let mut inspection = capturing(&mut store);
+        id = inspection.id();
+        let rear = all_photos(&mut store, &inspection);
+        rear_id = rear.id.clone();
+        let read = other_plate(&inspection);
+        correction::record_reading(
+            &mut store,
+            &inspection,
+            &rear,
+            Some(&read),
+            0.91,
+            None,
+            stamp(2),
+            INSPECTOR,
+        )
+        .unwrap();
+        fill(&mut store, &mut inspection);
+        let err = conclude(&mut store, &mut inspection, stamp(6), INSPECTOR).unwrap_err();
+        assert!(
+            matches!(err, WorkflowError::PlateCorrectionPending),
+            "{err}"
+        );
+        // Nor through the generic event path a caller could use instead.
+        let err = apply(
+            &mut store,
+            &mut inspection,
+            stamp(6),
+            INSPECTOR,
+            AuditAction::InspectionConcluded,
+            json!(null),
+            |i, at| i.conclude(crate::domain::Verdict::Conforming, at),
+        )
+        .unwrap_err();
+        assert!(matches!(err, WorkflowError::PlateCorrectionPending));
+        assert_eq!(inspection.state_kind(), StateKind::Capturing);
+        store.close().unwrap();
+    }
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let view = view::load(&store, id).unwrap();
+    assert!(view.pending_correction());
+    assert!(view.missing.is_empty(), "{:?}", view.missing);
+    assert_eq!(
+        view.photos.len(),
+        view.inspection.data().class.required_photos().len()
+    );
+    assert_eq!(
+        view.latest(PhotoKind::RearWithPlate).unwrap().media.id,
+        rear_id
+    );
+    let reading = view.plate.reading.clone().unwrap();
+    assert_eq!(
+        reading.read,
+        Some(other_plate(&view.inspection).to_string())
+    );
+    assert!(view.inspection.checklist().missing().is_empty());
+    let mut inspection = view.inspection;
+    let (plate, renavam) = correction_form(&inspection);
+    correction::record(
+        &mut store,
+        &inspection,
+        &rear_id,
+        &CorrectionForm {
+            user: INSPECTOR,
+            plate: &plate,
+            renavam: &renavam,
+            reason: "placa trocada na foto de teste",
+        },
+        stamp(7),
+    )
+    .unwrap();
+    assert!(!view::load(&store, id).unwrap().pending_correction());
+    conclude(&mut store, &mut inspection, stamp(8), INSPECTOR).unwrap();
+    assert_eq!(inspection.state_kind(), StateKind::Concluded);
+}
+
+/// §6 "nothing was read": a rear photo whose reading was never stored (the reader missing, a
+/// crash right after the capture) also needs the correction; a retaken rear photo moves the
+/// gate to the new one.
+#[test]
+fn an_unread_rear_photo_needs_the_correction_and_a_matching_retake_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let mut inspection = capturing(&mut store);
+    all_photos(&mut store, &inspection);
+    fill(&mut store, &mut inspection);
+    let err = conclude(&mut store, &mut inspection, stamp(6), INSPECTOR).unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::PlateCorrectionPending),
+        "{err}"
+    );
+    let again = store_photo(
+        &mut store,
+        &inspection,
+        Request {
+            kind: PhotoKind::RearWithPlate,
+            retake_reason: Some("placa estava suja"),
+            film: NO_FILM,
+        },
+        b"outra traseira",
+        stamp(6),
+        INSPECTOR,
+    )
+    .unwrap();
+    let typed = inspection.vehicle().plate().clone();
+    correction::record_reading(
+        &mut store,
+        &inspection,
+        &again,
+        Some(&typed),
+        0.97,
+        None,
+        stamp(6),
+        INSPECTOR,
+    )
+    .unwrap();
+    conclude(&mut store, &mut inspection, stamp(7), INSPECTOR).unwrap();
+}
+
+/// §7: the photos the class requires are checked at the conclusion, whatever the event path.
+#[test]
+fn no_conclusion_without_the_photos_of_the_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let mut inspection = capturing(&mut store);
+    photo(&mut store, &inspection, PhotoKind::Front);
+    fill(&mut store, &mut inspection);
+    let err = apply(
+        &mut store,
+        &mut inspection,
+        stamp(6),
+        INSPECTOR,
+        AuditAction::InspectionConcluded,
+        json!(null),
+        |i, at| i.conclude(crate::domain::Verdict::Conforming, at),
+    )
+    .unwrap_err();
+    let WorkflowError::MissingPhotos(missing) = &err else {
+        panic!("{err}");
+    };
+    assert!(missing.contains(&PhotoKind::RearWithPlate));
+    assert!(!missing.contains(&PhotoKind::Front));
+    assert!(err.to_string().contains("Traseira") || err.to_string().contains("traseira"));
+    assert_eq!(
+        store
+            .inspection(inspection.id())
+            .unwrap()
+            .unwrap()
+            .state_kind(),
+        StateKind::Capturing
+    );
+}
+
+/// A second photo of a kind needs a reason, stored with it and audited; additional photos may
+/// be many.
+#[test]
+fn a_second_photo_of_a_kind_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let inspection = capturing(&mut store);
+    photo(&mut store, &inspection, PhotoKind::Front);
+    let request = |reason| Request {
+        kind: PhotoKind::Front,
+        retake_reason: reason,
+        film: NO_FILM,
+    };
+    for reason in [None, Some("   "), Some("ruim")] {
+        let err = store_photo(
+            &mut store,
+            &inspection,
+            request(reason),
+            b"de novo",
+            stamp(3),
+            INSPECTOR,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, WorkflowError::RetakeWithoutReason(PhotoKind::Front)),
+            "{err}"
+        );
+    }
+    assert_eq!(store.media_of(inspection.id()).unwrap().len(), 1);
+    let second = store_photo(
+        &mut store,
+        &inspection,
+        request(Some("  reflexo no para-brisa ")),
+        b"de novo",
+        stamp(3),
+        INSPECTOR,
+    )
+    .unwrap();
+    let reasons = store.retake_reasons(inspection.id()).unwrap();
+    assert_eq!(reasons[&second.id], "reflexo no para-brisa");
+    let view = view::load(&store, inspection.id()).unwrap();
+    assert_eq!(view.photos[0].retake_reason, None);
+    assert_eq!(
+        view.photos[1].retake_reason.as_deref(),
+        Some("reflexo no para-brisa")
+    );
+    for _ in 0..3 {
+        photo(&mut store, &inspection, PhotoKind::Additional);
+    }
+    let station = Station {
+        code: "ECV-01".into(),
+        name: "Vistoria".into(),
+        address: "Rua A, 1".into(),
+        city: "Cuiabá/MT".into(),
+        latitude: -15.6,
+        longitude: -56.1,
+        simulated_devices: Vec::new(),
+    };
+    // The reason travels in the package too (the audit row is checked by the store's chain).
+    let mut done = inspection.clone();
+    done.interrupt(
+        crate::domain::InterruptionCause::CustomerGaveUp,
+        "",
+        stamp(4).at,
+    )
+    .unwrap();
+    let manifest = crate::package::build_manifest(&store, &station, &done).unwrap();
+    let media = manifest.metadata["media"].as_array().unwrap();
+    assert_eq!(media[1]["retake_reason"], "reflexo no para-brisa");
+    assert!(media[0].get("retake_reason").is_none());
+    assert!(store.verify_audit().unwrap().problem.is_none());
+}
+
+/// §4: no photo while the film of a station that films is down.
+#[test]
+fn capture_is_refused_while_the_film_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let inspection = capturing(&mut store);
+    let down = FilmState::NotRecording("câmera sem imagem".into());
+    let err = store_photo(
+        &mut store,
+        &inspection,
+        Request {
+            kind: PhotoKind::Front,
+            retake_reason: None,
+            film: &down,
+        },
+        b"foto",
+        stamp(2),
+        INSPECTOR,
+    )
+    .unwrap_err();
+    assert!(matches!(err, WorkflowError::FilmDown(_)), "{err}");
+    assert!(err.to_string().contains("SEM VÍDEO"));
+    assert!(store.media_of(inspection.id()).unwrap().is_empty());
+    store_photo(
+        &mut store,
+        &inspection,
+        Request {
+            kind: PhotoKind::Front,
+            retake_reason: None,
+            film: &FilmState::Recording,
+        },
+        b"foto",
+        stamp(2),
+        INSPECTOR,
+    )
+    .unwrap();
+}
+
+/// A concluded inspection whose rear photo was corrected and whose film has a gap.
+fn concluded(store: &mut Store) -> Inspection {
+    let mut inspection = capturing(store);
+    let rear = all_photos(store, &inspection);
+    correction::record_reading(
+        store,
+        &inspection,
+        &rear,
+        None,
+        0.0,
+        Some("leitor de placas indisponível".into()),
+        stamp(2),
+        INSPECTOR,
+    )
+    .unwrap();
+    let (plate, renavam) = correction_form(&inspection);
+    correction::record(
+        store,
+        &inspection,
+        &rear.id,
+        &CorrectionForm {
+            user: INSPECTOR,
+            plate: &plate,
+            renavam: &renavam,
+            reason: "leitor indisponível, placa conferida",
+        },
+        stamp(3),
+    )
+    .unwrap();
+    let film = br#"{"gaps":[{"start_s":12.5,"end_s":20.0,"cause":"no_frames","detail":"","open_at_stop":false}]}"#;
+    store
+        .store_media(
+            NewMedia {
+                inspection_id: inspection.id(),
+                kind: crate::film::MANIFEST_KIND,
+                extension: "json",
+                captured_at: stamp(4),
+                bytes: film,
+            },
+            "system",
+        )
+        .unwrap();
+    fill(store, &mut inspection);
+    conclude(store, &mut inspection, stamp(6), INSPECTOR).unwrap();
+    inspection
+}
+
+fn sign_event(
+    store: &mut Store,
+    inspection: &mut Inspection,
+    actor: &str,
+    minutes: i64,
+) -> Result<(), WorkflowError> {
+    apply(
+        store,
+        inspection,
+        stamp(minutes),
+        actor,
+        AuditAction::InspectionSigned,
+        json!(null),
+        |i, at| {
+            i.sign(SignatureInfo {
+                signer: "Ana".into(),
+                at,
+                certificate: None,
+            })
+        },
+    )
+}
+
+/// §14: no signature without the station's own fingerprint check of the signing inspector,
+/// made minutes before.
+#[test]
+fn no_signature_without_the_stations_fingerprint_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let mut inspection = concluded(&mut store);
+    let err = sign_event(&mut store, &mut inspection, INSPECTOR, 7).unwrap_err();
+    assert!(matches!(err, WorkflowError::NoBiometricCheck(_)), "{err}");
+    // Someone else's check does not stand for this inspector.
+    fixtures::keep_simulated_check(&mut store, inspection.id(), "outro", stamp(7)).unwrap();
+    assert!(sign_event(&mut store, &mut inspection, INSPECTOR, 7).is_err());
+    // A check too old does not either.
+    fixtures::keep_simulated_check(&mut store, inspection.id(), INSPECTOR, stamp(7)).unwrap();
+    assert!(sign_event(&mut store, &mut inspection, INSPECTOR, 7 + 11).is_err());
+    let check =
+        signature::check_for_signature(&store, &inspection, INSPECTOR, stamp(8).at).unwrap();
+    sign_event(&mut store, &mut inspection, INSPECTOR, 8).unwrap();
+    assert_eq!(inspection.state_kind(), StateKind::Signed);
+    assert!(check.score() >= check.threshold());
+}
+
+/// The laudo carries the check's real score, threshold, finger and time, the §6 reading and its
+/// correction, and the film's gaps; the package carries the reading and the gaps too.
+#[test]
+fn the_laudo_and_the_package_carry_the_rules_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let inspection = concluded(&mut store);
+    let check =
+        fixtures::keep_simulated_check(&mut store, inspection.id(), INSPECTOR, stamp(7)).unwrap();
+    let stored =
+        signature::check_for_signature(&store, &inspection, INSPECTOR, stamp(7).at).unwrap();
+    assert_eq!(stored, check);
+    let laudo = crate::laudo::Laudo::from_inspection(
+        &inspection,
+        LaudoInputs {
+            number: "ECV-01-1".into(),
+            station: StationInfo {
+                code: "ECV-01".into(),
+                name: "Vistoria".into(),
+                city: "Cuiabá/MT".into(),
+            },
+            inspector: InspectorInfo {
+                name: "Ana".into(),
+                cpf: "39053344705".into(),
+            },
+            photos: Vec::new(),
+            panoramic_segments: Vec::new(),
+            biometric_check: stored,
+            plate_reading: crate::laudo::stored::plate_reading(&store, &inspection).unwrap(),
+            film_gaps: crate::film::stored_gaps(&store, inspection.id()).unwrap(),
+            issued_at: stamp(7).at,
+            verify_base_url: "https://central.example/laudos/".into(),
+        },
+    )
+    .unwrap();
+    let bytes = laudo.canonical_bytes();
+    let back = crate::laudo::Laudo::from_canonical(&bytes).unwrap();
+    assert_eq!(back.biometric_check.score(), check.score());
+    assert_eq!(back.biometric_check.at(), stamp(7).at);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(!text.contains("\"matched\""), "{text}");
+    let reading = back.plate_reading.unwrap();
+    assert_eq!(reading.result, "unreadable");
+    assert_eq!(
+        reading.correction.unwrap().reason,
+        "leitor indisponível, placa conferida"
+    );
+    assert_eq!(back.film_gaps.len(), 1);
+    assert_eq!(back.film_gaps[0].start_ms, 12_500);
+    let station = Station {
+        code: "ECV-01".into(),
+        name: "Vistoria".into(),
+        address: "Rua A, 1".into(),
+        city: "Cuiabá/MT".into(),
+        latitude: -15.6,
+        longitude: -56.1,
+        simulated_devices: Vec::new(),
+    };
+    let manifest = crate::package::build_manifest(&store, &station, &inspection).unwrap();
+    assert_eq!(manifest.metadata["plate_reading"]["result"], "unreadable");
+    assert_eq!(
+        manifest.metadata["plate_reading"]["correction"]["user"],
+        INSPECTOR
+    );
+    assert_eq!(manifest.metadata["film_gaps"][0]["end_ms"], 20_000);
+}
