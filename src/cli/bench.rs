@@ -19,12 +19,32 @@ pub enum BenchCommand {
     /// Plate recognition on labelled photos (`file x y w h plate`, paths relative to the file).
     Ocr {
         /// The labels file.
-        #[arg(long)]
-        labels: PathBuf,
+        #[arg(long, required_unless_present = "synthetic")]
+        labels: Option<PathBuf>,
         /// Read the photos as other cameras might see them instead (shrunk to 70 %, turned
         /// 3.5°, darkened and recompressed): a check that the figures are not the sample's.
         #[arg(long)]
         variants: bool,
+        /// Read rendered scenes instead of the labelled photos: `mercosul` or `grey` plates
+        /// (made from the seed, never stored; the labels are then not read).
+        #[arg(long, value_parser = ["mercosul", "grey"])]
+        synthetic: Option<String>,
+        /// How many scenes.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Seed of the first scene (scene i uses seed + i).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Frame sizes, `WxH`, comma-separated; the scenes cycle through them.
+        #[arg(long, default_value = "4032x3024")]
+        frame: String,
+        /// Also fit the confidence's calibration to this set and print it.
+        #[arg(long)]
+        fit_calibration: bool,
+        /// Also write the scenes into this folder as JPEG with a `labels.tsv`, so that another
+        /// build can read the same set with `--labels`.
+        #[arg(long, requires = "synthetic")]
+        save: Option<PathBuf>,
     },
     /// One 1600×1024 frame to stored evidence (checks, tarja, JPEG, hashes, fsync).
     Capture {
@@ -96,7 +116,25 @@ pub enum BenchCommand {
 /// Runs one benchmark.
 pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
-        BenchCommand::Ocr { labels, variants } => super::ocr::bench_ocr(labels, *variants),
+        BenchCommand::Ocr {
+            labels,
+            variants,
+            synthetic,
+            count,
+            seed,
+            frame,
+            fit_calibration,
+            save,
+        } => super::ocr::bench_ocr(&super::ocr::OcrBench {
+            labels: labels.clone(),
+            variants: *variants,
+            synthetic: synthetic.clone(),
+            count: *count,
+            seed: *seed,
+            frames: frame.clone(),
+            fit_calibration: *fit_calibration,
+            save: save.clone(),
+        }),
         BenchCommand::Capture {
             data,
             iterations,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use image::RgbImage;
-use vistoria_core::ocr::{PlateReader, Rect};
+use vistoria_core::ocr::{PlateReader, Rect, calibration};
 
 /// Reads the plate in each photo.
 #[derive(Args)]
@@ -83,8 +83,15 @@ pub fn train_model(args: &ModelArgs) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow::anyhow!("{} não é uma fonte válida", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // Our drawing of the grey plates' typeface is always in.
-    fonts.push(vistoria_core::ocr::train::Typeface::GreyPlate);
+    // Our drawings of the plates' typefaces are always in: the grey plates' alone, and both
+    // as cut from whole plates drawn as on a car.
+    {
+        use vistoria_core::domain::PlateFormat;
+        use vistoria_core::ocr::train::Typeface;
+        fonts.push(Typeface::GreyPlate);
+        fonts.push(Typeface::Plates(PlateFormat::Mercosul));
+        fonts.push(Typeface::Plates(PlateFormat::Old));
+    }
     let options = TrainOptions {
         per_font: args.per_font,
         epochs: args.epochs,
@@ -213,72 +220,227 @@ impl Variant {
     }
 }
 
-/// `bench ocr --labels TSV [--variants]`: one JSON line per image, then the summary line.
-pub fn bench_ocr(labels_path: &Path, variants: bool) -> anyhow::Result<ExitCode> {
-    let labels = labels(labels_path)?;
+/// What `bench ocr` reads and how.
+pub struct OcrBench {
+    /// Labelled photos (`file x y w h plate`).
+    pub labels: Option<PathBuf>,
+    /// Read the labelled photos as other cameras might see them.
+    pub variants: bool,
+    /// Rendered scenes of this kind (`mercosul` or `grey`) instead of the labels.
+    pub synthetic: Option<String>,
+    /// How many scenes.
+    pub count: usize,
+    /// Seed of the first scene.
+    pub seed: u64,
+    /// Frame sizes, `WxH`, comma-separated.
+    pub frames: String,
+    /// Fit the confidence's calibration to the set and print it.
+    pub fit_calibration: bool,
+    /// Write the synthetic scenes here, with a labels file.
+    pub save: Option<PathBuf>,
+}
+
+/// One photo to read: its name, the variant it is, the photo, the plate's box and text.
+struct Shot {
+    name: String,
+    variant: Option<Variant>,
+    photo: RgbImage,
+    rect: Rect,
+    plate: String,
+}
+
+fn frames(spec: &str) -> anyhow::Result<Vec<(u32, u32)>> {
+    spec.split(',')
+        .map(|f| {
+            let (w, h) = f
+                .trim()
+                .split_once(['x', 'X'])
+                .ok_or_else(|| anyhow::anyhow!("quadro inválido {f:?}: use LARGURAxALTURA"))?;
+            let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+            anyhow::ensure!(
+                (320..=8192).contains(&w) && (240..=8192).contains(&h),
+                "quadro {f:?} fora de 320x240 a 8192x8192"
+            );
+            Ok((w, h))
+        })
+        .collect()
+}
+
+/// The shots of a synthetic set, made one at a time as they are read (a 12 MP frame is
+/// 36 MB; the set is never held whole).
+fn synthetic_shot(kind: &str, seed: u64, frame: (u32, u32)) -> Shot {
+    use vistoria_core::domain::PlateFormat;
+    let format = if kind == "mercosul" {
+        PlateFormat::Mercosul
+    } else {
+        PlateFormat::Old
+    };
+    let scene = vistoria_core::ocr::scenes::scene(format, seed, frame.0, frame.1);
+    let xs = scene.corners.map(|c| c.0);
+    let ys = scene.corners.map(|c| c.1);
+    let x0 = xs.iter().copied().fold(f32::MAX, f32::min).max(0.0);
+    let y0 = ys.iter().copied().fold(f32::MAX, f32::min).max(0.0);
+    let x1 = xs.iter().copied().fold(f32::MIN, f32::max);
+    let y1 = ys.iter().copied().fold(f32::MIN, f32::max);
+    Shot {
+        name: format!("{kind}-{seed}-{}x{}", frame.0, frame.1),
+        variant: None,
+        photo: scene.image,
+        rect: Rect {
+            x: x0 as u32,
+            y: y0 as u32,
+            w: (x1 - x0).max(1.0) as u32,
+            h: (y1 - y0).max(1.0) as u32,
+        },
+        plate: scene.plate.to_string(),
+    }
+}
+
+/// A score rounded to thousandths (as an `f64`, so it prints as such).
+fn milli(x: f32) -> f64 {
+    (f64::from(x) * 1000.0).round() / 1000.0
+}
+
+/// `bench ocr --labels TSV [--variants]` or `bench ocr --synthetic KIND [--count N] [--seed S]
+/// [--frame WxH,…]`: one JSON line per image, then the summary line (with the confidence's
+/// reliability table).
+pub fn bench_ocr(bench: &OcrBench) -> anyhow::Result<ExitCode> {
     let mut reader = PlateReader::tesseract()?;
     let (mut exact, mut chars, mut located) = (0usize, 0usize, 0usize);
-    let mut times = Vec::with_capacity(labels.len());
-    for (n, label) in labels.iter().enumerate() {
-        let img = image::open(&label.file)
-            .with_context(|| format!("não foi possível abrir {}", label.file.display()))?;
-        // Decoding the JPEG is not part of recognition; the kiosk has the frame in memory.
-        let original = img.to_rgb8();
-        let tilt = if n % 2 == 0 { 3.5 } else { -3.5 };
-        let shots: Vec<(Option<Variant>, RgbImage, Rect)> = if variants {
-            [Variant::Shrunk, Variant::Turned(tilt), Variant::Dark]
-                .into_iter()
-                .map(|v| v.apply(&original, label.rect).map(|(p, r)| (Some(v), p, r)))
-                .collect::<anyhow::Result<_>>()?
-        } else {
-            vec![(None, original, label.rect)]
-        };
-        for (variant, photo, rect) in shots {
-            let started = Instant::now();
-            let r = reader.read(&photo)?;
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            times.push(ms);
-            let read = r
-                .plate
-                .as_ref()
-                .map(ToString::to_string)
+    let mut times = Vec::new();
+    let mut said: Vec<(f32, bool)> = Vec::new();
+    let mut scores: Vec<(f32, f32, bool)> = Vec::new();
+    let mut read_one = |shot: Shot| -> anyhow::Result<()> {
+        let started = Instant::now();
+        let r = reader.read(&shot.photo)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        let read = r
+            .plate
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let ok = read == shot.plate;
+        exact += usize::from(ok);
+        chars += read
+            .chars()
+            .zip(shot.plate.chars())
+            .filter(|(a, b)| a == b)
+            .count();
+        let rect = shot.rect;
+        let hit = r.plate_box.is_some_and(|b| {
+            let (cx, cy) = (b.x + b.w / 2, b.y + b.h / 2);
+            cx >= rect.x && cx < rect.right() && cy >= rect.y && cy < rect.bottom()
+        });
+        located += usize::from(hit);
+        said.push((r.confidence, ok));
+        if r.plate.is_some() {
+            scores.push((r.scores.0, r.scores.1, ok));
+        }
+        println!(
+            "{}",
+            serde_json::json!({"file": shot.name,
+                "variant": shot.variant.map(Variant::name),
+                "expected": shot.plate, "plate": read, "ok": ok, "located": hit,
+                "confidence": milli(r.confidence),
+                "scores": [milli(r.scores.0), milli(r.scores.1)],
+                "ms": (ms * 100.0).round() / 100.0})
+        );
+        Ok(())
+    };
+    if let Some(kind) = &bench.synthetic {
+        anyhow::ensure!(bench.count > 0, "--count deve ser maior que zero");
+        let sizes = frames(&bench.frames)?;
+        let mut saved = String::from("file\tx\ty\tw\th\tplate\n");
+        if let Some(dir) = &bench.save {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("não foi possível criar {}", dir.display()))?;
+        }
+        for i in 0..bench.count {
+            let seed = bench.seed + i as u64;
+            let shot = synthetic_shot(kind, seed, sizes[i % sizes.len()]);
+            if let Some(dir) = &bench.save {
+                let file = format!("{}.jpg", shot.name);
+                let mut jpeg = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+                    .encode_image(&shot.photo)?;
+                std::fs::write(dir.join(&file), jpeg)
+                    .with_context(|| format!("não foi possível gravar {file}"))?;
+                let r = shot.rect;
+                saved += &format!(
+                    "{file}\t{}\t{}\t{}\t{}\t{}\n",
+                    r.x, r.y, r.w, r.h, shot.plate
+                );
+            }
+            read_one(shot)?;
+        }
+        if let Some(dir) = &bench.save {
+            std::fs::write(dir.join("labels.tsv"), saved)
+                .with_context(|| format!("não foi possível gravar {}", dir.display()))?;
+        }
+    } else {
+        let path = bench
+            .labels
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("informe --labels ou --synthetic"))?;
+        for (n, label) in labels(path)?.iter().enumerate() {
+            let img = image::open(&label.file)
+                .with_context(|| format!("não foi possível abrir {}", label.file.display()))?;
+            // Decoding the JPEG is not part of recognition; the kiosk has the frame in memory.
+            let original = img.to_rgb8();
+            let tilt = if n % 2 == 0 { 3.5 } else { -3.5 };
+            let name = label
+                .file
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let ok = read == label.plate;
-            exact += usize::from(ok);
-            chars += read
-                .chars()
-                .zip(label.plate.chars())
-                .filter(|(a, b)| a == b)
-                .count();
-            let hit = r.plate_box.is_some_and(|b| {
-                let (cx, cy) = (b.x + b.w / 2, b.y + b.h / 2);
-                cx >= rect.x && cx < rect.right() && cy >= rect.y && cy < rect.bottom()
-            });
-            located += usize::from(hit);
-            println!(
-                "{}",
-                serde_json::json!({"file": label.file.file_name().map(|f| f.to_string_lossy().to_string()),
-                    "variant": variant.map(Variant::name),
-                    "expected": label.plate, "plate": read, "ok": ok, "located": hit,
-                    "confidence": (r.confidence * 1000.0).round() / 1000.0, "ms": (ms * 100.0).round() / 100.0})
-            );
+            let shots: Vec<(Option<Variant>, RgbImage, Rect)> = if bench.variants {
+                [Variant::Shrunk, Variant::Turned(tilt), Variant::Dark]
+                    .into_iter()
+                    .map(|v| v.apply(&original, label.rect).map(|(p, r)| (Some(v), p, r)))
+                    .collect::<anyhow::Result<_>>()?
+            } else {
+                vec![(None, original, label.rect)]
+            };
+            for (variant, photo, rect) in shots {
+                read_one(Shot {
+                    name: name.clone(),
+                    variant,
+                    photo,
+                    rect,
+                    plate: label.plate.clone(),
+                })?;
+            }
         }
     }
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
     let n = times.len() as f64;
     let round = |x: f64| (x * 1000.0).round() / 1000.0;
-    println!(
-        "{}",
-        serde_json::json!({
-            "images": times.len(),
-            "exact": round(exact as f64 / n),
-            "char_accuracy": round(chars as f64 / (n * 7.0)),
-            "located": round(located as f64 / n),
-            "p50_ms": round(pct(0.5)),
-            "p95_ms": round(pct(0.95)),
+    let (table, error) = calibration::reliability(&said, 10);
+    let table: Vec<serde_json::Value> = table
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "from": round(f64::from(b.from)), "to": round(f64::from(b.to)), "n": b.n,
+                "said": round(f64::from(b.said)), "right": round(f64::from(b.right)),
+            })
         })
-    );
+        .collect();
+    let mut summary = serde_json::json!({
+        "images": times.len(),
+        "exact": round(exact as f64 / n),
+        "char_accuracy": round(chars as f64 / (n * 7.0)),
+        "located": round(located as f64 / n),
+        "p50_ms": round(pct(0.5)),
+        "p95_ms": round(pct(0.95)),
+        "calibration": table,
+        "calibration_error": round(f64::from(error)),
+    });
+    if bench.fit_calibration {
+        summary["fitted"] = serde_json::to_value(calibration::Calibration::fit(&scores))?;
+    }
+    println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ use crate::domain::{Inspection, PhotoKind, Plate, Renavam};
 use crate::store::{AuditAction, AuditEvent, AuditRow, MediaRecord, Store, StoreError};
 
 /// How the OCR reading compares with the plate typed for the vehicle query (§5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum PlateCheck {
     /// The reading is the typed plate (old and Mercosul forms of one vehicle agree).
@@ -28,6 +28,11 @@ pub enum PlateCheck {
     },
     /// Nothing readable.
     Unreadable,
+    /// The typed plate was read, but too unsure to stand on its own ([`super::DOUBT`]).
+    Doubtful {
+        /// The calibrated confidence of the reading.
+        confidence: f32,
+    },
 }
 
 impl PlateCheck {
@@ -43,6 +48,20 @@ pub fn compare(typed: &Plate, read: Option<&Plate>) -> PlateCheck {
         Some(read) if read.same_vehicle(typed) => PlateCheck::Match,
         Some(read) => PlateCheck::Mismatch { read: read.clone() },
         None => PlateCheck::Unreadable,
+    }
+}
+
+/// Compares the typed plate with a whole reading: a reading that agrees but is in doubt
+/// (calibrated confidence under [`super::DOUBT`]) needs the §6 correction as a mismatch does.
+pub fn check(typed: &Plate, reading: &super::PlateReading) -> PlateCheck {
+    compare_reading(typed, reading.plate.as_ref(), reading.confidence)
+}
+
+/// [`check`] on a reading's parts: `read` at calibrated `confidence`.
+pub fn compare_reading(typed: &Plate, read: Option<&Plate>, confidence: f32) -> PlateCheck {
+    match compare(typed, read) {
+        PlateCheck::Match if confidence < super::DOUBT => PlateCheck::Doubtful { confidence },
+        other => other,
     }
 }
 
@@ -149,7 +168,7 @@ pub fn record_reading(
     at: CentralStamp,
     actor: &str,
 ) -> Result<PlateReadingRecord, StoreError> {
-    let check = compare(inspection.vehicle().plate(), read);
+    let check = compare_reading(inspection.vehicle().plate(), read, confidence);
     let reading = PlateReadingRecord {
         media_id: photo.id.clone(),
         read: read.map(ToString::to_string),

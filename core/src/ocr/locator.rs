@@ -26,6 +26,26 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The same row in a photo scaled by `k`.
+    pub fn scaled(&self, k: f32) -> Candidate {
+        if k == 1.0 {
+            return self.clone();
+        }
+        Candidate {
+            chars: self
+                .chars
+                .iter()
+                .map(|r| Rect {
+                    x: (r.x as f32 * k) as u32,
+                    y: (r.y as f32 * k) as u32,
+                    w: ((r.w as f32 * k).round() as u32).max(1),
+                    h: ((r.h as f32 * k).round() as u32).max(1),
+                })
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// Box around the characters with a margin, in original coordinates.
     pub fn plate_box(&self, width: u32, height: u32) -> Rect {
         let x0 = self.chars.iter().map(|r| r.x).min().unwrap_or(0);
@@ -82,15 +102,15 @@ pub fn locate_tight(gray: &GrayImage, limit: usize) -> Vec<Candidate> {
 
 /// One binarisation: the characters' polarity and the neighbourhood's radius, a fraction
 /// of the working width with a floor.
-#[derive(Clone, Copy)]
-struct Pass {
+#[derive(Debug, Clone, Copy)]
+pub struct Pass {
     dark: bool,
     divisor: u32,
     min: u32,
 }
 
 /// The wide passes: both polarities, a radius of 1/50 of the working width.
-const WIDE: [Pass; 2] = [
+pub const WIDE: [Pass; 2] = [
     Pass {
         dark: true,
         divisor: 50,
@@ -103,7 +123,7 @@ const WIDE: [Pass; 2] = [
     },
 ];
 /// The tight pass: dark characters, a radius of 1/200 of the working width.
-const TIGHT: [Pass; 1] = [Pass {
+pub const TIGHT: [Pass; 1] = [Pass {
     dark: true,
     divisor: 200,
     min: 3,
@@ -121,11 +141,23 @@ fn locate_at(gray: &GrayImage, limit: usize, work_width: u32, passes: &[Pass]) -
     } else {
         gray.clone()
     };
-    let integral = Integral::new(&work);
+    find(&work, scale, (gray.width(), gray.height()), limit, passes)
+}
+
+/// Candidate rows in `work`, the photo reduced by `scale` from its `size`, in the photo's
+/// coordinates, best first, at most `limit`.
+pub fn find(
+    work: &GrayImage,
+    scale: f32,
+    size: (u32, u32),
+    limit: usize,
+    passes: &[Pass],
+) -> Vec<Candidate> {
+    let integral = Integral::new(work);
     let mut found = Vec::new();
     for &Pass { dark, divisor, min } in passes {
         let radius = (work.width() / divisor).max(min);
-        let mask = binary::adaptive(&work, &integral, radius, 6, dark);
+        let mask = binary::adaptive(work, &integral, radius, 6, dark);
         let blobs = binary::blobs(&mask);
         for (rects, score) in rows(&blobs, work.height()) {
             let chars = rects
@@ -144,7 +176,7 @@ fn locate_at(gray: &GrayImage, limit: usize, work_width: u32, passes: &[Pass]) -
     }
     found.sort_by(|a, b| b.score.total_cmp(&a.score));
     // Drop rows that overlap a better one.
-    let (w, h) = (gray.width(), gray.height());
+    let (w, h) = size;
     let mut kept: Vec<Candidate> = Vec::new();
     for c in found {
         let bx = c.plate_box(w, h);

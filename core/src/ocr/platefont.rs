@@ -10,32 +10,32 @@ use crate::geometry::segment_distance;
 
 /// A point of a centre line in the unit box (x right, y down); `round` rounds the corner there.
 #[derive(Debug, Clone, Copy)]
-struct P(f32, f32, bool);
+pub(crate) struct P(pub(crate) f32, pub(crate) f32, pub(crate) bool);
 
 /// A sharp corner (or an end).
-const fn s(x: f32, y: f32) -> P {
+pub(crate) const fn s(x: f32, y: f32) -> P {
     P(x, y, false)
 }
 
 /// A rounded corner.
-const fn r(x: f32, y: f32) -> P {
+pub(crate) const fn r(x: f32, y: f32) -> P {
     P(x, y, true)
 }
 
 /// One stroke: an open polyline, or a closed one.
-struct Stroke {
+pub(crate) struct Stroke {
     points: &'static [P],
     closed: bool,
 }
 
-const fn open(points: &'static [P]) -> Stroke {
+pub(crate) const fn open(points: &'static [P]) -> Stroke {
     Stroke {
         points,
         closed: false,
     }
 }
 
-const fn ring(points: &'static [P]) -> Stroke {
+pub(crate) const fn ring(points: &'static [P]) -> Stroke {
     Stroke {
         points,
         closed: true,
@@ -260,7 +260,16 @@ pub struct Pen {
 
 /// Ink coverage (0–1) of `c` drawn with `pen`: row-major, with its width and height.
 pub fn coverage(c: char, pen: Pen) -> Option<(Vec<f32>, usize, usize)> {
-    let strokes = strokes(c)?;
+    Some(draw(strokes(c)?, pen, None))
+}
+
+/// Ink coverage of `strokes` drawn with `pen`; `jitter` moves every point of the centre lines
+/// by up to that share of the box, each by its own amount (another hand, another die).
+pub(crate) fn draw(
+    strokes: &[Stroke],
+    pen: Pen,
+    mut jitter: Option<(f32, &mut super::synth::Rng)>,
+) -> (Vec<f32>, usize, usize) {
     let half = pen.weight * pen.height / 2.0;
     let (bw, bh) = (pen.aspect * pen.height, pen.height);
     // Centre lines run inside the ink box by half a pen.
@@ -271,7 +280,13 @@ pub fn coverage(c: char, pen: Pen) -> Option<(Vec<f32>, usize, usize)> {
         let pts: Vec<(f32, f32, bool)> = stroke
             .points
             .iter()
-            .map(|p| (half + p.0 * iw, half + p.1 * ih, p.2))
+            .map(|p| {
+                let (dx, dy) = match jitter.as_mut() {
+                    Some((j, rng)) => (rng.range(-*j, *j), rng.range(-*j, *j)),
+                    None => (0.0, 0.0),
+                };
+                (half + (p.0 + dx) * iw, half + (p.1 + dy) * ih, p.2)
+            })
             .collect();
         let line = rounded(&pts, stroke.closed, radius);
         segments.extend(line.windows(2).map(|w| [w[0], w[1]]));
@@ -292,7 +307,7 @@ pub fn coverage(c: char, pen: Pen) -> Option<(Vec<f32>, usize, usize)> {
             cov[y * w + x] = (half - d + 0.5).clamp(0.0, 1.0);
         }
     }
-    Some((cov, w, h))
+    (cov, w, h)
 }
 
 /// The polyline with each `round` corner replaced by a quadratic curve of the given radius

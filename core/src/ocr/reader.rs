@@ -253,20 +253,38 @@ fn clip_to_band(mask: &mut binary::Mask, mid: f32) -> (u32, u32) {
 
 /// Weight of Tesseract's reading against our classifier's when both have a say.
 const TESSERACT_WEIGHT: f32 = 0.6;
+/// The same on a plate whose blue band marks it Mercosul: Tesseract's `eng` model has never
+/// seen the FE-Schrift shapes (it reads their W as V, Y as V or N), while the classifier is
+/// trained on our drawing of them. Chosen on rendered scenes of a tuning seed range (see
+/// `assets/ocr/README.md`), never on the benchmark photos (which hold no Mercosul plate).
+const MERCOSUL_TESSERACT_WEIGHT: f32 = 0.3;
+
+/// Tesseract's weight for a plate of the format the colours showed.
+fn tesseract_weight(hint: Option<PlateFormat>) -> f32 {
+    match hint {
+        Some(PlateFormat::Mercosul) => MERCOSUL_TESSERACT_WEIGHT,
+        _ => TESSERACT_WEIGHT,
+    }
+}
 
 /// One position's options: Tesseract's reading and the classifier's probabilities, mixed.
 /// Tesseract knows many typefaces; the classifier always has an opinion about every symbol,
 /// so a position never ends up empty and look-alikes keep their second choice. Where the
 /// position's class rules a symbol out, its score goes to the look-alike the class allows
 /// (a 0 seen where a letter must be is evidence of an O, not of nothing).
-fn fuse(tesseract: &[Symbol], probabilities: &[f32; 36], class: CharClass) -> Position {
+fn fuse(
+    tesseract: &[Symbol],
+    probabilities: &[f32; 36],
+    class: CharClass,
+    weight: f32,
+) -> Position {
     let fold = |c: char| decode::fold(class, c);
     let index = |c: char| CLASSES.iter().position(|&k| char::from(k) == c);
     let mut scores = [0.0f32; 36];
     for (&c, &p) in CLASSES.iter().zip(probabilities) {
         let (c, folded) = (char::from(c), fold(char::from(c)));
         if let Some(i) = index(folded) {
-            scores[i] += (1.0 - TESSERACT_WEIGHT) * p * decode::substitution_weight(c, folded);
+            scores[i] += (1.0 - weight) * p * decode::substitution_weight(c, folded);
         }
     }
     // Tesseract's readings (the group's and the lone one) share its weight. Each reading
@@ -281,7 +299,7 @@ fn fuse(tesseract: &[Symbol], probabilities: &[f32; 36], class: CharClass) -> Po
             }
         }
         for (score, r) in scores.iter_mut().zip(reading) {
-            *score += TESSERACT_WEIGHT / tesseract.len() as f32 * r;
+            *score += weight / tesseract.len() as f32 * r;
         }
     }
     let mut options: Vec<(char, f32)> = CLASSES
@@ -526,6 +544,39 @@ fn place(symbols: Vec<Symbol>, spans: &[(u32, u32)]) -> Vec<Option<Symbol>> {
         .collect()
 }
 
+/// The seven characters of a row, cut out as the classifier sees them.
+pub struct Cut {
+    /// Each character as a black-on-white glyph with margins.
+    pub glyphs: Vec<GrayImage>,
+    /// Where each one is in the rectified strip.
+    pub seven: Vec<Rect>,
+    /// The strip's character mask.
+    pub mask: binary::Mask,
+}
+
+/// Rectifies and segments a candidate row and cuts out its seven characters; `None` when it
+/// has no seven that look like a plate's.
+pub fn cut(gray: &GrayImage, candidate: &Candidate) -> Option<Cut> {
+    let strip = rectify(gray, candidate)?;
+    let (chars, mask) = segment(&strip);
+    let start = pick_seven(&chars)?;
+    if runs_on(&chars, start) {
+        return None;
+    }
+    let seven = chars[start..start + PLATE_LEN].to_vec();
+    let glyphs = seven.iter().map(|r| glyph(&mask, r)).collect();
+    Some(Cut {
+        glyphs,
+        seven,
+        mask,
+    })
+}
+
+/// Whether a cut character is a plain bar (an I or a 1 of the grey plates).
+pub fn cut_is_bar(cut: &Cut, index: usize) -> bool {
+    is_bar(&cut.mask, &cut.seven[index])
+}
+
 /// Reads one candidate row; `None` when it does not read as a plate.
 pub fn read_row<R: Recognizer>(
     engine: &mut R,
@@ -533,18 +584,15 @@ pub fn read_row<R: Recognizer>(
     candidate: &Candidate,
     hint: Option<PlateFormat>,
 ) -> Result<Option<RowReading>, OcrError> {
-    let Some(strip) = rectify(gray, candidate) else {
+    let Some(Cut {
+        glyphs,
+        seven,
+        mask,
+    }) = cut(gray, candidate)
+    else {
         return Ok(None);
     };
-    let (chars, mask) = segment(&strip);
-    let Some(start) = pick_seven(&chars) else {
-        return Ok(None);
-    };
-    if runs_on(&chars, start) {
-        return Ok(None);
-    }
-    let seven = &chars[start..start + PLATE_LEN];
-    let glyphs: Vec<GrayImage> = seven.iter().map(|r| glyph(&mask, r)).collect();
+    let seven = &seven[..];
     // Group reads: the three letters, then the four remaining characters.
     let mut group = read_line(engine, &glyphs[..3], LETTER_SHAPES)?;
     group.extend(read_line(engine, &glyphs[3..], ALNUM)?);
@@ -592,7 +640,12 @@ pub fn read_row<R: Recognizer>(
                     .collect()
             }
         };
-        positions.push(fuse(&tesseract, &probabilities, class));
+        positions.push(fuse(
+            &tesseract,
+            &probabilities,
+            class,
+            tesseract_weight(hint),
+        ));
     }
     Ok(decode::decode_hinted(&positions, hint).map(|decoded| RowReading { decoded }))
 }
@@ -716,11 +769,19 @@ mod tests {
         p[at(b'D')] = 0.7;
         p[at(b'O')] = 0.3;
         // Tesseract saw O: together they outweigh the classifier's D.
-        let fused = fuse(&[Symbol::new('O', 0.9)], &p, CharClass::LetterOrDigit);
+        let fused = fuse(
+            &[Symbol::new('O', 0.9)],
+            &p,
+            CharClass::LetterOrDigit,
+            TESSERACT_WEIGHT,
+        );
         assert_eq!(fused.options.len(), 36);
         assert_eq!(fused.options[0].0, 'O');
         // Tesseract saw nothing: the classifier alone decides.
-        assert_eq!(fuse(&[], &p, CharClass::LetterOrDigit).options[0].0, 'D');
+        assert_eq!(
+            fuse(&[], &p, CharClass::LetterOrDigit, TESSERACT_WEIGHT).options[0].0,
+            'D'
+        );
     }
 
     #[test]
@@ -728,13 +789,19 @@ mod tests {
         let mut p = [0.0f32; 36];
         p[at(b'V')] = 1.0;
         // The group read alone, sure of an N, outweighs the classifier's V…
-        let group_only = fuse(&[Symbol::new('N', 0.99)], &p, CharClass::Letter);
+        let group_only = fuse(
+            &[Symbol::new('N', 0.99)],
+            &p,
+            CharClass::Letter,
+            TESSERACT_WEIGHT,
+        );
         assert_eq!(group_only.options[0].0, 'N');
         // …but not once Tesseract, shown the character alone, also saw a V.
         let with_lone = fuse(
             &[Symbol::new('N', 0.99), Symbol::new('V', 0.9)],
             &p,
             CharClass::Letter,
+            TESSERACT_WEIGHT,
         );
         assert_eq!(with_lone.options[0].0, 'V');
     }
@@ -749,7 +816,7 @@ mod tests {
             alternatives: vec![('0', 0.95), ('O', 0.9), ('Q', 0.8)],
             ..Symbol::new('0', 1.0)
         };
-        let fused = fuse(&[symbol], &p, CharClass::Digit);
+        let fused = fuse(&[symbol], &p, CharClass::Digit, TESSERACT_WEIGHT);
         assert_eq!(fused.options[0].0, '0');
         assert!(fused.options[0].1 <= 1.0 + 1e-6, "{:?}", fused.options[0]);
     }
@@ -766,10 +833,16 @@ mod tests {
             alternatives: vec![('Q', 0.89), ('O', 0.40), ('X', 0.0)],
             ..Symbol::new('Q', 0.98)
         };
-        assert_eq!(fuse(&[torn], &p, CharClass::Letter).options[0].0, 'O');
+        assert_eq!(
+            fuse(&[torn], &p, CharClass::Letter, TESSERACT_WEIGHT).options[0].0,
+            'O'
+        );
         // The same Q with no doubt voiced outweighs the classifier.
         let sure = Symbol::new('Q', 0.98);
-        assert_eq!(fuse(&[sure], &p, CharClass::Letter).options[0].0, 'Q');
+        assert_eq!(
+            fuse(&[sure], &p, CharClass::Letter, TESSERACT_WEIGHT).options[0].0,
+            'Q'
+        );
     }
 
     #[test]
@@ -849,15 +922,25 @@ mod tests {
         let mut p = [0.0f32; 36];
         p[at(b'0')] = 0.6;
         p[at(b'O')] = 0.4;
-        let fused = fuse(&[Symbol::new('Q', 0.5)], &p, CharClass::Letter);
+        let fused = fuse(
+            &[Symbol::new('Q', 0.5)],
+            &p,
+            CharClass::Letter,
+            TESSERACT_WEIGHT,
+        );
         assert_eq!(fused.options[0].0, 'O');
         // Without the class rule, the same scores leave the 0 ahead of the O.
-        let free = fuse(&[], &p, CharClass::LetterOrDigit);
+        let free = fuse(&[], &p, CharClass::LetterOrDigit, TESSERACT_WEIGHT);
         assert_eq!(free.options[0].0, '0');
         // Tesseract's 8 where a letter must be is a weaker B than the classifier's sure S.
         let mut p = [0.0f32; 36];
         p[at(b'S')] = 1.0;
-        let fused = fuse(&[Symbol::new('8', 0.67)], &p, CharClass::Letter);
+        let fused = fuse(
+            &[Symbol::new('8', 0.67)],
+            &p,
+            CharClass::Letter,
+            TESSERACT_WEIGHT,
+        );
         assert_eq!(fused.options[0].0, 'S');
     }
 

@@ -220,3 +220,66 @@ fn correction_flow_keeps_photo_and_original_reading() {
     assert_eq!(store.read_media(&photo).unwrap(), jpg);
     assert!(store.verify_audit().is_ok());
 }
+
+/// A frame three times the working width with a small plate and one with a large plate: the
+/// small one's characters vanish at the working width and are found a level finer; the large
+/// one is read at the working width, and its row from a coarser level of the pyramid.
+#[test]
+fn the_pyramid_finds_small_and_large_plates_in_a_large_frame() {
+    use super::{locator, pyramid};
+    let frame = |plate: &Plate, width: u32| {
+        let rendered = synth::render_plate(plate, width);
+        let mut photo = image::RgbImage::from_pixel(2400, 1800, image::Rgb([120, 60, 50]));
+        image::imageops::replace(&mut photo, &rendered, 900, 1100);
+        photo
+    };
+    let mut reader = PlateReader::tesseract().unwrap();
+    let small = Plate::parse("KMN4275").unwrap();
+    let photo = frame(&small, 150);
+    let gray = image::DynamicImage::ImageRgb8(photo.clone()).to_luma8();
+    let levels = pyramid::Pyramid::new(gray.clone());
+    let (work, scale) = levels.at_width(locator::WORK_WIDTH);
+    let coarse = locator::find(&work, scale, gray.dimensions(), 6, &locator::WIDE);
+    let on_plate = |c: &locator::Candidate| {
+        let b = c.plate_box(2400, 1800);
+        b.x >= 880 && b.right() <= 1070 && b.y >= 1090 && b.bottom() <= 1160
+    };
+    assert!(!coarse.iter().any(on_plate), "{coarse:?}");
+    let reading = reader.read(&photo).unwrap();
+    assert_eq!(reading.plate, Some(small));
+    let large = Plate::parse("RTD2B47").unwrap();
+    let photo = frame(&large, 640);
+    let gray = image::DynamicImage::ImageRgb8(photo.clone()).to_luma8();
+    let levels = pyramid::Pyramid::new(gray);
+    // Its 100 px characters are read from the half-size level, at 50 px.
+    assert_eq!(
+        levels.for_characters(100.0, super::reader::CHAR_HEIGHT as f32),
+        1
+    );
+    let reading = reader.read(&photo).unwrap();
+    assert_eq!(reading.plate, Some(large));
+    let b = reading.plate_box.unwrap();
+    assert!(b.x >= 890 && b.right() <= 1550, "{b:?}");
+}
+
+/// §6 on doubt: a reading that agrees with the typed plate but is unsure asks for the
+/// correction; a sure one does not; a mismatch does whatever its confidence.
+#[test]
+fn a_doubtful_reading_asks_for_the_correction() {
+    let typed = Plate::parse("BRA2E19").unwrap();
+    let reading = |plate: &str, confidence: f32| super::PlateReading {
+        plate: Some(Plate::parse(plate).unwrap()),
+        confidence,
+        scores: (confidence, confidence),
+        plate_box: None,
+        ms: 1.0,
+    };
+    assert_eq!(
+        correction::check(&typed, &reading("BRA2E19", 0.97)),
+        PlateCheck::Match
+    );
+    let unsure = correction::check(&typed, &reading("BRA2E19", 0.6));
+    assert_eq!(unsure, PlateCheck::Doubtful { confidence: 0.6 });
+    assert!(unsure.needs_correction());
+    assert!(correction::check(&typed, &reading("BRA2E18", 0.99)).needs_correction());
+}

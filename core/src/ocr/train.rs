@@ -8,9 +8,12 @@
 use ab_glyph::{Font, FontVec, PxScale, point};
 use image::{GrayImage, Luma};
 
+use super::binary::Rect;
 use super::glyphs::{CLASSES, FEATURES, GlyphModel, features, softmax};
-use super::platefont;
+use super::locator::Candidate;
 use super::synth::Rng;
+use super::{platefont, reader, scenes};
+use crate::domain::plate::PlateFormat;
 
 /// How to train.
 #[derive(Debug, Clone)]
@@ -53,6 +56,10 @@ pub enum Typeface {
     Font(FontVec),
     /// Our stroke drawing of the grey plates' typeface ([`super::platefont`]).
     GreyPlate,
+    /// Whole plates of a format drawn as on a car ([`super::plates`], in our drawings of the
+    /// plates' typefaces), photographed under perspective, blur and noise, and cut into
+    /// characters by the reader's own segmenter: the glyphs as the classifier meets them.
+    Plates(PlateFormat),
 }
 
 /// Parses a TrueType/OpenType font for training.
@@ -71,6 +78,7 @@ impl Typeface {
     ) -> Option<(Vec<f32>, usize, usize)> {
         match self {
             Typeface::Font(font) => coverage(font, c, height, stretch),
+            Typeface::Plates(_) => None,
             Typeface::GreyPlate => platefont::coverage(
                 c,
                 platefont::Pen {
@@ -234,11 +242,15 @@ fn dataset(fonts: &[Typeface], per_font: usize, seed: u64) -> Vec<(Vec<f32>, usi
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     for font in fonts {
-        // The typeface the grey plates really use weighs as much as three general fonts.
+        // The typefaces the plates really use weigh as much as three general fonts each.
         let rounds = match font {
-            Typeface::GreyPlate => 3,
-            Typeface::Font(_) => 1,
+            Typeface::GreyPlate | Typeface::Plates(PlateFormat::Mercosul) => 3,
+            Typeface::Font(_) | Typeface::Plates(PlateFormat::Old) => 1,
         };
+        if let Typeface::Plates(format) = font {
+            out.extend(plate_samples(*format, per_font * rounds, &mut rng));
+            continue;
+        }
         for _ in 0..rounds {
             for (k, &c) in CLASSES.iter().enumerate() {
                 for _ in 0..per_font {
@@ -250,6 +262,82 @@ fn dataset(fonts: &[Typeface], per_font: usize, seed: u64) -> Vec<(Vec<f32>, usi
         }
     }
     out
+}
+
+/// `per_class` glyphs of every symbol cut from whole plates of `format` (see
+/// [`Typeface::Plates`]). A plate whose cut does not line up with its seven characters (a
+/// character lost to glare, the QR code taken for one) gives nothing: its labels would be
+/// wrong.
+fn plate_samples(format: PlateFormat, per_class: usize, rng: &mut Rng) -> Vec<(Vec<f32>, usize)> {
+    let mut counts = [0usize; 36];
+    let mut out = Vec::new();
+    let mut attempts = 0;
+    while counts.iter().any(|&n| n < per_class) && attempts < per_class * 12 {
+        attempts += 1;
+        // Seven of the least drawn symbols, so every symbol gets its share.
+        let mut order: Vec<(usize, usize)> = (0..CLASSES.len())
+            .map(|k| (counts[k] * 64 + rng.below(64), k))
+            .collect();
+        order.sort_unstable();
+        let text: String = order[..7]
+            .iter()
+            .map(|&(_, k)| char::from(CLASSES[k]))
+            .collect();
+        let char_height = rng.range(12.0, 64.0);
+        let Some((photo, boxes)) = scenes::plate_photo(&text, format, char_height, rng) else {
+            continue;
+        };
+        if boxes.len() != 7 {
+            continue;
+        }
+        let gray = image::DynamicImage::ImageRgb8(photo).to_luma8();
+        let candidate = Candidate {
+            chars: boxes.clone(),
+            dark: true,
+            score: 0.0,
+        };
+        let Some(cut) = reader::cut(&gray, &candidate) else {
+            continue;
+        };
+        if !lines_up(&boxes, &cut.seven) {
+            continue;
+        }
+        for (glyph, c) in cut.glyphs.iter().zip(text.bytes()) {
+            let Some(k) = CLASSES.iter().position(|&x| x == c) else {
+                continue;
+            };
+            if counts[k] < per_class {
+                counts[k] += 1;
+                out.push((features(glyph), k));
+            }
+        }
+    }
+    out
+}
+
+/// Whether seven cut characters (in the rectified strip) sit where the seven drawn ones are
+/// (in the photo): their centres on one straight map, within a fifth of a character.
+fn lines_up(drawn: &[Rect], cut: &[Rect]) -> bool {
+    if drawn.len() != cut.len() || drawn.len() < 2 {
+        return false;
+    }
+    let centre = |r: &Rect| r.x as f32 + r.w as f32 / 2.0;
+    let xs: Vec<f32> = drawn.iter().map(centre).collect();
+    let us: Vec<f32> = cut.iter().map(centre).collect();
+    let n = xs.len() as f32;
+    let (mx, mu) = (xs.iter().sum::<f32>() / n, us.iter().sum::<f32>() / n);
+    let sxx: f32 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxu: f32 = xs.iter().zip(&us).map(|(x, u)| (x - mx) * (u - mu)).sum();
+    if sxx <= 0.0 {
+        return false;
+    }
+    let a = sxu / sxx;
+    let h = cut.iter().map(|r| r.h as f32).sum::<f32>() / n;
+    a > 0.0
+        && xs
+            .iter()
+            .zip(&us)
+            .all(|(x, u)| (mu + a * (x - mx) - u).abs() < 0.2 * h)
 }
 
 /// Trains a model on characters from `fonts` (plain SGD with momentum, cross-entropy).
@@ -364,6 +452,44 @@ mod tests {
             assert!(ink > 20, "{c}: {ink} pixels of ink");
             assert!(ink < (g.width() * g.height()) as usize, "{c} is all ink");
         }
+    }
+
+    #[test]
+    fn whole_mercosul_plates_give_labelled_glyphs_of_every_symbol() {
+        let mut rng = Rng::new(8);
+        let samples = plate_samples(PlateFormat::Mercosul, 2, &mut rng);
+        let mut counts = [0usize; 36];
+        for (x, k) in &samples {
+            assert_eq!(x.len(), FEATURES);
+            assert!(x.iter().any(|&v| v > 0.0), "a glyph with ink");
+            counts[*k] += 1;
+        }
+        assert!(counts.iter().all(|&n| n == 2), "{counts:?}");
+        // Deterministic for the generator's state.
+        let again = plate_samples(PlateFormat::Mercosul, 2, &mut Rng::new(8));
+        assert_eq!(again.len(), samples.len());
+        assert!(again.iter().zip(&samples).all(|(a, b)| a == b));
+    }
+
+    #[test]
+    fn cut_characters_must_line_up_with_the_drawn_ones() {
+        let boxes = |xs: &[u32]| -> Vec<Rect> {
+            xs.iter()
+                .map(|&x| Rect {
+                    x,
+                    y: 0,
+                    w: 20,
+                    h: 40,
+                })
+                .collect()
+        };
+        let drawn = boxes(&[0, 30, 60, 90, 120, 150, 180]);
+        // The strip is the photo scaled and shifted: they line up.
+        let cut = boxes(&[10, 70, 130, 190, 250, 310, 370]);
+        assert!(lines_up(&drawn, &cut));
+        // One character lost and the next one taken in its place: they do not.
+        let shifted = boxes(&[10, 70, 190, 250, 310, 370, 430]);
+        assert!(!lines_up(&drawn, &shifted));
     }
 
     /// A short run on one font learns the symbols well beyond chance (1/36): the training
