@@ -274,20 +274,18 @@ mod tests {
     }
 
     #[test]
-    fn every_symbol_is_drawn_and_differs_from_the_grey_plates() {
-        let mut differ = 0;
+    fn every_symbol_is_drawn_and_the_confused_ones_differ_from_the_grey_plates() {
         for &c in CLASSES {
             let c = char::from(c);
-            let (cov, w, h) = draw(c);
+            let (cov, _, _) = draw(c);
             let total: f32 = cov.iter().sum();
             assert!(total > 48.0 * 7.0 * 0.8, "{c}: {total}");
-            let grey = platefont::coverage(c, PEN).unwrap();
-            if grey.1 != w || grey.2 != h || grey.0 != cov {
-                differ += 1;
-            }
         }
-        // Each symbol is drawn on its own; most differ at least in their corners.
-        assert!(differ > 30, "{differ}");
+        // The symbols the reader confused on Mercosul photos, and the ones FE-Schrift draws
+        // apart, are drawn otherwise than the grey plates' typeface.
+        for c in "WYHP0136789".chars() {
+            assert_ne!(draw(c).0, platefont::coverage(c, PEN).unwrap().0, "{c}");
+        }
     }
 
     #[test]
