@@ -12,7 +12,7 @@ use anyhow::{Context, ensure};
 use serde_json::json;
 use vistoria_core::accounts::Role;
 use vistoria_core::domain::{InterruptionCause, PhotoKind};
-use vistoria_core::store::{NewMedia, Store};
+use vistoria_core::store::{AuditAction, NewMedia, Store};
 use vistoria_core::{outbox, workflow};
 use vistoria_station::embedded_central::demo_opening;
 use vistoria_station::link_proxy::LinkProxy;
@@ -68,7 +68,7 @@ pub fn capture_while_delivering(data: &Path, iterations: u32) -> anyhow::Result<
             &mut inspection,
             now,
             "bench",
-            "inspection.interrupted",
+            AuditAction::InspectionInterrupted,
             json!({ "cause": "customer_gave_up" }),
             |i, at| i.interrupt(InterruptionCause::CustomerGaveUp, "bench", at),
         )?;

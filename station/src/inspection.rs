@@ -300,10 +300,7 @@ impl Station {
         let view = workflow::view::load(&core.store, id).map_err(Failure::from)?;
         let mut shots = Vec::with_capacity(view.photos.len());
         for taken in &view.photos {
-            let bytes = core
-                .store
-                .read_media(&taken.media)
-                .map_err(Failure::from)?;
+            let bytes = core.store.read_media(&taken.media).map_err(Failure::from)?;
             let image = image::load_from_memory(&bytes)
                 .map_err(|e| Failure::internal(format!("foto gravada ilegível: {e}")))?
                 .to_rgb8();

@@ -138,7 +138,8 @@ pub struct PlateReadingLine {
     pub read: Option<String>,
     /// Confidence, millionths (integers only).
     pub confidence_ppm: u32,
-    /// `match`, `mismatch` or `unreadable` (`unread` when no reading was stored).
+    /// `match`, `mismatch`, `doubtful` (read as typed, below the confidence that stands alone)
+    /// or `unreadable` (`unread` when no reading was stored).
     pub result: String,
     /// The correction, with who made it, why and when.
     pub correction: Option<PlateCorrection>,

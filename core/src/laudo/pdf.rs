@@ -467,6 +467,7 @@ fn plate_and_film(w: &mut Writer, laudo: &Laudo) {
             let verdict = match p.result.as_str() {
                 "match" => "confere com a placa digitada",
                 "mismatch" => "NÃO confere com a placa digitada",
+                "doubtful" => "confere, mas com pouca confiança (conferida pelo operador)",
                 _ => "ilegível",
             };
             lines.push(format!(

@@ -87,6 +87,7 @@ pub fn plate_reading(
         Some(crate::ocr::correction::PlateCheck::Match) => "match",
         Some(crate::ocr::correction::PlateCheck::Mismatch { .. }) => "mismatch",
         Some(crate::ocr::correction::PlateCheck::Unreadable) => "unreadable",
+        Some(crate::ocr::correction::PlateCheck::Doubtful { .. }) => "doubtful",
     };
     Ok(Some(PlateReadingLine {
         photo_sha256,
