@@ -30,8 +30,6 @@ fn simulate(central: &Central, token: &str, data: &std::path::Path) -> Command {
         .args([
             "--seed",
             "7",
-            "--frame",
-            "320x200",
             "--retry-schedule",
             "0,0.5,1.5,3,6",
             "--max-wait",
@@ -72,18 +70,27 @@ fn every_inspection_arrives_exactly_once_through_kills_of_both_sides() {
 
     // The last run is left alone and must finish the job.
     let started = Instant::now();
-    let mut kiosk = simulate(&central, &token, &kiosk_data).spawn().unwrap();
+    let final_log = dir.path().join("final-run.log");
+    let mut kiosk = simulate(&central, &token, &kiosk_data)
+        .stderr(std::fs::File::create(&final_log).unwrap())
+        .spawn()
+        .unwrap();
     let status = loop {
         if let Some(status) = kiosk.try_wait().unwrap() {
             break status;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(600),
+            started.elapsed() < Duration::from_secs(1200),
             "the final run did not finish"
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(status.success(), "final simulate run failed: {status}");
+    if !status.success() {
+        // What the run said last (its errors go to stderr, after the log lines).
+        let log = std::fs::read_to_string(&final_log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        panic!("final simulate run failed: {status}\n{}", tail.join("\n"));
+    }
 
     let (lines, totals) = central.report();
     assert_eq!(

@@ -1,94 +1,89 @@
-//! `vistoria bench central`: packages of 12 × 500 KB photos through the kiosk's outbox to the
-//! reference central server on loopback (embedded), which re-hashes every byte and signs the
-//! receipt. Prints two JSON lines: throughput (with the time the central's default request
-//! limit made the outbox wait), and the time from "concluded" to receipt.
+//! `vistoria bench central`: whole inspections made by the simulated station (the pipeline a
+//! station runs: tarja, JPEG, hashes, OCR, §14 check, the demo token's signature; untimed) and
+//! delivered through the station's outbox to the reference central server on loopback
+//! (embedded), which re-hashes every byte and signs the receipt (timed). Prints two JSON
+//! lines: throughput (with the time the central's default request limit made the outbox
+//! wait), and the time from "queued" to the verified receipt.
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use rand::{RngCore, SeedableRng};
 use serde_json::json;
-use vistoria_core::central_client::{CentralClient, Endpoint};
-use vistoria_core::clock::{BootClock, CentralClock};
-use vistoria_core::domain::{Inspection, PhotoKind, SignatureInfo, Verdict};
-use vistoria_core::film::FilmState;
-use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::store::{AuditAction, Store};
-use vistoria_core::wire::Vehicle;
-use vistoria_core::{fixtures, workflow};
+use vistoria_core::central_client::Endpoint;
+use vistoria_station::{card, embedded_central};
 
-use super::simulate;
-use super::simulate_sign::{self, SimCard};
-use vistoria_station::embedded_central;
+use super::simulate::{self, Staff};
 
 const STATION: &str = "ECV-BENCH-01";
-const PHOTOS: usize = 12;
-const PHOTO_BYTES: usize = 500_000;
 
 /// Runs the benchmark with `packages` packages in the scratch folder `data`.
 pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(packages > 0, "--packages deve ser maior que zero");
+    let kiosk = data.join("kiosk");
+    let token_dir = card::demo_token_dir(&kiosk);
+    super::demo::with_softhsm_conf(&token_dir.join("softhsm2.conf"))?;
     let central_data = data.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
-    let pki = simulate_sign::ensure_pki(&data.join("ecpf-sim"))?;
-    let mut card = SimCard::open(&pki)?;
-    let central = embedded_central::start(&central_data, &pki.roots_dir())?;
-    let (mut store, _) = Store::open(&data.join("kiosk"))?;
-    let client = CentralClient::new(&Endpoint {
-        url: central.url.clone(),
-        token,
-        cert_sha256: central.cert_sha256.clone(),
-    })?;
-    let clock = CentralClock::new(Arc::new(BootClock::new()), None);
-    let (_, server_key) = client.sync_clock(&clock)?;
-    simulate_sign::register_inspector(&client)?;
-    let station = vistoria_station::demo::simulated_station(STATION);
-    let registry: Vec<Vehicle> = serde_json::from_str(include_str!("../../assets/vehicles.json"))
-        .context("cadastro de veículos embutido")?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let policy = DeliveryPolicy::default();
+    let central = embedded_central::start(&central_data, &token_dir.join("roots"))?;
+    let station = simulate::open_station(
+        &kiosk,
+        Endpoint {
+            url: central.url.clone(),
+            token,
+            cert_sha256: central.cert_sha256.clone(),
+        },
+        STATION,
+        &token_dir,
+    )?;
+    station.sync_clock().map_err(anyhow::Error::msg)?;
+    let staff = Staff::log_in(&station)?;
+    let registry = simulate::registry()?;
 
     let mut latencies = Vec::new();
     let mut busy = Duration::ZERO;
-    for n in 0..packages as usize {
-        // Untimed: the inspection up to its conclusion and signature, photos stored with hashes.
-        let mut inspection = concluded(
-            &mut store,
-            (&client, central.url.as_str()),
-            &clock,
-            &registry[n % registry.len()],
-            &mut rng,
-            &mut card,
-        )?;
-        // Timed: queue (manifest) and delivery until the verified receipt.
+    let mut bytes = 0u64;
+    let mut photos = 0usize;
+    for n in 0..packages as u64 {
+        // Untimed: the inspection up to its signature, which queues the package. Every third
+        // of a simulated run is interrupted; the benchmark signs them all.
+        let vehicle = &registry[n as usize % registry.len()];
+        let row = simulate::inspect(&station, &staff, n * 3, vehicle)?;
+        // Timed: the delivery pass, until the verified receipt.
         let started = Instant::now();
-        let entry = outbox::queue(&mut store, &station, &mut inspection, clock.now()?)?;
-        let result = outbox::attempt(&mut store, &client, &clock, &policy, &server_key, entry)?;
+        let delivery = station.deliver_due().map_err(anyhow::Error::msg)?;
         let took = started.elapsed();
         anyhow::ensure!(
-            matches!(result, AttemptResult::Delivered(_)),
-            "pacote {n} não foi entregue: {result:?}"
+            delivery.delivered.iter().any(|(id, _)| *id == row.id),
+            "pacote {n} não foi entregue: {:?}",
+            delivery.failures
         );
+        let stored = central_data
+            .join("media")
+            .join(STATION)
+            .join(row.id.to_string());
+        for file in std::fs::read_dir(&stored)? {
+            let file = file?;
+            bytes += file.metadata()?.len();
+            photos += usize::from(file.path().extension().is_some_and(|e| e == "jpg"));
+        }
         latencies.push(took);
         busy += took;
     }
-    let pacing = client.pacing();
+    let pacing = station.pacing();
+    station.shutdown();
     latencies.sort();
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
-    let bytes = (packages as usize * PHOTOS * PHOTO_BYTES) as f64;
     println!(
         "{}",
         json!({
             "bench": "central_throughput",
             "packages": packages,
-            "photos_per_package": PHOTOS,
-            "photo_bytes": PHOTO_BYTES,
-            "packages_per_s": (packages as f64 / busy.as_secs_f64() * 100.0).round() / 100.0,
-            "mb_per_s": (bytes / 1e6 / busy.as_secs_f64() * 10.0).round() / 10.0,
+            "photos_per_package": (photos as f64 / f64::from(packages) * 10.0).round() / 10.0,
+            "package_mb": (bytes as f64 / f64::from(packages) / 1e4).round() / 100.0,
+            "packages_per_s": (f64::from(packages) / busy.as_secs_f64() * 100.0).round() / 100.0,
+            "mb_per_s": (bytes as f64 / 1e6 / busy.as_secs_f64() * 10.0).round() / 10.0,
             "limiter_paced_s": (pacing.paced.as_secs_f64() * 100.0).round() / 100.0,
             "limiter_throttled": pacing.throttled,
             "limiter_throttled_wait_s": pacing.throttled_wait.as_secs(),
@@ -97,103 +92,11 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     println!(
         "{}",
         json!({
-            "bench": "concluded_to_receipt",
+            "bench": "queued_to_receipt",
             "p50_ms": ms(pct(0.5)),
             "p95_ms": ms(pct(0.95)),
             "max_ms": ms(*latencies.last().unwrap_or(&Duration::ZERO)),
         })
     );
-    store.close()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn concluded(
-    store: &mut Store,
-    (client, central_url): (&CentralClient, &str),
-    clock: &CentralClock,
-    vehicle: &Vehicle,
-    rng: &mut impl RngCore,
-    card: &mut SimCard,
-) -> anyhow::Result<Inspection> {
-    let (query, identity) = simulate::counter_input(vehicle)?;
-    let answer = client.query_vehicle(&query)?;
-    let mut inspection = workflow::open(store, None, identity, &answer, clock.now()?, "bench")?;
-    workflow::apply(
-        store,
-        &mut inspection,
-        clock.now()?,
-        "bench",
-        AuditAction::InspectionCaptureStarted,
-        json!(null),
-        |i, at| i.start_capture(at),
-    )?;
-    let mut photo = vec![0u8; PHOTO_BYTES];
-    // The photos the class requires (§7; core refuses the conclusion without them), then
-    // additional ones up to a full inspection's count.
-    let mut kinds = inspection.data().class.required_photos();
-    while kinds.len() < PHOTOS {
-        kinds.push(PhotoKind::Additional);
-    }
-    for kind in kinds {
-        // Incompressible bytes, as a JPEG's are.
-        rng.fill_bytes(&mut photo);
-        let record = workflow::store_photo(
-            store,
-            &inspection,
-            workflow::photos::Request {
-                kind,
-                retake_reason: None,
-                film: &FilmState::NoPanoramicCamera,
-            },
-            &photo,
-            clock.now()?,
-            "bench",
-        )?;
-        if kind == PhotoKind::RearWithPlate {
-            simulate::unread_rear_corrected(store, &inspection, &record, clock.now()?, "bench")?;
-        }
-    }
-    workflow::apply(
-        store,
-        &mut inspection,
-        clock.now()?,
-        "bench",
-        AuditAction::InspectionConcluded,
-        json!(null),
-        |i, at| {
-            fixtures::fill_checklist(i, 0, at);
-            i.conclude(Verdict::Conforming, at)
-        },
-    )?;
-    // The inspector's signature is a person's step (fingerprint, PIN): not part of the timing.
-    let station = vistoria_station::demo::simulated_station(STATION);
-    let check = fixtures::keep_simulated_check(store, inspection.id(), "bench", clock.now()?)?;
-    let signed = card.sign(
-        store,
-        &station,
-        &inspection,
-        check,
-        clock.now()?,
-        central_url,
-        "bench",
-    )?;
-    workflow::apply(
-        store,
-        &mut inspection,
-        clock.now()?,
-        "bench",
-        AuditAction::InspectionSigned,
-        json!(null),
-        |i, at| {
-            i.sign(SignatureInfo {
-                signer: simulate_sign::INSPECTOR_NAME.to_owned(),
-                at,
-                certificate: Some(format!(
-                    "{} · série {}",
-                    signed.signer_name, signed.certificate_serial
-                )),
-            })
-        },
-    )?;
-    Ok(inspection)
 }

@@ -53,19 +53,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             true,
         ),
     };
-    let conf = card::demo_softhsm_conf(&root.join("kiosk"));
-    if args.headless.is_none() && std::env::var_os("SOFTHSM2_CONF").is_none_or(|v| v != conf) {
-        // SoftHSM2 (the demo's e-CPF token) reads its configuration from the environment only,
-        // and setting it in a running process is unsafe: start again with it set. `exec` keeps
-        // the process id, so a temporary data folder keeps its name.
-        use std::os::unix::process::CommandExt;
-        let error =
-            std::process::Command::new(std::env::current_exe().context("caminho do executável")?)
-                .args(std::env::args_os().skip(1))
-                .env("SOFTHSM2_CONF", &conf)
-                .exec();
-        tracing::error!(%error, "could not restart with the demo token's SOFTHSM2_CONF");
-    }
+    with_softhsm_conf(&card::demo_softhsm_conf(&root.join("kiosk")))?;
     let result = match args.headless {
         Some(n) => headless(&root, n),
         None => window(&root, args, started),
@@ -120,7 +108,7 @@ fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
     );
     let central_data = root.join("central");
     let token = embedded_central::station_token(&central_data, STATION)?;
-    let pki = root.join("kiosk").join("ecpf-sim");
+    let pki = card::demo_token_dir(&root.join("kiosk"));
     let central = embedded_central::start(&central_data, &pki.join("roots"))?;
     println!("servidor central de demonstração em {}", central.url);
     simulate::run(&SimulateArgs {
@@ -131,9 +119,25 @@ fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
         data: root.join("kiosk"),
         inspections,
         seed: 1,
-        frame: (1600, 1024),
         retry_schedule: None,
         max_wait: 10.0,
         pki: Some(pki),
     })
+}
+
+/// Makes sure this process runs with `SOFTHSM2_CONF` naming `conf` (the demo token's):
+/// SoftHSM2 reads its configuration from the environment only, and setting it in a running
+/// process is unsafe, so the process starts again with it set. `exec` keeps the process id (a
+/// temporary data folder keeps its name; whoever waits for or kills the process still has it).
+pub fn with_softhsm_conf(conf: &Path) -> anyhow::Result<()> {
+    if std::env::var_os("SOFTHSM2_CONF").is_some_and(|v| Path::new(&v) == conf) {
+        return Ok(());
+    }
+    use std::os::unix::process::CommandExt;
+    let error =
+        std::process::Command::new(std::env::current_exe().context("caminho do executável")?)
+            .args(std::env::args_os().skip(1))
+            .env("SOFTHSM2_CONF", conf)
+            .exec();
+    Err(error).context("reiniciando com o SOFTHSM2_CONF do cartão de demonstração")
 }

@@ -12,6 +12,5 @@ pub mod ocr;
 pub mod record;
 pub mod sign;
 pub mod simulate;
-pub mod simulate_sign;
 pub mod station;
 pub mod synthetic;

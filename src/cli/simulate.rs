@@ -1,10 +1,15 @@
-//! `vistoria simulate`: whole inspections, headless, through the same core pipeline the kiosk
-//! window uses, against a real central server, with simulated devices.
+//! `vistoria simulate`: whole inspections, headless, through the station service the kiosk
+//! window uses (`vistoria_station::Station`), against a real central server, with demo mode's
+//! simulated devices: the camera photographs the vehicle with its own plate and each photo goes
+//! through the real capture pipeline (quality checks, tarja, JPEG at 96 dpi, EXIF GPS, hashes,
+//! perceptual hash, OCR of the rear photo and the §6 correction when the reading is off), the
+//! inspector logs in and confirms §14 on the simulated reader, and the laudo is signed on the
+//! demo SoftHSM2 e-CPF token. What the central receives is what a station sends.
 //!
-//! Each run is identified by its seed: inspection `n` of seed `s` always gets the same id, so
-//! re-running with the same data directory and seed resumes the run. An inspection a kill cut
-//! short is closed as interrupted (system failure) by the startup recovery and delivered like
-//! any other, and the run still ends with exactly N inspections at the central (§12).
+//! A run is "this data folder holds N inspections": re-running on the same data resumes it.
+//! An inspection a kill cut short is closed as interrupted (system failure) when the station
+//! opens again and delivered like any other, so the run still ends with exactly N inspections
+//! at the central (§12).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,30 +19,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
-use vistoria_core::clock::{CentralClock, CentralStamp};
-use vistoria_core::config::Station;
-use vistoria_core::domain::{
-    Chassis, Inspection, InspectionId, InterruptionCause, PhotoKind, Plate, Renavam, SignatureInfo,
-    StateKind, VehicleIdentity, Verdict,
-};
-use vistoria_core::film::FilmState;
-use vistoria_core::ocr::correction::{self, CorrectionForm};
-use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
-use vistoria_core::store::{AuditAction, MediaRecord, OutboxState, Store};
-use vistoria_core::wire::{Vehicle, VehicleQuery};
-use vistoria_core::{fixtures, workflow};
-
-use super::simulate_sign::{self, SimCard};
-use super::synthetic;
-use vistoria_station::demo::simulated_station;
-use vistoria_station::startup;
+use vistoria_core::central_client::Endpoint;
+use vistoria_core::domain::{Condition, InterruptionCause};
+use vistoria_core::outbox::DeliveryPolicy;
+use vistoria_core::signing::test_pki::TOKEN_PIN;
+use vistoria_core::store::OutboxState;
+use vistoria_core::wire::Vehicle;
+use vistoria_station::{DeviceSetup, Failure, InspectionRow, Opening, Session, Station, demo};
 
 /// The fictitious registry the reference central server ships (§5).
 const REGISTRY: &str = include_str!("../../assets/vehicles.json");
-const OPERATOR: &str = "operador.simulado";
-const INSPECTOR: &str = "vistoriador.simulado";
 
 /// Options of `vistoria simulate`.
 #[derive(Args, Clone)]
@@ -63,27 +54,24 @@ pub struct SimulateArgs {
     /// Identifies the run; the same seed on the same data resumes it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Size of the simulated camera's frames.
-    #[arg(long, default_value = "1600x1024", value_parser = parse_size)]
-    pub frame: (u32, u32),
     /// Delivery attempt offsets in seconds (default: the station's 5 attempts in 4 h).
     #[arg(long, value_delimiter = ',', hide = true)]
     pub retry_schedule: Option<Vec<f64>>,
     /// Exit once no attempt is due within this many seconds (the rest stays queued).
     #[arg(long, default_value_t = 10.0)]
     pub max_wait: f64,
-    /// Test PKI of the simulated inspector's e-CPF (made there when missing; default
-    /// DATA/ecpf-sim). The central must trust its `roots/` folder (`--icp-roots`).
+    /// Folder of the inspector's demo e-CPF token (SoftHSM2; made there when missing, default
+    /// DATA/ecpf-demo). The central must trust its `roots/` folder (`--icp-roots`).
     #[arg(long)]
     pub pki: Option<PathBuf>,
 }
 
 impl SimulateArgs {
-    /// Where the simulated inspector's test PKI is.
+    /// Where the inspector's demo token is.
     pub fn pki_dir(&self) -> PathBuf {
         self.pki
             .clone()
-            .unwrap_or_else(|| self.data.join("ecpf-sim"))
+            .unwrap_or_else(|| vistoria_station::card::demo_token_dir(&self.data))
     }
 }
 
@@ -99,353 +87,261 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
 /// Runs (or resumes) the simulation and prints one JSON line per inspection and a summary.
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     check(args)?;
+    let token_dir = args.pki_dir();
+    super::demo::with_softhsm_conf(&token_dir.join("softhsm2.conf"))?;
     let _log =
         crate::logging::init(&args.data.join("logs")).context("iniciando o registro (log)")?;
-    let (mut store, report) = Store::open(&args.data)?;
-    let mut card = SimCard::open(&simulate_sign::ensure_pki(&args.pki_dir())?)?;
-    let client = CentralClient::new(&Endpoint {
+    let endpoint = Endpoint {
         url: args.central.clone(),
         token: args.token.clone(),
         cert_sha256: args.cert_sha256.clone(),
-    })?;
-    let clock = startup::restore_clock(&store)?;
-    let server_key = sync(&mut store, &client, &clock)?;
-    let recovered = startup::recover(&mut store, &report, &clock)?;
-    tracing::info!(%recovered, "simulation starting");
-    let station = simulated_station(&args.station);
-    let policy = match &args.retry_schedule {
-        Some(secs) => DeliveryPolicy::with_schedule(
-            secs.iter().map(|s| Duration::from_secs_f64(*s)).collect(),
-        ),
-        None => DeliveryPolicy::default(),
     };
-    let registry: Vec<Vehicle> =
-        serde_json::from_str(REGISTRY).context("cadastro de veículos embutido")?;
-
-    for n in 0..args.inspections {
-        let id = run_id(args.seed, n);
-        if store.inspection(id)?.is_none() {
-            let vehicle =
-                &registry[((args.seed.wrapping_mul(7919) + n) % registry.len() as u64) as usize];
-            let mut ctx = Ctx {
-                client: &client,
-                clock: &clock,
-                station: &station,
-                args,
-                card: &mut card,
-            };
-            let inspection = inspect(&mut store, &mut ctx, id, n, vehicle)?;
-            println!("{}", line(&inspection));
-        }
-        deliver(&mut store, &client, &clock, &policy, &server_key)?;
+    let station = open_station(&args.data, endpoint, &args.station, &token_dir)?;
+    if let Some(secs) = &args.retry_schedule {
+        station.use_delivery_policy(DeliveryPolicy::with_schedule(
+            secs.iter().map(|s| Duration::from_secs_f64(*s)).collect(),
+        ));
     }
-    // What earlier, killed runs left concluded-but-unqueued (recovered as interrupted) goes too.
-    for mut inspection in store.inspections()? {
-        if matches!(
-            inspection.state_kind(),
-            StateKind::Interrupted | StateKind::Signed
-        ) {
-            outbox::queue(&mut store, &station, &mut inspection, clock.now()?)?;
-        }
-    }
-    drain(
-        &mut store,
-        &client,
-        &clock,
-        &policy,
-        &server_key,
-        args.max_wait,
-    )?;
+    sync(&station)?;
+    let staff = Staff::log_in(&station)?;
+    let registry = registry()?;
 
-    let entries = store.outbox()?;
+    loop {
+        let n = station.inspection_count().map_err(anyhow::Error::msg)? as u64;
+        if n >= args.inspections {
+            break;
+        }
+        let vehicle =
+            &registry[((args.seed.wrapping_mul(7919) + n) % registry.len() as u64) as usize];
+        let row = inspect(&station, &staff, n, vehicle)?;
+        println!("{}", line(&row));
+        deliver(&station);
+    }
+    drain(&station, args.max_wait)?;
+
+    let entries = station.outbox().map_err(anyhow::Error::msg)?;
     let count = |state| entries.iter().filter(|e| e.state == state).count();
     let summary = json!({
-        "inspections": store.inspections()?.len(),
+        "inspections": station.inspection_count().map_err(anyhow::Error::msg)?,
         "delivered": count(OutboxState::Delivered),
         "queued": count(OutboxState::Pending),
         "stuck": count(OutboxState::Stuck),
     });
     println!("{summary}");
-    store.close()?;
+    station.shutdown();
     Ok(ExitCode::SUCCESS)
 }
 
-/// The run's `n`th inspection id: the same for the same seed, so a resumed run finds its own.
-fn run_id(seed: u64, n: u64) -> InspectionId {
-    let digest = Sha256::new()
-        .chain_update(b"vistoria-simulate")
-        .chain_update(seed.to_le_bytes())
-        .chain_update(n.to_le_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    InspectionId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
+/// The vehicles of the fictitious registry the reference central ships.
+pub fn registry() -> anyhow::Result<Vec<Vehicle>> {
+    serde_json::from_str(REGISTRY).context("cadastro de veículos embutido")
 }
 
-/// Syncs the clock (retrying while the central is unreachable, unless a saved sync from this
-/// boot lets the run go on offline) and returns the central's receipt-signing key.
-fn sync(store: &mut Store, client: &CentralClient, clock: &CentralClock) -> anyhow::Result<String> {
+/// Opens the simulated station in `data` (demo mode's devices and staff) against `endpoint`,
+/// with the inspector's demo token in `token_dir` made first, so the station opens with it
+/// ready rather than in the making. The process must run with that token's `SOFTHSM2_CONF`
+/// ([`super::demo::with_softhsm_conf`]).
+pub fn open_station(
+    data: &Path,
+    endpoint: Endpoint,
+    code: &str,
+    token_dir: &Path,
+) -> anyhow::Result<Station> {
+    if let vistoria_station::card::CardSetup::Unavailable(why) = vistoria_station::card::demo_token(
+        token_dir,
+        &demo::INSPECTOR_NAME.to_uppercase(),
+        demo::INSPECTOR_CPF,
+    ) {
+        bail!("{why}");
+    }
+    Station::open(Opening {
+        data: data.to_path_buf(),
+        log_dir: data.join("logs"),
+        endpoint,
+        station: demo::simulated_station(code),
+        devices: DeviceSetup::Demo {
+            bay: None,
+            token_dir: Some(token_dir.to_path_buf()),
+        },
+    })
+    .map_err(anyhow::Error::msg)
+    .context("abrindo a estação simulada")
+}
+
+/// Who works the simulated station: the counter's operator (password) and the inspector
+/// (fingerprint on the simulated reader).
+pub struct Staff {
+    operator: Session,
+    inspector: Session,
+}
+
+impl Staff {
+    /// Both log in as at the kiosk.
+    pub fn log_in(station: &Station) -> anyhow::Result<Staff> {
+        let operator = with_retries(|| station.login_with_password(demo::OPERATOR, demo::PASSWORD))
+            .context("login do operador simulado")?;
+        let inspector = with_retries(|| station.login_with_fingerprint(Some(demo::INSPECTOR)))
+            .context("login do vistoriador simulado pela digital")?;
+        Ok(Staff {
+            operator,
+            inspector,
+        })
+    }
+}
+
+/// Syncs the clock and sends the inspectors (retrying for two minutes while the central is
+/// unreachable, unless a saved sync from this boot lets the run go on offline, 2c).
+fn sync(station: &Station) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
-        match startup::exchange(client, clock) {
-            Ok((_, key)) => {
-                startup::record_sync(store, client, clock, &key)?;
-                // §11: the central accepts laudos signed by registered inspectors only.
-                with_retries(|| simulate_sign::register_inspector(client))
-                    .context("registrando o vistoriador simulado na central")?;
-                return Ok(key);
-            }
-            Err(e) if e.is_transient() && started.elapsed() < Duration::from_secs(120) => {
-                if clock.now().is_ok()
-                    && let Some(key) = store.meta(startup::SERVER_KEY)?
-                {
+        match station.sync_clock() {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_offline() && started.elapsed() < Duration::from_secs(120) => {
+                if station.clock().now().is_ok() {
                     tracing::warn!(%e, "central unreachable; going on with the saved sync (2c)");
-                    return Ok(key);
+                    return Ok(());
                 }
                 sleep(Duration::from_millis(300));
             }
-            Err(e) => return Err(e).context("sincronizando a hora com o servidor central"),
+            Err(e) => {
+                return Err(anyhow::Error::msg(e))
+                    .context("sincronizando a hora com o servidor central");
+            }
         }
     }
 }
 
-/// What every inspection of the run uses besides the store.
-struct Ctx<'a> {
-    client: &'a CentralClient,
-    clock: &'a CentralClock,
-    station: &'a Station,
-    args: &'a SimulateArgs,
-    card: &'a mut SimCard,
-}
-
-/// One whole inspection; the result cycles: conforming, non-conforming, interrupted.
-fn inspect(
-    store: &mut Store,
-    ctx: &mut Ctx<'_>,
-    id: InspectionId,
+/// One whole inspection, the kiosk's steps in the kiosk's order; the result cycles with `n`:
+/// conforming, non-conforming, interrupted. A signed inspection is queued by the signature.
+pub fn inspect(
+    station: &Station,
+    staff: &Staff,
     n: u64,
     vehicle: &Vehicle,
-) -> anyhow::Result<Inspection> {
-    let (client, clock, station, args) = (ctx.client, ctx.clock, ctx.station, ctx.args);
-    let (query, identity) = counter_input(vehicle)?;
-    let answer = with_retries(|| client.query_vehicle(&query)).context("consulta do veículo")?;
-    let mut inspection =
-        workflow::open(store, Some(id), identity, &answer, clock.now()?, OPERATOR)?;
-    workflow::apply(
-        store,
-        &mut inspection,
-        clock.now()?,
-        INSPECTOR,
-        AuditAction::InspectionCaptureStarted,
-        json!(null),
-        |i, at| i.start_capture(at),
-    )?;
-    let interrupted = n % 3 == 2;
-    let required = inspection.data().class.required_photos();
-    let photos = if interrupted {
-        &required[..required.len().min(3)]
-    } else {
-        &required[..]
+) -> anyhow::Result<InspectionRow> {
+    let (operator, inspector) = (&staff.operator, &staff.inspector);
+    let row =
+        with_retries(|| station.open_inspection(operator, &vehicle.plate, &vehicle.renavam, ""))
+            .context("consulta do veículo")?;
+    let id = row.id;
+    let step = |what: &str, r: Result<InspectionRow, Failure>| {
+        r.map_err(anyhow::Error::msg)
+            .with_context(|| what.to_owned())
     };
-    let (width, height) = args.frame;
-    for (i, kind) in photos.iter().enumerate() {
-        let jpeg =
-            synthetic::photo_jpeg(width, height, n * 100 + i as u64 + args.seed * 1_000_000)?;
-        let record = workflow::store_photo(
-            store,
-            &inspection,
-            workflow::photos::Request {
-                kind: *kind,
-                retake_reason: None,
-                film: &FilmState::NoPanoramicCamera,
-            },
-            &jpeg,
-            clock.now()?,
-            INSPECTOR,
-        )?;
-        if *kind == PhotoKind::RearWithPlate {
-            unread_rear_corrected(store, &inspection, &record, clock.now()?, INSPECTOR)?;
+    let row = step("início da captura", station.start_capture(inspector, id))?;
+    let interrupted = n % 3 == 2;
+    let photos = if interrupted {
+        &row.required[..row.required.len().min(3)]
+    } else {
+        &row.required[..]
+    };
+    for kind in photos {
+        let shot = station
+            .capture_photo(inspector, id, *kind, None)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("foto {}", kind.label_pt()))?;
+        // §6: a reading that is off (or in doubt) is corrected by the inspector, who checked
+        // the plate on the vehicle, before the inspection can go on.
+        if let Some(ocr) = shot.ocr.filter(|o| o.needs_correction) {
+            tracing::info!(%id, read = ?ocr.read, "plate reading corrected (§6)");
+            station
+                .correct_plate(
+                    inspector,
+                    id,
+                    &shot.media_id,
+                    &vehicle.plate,
+                    &vehicle.renavam,
+                    "simulação: placa conferida no veículo pelo vistoriador",
+                )
+                .map_err(anyhow::Error::msg)
+                .context("correção da leitura da placa (§6)")?;
         }
     }
     if interrupted {
-        workflow::apply(
-            store,
-            &mut inspection,
-            clock.now()?,
-            INSPECTOR,
-            AuditAction::InspectionInterrupted,
-            json!({ "cause": "customer_gave_up" }),
-            |i, at| {
-                i.interrupt(
-                    InterruptionCause::CustomerGaveUp,
-                    "cliente desistiu durante a vistoria",
-                    at,
-                )
-            },
-        )?;
-    } else {
-        workflow::apply(
-            store,
-            &mut inspection,
-            clock.now()?,
-            INSPECTOR,
-            AuditAction::InspectionConcluded,
-            json!(null),
-            |i, at| {
-                fixtures::fill_checklist(i, n, at);
-                let verdict = i.checklist().verdict().unwrap_or(Verdict::Conforming);
-                i.conclude(verdict, at)
-            },
-        )?;
-        // §14: the simulated reader's finger matched for real, then a real laudo and `.p7s`,
-        // signed with the simulated inspector's test e-CPF.
-        let check = fixtures::keep_simulated_check(store, id, INSPECTOR, clock.now()?)?;
-        let signed = ctx.card.sign(
-            store,
-            station,
-            &inspection,
-            check,
-            clock.now()?,
-            &args.central,
-            INSPECTOR,
-        )?;
-        let signer = SignatureInfo {
-            signer: simulate_sign::INSPECTOR_NAME.to_owned(),
-            at: clock.now()?.at,
-            certificate: Some(format!(
-                "{} · série {}",
-                signed.signer_name, signed.certificate_serial
-            )),
+        return step(
+            "interrupção",
+            station.interrupt(
+                inspector,
+                id,
+                InterruptionCause::CustomerGaveUp,
+                "cliente desistiu durante a vistoria",
+            ),
+        );
+    }
+    for (i, (item, _, _)) in row.checklist.iter().enumerate() {
+        let (condition, note) = if n % 3 == 1 && i == 0 {
+            (
+                Condition::NonConforming,
+                Some("avaria observada na vistoria".to_owned()),
+            )
+        } else {
+            (Condition::Conforming, None)
         };
-        workflow::apply(
-            store,
-            &mut inspection,
-            clock.now()?,
-            INSPECTOR,
-            AuditAction::InspectionSigned,
-            json!({
-                "biometric_confirmation": "simulated",
-                "certificate": { "holder": signed.signer_name, "serial": signed.certificate_serial },
-                "p7s_sha256": signed.p7s_sha256,
-            }),
-            |i, at| i.sign(SignatureInfo { at, ..signer }),
+        step(
+            "checklist",
+            station.set_item(inspector, id, *item, condition, note),
         )?;
     }
-    outbox::queue(store, station, &mut inspection, clock.now()?)?;
-    Ok(inspection)
+    step("conclusão", station.conclude(inspector, id))?;
+    // §14: the station's own reader and matcher, then the demo token's real signature.
+    station
+        .confirm_fingerprint(inspector, id)
+        .map_err(anyhow::Error::msg)
+        .context("conferência da digital antes da assinatura (§14)")?;
+    let signed = station
+        .sign(inspector, id, TOKEN_PIN)
+        .map_err(anyhow::Error::msg)
+        .context("assinatura do laudo")?;
+    Ok(signed.row)
 }
 
-/// §6 on a path without OCR: the synthetic rear photo shows no plate, so its reading is stored
-/// as nothing read and the simulated inspector records the correction, as the rule requires
-/// before the conclusion.
-pub fn unread_rear_corrected(
-    store: &mut Store,
-    inspection: &Inspection,
-    rear: &MediaRecord,
-    now: CentralStamp,
-    actor: &str,
-) -> anyhow::Result<()> {
-    correction::record_reading(
-        store,
-        inspection,
-        rear,
-        None,
-        0.0,
-        Some("foto sintética da simulação: sem placa para ler".to_owned()),
-        now,
-        actor,
-    )?;
-    let vehicle = inspection.vehicle();
-    let renavam = vehicle
-        .renavam()
-        .map(|r| r.as_str().to_owned())
-        .context("a simulação consulta pelo RENAVAM")?;
-    correction::record(
-        store,
-        inspection,
-        &rear.id,
-        &CorrectionForm {
-            user: actor,
-            plate: vehicle.plate().as_str(),
-            renavam: &renavam,
-            reason: "simulação: placa conferida pelo vistoriador simulado",
-        },
-        now,
-    )?;
-    Ok(())
-}
-
-/// What the operator types at the counter for a registry vehicle (§5): the plate confirmed
-/// by its RENAVAM, and the identity the inspection keeps.
-pub fn counter_input(vehicle: &Vehicle) -> anyhow::Result<(VehicleQuery, VehicleIdentity)> {
-    let query = VehicleQuery {
-        plate: vehicle.plate.clone(),
-        renavam: Some(vehicle.renavam.clone()),
-        chassis: None,
-    };
-    let identity = VehicleIdentity::new(
-        Plate::parse(&vehicle.plate)?,
-        Some(Renavam::parse(&vehicle.renavam)?),
-        vehicle
-            .data
-            .chassis
-            .as_deref()
-            .and_then(|c| Chassis::parse(c).ok()),
-    )?;
-    Ok((query, identity))
-}
-
-/// Retries a central call while it fails for a transient reason, for up to two minutes.
-fn with_retries<T>(mut call: impl FnMut() -> Result<T, ClientError>) -> Result<T, ClientError> {
+/// Retries a station call while the central cannot be reached, for up to two minutes.
+fn with_retries<T>(mut call: impl FnMut() -> Result<T, Failure>) -> anyhow::Result<T> {
     let started = Instant::now();
     let mut wait = Duration::from_millis(100);
     loop {
         match call() {
-            Err(e) if e.is_transient() && started.elapsed() < Duration::from_secs(120) => {
+            Err(e) if e.is_offline() && started.elapsed() < Duration::from_secs(120) => {
                 tracing::warn!(%e, "central call failed; retrying");
                 sleep(wait);
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
-            other => return other,
+            other => return other.map_err(anyhow::Error::msg),
         }
     }
 }
 
-fn deliver(
-    store: &mut Store,
-    client: &CentralClient,
-    clock: &CentralClock,
-    policy: &DeliveryPolicy,
-    server_key: &str,
-) -> anyhow::Result<()> {
-    for (id, result) in outbox::deliver_due(store, client, clock, policy, server_key)? {
-        let line = match result {
-            AttemptResult::Delivered(r) => json!({ "id": id, "delivered": r.laudo_number }),
-            AttemptResult::Retry { error, next } => {
-                json!({ "id": id, "retry_at": next, "error": error })
+/// One delivery pass; prints what it did.
+pub fn deliver(station: &Station) {
+    match station.deliver_due() {
+        Ok(delivery) => {
+            for (id, number) in delivery.delivered {
+                println!("{}", json!({ "id": id, "delivered": number }));
             }
-            AttemptResult::Stuck(why) => json!({ "id": id, "stuck": why }),
-        };
-        println!("{line}");
+            for (id, why) in delivery.failures {
+                println!("{}", json!({ "id": id, "error": why.to_string() }));
+            }
+        }
+        Err(e) => println!("{}", json!({ "delivery": e.to_string() })),
     }
-    Ok(())
 }
 
 /// Delivers until nothing is pending or the next attempt is further than `max_wait` seconds.
-fn drain(
-    store: &mut Store,
-    client: &CentralClient,
-    clock: &CentralClock,
-    policy: &DeliveryPolicy,
-    server_key: &str,
-    max_wait: f64,
-) -> anyhow::Result<()> {
+fn drain(station: &Station, max_wait: f64) -> anyhow::Result<()> {
     loop {
-        deliver(store, client, clock, policy, server_key)?;
-        let Some(next) = outbox::next_due(store)? else {
+        deliver(station);
+        let next = station
+            .outbox()
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Pending)
+            .filter_map(|e| e.next_attempt_at)
+            .min();
+        let Some(next) = next else {
             return Ok(());
         };
-        let wait = (next - clock.now()?.at).to_std().unwrap_or_default();
+        let now = station.clock().now().map_err(anyhow::Error::msg)?.at;
+        let wait = (next - now).to_std().unwrap_or_default();
         if wait.as_secs_f64() > max_wait {
             return Ok(());
         }
@@ -453,13 +349,13 @@ fn drain(
     }
 }
 
-fn line(inspection: &Inspection) -> serde_json::Value {
+fn line(row: &InspectionRow) -> serde_json::Value {
     json!({
-        "id": inspection.id(),
-        "plate": inspection.vehicle().plate(),
-        "class": inspection.data().class.code(),
-        "outcome": inspection.outcome().map(|o| o.label_pt()),
-        "state": inspection.state_name(),
+        "id": row.id,
+        "plate": row.plate,
+        "class": row.data.class.code(),
+        "outcome": row.outcome,
+        "state": row.state.name(),
     })
 }
 

@@ -181,25 +181,26 @@ pub fn demo_softhsm_conf(data: &Path) -> PathBuf {
 }
 
 /// [`demo_token`], made on a background thread when it is not there yet.
-pub fn demo_token_soon(data: &Path, name: &str, cpf: &str) -> CardSetup {
-    if TestPki::exists(&demo_token_dir(data), true) {
-        return demo_token(data, name, cpf);
+pub fn demo_token_soon(dir: &Path, name: &str, cpf: &str) -> CardSetup {
+    if TestPki::exists(dir, true) {
+        return demo_token(dir, name, cpf);
     }
-    let (data, name, cpf) = (data.to_path_buf(), name.to_owned(), cpf.to_owned());
+    let (dir, name, cpf) = (dir.to_path_buf(), name.to_owned(), cpf.to_owned());
     match std::thread::Builder::new()
         .name("demo-ecpf-token".into())
-        .spawn(move || demo_token(&data, &name, &cpf))
+        .spawn(move || demo_token(&dir, &name, &cpf))
     {
         Ok(handle) => CardSetup::Preparing(Arc::new(Mutex::new(Preparing::Running(handle)))),
         Err(e) => CardSetup::Unavailable(format!("cartão de demonstração: {e}")),
     }
 }
 
-/// Demo mode's card: the SoftHSM2 token in `data` for the inspector `name`/`cpf`, made on
-/// first start (PIN [`test_pki::TOKEN_PIN`]). Without SoftHSM2 the signature step says what
-/// to install, and the inspection waits, concluded, until it can be signed.
-pub fn demo_token(data: &Path, name: &str, cpf: &str) -> CardSetup {
-    let dir = demo_token_dir(data);
+/// Demo mode's card: the SoftHSM2 token in `dir` (usually [`demo_token_dir`]) for the
+/// inspector `name`/`cpf`, made on first start (PIN [`test_pki::TOKEN_PIN`]); a test PKI
+/// without a token found there is made again with one. Without SoftHSM2 the signature step
+/// says what to install, and the inspection waits, concluded, until it can be signed.
+pub fn demo_token(dir: &Path, name: &str, cpf: &str) -> CardSetup {
+    let dir = dir.to_path_buf();
     if !TestPki::exists(&dir, true) {
         let missing = test_pki::missing_tools(true);
         if !missing.is_empty() {

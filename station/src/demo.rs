@@ -166,7 +166,11 @@ pub fn simulated(store: &Store) -> Result<Simulated, String> {
             .iter()
             .map(|(path, seed, i)| {
                 scope.spawn(move || {
-                    std::fs::write(path, impression(*seed, *i).to_tiff())
+                    // Written aside and renamed: a run killed mid-write leaves no half image
+                    // that the next run would take for a finished one.
+                    let partial = path.with_extension("tif.partial");
+                    std::fs::write(&partial, impression(*seed, *i).to_tiff())
+                        .and_then(|()| std::fs::rename(&partial, path))
                         .map_err(|e| format!("{}: {e}", path.display()))
                 })
             })
@@ -331,7 +335,10 @@ impl StillCamera for DemoCamera {
 /// The camera's mode: the minimum of §7.
 const FRAME: (u32, u32) = (1600, 1024);
 
-/// A rear view with the subject's plate where the synthetic scene had its own.
+/// A rear view with the subject's plate where the synthetic scene had its own. A person in
+/// front of a real vehicle moves until the photo is good; the demo's vehicle does the same: a
+/// scene the station's quality checks would refuse (too dark, blown out, blurred) is drawn
+/// again from another seed, so no demo vehicle is one whose photo can never be taken.
 fn render(subject: &Subject) -> Frame {
     let kind_seed = subject
         .kind
@@ -342,9 +349,30 @@ fn render(subject: &Subject) -> Frame {
             .bytes()
             .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
     });
-    let scene = synth::scene(plate_seed ^ (kind_seed * 7919), FRAME.0, FRAME.1);
+    let seed = plate_seed ^ (kind_seed * 7919);
+    let limits = vistoria_core::capture::QualityLimits::default();
+    let mut image = scene_with_plate(seed, subject.plate.as_ref());
+    for retake in 1..16u64 {
+        if vistoria_core::capture::quality::check_quality(&image, &limits).is_ok() {
+            break;
+        }
+        image = scene_with_plate(
+            seed.wrapping_add(retake.wrapping_mul(0x9E37_79B9)),
+            subject.plate.as_ref(),
+        );
+    }
+    Frame {
+        width: image.width(),
+        height: image.height(),
+        rgb: image.into_raw(),
+    }
+}
+
+/// Synthetic scene `seed` with `plate` (when given) in place of the scene's own.
+fn scene_with_plate(seed: u64, plate: Option<&Plate>) -> image::RgbImage {
+    let scene = synth::scene(seed, FRAME.0, FRAME.1);
     let mut image = scene.image;
-    if let Some(plate) = &subject.plate {
+    if let Some(plate) = plate {
         let xs = scene.corners.map(|c| c.0);
         let ys = scene.corners.map(|c| c.1);
         let (x0, x1) = (
@@ -370,11 +398,7 @@ fn render(subject: &Subject) -> Frame {
         let top = ((y0 + y1) / 2.0 - ours.height() as f32 / 2.0).max(0.0) as i64;
         image::imageops::overlay(&mut image, &ours, x0 as i64, top);
     }
-    Frame {
-        width: image.width(),
-        height: image.height(),
-        rgb: image.into_raw(),
-    }
+    image
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ pub fn demo_opening(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Resul
         station: crate::demo::simulated_station(code),
         devices: crate::DeviceSetup::Demo {
             bay: bay.map(str::to_owned),
+            token_dir: None,
         },
     })
 }

@@ -244,6 +244,38 @@ impl Station {
         Ok(expired)
     }
 
+    /// Queues every ended inspection that is not in the outbox yet (§12: every started
+    /// inspection is delivered): one the previous run's crash recovery interrupted, or one
+    /// signed just before a crash took the queueing with it. Run at opening.
+    pub(crate) fn queue_ended(&self) {
+        let ended = self
+            .core()
+            .store
+            .inspections_in(&[StateKind::Interrupted.name(), StateKind::Signed.name()]);
+        match ended {
+            Ok(ended) => {
+                for inspection in ended {
+                    let id = inspection.id();
+                    match self.queue(id) {
+                        Ok(_) => tracing::info!(%id, "ended inspection queued at opening"),
+                        Err(e) => tracing::error!(%id, %e, "ended inspection not queued"),
+                    }
+                }
+            }
+            Err(e) => tracing::error!(%e, "ended inspections not listed"),
+        }
+    }
+
+    /// How many inspections the store holds, whatever their state.
+    pub fn inspection_count(&self) -> Result<usize, Failure> {
+        Ok(self
+            .core()
+            .store
+            .inspections()
+            .map_err(Failure::from)?
+            .len())
+    }
+
     /// Loads, changes and stores the inspection under one lock, so two operations on the same
     /// inspection never overwrite each other.
     pub(super) fn apply(

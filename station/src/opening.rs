@@ -50,6 +50,9 @@ pub enum DeviceSetup {
     Demo {
         /// RTSP URL of the bay's (simulated) panoramic camera.
         bay: Option<String>,
+        /// Where the demo token is kept (default `DATA/ecpf-demo`); the central must trust
+        /// its `roots/`.
+        token_dir: Option<PathBuf>,
     },
 }
 
@@ -98,11 +101,11 @@ impl Station {
         tracing::info!(station = %opening.station.code, %recovered, "station opening");
         let data = opening.data;
         let (demo, camera, reader, printer, panoramic, card) = match opening.devices {
-            DeviceSetup::Demo { bay } => {
+            DeviceSetup::Demo { bay, token_dir } => {
                 let (devices, camera, reader) =
                     demo::prepare(&mut store).map_err(Failure::Internal)?;
                 let card = card::demo_token_soon(
-                    &data,
+                    &token_dir.unwrap_or_else(|| card::demo_token_dir(&data)),
                     &demo::INSPECTOR_NAME.to_uppercase(),
                     demo::INSPECTOR_CPF,
                 );
@@ -136,6 +139,7 @@ impl Station {
         })?;
         let refilmed = station.recover_panoramic();
         tracing::info!(recordings = refilmed.len(), "panoramic recovery");
+        station.queue_ended();
         Ok(station)
     }
 }

@@ -156,6 +156,17 @@ impl Station {
         Ok(delivery)
     }
 
+    /// Delivers on `policy`'s schedule from now on instead of the station's default (the
+    /// simulations and tests that cannot wait hours between attempts).
+    pub fn use_delivery_policy(&self, policy: vistoria_core::outbox::DeliveryPolicy) {
+        self.core().policy = policy;
+    }
+
+    /// How long the central's request limits made this station's calls wait so far.
+    pub fn pacing(&self) -> vistoria_core::central_client::PacingStats {
+        self.core().client.pacing()
+    }
+
     /// A technician's retry of a stuck package.
     pub fn retry_stuck(&self, session: &Session, id: InspectionId) -> Result<(), Failure> {
         let now = self.now()?;

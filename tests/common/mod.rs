@@ -34,11 +34,11 @@ pub fn central_bin() -> PathBuf {
     bin
 }
 
-/// CPF of `vistoria simulate`'s inspector (`src/cli/simulate_sign.rs`).
+/// CPF of the test PKI's inspector (the tests that sign laudos in software sign as them).
 pub const SIM_INSPECTOR_CPF: &str = "11144477735";
 
-/// The test PKI of `simulate`'s inspector in `dir` (made once): the central trusts its
-/// `roots/`, `simulate --pki` signs with it.
+/// The test PKI in `dir` (made once): the central trusts its `roots/`. `simulate --pki`
+/// makes its demo SoftHSM2 token there instead (a new root in the same place).
 pub fn sim_pki(dir: &Path) -> PathBuf {
     if !vistoria_core::signing::test_pki::TestPki::exists(dir, false) {
         let options = vistoria_core::signing::test_pki::Options {
@@ -54,7 +54,7 @@ pub fn sim_pki(dir: &Path) -> PathBuf {
 pub struct Central {
     child: Option<Child>,
     pub data: PathBuf,
-    /// The test PKI the central trusts (`--icp-roots PKI/roots`), for `simulate --pki`.
+    /// The test PKI the central trusts (`--icp-roots PKI/roots`); `simulate --pki` takes it.
     pub pki: PathBuf,
     pub url: String,
     pub cert_sha256: Option<String>,
