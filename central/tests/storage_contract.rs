@@ -785,7 +785,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(
