@@ -132,10 +132,14 @@ CREATE TABLE users (
     created_at TIMESTAMPTZ NOT NULL,
     revoked_at TIMESTAMPTZ
 );
--- The Detran API's search: by plate, or by time alone, in its keyset order.
+-- The Detran API's search: by plate, by station, or by time alone, in its keyset order. The
+-- first two cover what the single-column indexes of version 1 did, which go.
 CREATE INDEX packages_by_plate_in_order
     ON packages (plate, first_seen_at, station, inspection_id);
+CREATE INDEX packages_by_station_in_order ON packages (station, first_seen_at, inspection_id);
 CREATE INDEX packages_in_order ON packages (first_seen_at, station, inspection_id);
+DROP INDEX packages_by_plate;
+DROP INDEX packages_by_time;
 ",
     ),
 ];

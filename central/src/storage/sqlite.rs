@@ -109,6 +109,8 @@ CREATE INDEX IF NOT EXISTS packages_by_anchor
     ON packages(station, json_extract(manifest, '$.audit_sequence'));
 CREATE INDEX IF NOT EXISTS packages_by_plate
     ON packages(plate, first_seen_at, station, inspection_id);
+CREATE INDEX IF NOT EXISTS packages_by_station
+    ON packages(station, first_seen_at, inspection_id);
 CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, inspection_id);
 ";
 

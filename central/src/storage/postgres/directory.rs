@@ -1,5 +1,5 @@
 //! [`Directory`] on PostgreSQL: the `users` table (migration 3) and the inspection search
-//! (`packages_by_plate_in_order`, `packages_in_order`).
+//! (`packages_by_plate_in_order`, `packages_by_station_in_order`, `packages_in_order`).
 
 use ::postgres::types::ToSql;
 use chrono::{DateTime, Utc};

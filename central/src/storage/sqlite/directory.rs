@@ -1,5 +1,5 @@
 //! [`Directory`] on SQLite: the `users` table and the inspection search (`packages_by_plate`,
-//! `packages_by_time`).
+//! `packages_by_station`, `packages_by_time`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
