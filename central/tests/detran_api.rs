@@ -268,6 +268,24 @@ fn each_token_stays_on_its_side_and_a_revoked_one_is_refused_at_once() {
         .unwrap();
     assert_eq!(error_code(response).0, 401);
 
+    // Only an administrator lists the credentials, and never sees a token or its hash.
+    let (status, body) = error_code(get_as(&server, &auditor, "/admin/users"));
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let users: Value = json_as(&server, &admin, "/admin/users");
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["adm", "aud"]);
+    let text = users.to_string();
+    assert!(!text.contains(&auditor) && !text.contains(&sha256_hex(auditor.as_bytes())));
+    assert_eq!(
+        error_code(get_as(&server, &server.token, "/admin/users")).0,
+        403
+    );
+
     // Revoked while the server runs: refused at the very next request.
     run(&[
         "user",
@@ -374,6 +392,7 @@ fn the_openapi_document_describes_exactly_the_routes_the_server_has() {
     }
     let server = Server::start();
     let auditor = add_user(&server, "detran", "aud");
+    let admin = add_user(&server, "admin", "adm");
     // Served without a token, and the same as the file in the crate.
     let served = server
         .client
@@ -399,7 +418,7 @@ fn the_openapi_document_describes_exactly_the_routes_the_server_has() {
         }
     }
     let in_source = routes_in_source();
-    assert!(in_source.len() >= 14, "{in_source:?}");
+    assert!(in_source.len() >= 15, "{in_source:?}");
     assert_eq!(
         documented, in_source,
         "every route documented, every documented route real"
@@ -416,6 +435,10 @@ fn the_openapi_document_describes_exactly_the_routes_the_server_has() {
             .and_then(|s| s.keys().next())
         {
             Some(scheme) if scheme == "stationToken" => Some(server.token.as_str()),
+            // The administration's routes are the administrator's; the rest are an auditor's.
+            Some(scheme) if scheme == "personToken" && operation["tags"][0] == "administração" => {
+                Some(admin.as_str())
+            }
             Some(scheme) if scheme == "personToken" => Some(auditor.as_str()),
             Some(other) => panic!("unknown scheme {other}"),
             None => None,

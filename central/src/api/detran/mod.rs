@@ -1,6 +1,7 @@
 //! The Detran API (issue 21): what a Detran auditor (or the system company's administrator)
-//! reads of every station's inspections, under `/api/v1/detran/`, and the OpenAPI document of
-//! the whole `/api/v1` at `/api/v1/openapi.json`.
+//! reads of every station's inspections, under `/api/v1/detran/`; what only an administrator
+//! reads, under `/api/v1/admin/`; and the OpenAPI document of the whole `/api/v1` at
+//! `/api/v1/openapi.json`.
 //!
 //! People authenticate with their own bearer tokens (`vistoria-central user add`), never a
 //! station's: a station token is refused here, and a person's token is refused on the station
@@ -12,17 +13,17 @@ mod inspections;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Json, Router};
 use vistoria_core::wire::ErrorCode;
 
 use super::error::ApiError;
 use super::{AppState, blocking, time_limit, token_hash};
-use crate::storage::directory::UserRecord;
+use crate::storage::directory::{Role, UserRecord};
 
 /// The OpenAPI 3.1 document of `/api/v1`, written by hand (see `central/README.md`).
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -40,6 +41,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/detran/inspections/{station}/{id}/files/{name}",
             get(inspections::download),
         )
+        .route("/admin/users", get(users))
         // Bounds the time to the response's head; a download's body streams past it.
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -54,6 +56,24 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi))
         .merge(people)
+}
+
+/// `GET /admin/users`: every person's credential (never a token or its hash), for an
+/// administrator only.
+async fn users(
+    State(state): State<Arc<AppState>>,
+    Extension(Person(person)): Extension<Person>,
+) -> Result<Json<Vec<UserRecord>>, ApiError> {
+    if person.role != Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "somente um administrador pode ver os usuários; um auditor do Detran tem acesso de \
+             leitura às vistorias",
+        ));
+    }
+    let meta = Arc::clone(&state.meta);
+    Ok(Json(blocking(move || Ok(meta.users()?)).await?))
 }
 
 async fn openapi() -> Response {
