@@ -120,6 +120,19 @@ fn an_auditor_lists_searches_reads_and_downloads_the_exact_bytes() {
     assert_eq!(found[0]["laudo_number"], laudo_number.as_str());
     assert_eq!(found[0]["outcome_code"], "conforming");
     assert_eq!(found[0]["status"], "verified");
+    // The vehicle's other plate form (old ↔ Mercosul) finds it too.
+    let parsed = vistoria_core::domain::Plate::parse(plate).unwrap();
+    let other_form = match parsed.to_old() {
+        Some(old) if old != parsed => old,
+        _ => parsed.to_mercosul(),
+    };
+    assert_ne!(other_form.as_str(), plate);
+    let by_other = json_as(
+        &server,
+        &auditor,
+        &format!("/detran/inspections?plate={}", other_form.as_str()),
+    );
+    assert_eq!(by_other["items"][0]["laudo_number"], laudo_number.as_str());
     for (query, count) in [
         ("outcome=interrupted", 1),
         ("outcome=non_conforming", 0),

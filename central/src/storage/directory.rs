@@ -83,8 +83,8 @@ impl SearchPosition {
 /// A search over every station's inspections; every filter given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InspectionFilter {
-    /// Canonical plate, exact.
-    pub plate: Option<String>,
+    /// Canonical plates, any of them (the old and Mercosul forms of one vehicle); empty: any.
+    pub plates: Vec<String>,
     /// Station code, exact.
     pub station: Option<String>,
     /// Received by the central at or after this instant.
@@ -154,8 +154,12 @@ pub(crate) fn search_clauses(
         }
         clauses.push(clause);
     };
-    if let Some(plate) = &filter.plate {
-        push("plate = @", vec![SearchArg::Text(plate.clone())]);
+    if !filter.plates.is_empty() {
+        let marks = vec!["@"; filter.plates.len()].join(", ");
+        push(
+            &format!("plate IN ({marks})"),
+            filter.plates.iter().cloned().map(SearchArg::Text).collect(),
+        );
     }
     if let Some(station) = &filter.station {
         push("station = @", vec![SearchArg::Text(station.clone())]);

@@ -141,11 +141,19 @@ pub fn search_filters_and_pages_cover_every_row_once(store: &dyn MetadataStore) 
     };
     expect(
         InspectionFilter {
-            plate: Some("XYZ9A87".into()),
+            plates: vec!["XYZ9A87".into()],
             limit: 2,
             ..InspectionFilter::default()
         },
         &|p| p.plate == "XYZ9A87",
+    );
+    expect(
+        InspectionFilter {
+            plates: vec!["XYZ9A87".into(), "ABC1D23".into()],
+            limit: 6,
+            ..InspectionFilter::default()
+        },
+        &|_| true,
     );
     expect(
         InspectionFilter {
@@ -185,7 +193,7 @@ pub fn search_filters_and_pages_cover_every_row_once(store: &dyn MetadataStore) 
     }
     expect(
         InspectionFilter {
-            plate: Some("ABC1D23".into()),
+            plates: vec!["ABC1D23".into()],
             station: Some("ECV-01".into()),
             outcome: Some(OutcomeCode::NonConforming),
             limit: 1,
@@ -221,7 +229,7 @@ fn the_plate_search_uses_an_index_on_sqlite() {
     let store = SqliteMetadata::in_memory().unwrap();
     let plan = store
         .search_plan(&InspectionFilter {
-            plate: Some("ABC1D23".into()),
+            plates: vec!["ABC1D23".into()],
             limit: 100,
             ..InspectionFilter::default()
         })
@@ -235,7 +243,7 @@ fn the_plate_search_uses_an_index_on_postgres() {
     let store = PgMetadata::connect(&db.url, 2).unwrap();
     let plan = store
         .search_plan(&InspectionFilter {
-            plate: Some("ABC1D23".into()),
+            plates: vec!["ABC1D23".into()],
             limit: 100,
             ..InspectionFilter::default()
         })

@@ -106,7 +106,11 @@ fn parse_query(query: Option<&str>) -> Result<InspectionFilter, ApiError> {
                 let plate = Plate::parse(value).map_err(|e| {
                     ApiError::field("plate", format!("placa «{value}» inválida: {e}"))
                 })?;
-                filter.plate = Some(plate.as_str().to_owned());
+                // A converted vehicle was delivered under either form (§5): search both.
+                let mut forms = vec![plate.to_mercosul().as_str().to_owned()];
+                forms.extend(plate.to_old().map(|p| p.as_str().to_owned()));
+                forms.dedup();
+                filter.plates = forms;
             }
             "station" => filter.station = Some(value.to_owned()),
             "from" => filter.from = Some(time("from", value)?),
