@@ -15,3 +15,4 @@ pub mod stations;
 pub mod storage;
 pub mod tls;
 pub mod trust;
+pub mod users;

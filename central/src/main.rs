@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use vistoria_central::flags::LimitFlags;
 use vistoria_central::report::{add_station, purge, report};
 use vistoria_central::server::{ServeOptions, StorageFlags, open_storage, serve};
-use vistoria_central::stations;
+use vistoria_central::{stations, users};
 
 /// Reference central server of a Vistoria system company.
 #[derive(Parser)]
@@ -71,6 +71,11 @@ enum Command {
     Station {
         #[command(subcommand)]
         command: StationCommand,
+    },
+    /// Credentials of people for the Detran API: Detran auditors and administrators.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// One JSON line per received inspection with its verification status, then the totals.
     Report {
@@ -142,6 +147,122 @@ enum StationCommand {
         #[command(flatten)]
         storage: StorageFlags,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a credential and prints its bearer token once (only a hash is stored).
+    Add {
+        /// What it may do: `detran` (auditor: reads every station's inspections) or `admin`.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Unique name (an e-mail address fits); never reused, even after `revoke`.
+        #[arg(long)]
+        name: String,
+        /// Print `{"name":…,"role":…,"token":…}` instead of the bare token.
+        #[arg(long)]
+        json: bool,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
+    /// Lists every credential (revoked ones too), one per line.
+    List {
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
+    /// Revokes a credential: refused from the next request on, by every instance.
+    Revoke {
+        /// The credential's name.
+        name: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
+}
+
+/// `--role` of `user add`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Detran,
+    Admin,
+}
+
+impl From<RoleArg> for vistoria_central::storage::directory::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Detran => Self::Detran,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
+}
+
+/// `user …`.
+fn run_user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            role,
+            name,
+            json,
+            data,
+            storage,
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
+            let role = role.into();
+            let token = users::add(meta.as_ref(), &name, role)?;
+            if json {
+                print_json(&serde_json::json!({"name": name, "role": role, "token": token}))
+            } else {
+                println!("{token}");
+                Ok(())
+            }
+        }
+        UserCommand::List {
+            json,
+            data,
+            storage,
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
+            for user in users::list(meta.as_ref())? {
+                if json {
+                    print_json(&user)?;
+                } else {
+                    let state = match user.revoked_at {
+                        Some(at) => format!("revogado em {}", at.to_rfc3339()),
+                        None => "ativo".to_owned(),
+                    };
+                    let role = serde_json::to_value(user.role)?;
+                    let role = role.as_str().unwrap_or_default();
+                    println!(
+                        "{}\t{role}\t{}\t{state}",
+                        user.name,
+                        user.created_at.to_rfc3339()
+                    );
+                }
+            }
+            Ok(())
+        }
+        UserCommand::Revoke {
+            name,
+            data,
+            storage,
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
+            users::revoke(meta.as_ref(), &name)?;
+            eprintln!("credencial de {name} revogada");
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -282,6 +403,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("token da estação {code} revogado");
             Ok(())
         }
+        Command::User { command } => run_user(command),
         Command::Report {
             data,
             storage,

@@ -247,3 +247,57 @@ fn a_token_revoked_anywhere_stops_working_on_every_instance() {
         }
     }
 }
+
+#[test]
+fn the_detran_api_reads_the_bucket_through_any_instance_and_a_revocation_holds_at_once() {
+    let Pair {
+        backends,
+        admin,
+        a,
+        b,
+        _folders,
+    } = Pair::start();
+    let created = backends.run(
+        &["user", "add", "--role", "detran", "--name", "aud", "--json"],
+        admin.path(),
+    );
+    let created: Value = serde_json::from_str(created.trim()).unwrap();
+    let auditor = created["token"].as_str().unwrap().to_owned();
+    let query = a.query_vehicle(&registry().remove(4));
+    let film = bytes(2_500_000, 9);
+    let m = manifest(&query, "ECV-01", &[("seg-0001.mp4", &film)]);
+    let response = a.deliver(&m, &[("seg-0001.mp4".to_owned(), film.clone())]);
+    assert_eq!(response.status(), 200);
+    let get = |server: &Server, path: &str| {
+        server
+            .client
+            .get(server.api(path))
+            .bearer_auth(&auditor)
+            .send()
+            .unwrap()
+    };
+    // Delivered through A, found and downloaded (from the bucket) through B.
+    let page: Value = get(&b, "/detran/inspections").json().unwrap();
+    assert_eq!(
+        page["items"][0]["inspection_id"],
+        m.inspection_id.to_string()
+    );
+    let path = format!(
+        "/detran/inspections/ECV-01/{}/files/seg-0001.mp4",
+        m.inspection_id
+    );
+    let response = get(&b, &path);
+    assert_eq!(response.status(), 200);
+    let got = response.bytes().unwrap();
+    assert_eq!(
+        vistoria_core::hashing::sha256_hex(&got),
+        vistoria_core::hashing::sha256_hex(&film)
+    );
+    // Revoked in the database: the very next request to either instance is refused, with no
+    // wait, since people's tokens are never cached.
+    backends.run(&["user", "revoke", "aud"], admin.path());
+    for server in [&a, &b] {
+        let (status, body) = error_code(get(server, "/detran/inspections"));
+        assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    }
+}

@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "storage_contract/directory.rs"]
+mod directory;
+use directory::*;
 
 use std::sync::Arc;
 
@@ -503,6 +506,8 @@ contract!(
     tokens_rotate_and_revoke,
     audit_keys_are_issued_once,
     leases_exclude_what_would_collide,
+    users_are_added_found_listed_and_revoked,
+    search_filters_and_pages_cover_every_row_once,
 );
 
 #[test]
@@ -519,7 +524,7 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 2);
+    assert_eq!(applied, 3);
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -780,7 +785,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(

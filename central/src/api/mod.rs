@@ -3,6 +3,7 @@
 
 pub mod admission;
 mod audit;
+pub mod detran;
 pub mod error;
 mod evidence;
 pub mod expiry;
@@ -407,7 +408,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             authenticate,
         ))
         .layer(DefaultBodyLimit::disable())
-        .with_state(state);
+        .with_state(Arc::clone(&state))
+        // People's routes have their own authentication (`detran.rs`).
+        .merge(detran::router(state));
     Router::new()
         .nest(API_PREFIX, api)
         .fallback(not_found)

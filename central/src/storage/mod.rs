@@ -9,6 +9,7 @@
 //!
 //! Everything is kept five years (§9) and removed only by `purge`.
 
+pub mod directory;
 pub mod files;
 pub mod postgres;
 pub mod s3;
@@ -200,7 +201,7 @@ pub enum InsertOutcome {
 
 /// Metadata of the central server. Implementations must make every call durable before it
 /// returns and must be safe to call from several threads.
-pub trait MetadataStore: Send + Sync {
+pub trait MetadataStore: Send + Sync + directory::Directory {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;
 

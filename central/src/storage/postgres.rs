@@ -121,7 +121,30 @@ CREATE TABLE claims (
 CREATE INDEX claims_by_package ON claims (station, inspection_id);
 ",
     ),
+    (
+        3,
+        "
+-- Credentials of people (Detran auditors, administrators), beside the stations' tokens.
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMPTZ NOT NULL,
+    revoked_at TIMESTAMPTZ
+);
+-- The Detran API's search: by plate, by station, or by time alone, in its keyset order. The
+-- first two cover what the single-column indexes of version 1 did, which go.
+CREATE INDEX packages_by_plate_in_order
+    ON packages (plate, first_seen_at, station, inspection_id);
+CREATE INDEX packages_by_station_in_order ON packages (station, first_seen_at, inspection_id);
+CREATE INDEX packages_in_order ON packages (first_seen_at, station, inspection_id);
+DROP INDEX packages_by_plate;
+DROP INDEX packages_by_time;
+",
+    ),
 ];
+
+mod directory;
 
 type Manager = PostgresConnectionManager<NoTls>;
 

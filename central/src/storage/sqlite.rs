@@ -92,6 +92,13 @@ CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY,
     alive_until TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 ";
 
 /// Indexes, made after the tables (and after a migration rebuilt them).
@@ -100,11 +107,17 @@ CREATE INDEX IF NOT EXISTS packages_by_query ON packages(query_id);
 CREATE INDEX IF NOT EXISTS claims_by_package ON claims(station, inspection_id);
 CREATE INDEX IF NOT EXISTS packages_by_anchor
     ON packages(station, json_extract(manifest, '$.audit_sequence'));
+CREATE INDEX IF NOT EXISTS packages_by_plate
+    ON packages(plate, first_seen_at, station, inspection_id);
+CREATE INDEX IF NOT EXISTS packages_by_station
+    ON packages(station, first_seen_at, inspection_id);
+CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, inspection_id);
 ";
 
 /// `PRAGMA user_version` of [`SCHEMA`]. 0 is a new file or one written before versions were
-/// kept (version 1: packages keyed by inspection id alone).
-const SCHEMA_VERSION: i64 = 2;
+/// kept (version 1: packages keyed by inspection id alone). Version 3 added `users` and the
+/// search indexes, which `CREATE … IF NOT EXISTS` makes on a version 2 file.
+const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -151,6 +164,8 @@ DROP TABLE packages;
 ALTER TABLE packages_v2 RENAME TO packages;
 ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
+
+mod directory;
 
 /// SQLite-backed [`MetadataStore`].
 pub struct SqliteMetadata {

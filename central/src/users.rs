@@ -1,0 +1,73 @@
+//! `user add`, `user list`, `user revoke`: the credentials of people (Detran auditors,
+//! administrators) for the Detran API. Like a station's, a person's token is 32 random bytes
+//! shown once; only its SHA-256 is stored. A revocation holds at the next request on every
+//! instance: people's tokens are looked up in the store each time, never cached
+//! (`api::detran`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+
+use crate::api::token_hash;
+use crate::storage::directory::{Role, UserRecord};
+use crate::storage::{MetadataStore, StorageError};
+
+/// Longest user name.
+const MAX_NAME: usize = 64;
+
+/// Whether `name` is 1–64 letters, digits, `.`, `_`, `-` or `@` (an e-mail address fits).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+}
+
+/// Creates a credential and returns its token (shown once, never stored).
+pub fn add(meta: &dyn MetadataStore, name: &str, role: Role) -> anyhow::Result<String> {
+    if !valid_name(name) {
+        anyhow::bail!(
+            "nome de usuário «{name}» inválido; use de 1 a {MAX_NAME} letras, dígitos, «.», «_», \
+             «-» ou «@» (ex.: auditor.silva@detran.mt.gov.br)"
+        );
+    }
+    let secret: [u8; 32] = rand::random();
+    let token = URL_SAFE_NO_PAD.encode(secret);
+    match meta.add_user(name, role, &token_hash(&token), Utc::now()) {
+        Ok(()) => Ok(token),
+        Err(StorageError::AlreadyExists(_)) => anyhow::bail!(
+            "já existe um usuário «{name}» (talvez revogado: nomes não são reutilizados, para que \
+             o registro de acessos continue inequívoco); escolha outro nome"
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every credential, revoked ones included.
+pub fn list(meta: &dyn MetadataStore) -> anyhow::Result<Vec<UserRecord>> {
+    Ok(meta.users()?)
+}
+
+/// Revokes a credential at once.
+pub fn revoke(meta: &dyn MetadataStore, name: &str) -> anyhow::Result<()> {
+    if !meta.revoke_user(name, Utc::now())? {
+        anyhow::bail!("usuário «{name}» não cadastrado; veja `vistoria-central user list`");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn names_are_plain() {
+        assert!(valid_name("auditor.silva@detran.mt.gov.br"));
+        assert!(valid_name("admin-1"));
+        assert!(!valid_name(""));
+        assert!(!valid_name("a b"));
+        assert!(!valid_name("é"));
+        assert!(!valid_name(&"a".repeat(65)));
+    }
+}
