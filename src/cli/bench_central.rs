@@ -13,7 +13,7 @@ use rand::{RngCore, SeedableRng};
 use serde_json::json;
 use vistoria_core::central_client::{CentralClient, Endpoint};
 use vistoria_core::clock::{BootClock, CentralClock};
-use vistoria_core::domain::{Inspection, PhotoKind, SignatureInfo, Verdict};
+use vistoria_core::domain::{Inspection, InspectionId, PhotoKind, SignatureInfo, Verdict};
 use vistoria_core::film::FilmState;
 use vistoria_core::outbox::{self, AttemptResult, DeliveryPolicy};
 use vistoria_core::store::{AuditAction, Store};
@@ -115,7 +115,9 @@ fn concluded(
     rng: &mut impl RngCore,
     card: &mut SimCard,
 ) -> anyhow::Result<Inspection> {
-    let (query, identity) = simulate::counter_input(vehicle)?;
+    let (mut query, identity) = simulate::counter_input(vehicle)?;
+    // As the kiosk does: the inspection's id goes with the query, which allocates its number.
+    query.inspection_id = Some(InspectionId::new());
     let answer = client.query_vehicle(&query)?;
     let mut inspection = workflow::open(store, None, identity, &answer, clock.now()?, "bench")?;
     workflow::apply(

@@ -227,7 +227,8 @@ fn inspect(
     vehicle: &Vehicle,
 ) -> anyhow::Result<Inspection> {
     let (client, clock, station, args) = (ctx.client, ctx.clock, ctx.station, ctx.args);
-    let (query, identity) = counter_input(vehicle)?;
+    let (mut query, identity) = counter_input(vehicle)?;
+    query.inspection_id = Some(id);
     let answer = with_retries(|| client.query_vehicle(&query)).context("consulta do veículo")?;
     let mut inspection =
         workflow::open(store, Some(id), identity, &answer, clock.now()?, OPERATOR)?;
@@ -382,6 +383,7 @@ pub fn counter_input(vehicle: &Vehicle) -> anyhow::Result<(VehicleQuery, Vehicle
         plate: vehicle.plate.clone(),
         renavam: Some(vehicle.renavam.clone()),
         chassis: None,
+        inspection_id: None,
     };
     let identity = VehicleIdentity::new(
         Plate::parse(&vehicle.plate)?,

@@ -99,7 +99,7 @@ impl SimCard {
         let laudo = Laudo::from_inspection(
             inspection,
             LaudoInputs {
-                number: vistoria_core::laudo::stored::station_number(&station.code, id),
+                number: stored::laudo_number(store, &station.code, id)?,
                 station: StationInfo {
                     code: station.code.clone(),
                     name: station.name.clone(),
@@ -115,7 +115,7 @@ impl SimCard {
                 plate_reading: stored::plate_reading(store, inspection)?,
                 film_gaps: vistoria_core::film::stored_gaps(store, id)?,
                 issued_at: now.at,
-                verify_base_url: format!("{}/laudos/", central_url.trim_end_matches('/')),
+                verify_base_url: vistoria_core::laudo::verify_base_url(central_url),
             },
         )?;
         let content = laudo.canonical_bytes();

@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod extract;
 mod inspectors;
 pub mod limits;
+mod numbers;
 mod packages;
 mod quota;
 mod signature;
