@@ -233,8 +233,9 @@ pub fn render(number: &str, finding: &Finding) -> (StatusCode, String) {
                      SHA-256 do arquivo do laudo (.json) deve ser o de cima \
                      (<code>sha256sum laudo.json</code>), e a assinatura se confere sem a \
                      central com <code>openssl cms -verify -binary -inform DER -in \
-                     laudo.p7s -content laudo.json -CAfile cadeia-icp-brasil.pem \
-                     -purpose any -out /dev/null</code>.</p>\n"
+                     laudo.p7s -content laudo.json -CAfile icp-brasil.pem -out /dev/null</code>, \
+                     sendo <code>icp-brasil.pem</code> a raiz ICP-Brasil e as ACs intermediárias \
+                     (repositório do ITI).</p>\n"
                 ),
             )
         }
