@@ -15,7 +15,7 @@ use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
 use vistoria_core::clock::{CentralClock, CentralStamp, ManualMonotonic};
 use vistoria_core::config::Station;
 use vistoria_core::domain::{
-    Inspection, PhotoKind, Plate, Renavam, StateKind, VehicleIdentity, Verdict,
+    Inspection, InspectionId, PhotoKind, Plate, Renavam, StateKind, VehicleIdentity, Verdict,
 };
 use vistoria_core::film::FilmState;
 use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
@@ -106,6 +106,8 @@ impl Kiosk {
                 plate: plate.to_owned(),
                 renavam: Some(renavam.to_owned()),
                 chassis: None,
+                // As the kiosk does: the central allocates the laudo number to this id.
+                inspection_id: Some(InspectionId::new()),
             })
             .unwrap();
         let identity = VehicleIdentity::new(
@@ -236,7 +238,7 @@ impl Kiosk {
         now: CentralStamp,
     ) {
         let inputs = LaudoInputs {
-            number: format!("{STATION}-TESTE"),
+            number: stored::laudo_number(&self.store, STATION, inspection.id()).unwrap(),
             station: StationInfo {
                 code: self.station.code.clone(),
                 name: self.station.name.clone(),
@@ -252,7 +254,7 @@ impl Kiosk {
             plate_reading: None,
             film_gaps: Vec::new(),
             issued_at: now.at,
-            verify_base_url: "https://central.example/laudos/".into(),
+            verify_base_url: vistoria_core::laudo::verify_base_url("https://central.example"),
         };
         stored::sign_and_store(
             &mut self.store,
@@ -340,6 +342,15 @@ fn query_offline_capture_delivery_and_purge() {
     let stored = kiosk.store.inspection(inspection.id()).unwrap().unwrap();
     assert_eq!(stored.state_kind(), StateKind::Delivered);
     assert_eq!(stored.receipt().unwrap().laudo_number, receipt.laudo_number);
+    // §10: one number — allocated at the query, printed and signed, and on the receipt.
+    assert_eq!(
+        kiosk
+            .store
+            .laudo_number(inspection.id())
+            .unwrap()
+            .as_deref(),
+        Some(receipt.laudo_number.as_str())
+    );
     assert!(kiosk.store.media_of(inspection.id()).unwrap().is_empty());
     for m in &media {
         assert!(!kiosk.store.media_path(m).exists(), "{} kept", m.file_name);

@@ -11,79 +11,17 @@ use directory::*;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 use vistoria_central::storage::postgres::PgMetadata;
 use vistoria_central::storage::sqlite::SqliteMetadata;
 use vistoria_central::storage::{
-    AuditKeyRecord, FileRecord, InsertOutcome, Lease, MetadataStore, PackageKey, PackageRecord,
-    QueryRecord, StorageError,
+    AuditKeyRecord, InsertOutcome, Lease, MetadataStore, PackageKey, PackageRecord, QueryRecord,
+    StorageError,
 };
-use vistoria_core::domain::{Checklist, InspectionId, Outcome, Plate, VehicleClass, Verdict};
-use vistoria_core::wire::{
-    ManifestFile, MediaKind, PackageManifest, PackageStatus, Receipt, canonical_json,
-    manifest_sha256,
-};
+use vistoria_core::wire::{PackageStatus, Receipt, canonical_json, manifest_sha256};
 
-fn at(h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap()
-}
-
-fn package(query_id: Uuid) -> PackageRecord {
-    let manifest = PackageManifest {
-        inspection_id: InspectionId::new(),
-        station: "ECV-01".into(),
-        query_id,
-        plate: Plate::parse("ABC1D23").unwrap(),
-        concluded_at: at(11),
-        outcome: Outcome::Verdict(Verdict::Conforming),
-        checklist: Checklist::new(VehicleClass::PassengerCar),
-        metadata: Default::default(),
-        audit_head: "a".repeat(64),
-        audit_sequence: None,
-        files: vec![ManifestFile {
-            name: "rear.jpg".into(),
-            kind: MediaKind::Photo,
-            size: 3,
-            md5: "0".repeat(32),
-            sha256: "1".repeat(64),
-        }],
-    };
-    let value = serde_json::to_value(&manifest).unwrap();
-    PackageRecord {
-        inspection_id: manifest.inspection_id.as_uuid(),
-        station: "ECV-01".into(),
-        query_id,
-        plate: "ABC1D23".into(),
-        files: vec![FileRecord {
-            name: "rear.jpg".into(),
-            kind: MediaKind::Photo,
-            size: 3,
-            md5: "0".repeat(32),
-            sha256: "1".repeat(64),
-            digests_match: None,
-        }],
-        manifest,
-        manifest_json: canonical_json(&value),
-        manifest_sha256: manifest_sha256(&value),
-        first_seen_at: at(11),
-        deadline: at(14),
-        late: false,
-        status: PackageStatus::Receiving,
-        rejection: None,
-        receipt: None,
-    }
-}
-
-fn signer(id: Uuid, at: DateTime<Utc>) -> impl Fn(String) -> Receipt {
-    move |laudo_number| Receipt {
-        inspection_id: InspectionId::from_uuid(id),
-        laudo_number,
-        received_at: at,
-        manifest_sha256: "m".into(),
-        signature: "s".into(),
-    }
-}
+use common::records::{FACTS, at, package, signer};
 
 fn package_round_trip_and_idempotent_insert(store: &dyn MetadataStore) {
     let p = package(Uuid::new_v4());
@@ -118,17 +56,17 @@ fn commit_numbers_laudos_once_per_package(store: &dyn MetadataStore) {
         PackageStatus::Rejected
     );
     let ra = store
-        .commit_package(&a.key(), at(12), &signer(a.inspection_id, at(12)))
+        .commit_package(&a.key(), at(12), &FACTS, &signer(a.inspection_id, at(12)))
         .unwrap();
     assert_eq!(ra.laudo_number, "MT-2026-000001");
     // A second commit returns the stored receipt, without a new number.
     let again = store
-        .commit_package(&a.key(), at(13), &signer(a.inspection_id, at(13)))
+        .commit_package(&a.key(), at(13), &FACTS, &signer(a.inspection_id, at(13)))
         .unwrap();
     assert_eq!(again.laudo_number, ra.laudo_number);
     assert_eq!(again.received_at, at(12));
     let rb = store
-        .commit_package(&b.key(), at(12), &signer(b.inspection_id, at(12)))
+        .commit_package(&b.key(), at(12), &FACTS, &signer(b.inspection_id, at(12)))
         .unwrap();
     assert_eq!(rb.laudo_number, "MT-2026-000002");
     // Verified stays verified.
@@ -251,7 +189,7 @@ fn anchors_outstanding_bytes_and_expiry(store: &dyn MetadataStore) {
     // Declared bytes of unverified packages, per station.
     assert_eq!(store.outstanding_bytes("ECV-01").unwrap(), 6);
     store
-        .commit_package(&a.key(), at(12), &signer(a.inspection_id, at(12)))
+        .commit_package(&a.key(), at(12), &FACTS, &signer(a.inspection_id, at(12)))
         .unwrap();
     assert_eq!(store.outstanding_bytes("ECV-01").unwrap(), 3);
     assert_eq!(store.outstanding_bytes("ECV-09").unwrap(), 0);
@@ -407,7 +345,9 @@ fn concurrent_commits_from_two_instances(open: &dyn Fn() -> Arc<dyn MetadataStor
                     let id = p.inspection_id;
                     scope.spawn(move || {
                         let when = at(12) + Duration::seconds(i as i64);
-                        store.commit_package(&key, when, &signer(id, when)).unwrap()
+                        store
+                            .commit_package(&key, when, &FACTS, &signer(id, when))
+                            .unwrap()
                     })
                 })
             })
@@ -524,7 +464,7 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 4);
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -785,7 +725,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(

@@ -20,6 +20,10 @@ use crate::domain::{Checklist, InspectionId, Outcome, Plate, VehicleData};
 /// Path prefix of every endpoint.
 pub const API_PREFIX: &str = "/api/v1";
 
+/// Path prefix of the central's public laudo check page, outside the API and without a token:
+/// `GET /v/{laudo number}` is where the laudo's QR code points.
+pub const VERIFY_PREFIX: &str = "/v";
+
 /// Largest manifest body the server accepts (bytes).
 pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
 
@@ -253,6 +257,13 @@ pub struct VehicleQuery {
     /// Chassis confirming the plate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chassis: Option<String>,
+    /// The id of the inspection this query opens, drawn by the station before asking: the
+    /// central allocates the inspection's laudo number with the answer (§10), once per
+    /// (station, inspection id), so a query repeated after a lost answer gets the same query
+    /// and the same number. Absent from stations older than central-allocated numbers, whose
+    /// laudo number is then given at commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection_id: Option<InspectionId>,
 }
 
 /// A registry vehicle, as the vehicle query returns it (and as `assets/vehicles.json` holds it):
@@ -281,6 +292,15 @@ pub struct VehicleQueryResponse {
     pub deadline: DateTime<Utc>,
     /// The vehicle's registry data.
     pub vehicle: Vehicle,
+    /// The inspection the query named ([`VehicleQuery::inspection_id`]), echoed so the answer
+    /// says whose laudo number it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection_id: Option<InspectionId>,
+    /// The laudo number the central allocated to that inspection: the kiosk prints and signs
+    /// the laudo with it, and the receipt carries the same. Absent when the query named no
+    /// inspection, or from centrals older than central-allocated numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub laudo_number: Option<String>,
 }
 
 /// What a media file of a package is.

@@ -613,8 +613,7 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
     assert!(stopped["segments"].as_u64().unwrap() >= 1, "{stopped}");
     // The film covers the time from the opening to the signature, less the camera's start
     // (connecting to the RTSP stream, the first keyframe).
-    let span = (h.audit_at("panoramic.stopped") - h.audit_at("panoramic.started"))
-        .as_seconds_f64();
+    let span = (h.audit_at("panoramic.stopped") - h.audit_at("panoramic.started")).as_seconds_f64();
     assert!(
         stopped["seconds"].as_f64().unwrap() > span - 2.0,
         "{stopped} over {span} s"

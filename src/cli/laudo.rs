@@ -156,7 +156,9 @@ pub fn sample(n: u64) -> anyhow::Result<(Laudo, Vec<PdfPhoto>)> {
             plate_reading: None,
             film_gaps: Vec::new(),
             issued_at: issued,
-            verify_base_url: "https://central.vistoria.example/laudos".into(),
+            verify_base_url: vistoria_core::laudo::verify_base_url(
+                "https://central.vistoria.example",
+            ),
         },
     )?;
     Ok((laudo, photos))

@@ -163,6 +163,7 @@ pub fn counter_query(
         plate: plate.as_str().to_owned(),
         renavam: renavam.as_ref().map(|r| r.as_str().to_owned()),
         chassis: chassis.as_ref().map(|c| c.as_str().to_owned()),
+        inspection_id: None,
     };
     Ok((query, plate, renavam, chassis))
 }
@@ -180,7 +181,11 @@ impl Station {
         renavam: &str,
         chassis: &str,
     ) -> Result<InspectionRow, Failure> {
-        let (query, plate, renavam, chassis) = counter_query(plate, renavam, chassis)?;
+        let (mut query, plate, renavam, chassis) = counter_query(plate, renavam, chassis)?;
+        // The id is drawn before asking: the central allocates the laudo number to it with the
+        // answer (§10). Another tap at the counter is another inspection, with its own number.
+        let id = InspectionId::new();
+        query.inspection_id = Some(id);
         let client = self.core().client.clone();
         let answer = client.query_vehicle(&query).map_err(Failure::from)?;
         let chassis = chassis.or_else(|| {
@@ -196,7 +201,7 @@ impl Station {
         let mut core = self.core();
         let inspection = workflow::open(
             &mut core.store,
-            None,
+            Some(id),
             identity,
             &answer,
             now,

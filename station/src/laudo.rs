@@ -73,7 +73,8 @@ impl Station {
         let laudo = Laudo::from_inspection(
             inspection,
             LaudoInputs {
-                number: vistoria_core::laudo::stored::station_number(&station.code, id),
+                number: vistoria_core::laudo::stored::laudo_number(&core.store, &station.code, id)
+                    .map_err(Failure::from)?,
                 station: StationInfo {
                     code: station.code.clone(),
                     name: station.name.clone(),
@@ -89,7 +90,7 @@ impl Station {
                 plate_reading,
                 film_gaps,
                 issued_at,
-                verify_base_url: format!("{}/laudos/", self.0.central_url.trim_end_matches('/')),
+                verify_base_url: vistoria_core::laudo::verify_base_url(&self.0.central_url),
             },
         )
         .map_err(Failure::from)?;

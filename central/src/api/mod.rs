@@ -1,4 +1,5 @@
-//! The HTTP API under `/api/v1`: authentication, rate limit, timeouts and the routes.
+//! The HTTP API under `/api/v1`: authentication, rate limit, timeouts and the routes; and the
+//! public laudo check page at `/v/{number}` (`verify.rs`).
 //! `central/README.md` documents every endpoint.
 
 pub mod admission;
@@ -10,12 +11,14 @@ pub mod expiry;
 pub mod extract;
 mod inspectors;
 pub mod limits;
+mod numbers;
 mod packages;
 mod quota;
 mod signature;
 mod state;
 mod upload;
 mod vehicles;
+pub mod verify;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use uuid::Uuid;
 use vistoria_core::hashing::sha256_hex;
-use vistoria_core::wire::{API_PREFIX, ErrorCode};
+use vistoria_core::wire::{API_PREFIX, ErrorCode, VERIFY_PREFIX};
 
 use crate::keys::ServerKey;
 use crate::registry::Registry;
@@ -142,6 +145,12 @@ impl AppState {
     /// Turns `true` when a graceful stop begins.
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stop.subscribe()
+    }
+
+    /// Takes one request of `peer`'s address from its bucket, counted before authentication
+    /// (the API and the public laudo page share it), or says how many seconds until one is free.
+    fn take_address_token(&self, peer: &SocketAddr) -> Result<(), u64> {
+        self.address_limiter.take(&peer.ip().to_string())
     }
 
     /// The data folder, if the server has one.
@@ -291,7 +300,7 @@ async fn authenticate(
     let path = req.uri().path().to_owned();
     // Before anything costs a lookup: a stranger's flood is cut per address.
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
-        && let Err(seconds) = state.address_limiter.take(&peer.ip().to_string())
+        && let Err(seconds) = state.take_address_token(peer)
     {
         tracing::warn!(%peer, %path, "limite de requisições por endereço excedido");
         let mut e = ApiError::new(
@@ -410,9 +419,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::disable())
         .with_state(Arc::clone(&state))
         // People's routes have their own authentication (`detran.rs`).
-        .merge(detran::router(state));
+        .merge(detran::router(Arc::clone(&state)));
+    // The laudo's QR code (§10): public, no token, limited per address like the API.
+    let public = Router::new()
+        .route(&format!("{VERIFY_PREFIX}/{{number}}"), get(verify::page))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            time_limit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            verify::limit,
+        ))
+        .with_state(state);
     Router::new()
         .nest(API_PREFIX, api)
+        .merge(public)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::extract::{JsonValue, decode};
 use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
-use super::{AppState, Station, audit, blocking, evidence, quota, signature};
+use super::{AppState, Station, audit, blocking, evidence, numbers, quota, signature};
 use crate::names::check_file_name;
 use crate::storage::{FileRecord, InsertOutcome, PackageKey, PackageRecord};
 
@@ -195,6 +195,11 @@ pub async fn create(
     evidence::check_manifest(&manifest, &query, queried_class, Utc::now())?;
     {
         let meta = Arc::clone(&state.meta);
+        let key = key.clone();
+        blocking(move || numbers::check_query(meta.as_ref(), &key, query_id)).await?;
+    }
+    {
+        let meta = Arc::clone(&state.meta);
         let station = station.clone();
         let manifest = manifest.clone();
         blocking(move || audit::check_anchor(meta.as_ref(), &station, &manifest)).await?;
@@ -355,18 +360,27 @@ pub async fn commit(
                     .map_err(|e| std::io::Error::other(e.to_string()))?,
             )
         };
-        // §10: the laudo says what the manifest says (its bytes were just verified above).
+        // §10: the laudo says what the manifest says (its bytes were just verified above),
+        // with the number the central allocated to the inspection.
+        let mut laudo = None;
         if let Some(name) = evidence::laudo_file(&package.manifest) {
             let bytes = read(name).map_err(ApiError::internal)?;
             let checked = Laudo::from_canonical(&bytes)
                 .map_err(|e| {
                     evidence::refused("files", format!("«{name}» não é um laudo canônico: {e}"))
                 })
-                .and_then(|laudo| evidence::check_laudo(&package.manifest, &laudo));
-            if let Err(e) = checked {
-                tracing::warn!(%station, inspection_id = %id, reason = %e.body.error, "laudo não confere com o pacote");
-                state.meta.set_rejected(&key, &e.body.error)?;
-                return Err(e);
+                .and_then(|laudo| {
+                    evidence::check_laudo(&package.manifest, &laudo)?;
+                    numbers::check_laudo(state.meta.as_ref(), &key, &laudo)?;
+                    Ok(laudo)
+                });
+            match checked {
+                Ok(checked) => laudo = Some(checked),
+                Err(e) => {
+                    tracing::warn!(%station, inspection_id = %id, reason = %e.body.error, "laudo não confere com o pacote");
+                    state.meta.set_rejected(&key, &e.body.error)?;
+                    return Err(e);
+                }
             }
         }
         if let Err(refusal) = signature::check(&state, &station, &package, &read) {
@@ -378,7 +392,8 @@ pub async fn commit(
         let manifest_sha256 = package.manifest_sha256.clone();
         let server_key = &state.key;
         let received_at = Utc::now().trunc_subsecs(3);
-        let receipt = state.meta.commit_package(&key, received_at, &|laudo_number| {
+        let facts = numbers::facts(&package.manifest, laudo.as_ref());
+        let receipt = state.meta.commit_package(&key, received_at, &facts, &|laudo_number| {
             server_key.sign(Receipt {
                 inspection_id: InspectionId::from_uuid(id),
                 laudo_number,

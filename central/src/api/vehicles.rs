@@ -1,15 +1,17 @@
-//! `GET /time` (2d) and `POST /vehicles/query` (§5, §9).
+//! `GET /time` (2d) and `POST /vehicles/query` (§5, §9), which allocates the inspection's laudo
+//! number (§10, `storage/laudos.rs`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound as _, Utc};
 use uuid::Uuid;
-use vistoria_core::domain::{Chassis, Plate, Renavam};
+use vistoria_core::domain::{Chassis, InspectionId, Plate, Renavam};
 use vistoria_core::wire::{
-    ErrorCode, QUERY_VALIDITY_HOURS, RateLimits, TimeResponse, VehicleQuery, VehicleQueryResponse,
+    ErrorCode, QUERY_VALIDITY_HOURS, RateLimits, TimeResponse, Vehicle, VehicleQuery,
+    VehicleQueryResponse,
 };
 
 use super::error::ApiError;
@@ -88,7 +90,7 @@ pub async fn query(
             ),
         ));
     }
-    let queried_at = Utc::now();
+    let queried_at = Utc::now().trunc_subsecs(3);
     let record = QueryRecord {
         query_id: Uuid::new_v4(),
         station,
@@ -97,13 +99,49 @@ pub async fn query(
         deadline: queried_at + Duration::hours(QUERY_VALIDITY_HOURS),
     };
     let meta = Arc::clone(&state.meta);
-    let stored = record.clone();
-    blocking(move || Ok(meta.insert_query(&stored)?)).await?;
-    tracing::info!(station = %record.station, plate = %record.plate, query_id = %record.query_id, "consulta de veículo");
-    Ok(Json(VehicleQueryResponse {
+    let Some(inspection_id) = query.inspection_id else {
+        // A station older than central-allocated numbers: its number is given at commit.
+        let stored = record.clone();
+        blocking(move || Ok(meta.insert_query(&stored)?)).await?;
+        tracing::info!(station = %record.station, plate = %record.plate, query_id = %record.query_id, "consulta de veículo");
+        return Ok(Json(answer(&record, vehicle, None)));
+    };
+    let asked = record.clone();
+    let allocated =
+        blocking(move || Ok(meta.allocate_laudo_number(&asked, inspection_id.as_uuid())?)).await?;
+    if allocated.query.plate != record.plate {
+        return Err(ApiError::field(
+            "inspection_id",
+            format!(
+                "a vistoria {inspection_id} já foi aberta com a consulta da placa {}; \
+                 uma vistoria tem uma só consulta. Abra uma vistoria nova para a placa {}",
+                allocated.query.plate,
+                plate.pretty()
+            ),
+        ));
+    }
+    tracing::info!(
+        station = %record.station, plate = %record.plate, query_id = %allocated.query.query_id,
+        %inspection_id, laudo = %allocated.number, repeated = !allocated.new,
+        "consulta de veículo; número de laudo atribuído"
+    );
+    let mut answer = answer(&allocated.query, vehicle, Some(inspection_id));
+    answer.laudo_number = Some(allocated.number);
+    Ok(Json(answer))
+}
+
+/// The answer to a query recorded as `record`, for `inspection_id` when the query named one.
+fn answer(
+    record: &QueryRecord,
+    vehicle: &Vehicle,
+    inspection_id: Option<InspectionId>,
+) -> VehicleQueryResponse {
+    VehicleQueryResponse {
         query_id: record.query_id,
         queried_at: record.queried_at,
         deadline: record.deadline,
         vehicle: vehicle.clone(),
-    }))
+        inspection_id,
+        laudo_number: None,
+    }
 }

@@ -11,6 +11,7 @@
 
 pub mod directory;
 pub mod files;
+pub mod laudos;
 pub mod postgres;
 pub mod s3;
 pub mod sqlite;
@@ -201,7 +202,7 @@ pub enum InsertOutcome {
 
 /// Metadata of the central server. Implementations must make every call durable before it
 /// returns and must be safe to call from several threads.
-pub trait MetadataStore: Send + Sync + directory::Directory {
+pub trait MetadataStore: Send + Sync + directory::Directory + laudos::LaudoNumbers {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;
 
@@ -232,13 +233,16 @@ pub trait MetadataStore: Send + Sync + directory::Directory {
     /// verified.
     fn set_rejected(&self, key: &PackageKey, reason: &str) -> StorageResult<()>;
 
-    /// Marks the package verified, assigning the next laudo number of `received_at`'s year and
-    /// storing the receipt `sign` builds from it, all in one transaction. An already verified
-    /// package keeps and returns its receipt.
+    /// Marks the package verified with the laudo number allocated to its inspection at the
+    /// vehicle query, recording `facts` with the number and storing the receipt `sign` builds
+    /// from it, all in one transaction. An inspection whose query allocated none (a station
+    /// older than central-allocated numbers) is given the next number of `received_at`'s year
+    /// there, as before. An already verified package keeps and returns its receipt.
     fn commit_package(
         &self,
         key: &PackageKey,
         received_at: DateTime<Utc>,
+        facts: &laudos::LaudoFacts,
         sign: &dyn Fn(String) -> Receipt,
     ) -> StorageResult<Receipt>;
 
@@ -252,7 +256,7 @@ pub trait MetadataStore: Send + Sync + directory::Directory {
     fn unreferenced_queries_before(&self, cutoff: DateTime<Utc>)
     -> StorageResult<Vec<QueryRecord>>;
 
-    /// Removes a query (retention, §9).
+    /// Removes a query and the laudo number it allocated (retention, §9).
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()>;
 
     /// The station's audit key, if one was issued.

@@ -1,7 +1,7 @@
 //! Metadata in PostgreSQL, for a central of several instances (issue 21): every instance talks to
 //! the same database, and everything that must hold across instances is a constraint or a
 //! transaction there — one package per (station, id) and per vehicle query, one laudo number per
-//! package from a counter row locked per year — never process memory.
+//! inspection from a counter row locked per year (`postgres/laudos.rs`) — never process memory.
 //!
 //! The API calls the store from blocking threads, so the synchronous `postgres` client with an
 //! `r2d2` pool fits the trait as is. Migrations are versioned (`schema_migrations`) and applied at
@@ -19,8 +19,9 @@ use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt};
 use super::{
     Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
     PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict, code_of,
-    from_code, laudo_number,
+    from_code,
 };
+use crate::storage::laudos::{AllocationOf, LaudoFacts};
 
 /// Key of the advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x5653_5452_4941_0001;
@@ -142,9 +143,12 @@ DROP INDEX packages_by_plate;
 DROP INDEX packages_by_time;
 ",
     ),
+    // Laudo numbers allocated at the vehicle query (issue 21).
+    (4, laudos::MIGRATION),
 ];
 
 mod directory;
+mod laudos;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -547,6 +551,7 @@ impl MetadataStore for PgMetadata {
         &self,
         key: &PackageKey,
         received_at: DateTime<Utc>,
+        facts: &LaudoFacts,
         sign: &dyn Fn(String) -> Receipt,
     ) -> StorageResult<Receipt> {
         self.in_transaction(|tx| {
@@ -557,19 +562,20 @@ impl MetadataStore for PgMetadata {
             if let Some(receipt) = existing.receipt {
                 return Ok(receipt);
             }
-            let year = received_at.year();
-            // The counter row of the year is locked until commit: numbers are never given twice
-            // and never skipped by a rollback.
-            let next: i64 = tx
-                .query_one(
-                    "INSERT INTO laudo_counters (year, next) VALUES ($1, 2) \
-                     ON CONFLICT (year) DO UPDATE SET next = laudo_counters.next + 1 \
-                     RETURNING next - 1",
-                    &[&year],
-                )
-                .map_err(db)?
-                .get(0);
-            let receipt = sign(laudo_number(year, next));
+            let number = match laudos::find(tx, &AllocationOf::Inspection(key.clone()))? {
+                Some(allocated) => allocated.number,
+                None => {
+                    // An inspection whose vehicle query allocated no number (a station older
+                    // than central-allocated numbers, or one opened before the update):
+                    // numbered now, as every package was before. The package row is locked,
+                    // so no other commit of it allocates meanwhile.
+                    let number = laudos::next_number(tx, received_at.year())?;
+                    laudos::insert(tx, &number, key, existing.query_id, received_at)?;
+                    number
+                }
+            };
+            laudos::record_facts(tx, &number, facts)?;
+            let receipt = sign(number);
             tx.execute(
                 "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = $3, \
                  received_at = $4, signature = $5 WHERE station = $1 AND inspection_id = $2",
@@ -631,8 +637,16 @@ impl MetadataStore for PgMetadata {
     }
 
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()> {
-        self.execute("DELETE FROM queries WHERE query_id = $1", &[&query_id])?;
-        Ok(())
+        self.in_transaction(|tx| {
+            for table in ["laudo_numbers", "queries"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE query_id = $1"),
+                    &[&query_id],
+                )
+                .map_err(db)?;
+            }
+            Ok(())
+        })
     }
 
     fn audit_key(&self, station: &str) -> StorageResult<Option<AuditKeyRecord>> {

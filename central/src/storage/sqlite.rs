@@ -14,8 +14,9 @@ use vistoria_core::wire::{PackageManifest, PackageStatus, Receipt, rfc3339_ms};
 use super::{
     Anchor, AuditKeyRecord, FileRecord, InsertOutcome, InspectorRecord, Lease, MetadataStore,
     PackageKey, PackageRecord, QueryRecord, StorageError, StorageResult, claims_conflict, code_of,
-    from_code, laudo_number,
+    from_code,
 };
+use crate::storage::laudos::{AllocationOf, LaudoFacts};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS stations (
@@ -116,8 +117,9 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 
 /// `PRAGMA user_version` of [`SCHEMA`]. 0 is a new file or one written before versions were
 /// kept (version 1: packages keyed by inspection id alone). Version 3 added `users` and the
-/// search indexes, which `CREATE … IF NOT EXISTS` makes on a version 2 file.
-const SCHEMA_VERSION: i64 = 3;
+/// search indexes, which `CREATE … IF NOT EXISTS` makes on a version 2 file; version 4 the laudo
+/// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -166,6 +168,7 @@ ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
 mod directory;
+mod laudos;
 
 /// SQLite-backed [`MetadataStore`].
 pub struct SqliteMetadata {
@@ -314,6 +317,11 @@ impl SqliteMetadata {
             script.push_str(MIGRATE_1_TO_2);
         }
         script.push_str(SCHEMA);
+        script.push_str(laudos::TABLE);
+        if version < 4 && legacy {
+            tracing::info!("migrando o banco de metadados para a versão 4 (números de laudo)");
+            script.push_str(laudos::BACKFILL);
+        }
         script.push_str(INDEXES);
         script.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
         conn.execute_batch(&script).map_err(db)
@@ -596,6 +604,7 @@ impl MetadataStore for SqliteMetadata {
         &self,
         key: &PackageKey,
         received_at: DateTime<Utc>,
+        facts: &LaudoFacts,
         sign: &dyn Fn(String) -> Receipt,
     ) -> StorageResult<Receipt> {
         let mut conn = self.lock();
@@ -607,23 +616,20 @@ impl MetadataStore for SqliteMetadata {
         if let Some(receipt) = existing.receipt {
             return Ok(receipt);
         }
-        let year = received_at.year();
-        let next: i64 = tx
-            .query_row(
-                "SELECT next FROM laudo_counters WHERE year = ?1",
-                [year],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?
-            .unwrap_or(1);
-        tx.execute(
-            "INSERT INTO laudo_counters (year, next) VALUES (?1, ?2) \
-             ON CONFLICT(year) DO UPDATE SET next = excluded.next",
-            params![year, next + 1],
-        )
-        .map_err(db)?;
-        let receipt = sign(laudo_number(year, next));
+        let number = match laudos::find(&tx, &AllocationOf::Inspection(key.clone()))? {
+            Some(allocated) => allocated.number,
+            None => {
+                // An inspection whose vehicle query allocated no number (a station older than
+                // central-allocated numbers, or one opened before the update): numbered now,
+                // as every package was before.
+                let number = laudos::next_number(&tx, received_at.year())?;
+                let owner = (key.station.as_str(), key.inspection_id);
+                laudos::insert(&tx, &number, owner, existing.query_id, received_at)?;
+                number
+            }
+        };
+        laudos::record_facts(&tx, &number, facts)?;
+        let receipt = sign(number);
         tx.execute(
             "UPDATE packages SET status = 'verified', rejection = NULL, laudo_number = ?3, \
              received_at = ?4, signature = ?5 WHERE station = ?1 AND inspection_id = ?2",
@@ -697,13 +703,16 @@ impl MetadataStore for SqliteMetadata {
     }
 
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()> {
-        self.lock()
-            .execute(
-                "DELETE FROM queries WHERE query_id = ?1",
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(db)?;
+        for table in ["laudo_numbers", "queries"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE query_id = ?1"),
                 [query_id.to_string()],
             )
             .map_err(db)?;
-        Ok(())
+        }
+        tx.commit().map_err(db)
     }
 
     fn audit_key(&self, station: &str) -> StorageResult<Option<AuditKeyRecord>> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration};
 use serde_json::Value;
 use uuid::Uuid;
-use vistoria_core::domain::{Inspection, Plate, Renavam, VehicleIdentity};
+use vistoria_core::domain::{Inspection, InspectionId, Plate, Renavam, VehicleIdentity};
 use vistoria_core::hashing::{Digests, sha256_hex};
 use vistoria_core::laudo::{InspectorInfo, Laudo, LaudoInputs, PhotoRef, StationInfo};
 use vistoria_core::signing::test_pki::{self, SoftwareSigner};
@@ -87,7 +87,9 @@ pub struct Delivery {
 
 impl Delivery {
     /// The concluded inspection of the vehicle `vehicle` queried by `query` (both JSON as the
-    /// central returned them), all items conforming, with two photos.
+    /// central returned them), all items conforming, with two photos. When the query named an
+    /// inspection, it is that one and its laudo carries the number the central allocated to it,
+    /// as a kiosk's does.
     pub fn concluded(query: &Value, vehicle: &Value, station: &str) -> Delivery {
         let vehicle: Vehicle = serde_json::from_value(vehicle.clone()).unwrap();
         let query_id: Uuid = serde_json::from_value(query["query_id"].clone()).unwrap();
@@ -99,7 +101,18 @@ impl Delivery {
             None,
         )
         .unwrap();
-        let mut inspection = Inspection::open(query_id, identity, vehicle.data, queried_at);
+        let id: Option<InspectionId> =
+            serde_json::from_value(query["inspection_id"].clone()).unwrap();
+        let number = query["laudo_number"]
+            .as_str()
+            .map_or_else(|| format!("{station}-TESTE"), str::to_owned);
+        let mut inspection = Inspection::open_with_id(
+            id.unwrap_or_default(),
+            query_id,
+            identity,
+            vehicle.data,
+            queried_at,
+        );
         let start = queried_at + Duration::milliseconds(10);
         inspection.start_capture(start).unwrap();
         vistoria_core::fixtures::fill_checklist(&mut inspection, 0, start);
@@ -124,7 +137,7 @@ impl Delivery {
         let laudo = Laudo::from_inspection(
             &inspection,
             LaudoInputs {
-                number: format!("{station}-TESTE"),
+                number,
                 station: StationInfo {
                     code: station.to_owned(),
                     name: "Vistoria Teste".into(),
@@ -140,7 +153,7 @@ impl Delivery {
                 plate_reading: None,
                 film_gaps: Vec::new(),
                 issued_at: start,
-                verify_base_url: "https://central.example/laudos/".into(),
+                verify_base_url: vistoria_core::laudo::verify_base_url("https://central.example"),
             },
         )
         .unwrap();

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod evidence;
+pub mod records;
 pub mod services;
 
 use std::io::{BufRead, BufReader};
@@ -272,6 +273,38 @@ impl Server {
         );
         assert_eq!(response.status(), 200);
         response.json().unwrap()
+    }
+
+    /// Queries a registry vehicle for inspection `inspection_id`, as a kiosk does: the answer
+    /// carries the laudo number the central allocated to it.
+    pub fn query_vehicle_for(&self, vehicle: &Value, inspection_id: Uuid) -> Value {
+        let response = self.post_json(
+            "/vehicles/query",
+            &serde_json::json!({
+                "plate": vehicle["plate"],
+                "renavam": vehicle["renavam"],
+                "inspection_id": inspection_id,
+            }),
+        );
+        assert_eq!(response.status(), 200);
+        response.json().unwrap()
+    }
+
+    /// `GET /v/{number}`, the public laudo page (no token): status, content type and HTML.
+    pub fn laudo_page(&self, number: &str) -> (u16, String, String) {
+        let response = self
+            .client
+            .get(format!("{}/v/{number}", self.url))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, kind, response.text().unwrap())
     }
 
     /// Queries a registry vehicle as the station of `token`.

@@ -4,7 +4,7 @@
 use super::*;
 use std::collections::HashSet;
 use vistoria_central::storage::directory::{InspectionFilter, OutcomeCode, Role, SearchPosition};
-use vistoria_core::domain::{Interruption, InterruptionCause};
+use vistoria_core::domain::{Interruption, InterruptionCause, Outcome, Plate, Verdict};
 
 pub fn users_are_added_found_listed_and_revoked(store: &dyn MetadataStore) {
     store.add_user("aud", Role::Detran, "h1", at(1)).unwrap();
@@ -211,7 +211,12 @@ pub fn search_filters_and_pages_cover_every_row_once(store: &dyn MetadataStore) 
     // A committed package is found with its laudo number.
     let first = &all[0];
     store
-        .commit_package(&first.key(), at(20), &signer(first.inspection_id, at(20)))
+        .commit_package(
+            &first.key(),
+            at(20),
+            &FACTS,
+            &signer(first.inspection_id, at(20)),
+        )
         .unwrap();
     let found = store
         .search_packages(&InspectionFilter {

@@ -161,7 +161,9 @@ pub struct CentralTimes {
 pub struct Laudo {
     /// [`LAUDO_VERSION`].
     pub version: u32,
-    /// Laudo number (station sequence until DETRAN gives its own).
+    /// Laudo number: the one the central allocated at the vehicle query (the receipt carries
+    /// the same); the station's own only for an inspection opened before the central
+    /// allocated numbers.
     pub number: String,
     /// Inspection id.
     pub inspection_id: String,
@@ -227,8 +229,19 @@ pub struct LaudoInputs {
     pub film_gaps: Vec<FilmGap>,
     /// Central time now.
     pub issued_at: DateTime<Utc>,
-    /// Base URL of the central's public check page; the laudo number is appended.
+    /// Base URL of the central's public check page ([`verify_base_url`]); the laudo number is
+    /// appended.
     pub verify_base_url: String,
+}
+
+/// The base of the central's public check page for laudos ([`crate::wire::VERIFY_PREFIX`]) at
+/// the central whose root URL is `central_url`, as the laudo's QR code gives it.
+pub fn verify_base_url(central_url: &str) -> String {
+    format!(
+        "{}{}/",
+        central_url.trim_end_matches('/'),
+        crate::wire::VERIFY_PREFIX
+    )
 }
 
 impl Laudo {

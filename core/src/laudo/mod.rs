@@ -8,5 +8,6 @@ pub mod stored;
 pub use document::{
     BiometricCheck, CentralTimes, ChecklistLine, InspectorInfo, LAUDO_VERSION, Laudo, LaudoError,
     LaudoInputs, LaudoResult, PhotoRef, PlateReadingLine, SegmentRef, StationInfo, VehicleInfo,
+    verify_base_url,
 };
 pub use pdf::{PdfPhoto, SignatureBlock, render};

@@ -27,8 +27,25 @@ pub enum StoredLaudoError {
     Store(#[from] StoreError),
 }
 
-/// The station's own laudo number (until DETRAN gives its own): the station code and the first
-/// eight characters of the inspection id.
+/// The number the laudo of inspection `id` is printed and signed with: the one the central
+/// allocated when it answered the vehicle query, kept with the inspection at its opening, so
+/// the paper, the PDF, the `.p7s` and the central's receipt agree (§10).
+///
+/// An inspection opened before the central allocated numbers (or against a central that
+/// allocates none) has no such number: its laudo keeps the station's own number, as before,
+/// and the central still takes its package, giving its number at commit.
+pub fn laudo_number(
+    store: &Store,
+    station_code: &str,
+    id: InspectionId,
+) -> Result<String, StoreError> {
+    Ok(store
+        .laudo_number(id)?
+        .unwrap_or_else(|| station_number(station_code, id)))
+}
+
+/// The station's own laudo number, for an inspection the central allocated none to: the
+/// station code and the first eight characters of the inspection id.
 pub fn station_number(station_code: &str, id: InspectionId) -> String {
     let short: String = id.to_string().chars().take(8).collect();
     format!("{station_code}-{}", short.to_uppercase())

@@ -28,6 +28,35 @@ pub(super) fn upsert(conn: &Connection, inspection: &Inspection) -> Result<(), S
     Ok(())
 }
 
+/// Keeps the laudo number the central allocated to the inspection (written once, at its
+/// opening; [`upsert`] never touches it).
+pub(super) fn set_laudo_number(
+    conn: &Connection,
+    id: InspectionId,
+    number: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE inspections SET laudo_number = ?2 WHERE id = ?1",
+        params![id.to_string(), number],
+    )?;
+    Ok(())
+}
+
+/// The laudo number the central allocated to the inspection, if it did.
+pub(super) fn laudo_number(
+    conn: &Connection,
+    id: InspectionId,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT laudo_number FROM inspections WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 pub(super) fn exists(conn: &Connection, id: InspectionId) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM inspections WHERE id = ?1")?

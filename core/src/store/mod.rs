@@ -228,6 +228,31 @@ impl Store {
         Ok(row)
     }
 
+    /// Writes a newly opened inspection with the laudo number the central allocated to it at
+    /// the vehicle query (`None`: a central that allocates none) and its audit row, in one
+    /// transaction.
+    pub fn save_opened(
+        &mut self,
+        inspection: &Inspection,
+        laudo_number: Option<&str>,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        inspections::upsert(&tx, inspection)?;
+        if let Some(number) = laudo_number {
+            inspections::set_laudo_number(&tx, inspection.id(), number)?;
+        }
+        let row = audit::append(&tx, &event.inspection(inspection.id()))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// The laudo number the central allocated to inspection `id` at its vehicle query, if it
+    /// did.
+    pub fn laudo_number(&self, id: InspectionId) -> Result<Option<String>, StoreError> {
+        inspections::laudo_number(&self.conn, id)
+    }
+
     /// One inspection, if stored.
     pub fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>, StoreError> {
         inspections::get(&self.conn, id)

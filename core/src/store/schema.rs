@@ -102,6 +102,13 @@ const MIGRATIONS: &[&str] = &[
         body           TEXT NOT NULL
     );
     "#,
+    // 6: the laudo number the central allocated when it answered the vehicle query (issue 21),
+    // kept with the inspection from its opening so the laudo is printed and signed with it.
+    // NULL for inspections opened before (or against a central that allocates none): their
+    // number is given at commit, as it was.
+    r#"
+    ALTER TABLE inspections ADD COLUMN laudo_number TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -407,6 +407,38 @@ fn a_database_from_a_newer_build_is_refused() {
 }
 
 #[test]
+fn a_version_5_database_is_migrated_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let inspection = sample_inspection(1);
+    {
+        let mut store = open(dir.path());
+        store.save_inspection(&inspection, event(1)).unwrap();
+        store.close().unwrap();
+    }
+    // What version 5 had: inspections without the central's laudo number.
+    raw(dir.path())
+        .execute_batch("ALTER TABLE inspections DROP COLUMN laudo_number; PRAGMA user_version = 5;")
+        .unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(
+        store.inspection(inspection.id()).unwrap(),
+        Some(inspection.clone())
+    );
+    assert_eq!(store.laudo_number(inspection.id()).unwrap(), None);
+    assert_eq!(store.verify_audit().unwrap().problem, None);
+    let opened = sample_inspection(2);
+    store
+        .save_opened(&opened, Some("MT-2026-000007"), event(2))
+        .unwrap();
+    // Saved again (a later event): the number stays.
+    store.save_inspection(&opened, event(3)).unwrap();
+    assert_eq!(
+        store.laudo_number(opened.id()).unwrap().as_deref(),
+        Some("MT-2026-000007")
+    );
+}
+
+#[test]
 fn reserved_meta_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());

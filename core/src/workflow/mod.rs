@@ -77,6 +77,17 @@ pub enum WorkflowError {
     /// The §6 correction was refused.
     #[error(transparent)]
     Correction(#[from] CorrectionError),
+    /// The central's answer to the vehicle query is another inspection's (its laudo number
+    /// is not this one's).
+    #[error(
+        "a resposta da central é da vistoria {answered}, não desta ({opening}); consulte o veículo de novo"
+    )]
+    AnswerOfAnotherInspection {
+        /// The inspection being opened.
+        opening: InspectionId,
+        /// The one the answer names.
+        answered: InspectionId,
+    },
 }
 
 fn labels(kinds: &[PhotoKind]) -> String {
@@ -96,7 +107,10 @@ fn items(items: &[ChecklistItem]) -> String {
 }
 
 /// Opens an inspection from the central's answer to the vehicle query (§5); the 4 h window
-/// counts from the central's query time (2b, §9). `id` lets a resumed run reuse its own ids.
+/// counts from the central's query time (2b, §9). The inspection's id is `id` (a resumed run
+/// reuses its own), else the one the query named and the answer echoes, else a new one. The
+/// laudo number the central allocated with the answer is kept with the inspection: the laudo
+/// is printed and signed with it ([`crate::laudo::stored::laudo_number`]).
 pub fn open(
     store: &mut Store,
     id: Option<InspectionId>,
@@ -105,8 +119,22 @@ pub fn open(
     now: CentralStamp,
     actor: &str,
 ) -> Result<Inspection, WorkflowError> {
+    let id = match (id, answer.inspection_id) {
+        (Some(opening), Some(answered)) if opening != answered => {
+            return Err(WorkflowError::AnswerOfAnotherInspection { opening, answered });
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => InspectionId::new(),
+    };
+    // A number without the inspection it was allocated to cannot be told apart from another
+    // inspection's: only a number the answer says is this inspection's is kept.
+    let laudo_number = answer
+        .inspection_id
+        .and(answer.laudo_number.as_deref())
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     let inspection = Inspection::open_with_id(
-        id.unwrap_or_default(),
+        id,
         answer.query_id,
         identity,
         answer.vehicle.data.clone(),
@@ -117,9 +145,10 @@ pub fn open(
             "plate": inspection.vehicle().plate(),
             "query_id": answer.query_id,
             "deadline": inspection.deadline(),
+            "laudo_number": laudo_number,
         }),
     );
-    store.save_inspection(&inspection, event)?;
+    store.save_opened(&inspection, laudo_number, event)?;
     Ok(inspection)
 }
 

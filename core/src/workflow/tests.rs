@@ -510,7 +510,7 @@ fn the_laudo_and_the_package_carry_the_rules_state() {
             plate_reading: crate::laudo::stored::plate_reading(&store, &inspection).unwrap(),
             film_gaps: crate::film::stored_gaps(&store, inspection.id()).unwrap(),
             issued_at: stamp(7).at,
-            verify_base_url: "https://central.example/laudos/".into(),
+            verify_base_url: crate::laudo::verify_base_url("https://central.example"),
         },
     )
     .unwrap();
@@ -544,4 +544,75 @@ fn the_laudo_and_the_package_carry_the_rules_state() {
         INSPECTOR
     );
     assert_eq!(manifest.metadata["film_gaps"][0]["end_ms"], 20_000);
+}
+
+/// The central's answer to the vehicle query of inspection `id` (`None`: a query naming none),
+/// carrying `number`.
+fn answer(id: Option<InspectionId>, number: Option<&str>) -> VehicleQueryResponse {
+    let (identity, data) = fixtures::sample_vehicle(0);
+    VehicleQueryResponse {
+        query_id: uuid::Uuid::new_v4(),
+        queried_at: stamp(0).at,
+        deadline: stamp(0).at + Duration::hours(4),
+        vehicle: crate::wire::Vehicle {
+            plate: identity.plate().to_string(),
+            renavam: "00000000191".into(),
+            data,
+        },
+        inspection_id: id,
+        laudo_number: number.map(str::to_owned),
+    }
+}
+
+#[test]
+fn the_centrals_laudo_number_is_kept_from_the_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let identity = || fixtures::sample_vehicle(0).0;
+    let id = InspectionId::new();
+    let given = answer(Some(id), Some("MT-2026-000042"));
+    let mut inspection = open(&mut store, None, identity(), &given, stamp(0), "op").unwrap();
+    assert_eq!(inspection.id(), id, "the inspection the query named");
+    // Later saves of the inspection keep it; the laudo is made with it.
+    apply(
+        &mut store,
+        &mut inspection,
+        stamp(1),
+        INSPECTOR,
+        AuditAction::InspectionCaptureStarted,
+        json!(null),
+        |i, at| i.start_capture(at),
+    )
+    .unwrap();
+    assert_eq!(
+        crate::laudo::stored::laudo_number(&store, "ECV-01", id).unwrap(),
+        "MT-2026-000042"
+    );
+    // Another inspection's answer is refused, and nothing is stored.
+    let other = InspectionId::new();
+    let refused = open(&mut store, Some(other), identity(), &given, stamp(0), "op");
+    assert!(
+        matches!(
+            refused,
+            Err(WorkflowError::AnswerOfAnotherInspection { .. })
+        ),
+        "{refused:?}"
+    );
+    assert!(store.inspection(other).unwrap().is_none());
+    // A number the answer does not say is this inspection's is not kept: the laudo keeps the
+    // station's own, and the central numbers the package at commit.
+    let legacy = open(
+        &mut store,
+        None,
+        identity(),
+        &answer(None, Some("MT-2026-000043")),
+        stamp(0),
+        "op",
+    )
+    .unwrap();
+    assert_eq!(store.laudo_number(legacy.id()).unwrap(), None);
+    assert_eq!(
+        crate::laudo::stored::laudo_number(&store, "ECV-01", legacy.id()).unwrap(),
+        crate::laudo::stored::station_number("ECV-01", legacy.id())
+    );
 }
