@@ -10,6 +10,7 @@ pub mod listener;
 pub mod names;
 pub mod registry;
 pub mod report;
+pub mod retention;
 pub mod server;
 pub mod stations;
 pub mod storage;

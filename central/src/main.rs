@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use vistoria_central::flags::LimitFlags;
-use vistoria_central::report::{add_station, purge, report};
+use vistoria_central::report::{add_station, report};
+use vistoria_central::retention::{PurgeRequest, purge};
 use vistoria_central::server::{ServeOptions, StorageFlags, open_storage, serve};
 use vistoria_central::{stations, users};
 
@@ -61,6 +62,10 @@ enum Command {
         /// PKIs (demo, tests), which have no LCR server; never for ICP-Brasil.
         #[arg(long)]
         lcr_optional: bool,
+        /// Hours between retention purges (§9: what is older than five years is removed, and
+        /// the run recorded); the first runs at start. 0 leaves purging to the `purge` command.
+        #[arg(long, default_value_t = 24)]
+        purge_every_hours: u64,
     },
     /// The receipt-signing key of a central of several instances.
     Key {
@@ -288,7 +293,12 @@ fn main() -> ExitCode {
 /// Last line of `purge`.
 #[derive(serde::Serialize)]
 struct PurgeSummary {
-    purged: usize,
+    /// Inspections and queries removed (or due, with `--dry-run`).
+    purged: u64,
+    inspections: u64,
+    queries: u64,
+    /// Due inspections left for the next run: an upload or commit of theirs was running.
+    skipped: u64,
     dry_run: bool,
 }
 
@@ -338,6 +348,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             icp_roots,
             key_file,
             lcr_optional,
+            purge_every_hours,
         } => {
             let limits = limits.limits();
             let trust = trust_options(icp_roots, lcr_optional)?;
@@ -352,6 +363,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 trust,
                 storage,
                 key_file,
+                purge_every: (purge_every_hours > 0).then(|| {
+                    std::time::Duration::from_secs(purge_every_hours.saturating_mul(3600))
+                }),
             }));
             // Every request has ended (or its grace ran out); a stuck disk write must not keep
             // the process alive forever.
@@ -424,12 +438,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (meta, blobs) = open_storage(&data, &storage)?;
             let now = now.unwrap_or_else(Utc::now);
-            let removed = purge(meta.as_ref(), blobs.as_ref(), now, dry_run)?;
-            for item in &removed {
-                print_json(item)?;
-            }
+            let request = PurgeRequest {
+                meta: meta.as_ref(),
+                blobs: blobs.as_ref(),
+                now,
+                dry_run,
+                origin: "comando purge".into(),
+            };
+            // A server running on the same store holds leases on what it is receiving; the
+            // command takes none and the `serve` schedule removes the same things safely.
+            let run = purge(&request, |_| Some(()), print_json)?;
             print_json(&PurgeSummary {
-                purged: removed.len(),
+                purged: run.inspections + run.queries,
+                inspections: run.inspections,
+                queries: run.queries,
+                skipped: run.skipped,
                 dry_run,
             })
         }

@@ -1,10 +1,10 @@
-//! Offline commands over a data folder: `station add`, `report` and `purge` (§9 retention).
+//! Offline commands over a data folder: `station add` and `report` (`purge` is `retention.rs`).
 
 use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Months, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 use vistoria_core::hashing::Digests;
@@ -12,10 +12,6 @@ use vistoria_core::wire::{PackageStatus, rfc3339_ms};
 
 use crate::api::token_hash;
 use crate::storage::{BlobStore, MetadataStore, PackageRecord, StorageError, StorageResult};
-
-/// How long everything is kept (§9: "o prazo é de 05 anos para filmagens, laudos, imagens e
-/// dados").
-pub const RETENTION_MONTHS: u32 = 60;
 
 /// Why `station add` failed.
 #[derive(Debug, thiserror::Error)]
@@ -197,91 +193,10 @@ pub fn report(
     Ok((lines, summary))
 }
 
-/// One thing `purge` removes (or would remove, with `--dry-run`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "removed", rename_all = "snake_case")]
-pub enum Purged {
-    /// An inspection with its media.
-    Inspection {
-        /// The inspection.
-        inspection_id: Uuid,
-        /// Station.
-        station: String,
-        /// When it was received (or first seen, if never verified).
-        at: String,
-    },
-    /// A vehicle query no kept inspection refers to.
-    Query {
-        /// The query.
-        query_id: Uuid,
-        /// When it was made.
-        at: String,
-    },
-}
-
-/// The oldest instant still kept at `now` (five years back, §9).
-pub fn retention_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
-    now.checked_sub_months(Months::new(RETENTION_MONTHS))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// Removes what is older than five years at `now`: inspections whose receipt (or, never
-/// verified, whose first arrival) is before the cutoff, with their media, and old queries no
-/// kept inspection refers to. With `dry_run`, removes nothing and says what it would remove.
-pub fn purge(
-    meta: &dyn MetadataStore,
-    blobs: &dyn BlobStore,
-    now: DateTime<Utc>,
-    dry_run: bool,
-) -> StorageResult<Vec<Purged>> {
-    let cutoff = retention_cutoff(now);
-    let mut purged = Vec::new();
-    for package in meta.packages()? {
-        let at = package
-            .receipt
-            .as_ref()
-            .map_or(package.first_seen_at, |r| r.received_at);
-        if at >= cutoff {
-            continue;
-        }
-        if !dry_run {
-            // Media first: a crash in between leaves metadata pointing at nothing, which the
-            // next purge removes, never media without metadata.
-            blobs.delete_inspection(&package.key())?;
-            meta.delete_package(&package.key())?;
-        }
-        purged.push(Purged::Inspection {
-            inspection_id: package.inspection_id,
-            station: package.station,
-            at: rfc3339_ms::format(&at),
-        });
-    }
-    for query in meta.unreferenced_queries_before(cutoff)? {
-        if !dry_run {
-            meta.delete_query(query.query_id)?;
-        }
-        purged.push(Purged::Query {
-            query_id: query.query_id,
-            at: rfc3339_ms::format(&query.queried_at),
-        });
-    }
-    Ok(purged)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::TimeZone as _;
-
-    #[test]
-    fn cutoff_is_five_years() {
-        let now = Utc.with_ymd_and_hms(2031, 3, 1, 12, 0, 0).unwrap();
-        assert_eq!(
-            retention_cutoff(now),
-            Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
-        );
-    }
 
     #[test]
     fn station_codes_are_checked_and_tokens_hashed() {

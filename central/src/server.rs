@@ -41,6 +41,9 @@ pub struct ServeOptions {
     /// The receipt-signing key shared by every instance; `DATA/keys/` (made on first start)
     /// when `None`.
     pub key_file: Option<PathBuf>,
+    /// Time between retention purges (§9), the first at start; `None`: never (the `purge`
+    /// command does it).
+    pub purge_every: Option<std::time::Duration>,
 }
 
 /// Where the metadata and the media live. By default both are in the data folder (SQLite and
@@ -268,6 +271,9 @@ async fn run(
     };
 
     tokio::spawn(api::expiry::run(Arc::clone(&state)));
+    if let Some(every) = options.purge_every {
+        tokio::spawn(api::retention::run(Arc::clone(&state), every));
+    }
     tokio::spawn(api::admission::watch_stations(Arc::clone(&state)));
     tokio::spawn(api::keep_alive(Arc::clone(&state)));
     let stopper = Arc::clone(&state);

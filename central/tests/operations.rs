@@ -1,38 +1,77 @@
-//! End-to-end: the offline commands (`report`, `purge` with the five-year retention of §9) and a
-//! custom vehicle registry.
+//! End-to-end: the offline commands (`report`, `purge` with the five-year retention of §9, which
+//! `serve` also runs on a schedule) and a custom vehicle registry.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::path::Path;
+
 use chrono::{Duration, Utc};
 use common::{Server, bytes, manifest, registry, to_value};
 use serde_json::{Value, json};
+use vistoria_central::storage::retention::{Retention as _, RetentionRun};
+use vistoria_central::storage::sqlite::SqliteMetadata;
 
-#[test]
-fn purge_removes_only_what_is_older_than_five_years() {
-    let server = Server::start();
-    let query = server.query_vehicle(&registry().remove(5));
+/// The summary line `purge` ends with.
+fn summary(out: &str) -> Value {
+    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+}
+
+/// Runs of the retention purge recorded in the data folder's metadata, newest first (`serve`
+/// records one at start too).
+fn retention_runs(data: &Path) -> Vec<RetentionRun> {
+    SqliteMetadata::open(&data.join("central.sqlite"))
+        .unwrap()
+        .retention_runs(100)
+        .unwrap()
+}
+
+/// The runs of the `purge` command.
+fn command_runs(data: &Path) -> Vec<RetentionRun> {
+    let mut runs = retention_runs(data);
+    runs.retain(|r| r.origin == "comando purge");
+    runs
+}
+
+/// Delivers one inspection and returns its id and laudo number.
+fn delivered(server: &Server, vehicle: &Value) -> (uuid::Uuid, String) {
+    let query = server.query_vehicle(vehicle);
     let data = bytes(100, 6);
     let m = manifest(&query, "ECV-01", &[("a.jpg", &data)]);
     let id = m.inspection_id.as_uuid();
     server.post_json("/packages", &to_value(&m));
     server.put_file(id, "a.jpg", 0, data);
-    assert_eq!(server.commit(id).status(), 200);
+    let committed = server.commit(id);
+    assert_eq!(committed.status(), 200);
+    let receipt: Value = committed.json().unwrap();
+    (id, receipt["laudo_number"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn purge_removes_only_what_is_older_than_five_years() {
+    let server = Server::start();
+    let (id, number) = delivered(&server, &registry().remove(5));
+    assert_eq!(server.laudo_page(&number).0, 200);
     let dir = server.data.to_str().unwrap().to_owned();
 
     // Today nothing is older than five years.
     let out = common::run(&["purge", "--data", &dir]);
-    assert_eq!(out.trim(), r#"{"purged":0,"dry_run":false}"#);
+    assert_eq!(
+        summary(&out),
+        json!({"purged": 0, "inspections": 0, "queries": 0, "skipped": 0, "dry_run": false})
+    );
     // Four years and eleven months on, still kept (§9).
     let soon = (Utc::now() + Duration::days(365 * 5 - 40)).to_rfc3339();
     let out = common::run(&["purge", "--data", &dir, "--now", &soon]);
-    assert!(out.ends_with("{\"purged\":0,\"dry_run\":false}\n"), "{out}");
-    // Past five years: a dry run lists it and removes nothing.
+    assert_eq!(summary(&out)["purged"], 0, "{out}");
+    // Past five years: a dry run lists it, removes nothing and records nothing.
     let later = (Utc::now() + Duration::days(365 * 5 + 5)).to_rfc3339();
     let out = common::run(&["purge", "--data", &dir, "--dry-run", "--now", &later]);
     assert!(out.contains(&id.to_string()), "{out}");
+    assert_eq!(summary(&out)["inspections"], 1, "{out}");
     assert_eq!(server.report().last().unwrap()["inspections"], 1);
+    assert_eq!(command_runs(&server.data).len(), 2, "the two real runs");
     let out = common::run(&["purge", "--data", &dir, "--now", &later]);
     let lines: Vec<Value> = out
         .lines()
@@ -40,6 +79,8 @@ fn purge_removes_only_what_is_older_than_five_years() {
         .collect();
     assert_eq!(lines[0]["removed"], "inspection");
     assert_eq!(lines[0]["inspection_id"], id.to_string());
+    assert_eq!(lines[1]["removed"], "query");
+    assert_eq!(summary(&out)["purged"], 2);
     assert!(
         !server
             .data
@@ -49,6 +90,88 @@ fn purge_removes_only_what_is_older_than_five_years() {
             .exists()
     );
     assert_eq!(server.report().last().unwrap()["inspections"], 0);
+    // The laudo number went with it: its QR code no longer resolves.
+    assert_eq!(server.laudo_page(&number).0, 404);
+    // And the run is on record.
+    let runs = command_runs(&server.data);
+    assert_eq!(runs.len(), 3);
+    assert_eq!(
+        (
+            runs[0].origin.as_str(),
+            runs[0].inspections,
+            runs[0].queries
+        ),
+        ("comando purge", 1, 1)
+    );
+    assert_eq!(runs[0].failure, None);
+}
+
+#[test]
+fn serve_purges_on_its_schedule_and_records_the_run() {
+    let mut first = Server::start();
+    let (old, old_number) = delivered(&first, &registry().remove(5));
+    let (recent, recent_number) = delivered(&first, &registry().remove(9));
+    assert!(
+        first
+            .terminate(std::time::Duration::from_secs(20))
+            .is_some()
+    );
+    // Make the first inspection and its query six years old.
+    let six_years_ago = Utc::now() - Duration::days(365 * 6);
+    let stamp = vistoria_core::wire::rfc3339_ms::format(&six_years_ago);
+    let conn = rusqlite::Connection::open(first.data.join("central.sqlite")).unwrap();
+    let aged = conn
+        .execute(
+            "UPDATE packages SET first_seen_at = ?1, received_at = ?1 WHERE inspection_id = ?2",
+            rusqlite::params![stamp, old.to_string()],
+        )
+        .unwrap();
+    assert_eq!(aged, 1);
+    conn.execute(
+        "UPDATE queries SET queried_at = ?1 WHERE query_id = \
+         (SELECT query_id FROM packages WHERE inspection_id = ?2)",
+        rusqlite::params![stamp, old.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+    let before = retention_runs(&first.data).len();
+
+    // The next start purges (then every --purge-every-hours).
+    let server = Server::spawn(&first.data, &[], first.token.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let run = loop {
+        let runs = retention_runs(&server.data);
+        if runs.len() > before {
+            break runs[0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no purge ran at start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(run.origin.starts_with("serve "), "{run:?}");
+    assert_eq!((run.inspections, run.queries, run.skipped), (1, 1, 0));
+    assert_eq!(run.failure, None);
+    assert_eq!(server.laudo_page(&old_number).0, 404);
+    assert_eq!(server.laudo_page(&recent_number).0, 200);
+    let media = server.data.join("media").join("ECV-01");
+    assert!(!media.join(old.to_string()).exists());
+    assert!(media.join(recent.to_string()).exists());
+    let report = server.report();
+    assert_eq!(report.last().unwrap()["inspections"], 1);
+    assert_eq!(report[0]["inspection_id"], recent.to_string());
+
+    // With 0 it never purges on its own.
+    drop(server);
+    let runs = retention_runs(&first.data).len();
+    let quiet = Server::spawn(
+        &first.data,
+        &["--purge-every-hours", "0"],
+        first.token.clone(),
+    );
+    assert_eq!(quiet.laudo_page(&recent_number).0, 200);
+    assert_eq!(retention_runs(&quiet.data).len(), runs);
 }
 
 #[test]

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
+use vistoria_central::storage::laudos::AllocationOf;
 use vistoria_central::storage::postgres::PgMetadata;
+use vistoria_central::storage::retention::{ExpiredPackage, RetentionRun};
 use vistoria_central::storage::sqlite::SqliteMetadata;
 use vistoria_central::storage::{
     AuditKeyRecord, InsertOutcome, Lease, MetadataStore, PackageKey, PackageRecord, QueryRecord,
@@ -148,15 +150,119 @@ fn stations_queries_and_retention(store: &dyn MetadataStore) {
     assert_eq!(store.query(old.query_id).unwrap().as_ref(), Some(&old));
     let p = package(used.query_id);
     store.insert_package(&p).unwrap();
-    let stale = store.unreferenced_queries_before(at(2)).unwrap();
+    let stale = store.expired_queries(at(2), None, 100).unwrap();
     assert_eq!(stale, vec![old.clone()]);
     store.delete_query(old.query_id).unwrap();
     store.delete_package(&p.key()).unwrap();
     assert_eq!(store.package(&p.key()).unwrap(), None);
+    assert_eq!(store.expired_queries(at(2), None, 100).unwrap(), vec![used]);
+}
+
+/// Every expired package, read in pages of `limit`.
+fn expired_in_pages(
+    store: &dyn MetadataStore,
+    cutoff: DateTime<Utc>,
+    limit: usize,
+) -> Vec<ExpiredPackage> {
+    let mut all: Vec<ExpiredPackage> = Vec::new();
+    loop {
+        let page = store.expired_packages(cutoff, all.last(), limit).unwrap();
+        assert!(page.len() <= limit);
+        let done = page.len() < limit;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
+}
+
+fn retention_pages_purge_and_record(store: &dyn MetadataStore) {
+    // Ages: received, or first seen when never verified.
+    let aged = |first_seen: u32| {
+        let mut p = package(Uuid::new_v4());
+        p.first_seen_at = at(first_seen);
+        store.insert_package(&p).unwrap();
+        p
+    };
+    let (received_late, unverified, received, tied, recent) =
+        (aged(1), aged(2), aged(3), aged(3), aged(8));
+    for (p, h) in [(&received_late, 5), (&received, 3), (&recent, 9)] {
+        store
+            .commit_package(&p.key(), at(h), &FACTS, &signer(p.inspection_id, at(h)))
+            .unwrap();
+    }
+    let mut expected = vec![
+        (at(2), unverified.key()),
+        (at(3), received.key()),
+        (at(3), tied.key()),
+        (at(5), received_late.key()),
+    ];
+    expected.sort_by_key(|(t, k)| (*t, k.station.clone(), k.inspection_id.to_string()));
+    for limit in [1, 2, 3, 4, 100] {
+        let got: Vec<(DateTime<Utc>, PackageKey)> = expired_in_pages(store, at(6), limit)
+            .into_iter()
+            .map(|e| (e.at, e.key))
+            .collect();
+        assert_eq!(got, expected, "pages of {limit}");
+    }
+    assert!(store.expired_packages(at(1), None, 10).unwrap().is_empty());
+
+    // A purge takes the laudo number with the package; an expiry's delete keeps it, since the
+    // station registers the package again with the number it printed.
+    let number = |p: &PackageRecord| {
+        store
+            .laudo_allocation(&AllocationOf::Inspection(p.key()))
+            .unwrap()
+    };
+    assert!(number(&received_late).is_some() && number(&received).is_some());
+    store.purge_package(&received_late.key()).unwrap();
+    assert_eq!(store.package(&received_late.key()).unwrap(), None);
+    assert_eq!(number(&received_late), None);
+    store.delete_package(&received.key()).unwrap();
+    assert!(number(&received).is_some());
+    store.purge_package(&received_late.key()).unwrap();
+
+    // Old queries no package refers to, by time then id, in pages.
+    let query = |h: u32| {
+        let q = QueryRecord {
+            query_id: Uuid::new_v4(),
+            station: "ECV-01".into(),
+            plate: "ABC1D23".into(),
+            queried_at: at(h),
+            deadline: at(h) + Duration::hours(4),
+        };
+        store.insert_query(&q).unwrap();
+        q
+    };
+    let (a, b, used, _recent) = (query(1), query(1), query(2), query(9));
+    store.insert_package(&package(used.query_id)).unwrap();
+    let mut want = vec![a, b];
+    want.sort_by_key(|q| q.query_id.to_string());
+    let first = store.expired_queries(at(6), None, 1).unwrap();
+    let second = store.expired_queries(at(6), first.last(), 1).unwrap();
+    let third = store.expired_queries(at(6), second.last(), 1).unwrap();
+    assert_eq!([first, second].concat(), want);
+    assert!(third.is_empty());
+
+    // Runs are kept, newest first.
+    let run = |n: u64, failure: Option<&str>| RetentionRun {
+        origin: format!("serve {n}"),
+        at: at(10),
+        cutoff: at(6),
+        inspections: n,
+        queries: 2 * n,
+        skipped: 1,
+        failure: failure.map(str::to_owned),
+    };
+    store.record_retention_run(&run(1, None)).unwrap();
+    store
+        .record_retention_run(&run(2, Some("banco caiu")))
+        .unwrap();
     assert_eq!(
-        store.unreferenced_queries_before(at(2)).unwrap(),
-        vec![used]
+        store.retention_runs(10).unwrap(),
+        vec![run(2, Some("banco caiu")), run(1, None)]
     );
+    assert_eq!(store.retention_runs(1).unwrap().len(), 1);
 }
 
 /// `p` anchored at `seq` with `head`, its stored JSON the manifest's.
@@ -448,6 +554,7 @@ contract!(
     leases_exclude_what_would_collide,
     users_are_added_found_listed_and_revoked,
     search_filters_and_pages_cover_every_row_once,
+    retention_pages_purge_and_record,
 );
 
 #[test]
@@ -464,7 +571,7 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 4);
+    assert_eq!(applied, 5);
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -725,7 +832,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(

@@ -39,6 +39,8 @@ pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
         trust,
         storage: Default::default(),
         key_file: None,
+        // As `serve` by default: §9's five years are kept in demo mode too.
+        purge_every: Some(std::time::Duration::from_secs(24 * 3600)),
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()

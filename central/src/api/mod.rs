@@ -14,6 +14,7 @@ pub mod limits;
 mod numbers;
 mod packages;
 mod quota;
+pub mod retention;
 mod signature;
 mod state;
 mod upload;

@@ -7,12 +7,13 @@
 //! install. The scale-out ones, for several instances behind a load balancer, are
 //! [`postgres::PgMetadata`] and an S3-compatible object store; see `central/README.md`.
 //!
-//! Everything is kept five years (§9) and removed only by `purge`.
+//! Everything is kept five years (§9) and removed only by the retention purge ([`retention`]).
 
 pub mod directory;
 pub mod files;
 pub mod laudos;
 pub mod postgres;
+pub mod retention;
 pub mod s3;
 pub mod sqlite;
 
@@ -202,7 +203,9 @@ pub enum InsertOutcome {
 
 /// Metadata of the central server. Implementations must make every call durable before it
 /// returns and must be safe to call from several threads.
-pub trait MetadataStore: Send + Sync + directory::Directory + laudos::LaudoNumbers {
+pub trait MetadataStore:
+    Send + Sync + directory::Directory + laudos::LaudoNumbers + retention::Retention
+{
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;
 
@@ -249,12 +252,10 @@ pub trait MetadataStore: Send + Sync + directory::Directory + laudos::LaudoNumbe
     /// Every package, oldest first.
     fn packages(&self) -> StorageResult<Vec<PackageRecord>>;
 
-    /// Removes a package's metadata (retention, §9).
+    /// Removes a package's metadata, keeping its laudo number (an unverified package that
+    /// expired is registered again with it). Retention removes the number too:
+    /// [`retention::Retention::purge_package`].
     fn delete_package(&self, key: &PackageKey) -> StorageResult<()>;
-
-    /// Queries made before `cutoff` that no package refers to.
-    fn unreferenced_queries_before(&self, cutoff: DateTime<Utc>)
-    -> StorageResult<Vec<QueryRecord>>;
 
     /// Removes a query and the laudo number it allocated (retention, §9).
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()>;

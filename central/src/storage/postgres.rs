@@ -145,10 +145,12 @@ DROP INDEX packages_by_time;
     ),
     // Laudo numbers allocated at the vehicle query (issue 21).
     (4, laudos::MIGRATION),
+    (5, retention::MIGRATION),
 ];
 
 mod directory;
 mod laudos;
+mod retention;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -615,25 +617,6 @@ impl MetadataStore for PgMetadata {
             &[&key.station, &key.inspection_id],
         )?;
         Ok(())
-    }
-
-    fn unreferenced_queries_before(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> StorageResult<Vec<QueryRecord>> {
-        Ok(self
-            .conn()?
-            .query(
-                "SELECT query_id, station, plate, queried_at, deadline FROM queries q \
-                 WHERE queried_at < $1 \
-                 AND NOT EXISTS (SELECT 1 FROM packages p WHERE p.query_id = q.query_id) \
-                 ORDER BY queried_at",
-                &[&cutoff],
-            )
-            .map_err(db)?
-            .iter()
-            .map(query_record)
-            .collect())
     }
 
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()> {

@@ -118,8 +118,9 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 /// `PRAGMA user_version` of [`SCHEMA`]. 0 is a new file or one written before versions were
 /// kept (version 1: packages keyed by inspection id alone). Version 3 added `users` and the
 /// search indexes, which `CREATE … IF NOT EXISTS` makes on a version 2 file; version 4 the laudo
-/// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before.
-const SCHEMA_VERSION: i64 = 4;
+/// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before;
+/// version 5 the record of retention runs and the indexes the purge walks ([`retention`]).
+const SCHEMA_VERSION: i64 = 5;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -169,6 +170,7 @@ ALTER TABLE package_files_v2 RENAME TO package_files;
 
 mod directory;
 mod laudos;
+mod retention;
 
 /// SQLite-backed [`MetadataStore`].
 pub struct SqliteMetadata {
@@ -322,7 +324,9 @@ impl SqliteMetadata {
             tracing::info!("migrando o banco de metadados para a versão 4 (números de laudo)");
             script.push_str(laudos::BACKFILL);
         }
+        script.push_str(retention::TABLE);
         script.push_str(INDEXES);
+        script.push_str(retention::INDEX);
         script.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
         conn.execute_batch(&script).map_err(db)
     }
@@ -679,27 +683,6 @@ impl MetadataStore for SqliteMetadata {
         )
         .map_err(db)?;
         tx.commit().map_err(db)
-    }
-
-    fn unreferenced_queries_before(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> StorageResult<Vec<QueryRecord>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(
-                "SELECT query_id, station, plate, queried_at, deadline FROM queries q \
-                 WHERE queried_at < ?1 \
-                 AND NOT EXISTS (SELECT 1 FROM packages p WHERE p.query_id = q.query_id) \
-                 ORDER BY queried_at",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([ts(&cutoff)], query_from_row)
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        rows.into_iter().map(decode_query).collect()
     }
 
     fn delete_query(&self, query_id: Uuid) -> StorageResult<()> {
