@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use vistoria_central::flags::LimitFlags;
-use vistoria_central::report::{add_station, report};
+use vistoria_central::report::{Recheck, add_station, report};
 use vistoria_central::retention::{PurgeRequest, purge};
 use vistoria_central::server::{ServeOptions, StorageFlags, open_storage, serve};
 use vistoria_central::{stations, users};
@@ -82,7 +82,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// One JSON line per received inspection with its verification status, then the totals.
+    /// One JSON line per received inspection with its verification status, then the totals;
+    /// re-reads the stored bytes of what is due for a check.
     Report {
         /// Data folder.
         #[arg(long)]
@@ -92,6 +93,13 @@ enum Command {
         /// JSON lines (the only format).
         #[arg(long)]
         json: bool,
+        /// Re-read the bytes of the inspections last checked more than this many days ago (the
+        /// commit is the first check); 0 re-reads every one.
+        #[arg(long, default_value_t = 30)]
+        recheck_after_days: u32,
+        /// Stop re-reading after this many bytes; the next run goes on from there.
+        #[arg(long)]
+        recheck_budget_bytes: Option<u64>,
     },
     /// Removes what is older than the five years of §9, printing each removal as a JSON line.
     Purge {
@@ -422,9 +430,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             storage,
             json: _,
+            recheck_after_days,
+            recheck_budget_bytes,
         } => {
             let (meta, blobs) = open_storage(&data, &storage)?;
-            let (lines, summary) = report(meta.as_ref(), blobs.as_ref())?;
+            let recheck = Recheck {
+                now: Utc::now(),
+                older_than: chrono::Duration::days(i64::from(recheck_after_days)),
+                budget_bytes: recheck_budget_bytes,
+            };
+            let (lines, summary) = report(meta.as_ref(), blobs.as_ref(), &recheck)?;
             for line in &lines {
                 print_json(line)?;
             }

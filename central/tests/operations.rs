@@ -208,6 +208,79 @@ fn report_notices_media_altered_after_the_receipt() {
     );
 }
 
+/// `report` with its own flags: the summary line and the per-inspection lines by id.
+fn report_with(server: &Server, flags: &[&str]) -> (Value, Vec<Value>) {
+    let dir = server.data.to_str().unwrap();
+    let out = common::run(&[&["report", "--json", "--data", dir], flags].concat());
+    let mut lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let totals = lines.pop().unwrap();
+    (totals, lines)
+}
+
+#[test]
+fn report_re_reads_a_slice_at_a_time_and_goes_on_where_it_stopped() {
+    let server = Server::start();
+    let mut ids = Vec::new();
+    for n in [3, 4, 6] {
+        ids.push(delivered(&server, &registry().remove(n)).0);
+    }
+    // The commit read every byte: by default nothing is due for thirty days.
+    let (totals, lines) = report_with(&server, &[]);
+    assert_eq!(
+        totals["rechecked"],
+        json!({"inspections": 0, "bytes": 0, "left": false})
+    );
+    assert_eq!(totals["verified"], 3);
+    assert!(lines.iter().all(|l| l["checked_at"] == l["received_at"]));
+
+    // Altered on disk: the report says what the last check found until a check is due.
+    let id = ids[1];
+    let stored = server
+        .data
+        .join("media/ECV-01")
+        .join(id.to_string())
+        .join("a.jpg");
+    let mut altered = std::fs::read(&stored).unwrap();
+    altered[0] ^= 1;
+    std::fs::write(&stored, altered).unwrap();
+    assert_eq!(report_with(&server, &[]).0["verified"], 3);
+
+    // A budget of one byte re-reads one inspection per run, the least recently checked first,
+    // each run going on from the last.
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let (totals, lines) = report_with(
+            &server,
+            &["--recheck-after-days", "0", "--recheck-budget-bytes", "1"],
+        );
+        assert_eq!(totals["rechecked"]["inspections"], 1, "{totals}");
+        assert_eq!(totals["rechecked"]["bytes"], 100);
+        let newest = lines
+            .iter()
+            .max_by_key(|l| l["checked_at"].as_str().unwrap().to_owned())
+            .unwrap();
+        order.push(newest["inspection_id"].as_str().unwrap().to_owned());
+    }
+    order.sort();
+    let mut all: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    all.sort();
+    assert_eq!(order, all, "each inspection re-read once over three runs");
+    let (totals, lines) = report_with(&server, &[]);
+    assert_eq!(
+        (totals["verified"].clone(), totals["rejected"].clone()),
+        (json!(2), json!(1))
+    );
+    let corrupted = lines
+        .iter()
+        .find(|l| l["inspection_id"] == id.to_string())
+        .unwrap();
+    assert_eq!(corrupted["verification"], "corrupted");
+    assert!(corrupted["problems"][0].as_str().unwrap().contains("a.jpg"));
+}
+
 #[test]
 fn a_custom_registry_replaces_the_demo_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -185,10 +185,15 @@ fn an_upload_started_on_one_instance_is_finished_on_another() {
         key_a["server_key"].as_str().unwrap()
     ));
     // `report` re-reads the bytes from the bucket and finds them whole.
-    let report = backends.run(&["report", "--json"], admin.path());
+    let report = backends.run(
+        &["report", "--json", "--recheck-after-days", "0"],
+        admin.path(),
+    );
     let first: Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
     assert_eq!(first["inspection_id"], id.to_string());
     assert_eq!(first["verification"], "verified", "{report}");
+    let totals: Value = serde_json::from_str(report.lines().last().unwrap()).unwrap();
+    assert_eq!(totals["rechecked"]["inspections"], 1, "{report}");
 }
 
 #[test]

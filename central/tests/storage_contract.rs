@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
+use vistoria_central::storage::integrity::{DueCheck, IntegrityCheck};
 use vistoria_central::storage::laudos::AllocationOf;
 use vistoria_central::storage::postgres::PgMetadata;
 use vistoria_central::storage::retention::{ExpiredPackage, RetentionRun};
@@ -263,6 +264,65 @@ fn retention_pages_purge_and_record(store: &dyn MetadataStore) {
         vec![run(2, Some("banco caiu")), run(1, None)]
     );
     assert_eq!(store.retention_runs(1).unwrap().len(), 1);
+}
+
+fn integrity_checks_are_kept_and_due_in_order(store: &dyn MetadataStore) {
+    let (a, b, pending) = (
+        package(Uuid::new_v4()),
+        package(Uuid::new_v4()),
+        package(Uuid::new_v4()),
+    );
+    for p in [&a, &b, &pending] {
+        store.insert_package(p).unwrap();
+    }
+    // The commit is the first check, at the receipt's time.
+    for (p, h) in [(&a, 12), (&b, 11)] {
+        store
+            .commit_package(&p.key(), at(h), &FACTS, &signer(p.inspection_id, at(h)))
+            .unwrap();
+    }
+    let due = |before: u32, limit: usize| {
+        let mut all: Vec<DueCheck> = Vec::new();
+        loop {
+            let page = store.due_checks(at(before), all.last(), limit).unwrap();
+            let done = page.len() < limit;
+            all.extend(page);
+            if done {
+                return all
+                    .into_iter()
+                    .map(|d| (d.key, d.checked_at))
+                    .collect::<Vec<_>>();
+            }
+        }
+    };
+    assert_eq!(due(12, 1), vec![(b.key(), at(11))]);
+    assert_eq!(due(13, 1), vec![(b.key(), at(11)), (a.key(), at(12))]);
+    // A new check replaces the last; the least recently checked comes first.
+    let found = IntegrityCheck {
+        checked_at: at(14),
+        problems: vec!["rear.jpg: bytes não conferem com o manifesto".into()],
+        extra_files: 1,
+    };
+    store.record_check(&b.key(), &found).unwrap();
+    assert_eq!(due(15, 5), vec![(a.key(), at(12)), (b.key(), at(14))]);
+    // Only verified packages are checked.
+    store
+        .record_check(
+            &pending.key(),
+            &IntegrityCheck {
+                problems: vec![],
+                ..found.clone()
+            },
+        )
+        .unwrap();
+    let mut checks = store.integrity_checks().unwrap();
+    checks.sort_by_key(|(k, _)| k.inspection_id != b.inspection_id);
+    assert_eq!(checks.len(), 2);
+    assert_eq!(checks[0], (b.key(), found));
+    assert!(checks[1].1.problems.is_empty());
+    // Removed with the package.
+    store.purge_package(&b.key()).unwrap();
+    assert_eq!(due(15, 5), vec![(a.key(), at(12))]);
 }
 
 /// `p` anchored at `seq` with `head`, its stored JSON the manifest's.
@@ -555,6 +615,7 @@ contract!(
     users_are_added_found_listed_and_revoked,
     search_filters_and_pages_cover_every_row_once,
     retention_pages_purge_and_record,
+    integrity_checks_are_kept_and_due_in_order,
 );
 
 #[test]
@@ -571,7 +632,7 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 5);
+    assert_eq!(applied, 6);
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -832,7 +893,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(

@@ -246,7 +246,7 @@ fn committed(store: &dyn MetadataStore) -> (PackageRecord, String) {
 }
 
 /// After the migration: the old package and its number are found, without facts (its commit
-/// recorded none), and the counter goes on after it.
+/// recorded none), its commit counted as its integrity check, and the counter goes on after it.
 fn migrated_without_loss(store: &dyn MetadataStore, p: &PackageRecord, number: &str) {
     let found = store
         .laudo_allocation(&AllocationOf::Number(number.to_owned()))
@@ -258,6 +258,17 @@ fn migrated_without_loss(store: &dyn MetadataStore, p: &PackageRecord, number: &
     );
     let stored = store.package(&p.key()).unwrap().unwrap();
     assert_eq!(stored.receipt.unwrap().laudo_number, number);
+    // Its commit read every byte: that is its integrity check (schema 6).
+    let checks = store.integrity_checks().unwrap();
+    assert_eq!(checks.len(), 1);
+    assert_eq!(
+        (
+            &checks[0].0,
+            checks[0].1.checked_at,
+            checks[0].1.problems.len()
+        ),
+        (&p.key(), at(12), 0)
+    );
     let next = store
         .allocate_laudo_number(&query("ECV-01", at(13)), Uuid::new_v4())
         .unwrap();
@@ -271,15 +282,17 @@ fn a_version_3_sqlite_file_keeps_its_numbers() {
     let (p, number) = committed(&SqliteMetadata::open(&path).unwrap());
     // What versions 2 and 3 had: no laudo_numbers table.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE laudo_numbers; PRAGMA user_version = 3;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE laudo_numbers; DROP TABLE integrity_checks; PRAGMA user_version = 3;",
+    )
+    .unwrap();
     drop(conn);
     migrated_without_loss(&SqliteMetadata::open(&path).unwrap(), &p, &number);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
 }
 
 #[test]
@@ -291,7 +304,8 @@ fn a_postgres_database_before_migration_4_keeps_its_numbers() {
     client
         .batch_execute(
             "DROP TABLE laudo_numbers; DROP TABLE retention_runs; DROP INDEX packages_by_age; \
-             DROP INDEX queries_by_age; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP INDEX queries_by_age; DROP TABLE integrity_checks; \
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     migrated_without_loss(&PgMetadata::connect(&db.url, 2).unwrap(), &p, &number);

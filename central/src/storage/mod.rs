@@ -11,6 +11,7 @@
 
 pub mod directory;
 pub mod files;
+pub mod integrity;
 pub mod laudos;
 pub mod postgres;
 pub mod retention;
@@ -204,7 +205,12 @@ pub enum InsertOutcome {
 /// Metadata of the central server. Implementations must make every call durable before it
 /// returns and must be safe to call from several threads.
 pub trait MetadataStore:
-    Send + Sync + directory::Directory + laudos::LaudoNumbers + retention::Retention
+    Send
+    + Sync
+    + directory::Directory
+    + laudos::LaudoNumbers
+    + retention::Retention
+    + integrity::Integrity
 {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;

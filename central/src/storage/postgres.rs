@@ -146,9 +146,11 @@ DROP INDEX packages_by_time;
     // Laudo numbers allocated at the vehicle query (issue 21).
     (4, laudos::MIGRATION),
     (5, retention::MIGRATION),
+    (6, integrity::MIGRATION),
 ];
 
 mod directory;
+mod integrity;
 mod laudos;
 mod retention;
 
@@ -590,6 +592,7 @@ impl MetadataStore for PgMetadata {
                 ],
             )
             .map_err(db)?;
+            integrity::record_commit(tx, key, receipt.received_at)?;
             Ok(receipt)
         })
     }

@@ -119,8 +119,10 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 /// kept (version 1: packages keyed by inspection id alone). Version 3 added `users` and the
 /// search indexes, which `CREATE … IF NOT EXISTS` makes on a version 2 file; version 4 the laudo
 /// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before;
-/// version 5 the record of retention runs and the indexes the purge walks ([`retention`]).
-const SCHEMA_VERSION: i64 = 5;
+/// version 5 the record of retention runs and the indexes the purge walks ([`retention`]);
+/// version 6 the last integrity check of each verified package ([`integrity`]), the commit's for
+/// those verified before.
+const SCHEMA_VERSION: i64 = 6;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -169,6 +171,7 @@ ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
 mod directory;
+mod integrity;
 mod laudos;
 mod retention;
 
@@ -325,6 +328,10 @@ impl SqliteMetadata {
             script.push_str(laudos::BACKFILL);
         }
         script.push_str(retention::TABLE);
+        script.push_str(integrity::TABLE);
+        if version < 6 && legacy {
+            script.push_str(integrity::BACKFILL);
+        }
         script.push_str(INDEXES);
         script.push_str(retention::INDEX);
         script.push_str(&format!("PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"));
@@ -646,6 +653,7 @@ impl MetadataStore for SqliteMetadata {
             ],
         )
         .map_err(db)?;
+        integrity::record_commit(&tx, key, receipt.received_at)?;
         tx.commit().map_err(db)?;
         Ok(receipt)
     }
@@ -672,11 +680,13 @@ impl MetadataStore for SqliteMetadata {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(db)?;
         let id = key.inspection_id.to_string();
-        tx.execute(
-            "DELETE FROM package_files WHERE station = ?1 AND inspection_id = ?2",
-            params![key.station, id],
-        )
-        .map_err(db)?;
+        for table in ["package_files", "integrity_checks"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE station = ?1 AND inspection_id = ?2"),
+                params![key.station, id],
+            )
+            .map_err(db)?;
+        }
         tx.execute(
             "DELETE FROM packages WHERE station = ?1 AND inspection_id = ?2",
             params![key.station, id],

@@ -320,12 +320,25 @@ impl Server {
         response.json().unwrap()
     }
 
-    /// `report --json` lines.
+    /// `report --json` lines, every stored byte re-read (`--recheck-after-days 0`); the totals
+    /// line without its `rechecked` part (`operations.rs` tests that).
     pub fn report(&self) -> Vec<Value> {
-        run(&["report", "--data", self.data.to_str().unwrap(), "--json"])
+        let out = run(&[
+            "report",
+            "--data",
+            self.data.to_str().unwrap(),
+            "--json",
+            "--recheck-after-days",
+            "0",
+        ]);
+        let mut lines: Vec<Value> = out
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+            .collect();
+        let totals = lines.last_mut().unwrap().as_object_mut().unwrap();
+        let rechecked = totals.remove("rechecked").unwrap();
+        assert_eq!(rechecked["left"], false, "{out}");
+        lines
     }
 }
 

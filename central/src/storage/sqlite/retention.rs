@@ -126,7 +126,12 @@ impl Retention for SqliteMetadata {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(db)?;
         let id = key.inspection_id.to_string();
-        for table in ["package_files", "packages", "laudo_numbers"] {
+        for table in [
+            "package_files",
+            "integrity_checks",
+            "packages",
+            "laudo_numbers",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE station = ?1 AND inspection_id = ?2"),
                 params![key.station, id],
