@@ -5,6 +5,7 @@
 pub mod api;
 pub mod flags;
 pub mod fsutil;
+pub mod inspection_flags;
 pub mod keys;
 pub mod listener;
 pub mod names;

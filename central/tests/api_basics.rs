@@ -76,6 +76,20 @@ fn missing_or_wrong_token_is_401() {
         .send()
         .unwrap();
     assert_eq!(response.status(), 401);
+    // A manifest-sized body with a wrong token: the refusal is read, not a reset connection
+    // (a station would take a reset for an unreachable central and retry for hours).
+    let big = json!({"metadata": {"audit_trail": "x".repeat(900 * 1024)}});
+    for _ in 0..3 {
+        let response = server
+            .client
+            .post(server.api("/packages"))
+            .bearer_auth("token-errado")
+            .json(&big)
+            .send()
+            .unwrap();
+        let (status, body) = error_code(response);
+        assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    }
 }
 
 #[test]

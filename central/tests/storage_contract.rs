@@ -22,6 +22,7 @@ use vistoria_central::storage::{
     AuditKeyRecord, InsertOutcome, Lease, MetadataStore, PackageKey, PackageRecord, QueryRecord,
     StorageError,
 };
+use vistoria_core::store::{AuditAction, AuditEvent, AuditRow};
 use vistoria_core::wire::{PackageStatus, Receipt, canonical_json, manifest_sha256};
 
 use common::records::{FACTS, at, package, signer};
@@ -325,6 +326,60 @@ fn integrity_checks_are_kept_and_due_in_order(store: &dyn MetadataStore) {
     assert_eq!(due(15, 5), vec![(a.key(), at(12))]);
 }
 
+/// `n` rows of a real station log about `inspection` (the station writes them this way).
+fn station_rows(
+    n: usize,
+    inspection: vistoria_core::domain::InspectionId,
+    tag: &str,
+) -> Vec<AuditRow> {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = vistoria_core::store::Store::open(dir.path()).unwrap();
+    for i in 0..n {
+        let event = AuditEvent::new(None, tag, AuditAction::InspectionItemRecorded)
+            .inspection(inspection)
+            .detail(serde_json::json!({ "item": i }));
+        log.audit(event).unwrap();
+    }
+    log.audit_trail_to(u64::try_from(n).unwrap()).unwrap()
+}
+
+fn audit_trails_keep_rows_and_find_forks_and_holes(store: &dyn MetadataStore) {
+    let id = vistoria_core::domain::InspectionId::new();
+    let rows = station_rows(8, id, "ana");
+    let other = station_rows(8, id, "forjado");
+    assert_eq!(store.record_trail("ECV-01", &rows[0..3]).unwrap(), None);
+    assert_eq!(store.record_trail("ECV-01", &rows[5..7]).unwrap(), None);
+    assert_eq!(store.trail_holes("ECV-01").unwrap(), vec![(4, 5)]);
+    // Again: nothing changes.
+    assert_eq!(store.record_trail("ECV-01", &rows[0..3]).unwrap(), None);
+    // Another log's rows: the same position with another hash, or a row that does not link to
+    // a stored neighbour (before it, or after it).
+    assert_eq!(store.record_trail("ECV-01", &other[2..4]).unwrap(), Some(3));
+    assert_eq!(store.record_trail("ECV-01", &other[3..4]).unwrap(), Some(4));
+    assert_eq!(store.record_trail("ECV-01", &other[4..5]).unwrap(), Some(6));
+    assert_eq!(
+        store.trail_holes("ECV-01").unwrap(),
+        vec![(4, 5)],
+        "nothing kept"
+    );
+    // Another station's log is its own.
+    assert_eq!(store.record_trail("ECV-02", &other[1..2]).unwrap(), None);
+    assert_eq!(store.trail_holes("ECV-02").unwrap(), vec![(1, 1)]);
+    // The real rows fill the hole.
+    assert_eq!(store.record_trail("ECV-01", &rows[3..5]).unwrap(), None);
+    assert_eq!(store.trail_holes("ECV-01").unwrap(), vec![]);
+    assert_eq!(
+        store.inspection_trail("ECV-01", id.as_uuid()).unwrap(),
+        rows[0..7].to_vec()
+    );
+    assert!(
+        store
+            .inspection_trail("ECV-01", Uuid::new_v4())
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// `p` anchored at `seq` with `head`, its stored JSON the manifest's.
 fn anchored(mut p: PackageRecord, seq: u64, head: char) -> PackageRecord {
     p.manifest.audit_sequence = Some(seq);
@@ -616,6 +671,7 @@ contract!(
     search_filters_and_pages_cover_every_row_once,
     retention_pages_purge_and_record,
     integrity_checks_are_kept_and_due_in_order,
+    audit_trails_keep_rows_and_find_forks_and_holes,
 );
 
 #[test]
@@ -632,7 +688,7 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 6);
+    assert_eq!(applied, 7);
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -893,7 +949,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     assert!(matches!(

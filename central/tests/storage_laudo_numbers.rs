@@ -292,7 +292,7 @@ fn a_version_3_sqlite_file_keeps_its_numbers() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn a_postgres_database_before_migration_4_keeps_its_numbers() {
     client
         .batch_execute(
             "DROP TABLE laudo_numbers; DROP TABLE retention_runs; DROP INDEX packages_by_age; \
-             DROP INDEX queries_by_age; DROP TABLE integrity_checks; \
+             DROP INDEX queries_by_age; DROP TABLE integrity_checks; DROP TABLE audit_rows; \
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();

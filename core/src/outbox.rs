@@ -127,7 +127,7 @@ pub fn queue(
         "manifest_sha256": entry.manifest_sha256,
         "files": manifest.files.len(),
     }));
-    store.enqueue(&queued, &entry, event)?;
+    store.enqueue(&queued, &entry, manifest.audit_sequence.unwrap_or(0), event)?;
     *inspection = queued;
     Ok(entry)
 }

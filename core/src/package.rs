@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::config::Station;
 use crate::domain::{Event, Inspection};
 use crate::store::{MediaRecord, Store, StoreError};
-use crate::wire::{ManifestFile, MediaKind, PackageManifest};
+use crate::wire::{AUDIT_TRAIL_KEY, ManifestFile, MediaKind, PackageManifest};
 
 /// Why a package cannot be built.
 #[derive(Debug, Error)]
@@ -141,6 +141,13 @@ pub fn build_manifest(
         .map_or((0, crate::store::GENESIS.to_owned()), |(seq, hash)| {
             (seq, hash)
         });
+    // The station's audit rows since the last package, ending at this package's anchor: the
+    // central checks that every station's chain goes on without gap or fork across packages and
+    // reads the inspection's history (§6 corrections, retakes, an empty bay) from them.
+    metadata.insert(
+        AUDIT_TRAIL_KEY.to_owned(),
+        json!(store.audit_trail_to(audit_sequence)?),
+    );
     Ok(PackageManifest {
         inspection_id: inspection.id(),
         station: station.code.clone(),
@@ -199,5 +206,61 @@ mod tests {
             simulated.metadata["simulated_devices"],
             json!(["camera", "fingerprint"])
         );
+    }
+
+    /// Issue 21: each queued package carries the audit rows since the previous one, through its
+    /// own anchor, so the packages together carry the whole chain once.
+    #[test]
+    fn queued_packages_carry_the_chain_between_their_anchors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let station = Station {
+            code: "ECV-01".into(),
+            name: "Vistoria".into(),
+            address: "Rua A, 1".into(),
+            city: "Cuiabá/MT".into(),
+            latitude: -15.6,
+            longitude: -56.1,
+            simulated_devices: Vec::new(),
+        };
+        let mut trails = Vec::new();
+        for n in 1..=3u64 {
+            let mut inspection = sample_inspection(n);
+            let start = sample_time(n) + chrono::Duration::minutes(3);
+            inspection.start_capture(start).unwrap();
+            let end = start + chrono::Duration::minutes(9);
+            inspection
+                .interrupt(
+                    crate::domain::InterruptionCause::CustomerGaveUp,
+                    "desistiu",
+                    end,
+                )
+                .unwrap();
+            let opened = AuditEvent::new(None, "op", crate::store::AuditAction::InspectionOpened);
+            store.save_inspection(&inspection, opened).unwrap();
+            let stamp = crate::clock::CentralStamp {
+                at: end,
+                sync_age_ms: 0,
+            };
+            let entry = crate::outbox::queue(&mut store, &station, &mut inspection, stamp).unwrap();
+            let manifest: PackageManifest = serde_json::from_str(&entry.manifest).unwrap();
+            let rows: Vec<crate::store::AuditRow> =
+                serde_json::from_value(manifest.metadata[AUDIT_TRAIL_KEY].clone()).unwrap();
+            crate::store::check_segment(&rows).unwrap();
+            let last = rows.last().unwrap();
+            assert_eq!(
+                (Some(last.seq), last.hash.as_str()),
+                (manifest.audit_sequence, manifest.audit_head.as_str())
+            );
+            trails.push(rows);
+        }
+        // Together: positions 1 to the last anchor, each once, linked across packages.
+        let all: Vec<crate::store::AuditRow> = trails.concat();
+        assert_eq!(all[0].seq, 1);
+        crate::store::check_segment(&all).unwrap();
+        // The queue row of the last package comes after its anchor: the next package brings it.
+        let head = store.audit_head().unwrap().unwrap().0;
+        assert_eq!(all.last().unwrap().seq + 1, head);
+        assert_eq!(store.audit_trail_to(head).unwrap().len(), 1);
     }
 }

@@ -336,6 +336,11 @@ pub struct ManifestFile {
     pub sha256: String,
 }
 
+/// The manifest's `metadata` key of the audit trail: the station's audit rows (as its store
+/// keeps them, hashes and MACs included) after the previous package's trail, through this
+/// package's anchor (`audit_sequence`). At most `store::MAX_TRAIL_ROWS`, the newest.
+pub const AUDIT_TRAIL_KEY: &str = "audit_trail";
+
 /// `POST /packages`: everything about one inspection except the media bytes.
 ///
 /// Its identity is [`manifest_sha256`]: the SHA-256 of the canonical JSON of exactly the object
@@ -357,7 +362,8 @@ pub struct PackageManifest {
     pub outcome: Outcome,
     /// The checklist (§13), possibly partial for an interrupted inspection.
     pub checklist: Checklist,
-    /// Anything else (inspector, OCR reading, corrections…), kept as sent.
+    /// Anything else (inspector, OCR reading, corrections…), kept as sent; under
+    /// [`AUDIT_TRAIL_KEY`], the station's audit rows since the previous package.
     #[serde(default)]
     pub metadata: BTreeMap<String, Value>,
     /// Hash of the last entry of the kiosk's audit chain for this inspection (hex).

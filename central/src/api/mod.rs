@@ -17,6 +17,7 @@ mod quota;
 pub mod retention;
 mod signature;
 mod state;
+mod trail;
 mod upload;
 mod vehicles;
 pub mod verify;
@@ -314,12 +315,12 @@ async fn authenticate(
     }
     let Some(token) = token else {
         tracing::warn!(%path, "requisição sem token de estação");
-        return Err(unauthorized());
+        return Err(drained(&state, req, unauthorized()).await);
     };
     let station = station_of(&state, &token).await?;
     let Some(station) = station else {
         tracing::warn!(%path, "token de estação desconhecido");
-        return Err(unauthorized());
+        return Err(drained(&state, req, unauthorized()).await);
     };
     if let Err(seconds) = state.limiter.take(&station) {
         tracing::warn!(%station, %path, "limite de requisições excedido");
@@ -329,10 +330,28 @@ async fn authenticate(
             format!("muitas requisições desta estação; tente novamente em {seconds} s"),
         );
         e.retry_after = Some(seconds);
-        return Err(e);
+        return Err(drained(&state, req, e).await);
     }
     req.extensions_mut().insert(Station(station));
     Ok(next.run(req).await)
+}
+
+/// Reads what is left of a small request body before refusing it. Closing a connection with
+/// bytes still unread makes the kernel reset it, and the client, still sending, never reads the
+/// refusal: a station with a wrong token would see "central inacessível" and retry for hours
+/// instead of "token recusado". Bodies declared larger than a manifest (uploads) are not read:
+/// their connection is closed as before. The read is bounded by the request timeout.
+async fn drained(state: &AppState, req: Request, refusal: ApiError) -> ApiError {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|n| n <= vistoria_core::wire::MAX_MANIFEST_BYTES);
+    if small {
+        let body = axum::body::to_bytes(req.into_body(), vistoria_core::wire::MAX_MANIFEST_BYTES);
+        let _ = tokio::time::timeout(state.limits.request_timeout, body).await;
+    }
+    refusal
 }
 
 /// The station of a bearer token: from the cache, else from the store (then cached).

@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::extract::{JsonValue, decode};
 use super::state::{inspection_view, upload_state};
 use super::upload::digests_match;
-use super::{AppState, Station, audit, blocking, evidence, numbers, quota, signature};
+use super::{AppState, Station, audit, blocking, evidence, numbers, quota, signature, trail};
 use crate::names::check_file_name;
 use crate::storage::{FileRecord, InsertOutcome, PackageKey, PackageRecord};
 
@@ -202,7 +202,11 @@ pub async fn create(
         let meta = Arc::clone(&state.meta);
         let station = station.clone();
         let manifest = manifest.clone();
-        blocking(move || audit::check_anchor(meta.as_ref(), &station, &manifest)).await?;
+        blocking(move || {
+            audit::check_anchor(meta.as_ref(), &station, &manifest)?;
+            trail::check_and_record(meta.as_ref(), &station, &manifest)
+        })
+        .await?;
     }
     let record = PackageRecord {
         inspection_id: id,

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod retention;
 pub mod s3;
 pub mod sqlite;
+pub mod trails;
 
 use std::io::Read;
 
@@ -211,6 +212,7 @@ pub trait MetadataStore:
     + laudos::LaudoNumbers
     + retention::Retention
     + integrity::Integrity
+    + trails::AuditTrails
 {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;

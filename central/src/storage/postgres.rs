@@ -147,12 +147,14 @@ DROP INDEX packages_by_time;
     (4, laudos::MIGRATION),
     (5, retention::MIGRATION),
     (6, integrity::MIGRATION),
+    (7, trails::MIGRATION),
 ];
 
 mod directory;
 mod integrity;
 mod laudos;
 mod retention;
+mod trails;
 
 type Manager = PostgresConnectionManager<NoTls>;
 

@@ -60,8 +60,9 @@ pub trait Retention {
         limit: usize,
     ) -> StorageResult<Vec<QueryRecord>>;
 
-    /// Removes a package, its files' records and its laudo number, in one transaction. (An
-    /// unverified package that merely expired keeps its number: `delete_package`.)
+    /// Removes a package, its files' records, its integrity check, its laudo number and the
+    /// station's audit rows about it, in one transaction. (An unverified package that merely
+    /// expired keeps its number: `delete_package`.)
     fn purge_package(&self, key: &PackageKey) -> StorageResult<()>;
 
     /// Keeps the record of a run.

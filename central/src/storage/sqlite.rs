@@ -121,8 +121,8 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 /// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before;
 /// version 5 the record of retention runs and the indexes the purge walks ([`retention`]);
 /// version 6 the last integrity check of each verified package ([`integrity`]), the commit's for
-/// those verified before.
-const SCHEMA_VERSION: i64 = 6;
+/// those verified before; version 7 the stations' audit rows the packages carry ([`trails`]).
+const SCHEMA_VERSION: i64 = 7;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -174,6 +174,7 @@ mod directory;
 mod integrity;
 mod laudos;
 mod retention;
+mod trails;
 
 /// SQLite-backed [`MetadataStore`].
 pub struct SqliteMetadata {
@@ -329,6 +330,7 @@ impl SqliteMetadata {
         }
         script.push_str(retention::TABLE);
         script.push_str(integrity::TABLE);
+        script.push_str(trails::TABLE);
         if version < 6 && legacy {
             script.push_str(integrity::BACKFILL);
         }

@@ -125,9 +125,65 @@ impl AuditRow {
         hex::encode(h.finalize())
     }
 
-    fn computed_hash(&self) -> String {
+    /// The hash this row's content gives: equal to `hash` unless the row was altered. The
+    /// central checks the rows a package carries with it.
+    pub fn computed_hash(&self) -> String {
         self.hash_as(self.seq)
     }
+}
+
+/// Checks a run of rows as a package carries them: each row's hash is its content's, the
+/// positions follow one another and each row links to the one before. `Err` names the first
+/// row that breaks it, in Portuguese.
+pub fn check_segment(rows: &[AuditRow]) -> Result<(), String> {
+    for (i, row) in rows.iter().enumerate() {
+        if row.computed_hash() != row.hash {
+            return Err(format!("o registro {} não confere com o seu hash", row.seq));
+        }
+        if let Some(prev) = i.checked_sub(1).map(|j| &rows[j]) {
+            if row.seq != prev.seq + 1 {
+                return Err(format!(
+                    "falta o registro {} (depois do {}, vem o {})",
+                    prev.seq + 1,
+                    prev.seq,
+                    row.seq
+                ));
+            }
+            if row.prev_hash != prev.hash {
+                return Err(format!(
+                    "o registro {} não se liga ao registro {}",
+                    row.seq, prev.seq
+                ));
+            }
+        } else if row.seq == 1 && row.prev_hash != GENESIS {
+            return Err("o registro 1 não começa a cadeia".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// `meta` key of the last position a queued package's audit trail reached.
+pub(super) const PACKAGED_KEY: &str = "audit_packaged_seq";
+
+/// Most rows one package carries: a station that queued nothing for a long time sends its
+/// latest rows, and the central sees the gap before them.
+pub const MAX_TRAIL_ROWS: u64 = 2000;
+
+/// Most bytes of rows (as JSON) one package carries, well inside the central's manifest limit
+/// (`wire::MAX_MANIFEST_BYTES`) beside the rest of the manifest; the newest rows are kept.
+pub const MAX_TRAIL_BYTES: usize = 512 * 1024;
+
+/// The rows `from..=to`, in order.
+pub(super) fn rows_between(
+    conn: &rusqlite::Connection,
+    from: u64,
+    to: u64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT_ROWS} WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(params![from as i64, to as i64], row_from_sql)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Appends one row inside the caller's transaction and moves the head.

@@ -22,7 +22,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use thiserror::Error;
 
 pub use audit::{
-    AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MacRow, check_macs, ratchet, row_mac,
+    AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MAX_TRAIL_BYTES, MAX_TRAIL_ROWS,
+    MacRow, check_macs, check_segment, ratchet, row_mac,
 };
 pub use audit_action::AuditAction;
 pub use media::{MediaRecord, NewMedia};
@@ -412,16 +413,19 @@ impl Store {
     }
 
     /// Queues a package: the inspection (now queued) and its outbox entry, with the audit row,
-    /// in one transaction.
+    /// in one transaction. `trail_through` is the last audit position the package's trail
+    /// carries ([`Store::audit_trail_to`]): the next package's trail starts after it.
     pub fn enqueue(
         &mut self,
         inspection: &Inspection,
         entry: &OutboxEntry,
+        trail_through: u64,
         event: AuditEvent,
     ) -> Result<AuditRow, StoreError> {
         let tx = self.conn.transaction()?;
         inspections::upsert(&tx, inspection)?;
         outbox::insert(&tx, entry)?;
+        set_meta(&tx, audit::PACKAGED_KEY, &trail_through.to_string())?;
         let row = audit::append(&tx, &event.inspection(inspection.id()))?;
         tx.commit()?;
         Ok(row)
@@ -482,6 +486,31 @@ impl Store {
     /// The newest audit row's position and hash, which packages carry to the central.
     pub fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
         audit::read_head(&self.conn)
+    }
+
+    /// The audit rows a package anchored at `head` carries: those after the last queued
+    /// package's trail, up to `head`, at most [`audit::MAX_TRAIL_ROWS`] rows and
+    /// [`audit::MAX_TRAIL_BYTES`] of JSON (the newest).
+    pub fn audit_trail_to(&self, head: u64) -> Result<Vec<AuditRow>, StoreError> {
+        let packaged = get_meta(&self.conn, audit::PACKAGED_KEY)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let from = (packaged + 1).max((head + 1).saturating_sub(audit::MAX_TRAIL_ROWS));
+        if head < from {
+            return Ok(Vec::new());
+        }
+        let mut rows = audit::rows_between(&self.conn, from, head)?;
+        let mut bytes = 0;
+        let keep = rows
+            .iter()
+            .rev()
+            .take_while(|row| {
+                bytes += serde_json::to_string(row).map_or(usize::MAX, |j| j.len() + 1);
+                bytes <= audit::MAX_TRAIL_BYTES
+            })
+            .count();
+        rows.drain(..rows.len() - keep);
+        Ok(rows)
     }
 
     /// Appends an event that changes no other table.
@@ -565,6 +594,7 @@ impl Store {
             audit::HEAD_KEY,
             audit::MAC_KEY,
             audit::MAC_START,
+            audit::PACKAGED_KEY,
         ]
         .contains(&key)
         {

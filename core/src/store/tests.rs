@@ -677,3 +677,36 @@ fn insert_row(conn: &Connection, row: &AuditRow) {
     )
     .unwrap();
 }
+
+/// A package carries at most MAX_TRAIL_ROWS rows and MAX_TRAIL_BYTES of them, the newest: a
+/// station that queued nothing for long sends a trail the manifest limit still takes.
+#[test]
+fn a_packaged_trail_keeps_the_newest_rows_within_its_limits() {
+    let json_bytes = |rows: &[AuditRow]| -> usize {
+        rows.iter()
+            .map(|r| serde_json::to_string(r).unwrap().len() + 1)
+            .sum()
+    };
+    let (_dir, store) = with_rows(2100);
+    let rows = store.audit_trail_to(2100).unwrap();
+    assert!(rows.len() as u64 <= MAX_TRAIL_ROWS);
+    assert!(json_bytes(&rows) <= MAX_TRAIL_BYTES);
+    assert!(rows.len() > 1000, "{}", rows.len());
+    assert_eq!(rows.last().unwrap().seq, 2100);
+    check_segment(&rows).unwrap();
+    // A short log goes whole.
+    assert_eq!(store.audit_trail_to(30).unwrap().len(), 30);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let big = "x".repeat(2000);
+    for _ in 0..400 {
+        store
+            .audit(event(1).detail(serde_json::json!({ "big": big })))
+            .unwrap();
+    }
+    let rows = store.audit_trail_to(400).unwrap();
+    assert!(json_bytes(&rows) <= MAX_TRAIL_BYTES, "{}", rows.len());
+    assert!(rows.len() > 200 && rows.len() < 400, "{}", rows.len());
+    assert_eq!(rows.last().unwrap().seq, 400);
+}

@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use vistoria_core::domain::{Outcome, Plate};
-use vistoria_core::wire::{ErrorCode, PackageStatus, rfc3339_ms};
+use vistoria_core::wire::{ErrorCode, PackageManifest, PackageStatus, rfc3339_ms};
 
 use super::Person;
 use crate::api::error::ApiError;
 use crate::api::{AppState, blocking};
+use crate::inspection_flags;
 use crate::storage::directory::{InspectionFilter, OutcomeCode, SearchPosition};
 use crate::storage::{FileRecord, PackageKey, PackageRecord};
 
@@ -29,11 +30,6 @@ const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
 /// Bytes per chunk of a download.
 const CHUNK: usize = 64 * 1024;
-
-/// What the detail view cannot show yet: the central does not store the kiosks' audit rows nor
-/// compute flags (issue 21, "the audit trail travels"). Named in every detail so a reader
-/// knows the absence is the server's, not the inspection's.
-const NOT_YET_AVAILABLE: [&str; 2] = ["audit_trail", "flags"];
 
 /// The outcome's code, as the search filters it.
 fn outcome_code(outcome: &Outcome) -> OutcomeCode {
@@ -236,7 +232,9 @@ async fn package_at(
         .ok_or_else(ApiError::inspection_not_found)
 }
 
-/// `GET /detran/inspections/{station}/{id}`: its record, manifest, receipt and files.
+/// `GET /detran/inspections/{station}/{id}`: its record, manifest, receipt and files, the
+/// station's audit rows about it with the flags read from them, and the holes in the station's
+/// chain as the central holds it.
 pub async fn read(
     State(state): State<Arc<AppState>>,
     Extension(_person): Extension<Person>,
@@ -245,6 +243,20 @@ pub async fn read(
     let package = package_at(&state, station, &id).await?;
     let manifest: Value =
         serde_json::from_str(&package.manifest_json).map_err(ApiError::internal)?;
+    let parsed: PackageManifest =
+        serde_json::from_str(&package.manifest_json).map_err(ApiError::internal)?;
+    let (trail, holes) = {
+        let meta = Arc::clone(&state.meta);
+        let key = package.key();
+        blocking(move || {
+            Ok((
+                meta.inspection_trail(&key.station, key.inspection_id)?,
+                meta.trail_holes(&key.station)?,
+            ))
+        })
+        .await?
+    };
+    let flags = inspection_flags::flags(&trail, &parsed);
     let mut view = summary(&package);
     let extra = json!({
         "query_id": package.query_id,
@@ -254,7 +266,12 @@ pub async fn read(
         "receipt": package.receipt,
         "manifest": manifest,
         "files": package.files.iter().map(|f| file_view(&package, f)).collect::<Vec<_>>(),
-        "not_yet_available": NOT_YET_AVAILABLE,
+        "audit_trail": trail,
+        "flags": flags,
+        "station_trail_holes": holes
+            .iter()
+            .map(|(first, last)| json!({"first": first, "last": last}))
+            .collect::<Vec<_>>(),
     });
     if let (Some(view), Value::Object(extra)) = (view.as_object_mut(), extra) {
         view.extend(extra);

@@ -107,6 +107,12 @@ impl Retention for PgMetadata {
                 )
                 .map_err(db)?;
             }
+            // The station's rows about it (kept as text, as the station wrote them).
+            tx.execute(
+                "DELETE FROM audit_rows WHERE station = $1 AND inspection_id = $2",
+                &[&key.station, &key.inspection_id.to_string()],
+            )
+            .map_err(db)?;
             Ok(())
         })
     }

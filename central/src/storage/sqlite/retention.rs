@@ -131,6 +131,7 @@ impl Retention for SqliteMetadata {
             "integrity_checks",
             "packages",
             "laudo_numbers",
+            "audit_rows",
         ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE station = ?1 AND inspection_id = ?2"),
