@@ -91,6 +91,10 @@ pub enum BenchCommand {
         /// How many packages to deliver.
         #[arg(long, default_value_t = 40)]
         packages: u32,
+        /// Where the central keeps metadata and media (`--database`, `--blobs`): the scratch
+        /// folder by default, PostgreSQL and S3 with `cargo xtask bench central --backend pg-s3`.
+        #[command(flatten)]
+        storage: vistoria_central::server::StorageFlags,
     },
     /// CPU and memory of recording a 720p 15 fps H.264 camera, stored as sent and re-encoded.
     Panoramic {
@@ -152,7 +156,11 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
             token,
         } => super::laudo::bench(*iterations, module.as_deref(), pin_env, token.as_deref()),
         BenchCommand::Store { data, iterations } => store(data, *iterations),
-        BenchCommand::Central { data, packages } => super::bench_central::run(data, *packages),
+        BenchCommand::Central {
+            data,
+            packages,
+            storage,
+        } => super::bench_central::run(data, *packages, storage),
         BenchCommand::Panoramic { seconds } => super::record::bench(*seconds),
         BenchCommand::Fingerprint {
             fvc,

@@ -10,22 +10,29 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use vistoria_central::server::{self, StorageFlags};
+use vistoria_central::storage::PackageKey;
 use vistoria_core::central_client::Endpoint;
+use vistoria_core::wire::MediaKind;
 use vistoria_station::{card, embedded_central};
 
 use super::simulate::{self, Staff};
 
 const STATION: &str = "ECV-BENCH-01";
 
-/// Runs the benchmark with `packages` packages in the scratch folder `data`.
-pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
+/// Runs the benchmark with `packages` packages in the scratch folder `data`, the central's
+/// metadata and media where `storage` says.
+pub fn run(data: &Path, packages: u32, storage: &StorageFlags) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(packages > 0, "--packages deve ser maior que zero");
     let kiosk = data.join("kiosk");
     let token_dir = card::demo_token_dir(&kiosk);
     super::demo::with_softhsm_conf(&token_dir.join("softhsm2.conf"))?;
     let central_data = data.join("central");
-    let token = embedded_central::station_token(&central_data, STATION)?;
-    let central = embedded_central::start(&central_data, &token_dir.join("roots"))?;
+    let token = embedded_central::station_token_in(&central_data, storage, STATION)?;
+    let central =
+        embedded_central::start_on(&central_data, &token_dir.join("roots"), storage.clone())?;
+    // What was stored, read from the central's own metadata, whichever backend holds it.
+    let (meta, _) = server::open_storage(&central_data, storage)?;
     let station = simulate::open_station(
         &kiosk,
         Endpoint {
@@ -58,14 +65,13 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
             "pacote {n} não foi entregue: {:?}",
             delivery.failures
         );
-        let stored = central_data
-            .join("media")
-            .join(STATION)
-            .join(row.id.to_string());
-        for file in std::fs::read_dir(&stored)? {
-            let file = file?;
-            bytes += file.metadata()?.len();
-            photos += usize::from(file.path().extension().is_some_and(|e| e == "jpg"));
+        let key = PackageKey::new(STATION, row.id.as_uuid());
+        let stored = meta
+            .package(&key)?
+            .ok_or_else(|| anyhow::anyhow!("o central não guardou o pacote {n}"))?;
+        for file in &stored.files {
+            bytes += file.size;
+            photos += usize::from(file.kind == MediaKind::Photo);
         }
         latencies.push(took);
         busy += took;
@@ -75,10 +81,17 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
     latencies.sort();
     let ms = |d: Duration| (d.as_secs_f64() * 1e5).round() / 100.0;
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    let backend = match (&storage.database, &storage.blobs) {
+        (None, None) => "sqlite+files",
+        (Some(_), None) => "postgres+files",
+        (None, Some(_)) => "sqlite+s3",
+        (Some(_), Some(_)) => "postgres+s3",
+    };
     println!(
         "{}",
         json!({
             "bench": "central_throughput",
+            "backend": backend,
             "packages": packages,
             "photos_per_package": (photos as f64 / f64::from(packages) * 10.0).round() / 10.0,
             "package_mb": (bytes as f64 / f64::from(packages) / 1e4).round() / 100.0,
@@ -93,6 +106,7 @@ pub fn run(data: &Path, packages: u32) -> anyhow::Result<ExitCode> {
         "{}",
         json!({
             "bench": "queued_to_receipt",
+            "backend": backend,
             "p50_ms": ms(pct(0.5)),
             "p95_ms": ms(pct(0.95)),
             "max_ms": ms(*latencies.last().unwrap_or(&Duration::ZERO)),

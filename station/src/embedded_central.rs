@@ -7,16 +7,27 @@ use std::time::Duration;
 
 use anyhow::Context;
 use vistoria_central::api::Limits;
-use vistoria_central::server::{self, Announcement, ServeOptions};
+use vistoria_central::server::{self, Announcement, ServeOptions, StorageFlags};
 use vistoria_central::trust::TrustOptions;
 
 /// The token of station `code`, created on first use and kept beside the central's data.
 pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> {
+    station_token_in(central_data, &StorageFlags::default(), code)
+}
+
+/// [`station_token`] with the central's metadata where `storage` says (PostgreSQL for the
+/// scale-out benchmark).
+pub fn station_token_in(
+    central_data: &Path,
+    storage: &StorageFlags,
+    code: &str,
+) -> anyhow::Result<String> {
     let saved = central_data.join(format!("{code}.token"));
     if let Ok(token) = std::fs::read_to_string(&saved) {
         return Ok(token.trim().to_owned());
     }
-    let (meta, _) = server::open_storage(central_data, &Default::default())?;
+    std::fs::create_dir_all(central_data)?;
+    let (meta, _) = server::open_storage(central_data, storage)?;
     let token = vistoria_central::report::add_station(meta.as_ref(), code)?;
     std::fs::write(&saved, &token).context("guardando o token da estação")?;
     Ok(token)
@@ -27,6 +38,16 @@ pub fn station_token(central_data: &Path, code: &str) -> anyhow::Result<String> 
 /// after the server starts: roots are read at each check). Test PKIs publish no LCR, hence
 /// `lcr_optional`.
 pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
+    start_on(data, icp_roots, StorageFlags::default())
+}
+
+/// [`start`] with the metadata and media where `storage` says (the data folder by default;
+/// PostgreSQL and an S3 bucket for the scale-out benchmark).
+pub fn start_on(
+    data: &Path,
+    icp_roots: &Path,
+    storage: StorageFlags,
+) -> anyhow::Result<Announcement> {
     let mut trust = TrustOptions::new(icp_roots);
     trust.lcr_optional = true;
     let options = ServeOptions {
@@ -37,7 +58,7 @@ pub fn start(data: &Path, icp_roots: &Path) -> anyhow::Result<Announcement> {
         limits: Limits::default(),
         cert: None,
         trust,
-        storage: Default::default(),
+        storage,
         key_file: None,
         // As `serve` by default: §9's five years are kept in demo mode too.
         purge_every: Some(std::time::Duration::from_secs(24 * 3600)),

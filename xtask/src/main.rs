@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 
 mod deb;
 mod fuzz;
+mod scale_out;
 mod startup;
 
 const BENCHES: &[&str] = &[
@@ -155,6 +156,29 @@ fn bench(args: &[String]) -> Result<()> {
     }
     let scratch =
         std::env::temp_dir().join(format!("vistoria-bench-{name}-{}", std::process::id()));
+    // `central --backend pg-s3`: the same benchmark with the central on PostgreSQL and S3.
+    let mut extra: Vec<String> = args[1..].to_vec();
+    let mut backends = None;
+    if let Some(at) = extra.iter().position(|a| a == "--backend") {
+        let kind = extra.get(at + 1).cloned().unwrap_or_default();
+        extra.drain(at..(at + 2).min(extra.len()));
+        match (name.as_str(), kind.as_str()) {
+            (_, "files") => {}
+            ("central", "pg-s3") => {
+                let started = scale_out::Backends::start(&scratch.join("services"))?;
+                extra.extend([
+                    "--database".to_owned(),
+                    started.database.clone(),
+                    "--blobs".to_owned(),
+                    format!("s3://{}/bench", scale_out::BUCKET),
+                    "--s3-endpoint".to_owned(),
+                    started.s3_endpoint.clone(),
+                ]);
+                backends = Some(started);
+            }
+            _ => bail!("--backend is files or pg-s3, and pg-s3 only for the central benchmark"),
+        }
+    }
     // Each benchmark's own arguments; anything after the name is passed on.
     let runs: Vec<Vec<String>> = match name.as_str() {
         "ocr" => vec![vec![
@@ -171,9 +195,13 @@ fn bench(args: &[String]) -> Result<()> {
     let mut result = Ok(());
     for run_args in runs {
         let mut cmd = Command::new(release_bin());
-        cmd.args(["bench", name]).args(run_args).args(&args[1..]);
+        cmd.args(["bench", name]).args(run_args).args(&extra);
+        if backends.is_some() {
+            cmd.envs(scale_out::S3_CREDENTIALS);
+        }
         result = result.and(run(cmd));
     }
+    drop(backends);
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
