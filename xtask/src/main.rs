@@ -29,6 +29,7 @@ const BENCHES: &[&str] = &[
     "panoramic",
     "startup",
     "abuse",
+    "search",
 ];
 /// Shared test data, beside the repository.
 const DATA: &str = "../shared/data";
@@ -150,6 +151,9 @@ fn bench(args: &[String]) -> Result<()> {
     if name == "abuse" {
         return bench_abuse(&args[1..]);
     }
+    if name == "search" {
+        return bench_search(&args[1..]);
+    }
     setup_and_build_release()?;
     if name == "startup" {
         return startup::bench(&release_bin());
@@ -165,7 +169,7 @@ fn bench(args: &[String]) -> Result<()> {
         match (name.as_str(), kind.as_str()) {
             (_, "files") => {}
             ("central", "pg-s3") => {
-                let started = scale_out::Backends::start(&scratch.join("services"))?;
+                let started = scale_out::Backends::start(&scratch.join("services"), true)?;
                 extra.extend([
                     "--database".to_owned(),
                     started.database.clone(),
@@ -201,6 +205,32 @@ fn bench(args: &[String]) -> Result<()> {
         }
         result = result.and(run(cmd));
     }
+    drop(backends);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// Issue 21's search by plate over a million inspections on PostgreSQL (target: p95 ≤ 100 ms),
+/// against a PostgreSQL 15 started for the run.
+fn bench_search(extra: &[String]) -> Result<()> {
+    run(cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "vistoria-central",
+        "--bins",
+    ]))?;
+    let dir = release_bin()
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let scratch =
+        std::env::temp_dir().join(format!("vistoria-bench-search-{}", std::process::id()));
+    let backends = scale_out::Backends::start(&scratch, false)?;
+    let mut cmd = Command::new(dir.join("central-search-bench"));
+    cmd.arg("--database").arg(&backends.database).args(extra);
+    let result = run(cmd);
     drop(backends);
     let _ = std::fs::remove_dir_all(&scratch);
     result

@@ -1,6 +1,7 @@
-//! `cargo xtask bench central --backend pg-s3`: the central benchmark against PostgreSQL 15 and
-//! SeaweedFS's S3 gateway, started on loopback for the run (`installer/test-services.sh`, as the
-//! tests start them) in a scratch folder and stopped after it.
+//! The benchmarks of the central's scale-out backends (`bench central --backend pg-s3`,
+//! `bench search`): PostgreSQL 15 and SeaweedFS's S3 gateway, started on loopback for the run
+//! (`installer/test-services.sh`, as the tests start them) in a scratch folder and stopped
+//! after it.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -58,8 +59,8 @@ fn free_ports(count: u16) -> Result<u16> {
 }
 
 impl Backends {
-    /// Starts both in `dir`.
-    pub fn start(dir: &Path) -> Result<Backends> {
+    /// Starts PostgreSQL, and the S3 gateway when `with_s3`, in `dir`.
+    pub fn start(dir: &Path, with_s3: bool) -> Result<Backends> {
         std::fs::create_dir_all(dir)?;
         let mut backends = Backends {
             dir: dir.to_path_buf(),
@@ -67,7 +68,9 @@ impl Backends {
             s3_endpoint: String::new(),
         };
         backends.database = service(dir, "pg", free_ports(1)?)?;
-        backends.s3_endpoint = service(dir, "s3", free_ports(13)?)?;
+        if with_s3 {
+            backends.s3_endpoint = service(dir, "s3", free_ports(13)?)?;
+        }
         Ok(backends)
     }
 }
