@@ -476,6 +476,12 @@ impl BlobStore for S3Blobs {
                     format!("{name} não recebido"),
                 )));
             }
+            if let [only] = run.as_slice() {
+                // One chunk (any file up to a chunk's size: every photo): a copy inside the
+                // store, instead of reading it back and writing it again in parts.
+                store.copy(&only.path, &sealed).await.map_err(remote)?;
+                return Self::delete_all(store.as_ref(), &all).await;
+            }
             let upload = store.put_multipart(&sealed).await.map_err(remote)?;
             let mut writer = WriteMultipart::new(upload);
             for chunk in &run {
