@@ -170,6 +170,18 @@ mod tests {
     use crate::fixtures::{fill_checklist, sample_inspection, sample_time};
     use crate::store::AuditEvent;
 
+    fn station() -> Station {
+        Station {
+            code: "ECV-01".into(),
+            name: "Vistoria".into(),
+            address: "Rua A, 1".into(),
+            city: "Cuiabá/MT".into(),
+            latitude: -15.6,
+            longitude: -56.1,
+            simulated_devices: Vec::new(),
+        }
+    }
+
     /// Issue 17: a package captured on simulators says so in its metadata.
     #[test]
     fn simulated_devices_are_named_in_the_manifest() {
@@ -189,15 +201,7 @@ mod tests {
                 AuditEvent::new(None, "op", crate::store::AuditAction::InspectionOpened),
             )
             .unwrap();
-        let mut station = Station {
-            code: "ECV-01".into(),
-            name: "Vistoria".into(),
-            address: "Rua A, 1".into(),
-            city: "Cuiabá/MT".into(),
-            latitude: -15.6,
-            longitude: -56.1,
-            simulated_devices: Vec::new(),
-        };
+        let mut station = station();
         let real = build_manifest(&store, &station, &inspection).unwrap();
         assert!(!real.metadata.contains_key("simulated_devices"));
         station.simulated_devices = vec!["camera".into(), "fingerprint".into()];
@@ -214,15 +218,7 @@ mod tests {
     fn queued_packages_carry_the_chain_between_their_anchors() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, _) = Store::open(dir.path()).unwrap();
-        let station = Station {
-            code: "ECV-01".into(),
-            name: "Vistoria".into(),
-            address: "Rua A, 1".into(),
-            city: "Cuiabá/MT".into(),
-            latitude: -15.6,
-            longitude: -56.1,
-            simulated_devices: Vec::new(),
-        };
+        let station = station();
         let mut trails = Vec::new();
         for n in 1..=3u64 {
             let mut inspection = sample_inspection(n);

@@ -210,9 +210,8 @@ fn bench(args: &[String]) -> Result<()> {
     result
 }
 
-/// Issue 21's search by plate over a million inspections on PostgreSQL (target: p95 ≤ 100 ms),
-/// against a PostgreSQL 15 started for the run.
-fn bench_search(extra: &[String]) -> Result<()> {
+/// Builds the central's binaries (server and benchmarks) in release; the folder they are in.
+fn central_release_bins() -> Result<PathBuf> {
     run(cargo(&[
         "build",
         "--release",
@@ -221,10 +220,16 @@ fn bench_search(extra: &[String]) -> Result<()> {
         "vistoria-central",
         "--bins",
     ]))?;
-    let dir = release_bin()
+    Ok(release_bin()
         .parent()
         .map(PathBuf::from)
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// Issue 21's search by plate over a million inspections on PostgreSQL (target: p95 ≤ 100 ms),
+/// against a PostgreSQL 15 started for the run.
+fn bench_search(extra: &[String]) -> Result<()> {
+    let dir = central_release_bins()?;
     let scratch =
         std::env::temp_dir().join(format!("vistoria-bench-search-{}", std::process::id()));
     let backends = scale_out::Backends::start(&scratch, false)?;
@@ -239,18 +244,7 @@ fn bench_search(extra: &[String]) -> Result<()> {
 /// Issue 17's slow-upload and idle-connection attacks against a spawned release
 /// `vistoria-central`, and a well-behaved station's p50/p99 meanwhile (target: p99 < 1 s).
 fn bench_abuse(extra: &[String]) -> Result<()> {
-    run(cargo(&[
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "vistoria-central",
-        "--bins",
-    ]))?;
-    let dir = release_bin()
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let dir = central_release_bins()?;
     let scratch = std::env::temp_dir().join(format!("vistoria-bench-abuse-{}", std::process::id()));
     let mut cmd = Command::new(dir.join("central-abuse-bench"));
     cmd.arg("--central")

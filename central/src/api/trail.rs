@@ -6,6 +6,7 @@
 //! `inconsistent_package`, field `metadata.audit_trail`) and the station's support is called.
 //! Packages from stations older than the trail carry none and are taken as before.
 
+use serde::Deserialize as _;
 use vistoria_core::store::{AuditRow, check_segment};
 use vistoria_core::wire::{AUDIT_TRAIL_KEY, PackageManifest};
 
@@ -21,7 +22,7 @@ pub fn parse(manifest: &PackageManifest) -> Result<Option<Vec<AuditRow>>, ApiErr
     let Some(value) = manifest.metadata.get(AUDIT_TRAIL_KEY) else {
         return Ok(None);
     };
-    let rows: Vec<AuditRow> = serde_json::from_value(value.clone())
+    let rows = Vec::<AuditRow>::deserialize(value)
         .map_err(|e| refused(FIELD, format!("a trilha de auditoria está ilegível: {e}")))?;
     check_segment(&rows)
         .map_err(|e| refused(FIELD, format!("a trilha de auditoria não confere: {e}")))?;

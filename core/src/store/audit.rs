@@ -315,8 +315,8 @@ pub struct AuditReport {
 /// Selects whole rows, in the column order [`row_from_sql`] reads.
 pub(super) const SELECT_ROWS: &str = "SELECT seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash, mac FROM audit_log";
 
-/// One row of [`SELECT_ROWS`].
-pub(super) fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+/// One row of [`SELECT_ROWS`] (the central's SQLite copy of the rows reads them the same way).
+pub fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         seq: r.get::<_, i64>(0)? as u64,
         at: r.get(1)?,

@@ -23,7 +23,7 @@ use thiserror::Error;
 
 pub use audit::{
     AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MAX_TRAIL_BYTES, MAX_TRAIL_ROWS,
-    MacRow, check_macs, check_segment, ratchet, row_mac,
+    MacRow, check_macs, check_segment, ratchet, row_from_sql, row_mac,
 };
 pub use audit_action::AuditAction;
 pub use media::{MediaRecord, NewMedia};

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use vistoria_core::domain::{Outcome, Plate};
-use vistoria_core::wire::{ErrorCode, PackageManifest, PackageStatus, rfc3339_ms};
+use vistoria_core::wire::{ErrorCode, PackageStatus, rfc3339_ms};
 
 use super::Person;
 use crate::api::error::ApiError;
@@ -243,8 +243,6 @@ pub async fn read(
     let package = package_at(&state, station, &id).await?;
     let manifest: Value =
         serde_json::from_str(&package.manifest_json).map_err(ApiError::internal)?;
-    let parsed: PackageManifest =
-        serde_json::from_str(&package.manifest_json).map_err(ApiError::internal)?;
     let (trail, holes) = {
         let meta = Arc::clone(&state.meta);
         let key = package.key();
@@ -256,7 +254,7 @@ pub async fn read(
         })
         .await?
     };
-    let flags = inspection_flags::flags(&trail, &parsed);
+    let flags = inspection_flags::flags(&trail, &package.manifest);
     let mut view = summary(&package);
     let extra = json!({
         "query_id": package.query_id,

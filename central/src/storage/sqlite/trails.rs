@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
-use vistoria_core::store::AuditRow;
+use vistoria_core::store::{AuditRow, row_from_sql};
 
 use super::{SqliteMetadata, db};
 use crate::storage::trails::{AuditTrails, holes};
@@ -27,28 +27,12 @@ CREATE TABLE IF NOT EXISTS audit_rows (
 CREATE INDEX IF NOT EXISTS audit_rows_by_inspection ON audit_rows(station, inspection_id, seq);
 ";
 
+/// The columns in the order `store::row_from_sql` reads them (the station's own table's).
 const COLUMNS: &str =
     "seq, at, sync_age_ms, actor, action, inspection_id, detail, prev_hash, hash, mac";
 
 fn to_i64(n: u64) -> StorageResult<i64> {
     i64::try_from(n).map_err(|e| StorageError::Corrupt(e.to_string()))
-}
-
-fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or_default(),
-        at: r.get(1)?,
-        sync_age_ms: r
-            .get::<_, Option<i64>>(2)?
-            .and_then(|a| u64::try_from(a).ok()),
-        actor: r.get(3)?,
-        action: r.get(4)?,
-        inspection_id: r.get(5)?,
-        detail: r.get(6)?,
-        prev_hash: r.get(7)?,
-        hash: r.get(8)?,
-        mac: r.get(9)?,
-    })
 }
 
 impl AuditTrails for SqliteMetadata {
@@ -120,7 +104,7 @@ impl AuditTrails for SqliteMetadata {
             ))
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![station, inspection_id.to_string()], row_from)
+            .query_map(params![station, inspection_id.to_string()], row_from_sql)
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
