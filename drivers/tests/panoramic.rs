@@ -164,6 +164,12 @@ fn thirty_seconds_give_playable_segments_meeting_the_minimums_with_matching_dige
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(&camera.url(), dir.path());
     c.segment_length = Duration::from_secs(10);
+    // Presence calibrated with the simulated camera's empty bay, as demo mode does.
+    let (reference, _) = vistoria_drivers::panoramic::BayReference::from_frame(
+        vistoria_drivers::panoramic::test_server::empty_bay_frame(320, 180, false),
+    )
+    .unwrap();
+    c.presence.reference = Some(std::sync::Arc::new(reference));
     let rec = Recorder::start(c).unwrap();
     let (_, event) = wait_for(&rec, Duration::from_secs(10), connected).expect("connected");
     let RecorderEvent::Connected(format) = event else {
@@ -193,12 +199,13 @@ fn thirty_seconds_give_playable_segments_meeting_the_minimums_with_matching_dige
     let (a, b) = (first.start_at.unwrap().at, last.end_at.unwrap().at);
     let span = (b - a).num_milliseconds() as f64 / 1000.0;
     assert!((span - (last.end_s - first.start_s)).abs() < 0.1, "{span}");
-    // The test pattern moves: the bay is seen occupied.
+    // The simulated vehicle stands on the floor the reference shows bare: occupied all along.
     assert!(
-        m.presence.iter().any(|p| p.state == Presence::Present),
+        !m.presence.is_empty() && m.presence.iter().all(|p| p.state == Presence::Present),
         "{:?}",
         m.presence
     );
+    assert!(m.presence_basis.is_some());
     assert_eq!(Manifest::read_from(dir.path()).unwrap(), m);
 }
 

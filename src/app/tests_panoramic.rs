@@ -111,3 +111,59 @@ fn diagnostics_test_the_panoramic_camera_and_show_it_live() {
     let error = failed.expect_err("no camera to answer");
     assert!(h.sees(format!("{PANORAMIC_TEST_FAILED}: {error}").as_str()));
 }
+
+#[test]
+fn diagnostics_calibrate_the_bay_and_show_what_it_sees() {
+    use crate::screen::diagnostics::bay::{
+        CAPTURE_BUTTON, REFERENCE_CAPTURED, REGION_BUTTON, REGION_INPUTS,
+    };
+    use vistoria_station::BayNow;
+
+    let mut h = Harness::with_bay_camera(true, None);
+    h.login_password(super::demo::TECHNICIAN, super::demo::PASSWORD);
+    // Demo mode starts calibrated with the simulated camera's bare floor.
+    assert!(h.sees("Calibrada com a imagem conhecida da câmera simulada (demonstração)"));
+    assert!(h.sees("Região: esquerda 10 %, topo 10 %, largura 80 %, altura 80 %"));
+
+    // The region: four percentages, kept by the station and audited.
+    for (id, value) in REGION_INPUTS.iter().zip(["5", "10", "90", "85"]) {
+        h.replace(id, value);
+    }
+    h.click(REGION_BUTTON);
+    assert!(h.sees("Região definida: esquerda 5 %, topo 10 %, largura 90 %, altura 85 %"));
+    assert_eq!(h.count_audit("panoramic.bay_region_set"), 1);
+
+    // The demo's switch empties the bay; the technician captures it.
+    h.kiosk.demo_set_bay_camera(h.camera.take().unwrap());
+    h.click("Baia vazia (panorâmica)");
+    std::thread::sleep(Duration::from_secs(1));
+    h.click(CAPTURE_BUTTON);
+    assert!(h.sees(REFERENCE_CAPTURED), "the capture failed");
+    let info = |h: &Harness| match h.app.screen() {
+        super::Screen::Diagnostics(s) => s.bay().info().cloned().expect("calibration read"),
+        _ => panic!("não está no Diagnóstico"),
+    };
+    let reference = info(&h).reference.expect("calibrated");
+    assert_eq!(reference.set.login, super::demo::TECHNICIAN);
+    let when = crate::widget::local(reference.set.at.expect("central time"));
+    assert!(h.sees(format!("Calibrada em {when} por {}", super::demo::TECHNICIAN).as_str()));
+    assert_eq!(h.count_audit("panoramic.bay_reference_captured"), 1);
+
+    // What the camera shows now, judged against it: empty, then the vehicle back.
+    let judged = |h: &mut Harness, vehicle: bool| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            h.click("Ver agora");
+            let now = info(h);
+            if matches!(now.now, BayNow::Seen { vehicle: v, .. } if v == vehicle) {
+                assert!(h.sees(crate::screen::diagnostics::bay::now_text(&now).as_str()));
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        false
+    };
+    assert!(judged(&mut h, false), "the empty bay was not seen empty");
+    h.click("Veículo na baia");
+    assert!(judged(&mut h, true), "the vehicle was not seen");
+}

@@ -1,6 +1,9 @@
 //! Diagnóstico (technician): every device with its status and a self-test, the camera's live
 //! view, the central connection (latency, clock offset, certificate), disk space, versions,
-//! the audit chain, a support export (zip), and the only way out of kiosk mode.
+//! the audit chain, a support export (zip), the panoramic camera's check and the bay's
+//! presence calibration ([`bay`]), and the only way out of kiosk mode.
+
+pub mod bay;
 
 use iced::widget::image::Handle;
 use iced::widget::{Space, column, container, image, row, scrollable, text};
@@ -13,7 +16,9 @@ use vistoria_drivers::panoramic::StreamFormat;
 
 use crate::app::work::work;
 use crate::widget;
-use vistoria_station::{DeviceKind, Diagnostics, Failure, PanoramicInfo, Station, Thumbnail};
+use vistoria_station::{
+    DeviceKind, Diagnostics, Failure, PanoramicInfo, Session, Station, Thumbnail,
+};
 
 /// The diagnostics screen.
 #[derive(Debug)]
@@ -30,6 +35,10 @@ pub struct State {
     /// The panoramic live view is on, and its last frame.
     panoramic_live: bool,
     panoramic_frame: Option<Result<Handle, Failure>>,
+    /// The technician (the station checks the role of every calibration change).
+    session: Session,
+    /// The bay's presence calibration (§17e).
+    bay: bay::Bay,
 }
 
 /// What happens on it.
@@ -69,6 +78,8 @@ pub enum Message {
     PanoramicTick,
     /// A panoramic frame arrived.
     PanoramicFrame(Result<Thumbnail, Failure>),
+    /// The bay's presence calibration.
+    Bay(bay::Message),
     /// "Sair do Vistoria".
     Quit,
 }
@@ -81,8 +92,8 @@ pub enum Event {
 }
 
 impl State {
-    /// The screen; starts measuring.
-    pub fn new(kiosk: &Station) -> (State, Task<Message>) {
+    /// The screen for `session`; starts measuring.
+    pub fn new(kiosk: &Station, session: Session) -> (State, Task<Message>) {
         let mut s = State {
             report: None,
             loading: false,
@@ -94,9 +105,20 @@ impl State {
             camera_test: None,
             panoramic_live: false,
             panoramic_frame: None,
+            session,
+            bay: bay::Bay::default(),
         };
         let t = s.refresh(kiosk);
-        (s, t)
+        (
+            s,
+            Task::batch([t, bay::Bay::refresh(kiosk).map(Message::Bay)]),
+        )
+    }
+
+    /// The bay's presence calibration (tests).
+    #[cfg(test)]
+    pub fn bay(&self) -> &bay::Bay {
+        &self.bay
     }
 
     /// The last report (tests).
@@ -248,21 +270,25 @@ impl State {
                 }
             }
             Message::PanoramicTick => {
-                return (
-                    work(
-                        kiosk,
-                        "panoramic-preview",
-                        |k| k.panoramic_preview(),
-                        Message::PanoramicFrame,
-                    ),
-                    None,
+                let frame = work(
+                    kiosk,
+                    "panoramic-preview",
+                    |k| k.panoramic_preview(),
+                    Message::PanoramicFrame,
                 );
+                // What presence makes of the same frames, live.
+                let bay = bay::Bay::refresh(kiosk).map(Message::Bay);
+                return (Task::batch([frame, bay]), None);
             }
             Message::PanoramicFrame(r) => {
                 if self.panoramic_live {
                     self.panoramic_frame =
                         Some(r.map(|t| Handle::from_rgba(t.width, t.height, t.rgba)));
                 }
+            }
+            Message::Bay(m) => {
+                let task = self.bay.update(m, kiosk, &self.session);
+                return (task.map(Message::Bay), None);
             }
             Message::Quit => return (Task::none(), Some(Event::Quit)),
         }
@@ -518,7 +544,7 @@ impl State {
             Some(Err(e)) => col = col.push(widget::muted(e.to_string())),
             None => {}
         }
-        col.into()
+        col.push(self.bay.view().map(Message::Bay)).into()
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Panoramic {
     empty_bay: Mutex<HashSet<InspectionId>>,
     /// The technician's connection test (Diagnóstico), while its live view is kept.
     pub(super) test: Mutex<Option<(Recorder, std::time::Instant)>>,
+    /// The bay's presence calibration (region, empty-bay still), loaded at the opening.
+    pub(super) bay: Mutex<super::panoramic_bay::BayCalibration>,
 }
 
 impl Panoramic {
@@ -38,6 +40,7 @@ impl Panoramic {
             running: Mutex::new(HashMap::new()),
             empty_bay: Mutex::new(HashSet::new()),
             test: Mutex::new(None),
+            bay: Mutex::new(Default::default()),
         }
     }
 }
@@ -67,6 +70,15 @@ impl Station {
         let mut config = RecorderConfig::new(&p.url, &p.root.join(id.to_string()));
         config.clock = Some(self.0.clock.clone());
         config.resume = resume;
+        config.presence = self.presence_config();
+        // Whether presence is judged in this film, and against what (§17e).
+        let presence = match config.presence.basis() {
+            Some(basis) => json!({
+                "reference_sha256": basis.reference_sha256,
+                "region": [basis.region.x, basis.region.y, basis.region.w, basis.region.h],
+            }),
+            None => json!("not_calibrated"),
+        };
         let started = Recorder::start(config);
         let at = self.0.clock.now().ok();
         let event = match started {
@@ -77,7 +89,7 @@ impl Station {
                 } else {
                     AuditAction::PanoramicStarted
                 };
-                AuditEvent::new(at, super::SYSTEM, action)
+                AuditEvent::new(at, super::SYSTEM, action).detail(json!({ "presence": presence }))
             }
             Err(e) => {
                 tracing::error!(%id, %e, "panoramic recording not started");
@@ -214,7 +226,8 @@ impl Station {
     }
 
     /// What the panoramic camera sees of inspection `id`'s bay now (§4, §17e); `None` when it
-    /// is not being filmed or no frame has come since the last loss.
+    /// is not being filmed, no frame has come since the last loss, or presence is not
+    /// calibrated (the station cannot tell: no warning is shown).
     pub fn bay_presence(&self, id: InspectionId) -> Option<Presence> {
         let p = self.0.panoramic.as_ref()?;
         lock(&p.running).get(&id)?.live().presence

@@ -78,10 +78,22 @@ pub struct Gap {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
-    /// Motion or a difference from the empty bay was seen recently.
+    /// A vehicle-sized difference from the empty bay was seen recently.
     Present,
-    /// Nothing seen for the hold time.
+    /// No vehicle seen for the hold time.
     Absent,
+}
+
+/// What presence was judged against: the empty-bay still (by the SHA-256 of its PNG, as in
+/// the audit row that set it), the region and the vehicle share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceBasis {
+    /// SHA-256 of the reference still's PNG.
+    pub reference_sha256: String,
+    /// The monitored region, as fractions of the frame.
+    pub region: super::presence::Region,
+    /// Share of the region a blob of difference must cover to be a vehicle.
+    pub min_vehicle_share: f32,
 }
 
 /// One stretch of the presence timeline (§4, §17e).
@@ -133,8 +145,12 @@ pub struct Manifest {
     pub segments: Vec<SegmentEntry>,
     /// Stretches without video, in order.
     pub gaps: Vec<Gap>,
-    /// Presence timeline.
+    /// Presence timeline (empty when presence was not calibrated).
     pub presence: Vec<PresenceSpan>,
+    /// What presence was judged against; `None` (written `null`, or absent in manifests
+    /// older than it): the bay was not calibrated and the timeline claims nothing.
+    #[serde(default)]
+    pub presence_basis: Option<PresenceBasis>,
     /// True once the recording was stopped and every segment finalised and hashed.
     pub complete: bool,
     /// True when the stop came while video was lost (the last gap is open at stop).
@@ -153,6 +169,7 @@ impl Manifest {
             segments: Vec::new(),
             gaps: Vec::new(),
             presence: Vec::new(),
+            presence_basis: None,
             complete: false,
             stopped_during_loss: false,
         }

@@ -1,14 +1,37 @@
-//! Presence in the monitored region (§4: the vehicle stays in the monitored area during the
-//! whole inspection; §17e). Pure functions over small frames sampled from the preview: motion
-//! between consecutive frames, and, when the station saved a picture of the empty bay, the
-//! difference from it (a parked vehicle does not move but is not the empty floor either).
+//! Presence of a vehicle in the monitored bay (§4: the vehicle stays in the monitored area
+//! during the whole inspection; §17e: the camera detects presence).
+//!
+//! Presence is **a vehicle-sized difference from the empty bay**, not motion: the technician
+//! sets, in Diagnóstico, the bay's region of the frame and takes a still of the bay empty
+//! ([`BayReference`]); each preview frame (≈2 fps) is then judged against it by
+//! [`super::bay_vision`] (lighting fitted out, changed cells cleaned up, the largest blob's
+//! share of the region compared with [`PresenceConfig::min_vehicle_share`]). A car standing
+//! still for an hour is present; a person walking through or standing in the empty bay is a
+//! blob far smaller than a car and is not; the lamps dimming or flickering change the whole
+//! region alike and are fitted out.
+//!
+//! Over time: the bay is present while a vehicle was seen (in [`PresenceConfig::confirm_frames`]
+//! consecutive frames, so one odd frame does not count) within the last
+//! [`PresenceConfig::hold`]; it is not called empty before the detector has watched it for
+//! that long after the start or a video loss (at the opening the vehicle has just entered).
+//!
+//! **Not calibrated.** Without a reference the detector claims nothing: [`PresenceDetector::observe`]
+//! answers `None`, the recording's presence timeline stays empty and its manifest says so
+//! (`presence_basis: null`), and the station shows the bay as "not calibrated" instead of
+//! guessing from motion (which called a person walking by, or a lamp flickering, a vehicle).
+//! The same holds when the reference's shape no longer matches the camera's frames.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::manifest::{Presence, PresenceSpan};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::bay_vision::{Assessment, BayModel, Mismatch};
+use super::manifest::{Presence, PresenceBasis, PresenceSpan};
 
 /// A region of the frame as fractions of its width and height (0.0…1.0).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Region {
     /// Left edge.
     pub x: f32,
@@ -29,8 +52,30 @@ impl Region {
         h: 1.0,
     };
 
+    /// Smallest width or height a technician may set: a tenth of the frame.
+    pub const MIN_SIDE: f32 = 0.1;
+
+    /// Checks a region set by a person: inside the frame, at least [`Region::MIN_SIDE`] wide
+    /// and high. The problem in Portuguese.
+    pub fn validate(&self) -> Result<(), String> {
+        let sides = [self.x, self.y, self.w, self.h];
+        if sides.iter().any(|v| !v.is_finite()) {
+            return Err("a região tem valores inválidos".into());
+        }
+        if self.x < 0.0 || self.y < 0.0 {
+            return Err("a região começa fora da imagem".into());
+        }
+        if self.w < Region::MIN_SIDE || self.h < Region::MIN_SIDE {
+            return Err("a região deve ter ao menos 10 % da largura e da altura da imagem".into());
+        }
+        if self.x + self.w > 1.0 + 1e-4 || self.y + self.h > 1.0 + 1e-4 {
+            return Err("a região passa da borda da imagem".into());
+        }
+        Ok(())
+    }
+
     /// Pixel bounds `(x0, y0, x1, y1)` (exclusive ends) in a `width`×`height` frame; never empty.
-    fn bounds(&self, width: u32, height: u32) -> (usize, usize, usize, usize) {
+    pub(crate) fn bounds(&self, width: u32, height: u32) -> (usize, usize, usize, usize) {
         let clamp = |v: f32| v.clamp(0.0, 1.0);
         let px = |f: f32, size: u32| (clamp(f) * size as f32).round() as usize;
         let x0 = px(self.x, width).min(width.saturating_sub(1) as usize);
@@ -68,20 +113,88 @@ impl GrayFrame {
         }
     }
 
-    fn crop(&self, region: &Region) -> Vec<u8> {
-        let (x0, y0, x1, y1) = region.bounds(self.width, self.height);
-        let stride = self.width as usize;
-        (y0..y1)
-            .flat_map(|y| {
-                let row = y * stride;
-                self.luma
-                    .get(row + x0..row + x1)
-                    .unwrap_or(&[])
-                    .iter()
-                    .copied()
-            })
-            .collect()
+    /// The frame as an 8-bit grey PNG.
+    pub fn to_png(&self) -> Result<Vec<u8>, String> {
+        let image = image::GrayImage::from_raw(self.width, self.height, self.luma.clone())
+            .ok_or("quadro com tamanho inconsistente")?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        image
+            .write_to(&mut out, image::ImageFormat::Png)
+            .map_err(|e| e.to_string())?;
+        Ok(out.into_inner())
     }
+
+    /// A PNG (any colour type) as luma.
+    pub fn from_png(bytes: &[u8]) -> Result<GrayFrame, String> {
+        let image = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+            .map_err(|e| format!("PNG ilegível: {e}"))?
+            .to_luma8();
+        Ok(GrayFrame {
+            width: image.width(),
+            height: image.height(),
+            luma: image.into_raw(),
+        })
+    }
+
+    /// The per-pixel median of frames of one size (a still from a few preview frames: noise
+    /// and anything that crossed one of them are left out). `None` if empty or sizes differ.
+    pub fn median_of(frames: &[GrayFrame]) -> Option<GrayFrame> {
+        let first = frames.first()?;
+        if frames.iter().any(|f| {
+            (f.width, f.height, f.luma.len()) != (first.width, first.height, first.luma.len())
+        }) {
+            return None;
+        }
+        let mut column = vec![0u8; frames.len()];
+        let luma = (0..first.luma.len())
+            .map(|i| {
+                for (slot, f) in column.iter_mut().zip(frames) {
+                    *slot = f.luma[i];
+                }
+                column.sort_unstable();
+                column[column.len() / 2]
+            })
+            .collect();
+        Some(GrayFrame {
+            width: first.width,
+            height: first.height,
+            luma,
+        })
+    }
+}
+
+/// The still of the empty bay that presence is judged against, and the SHA-256 of its PNG
+/// (named in the audit row that set it and in each recording's manifest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BayReference {
+    /// The still.
+    pub frame: GrayFrame,
+    /// SHA-256 (hex) of its PNG.
+    pub sha256: String,
+}
+
+impl BayReference {
+    /// A reference from its stored PNG.
+    pub fn from_png(png: &[u8]) -> Result<BayReference, String> {
+        Ok(BayReference {
+            frame: GrayFrame::from_png(png)?,
+            sha256: sha256_hex(png),
+        })
+    }
+
+    /// A reference from a still; also returns the PNG to store.
+    pub fn from_frame(frame: GrayFrame) -> Result<(BayReference, Vec<u8>), String> {
+        let png = frame.to_png()?;
+        let sha256 = sha256_hex(&png);
+        Ok((BayReference { frame, sha256 }, png))
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Tuning of the detector.
@@ -89,11 +202,17 @@ impl GrayFrame {
 pub struct PresenceConfig {
     /// The monitored region (the bay's floor as the camera sees it).
     pub region: Region,
-    /// A pixel counts as changed when its luma differs by more than this.
-    pub pixel_threshold: u8,
-    /// The region counts as changed when more than this fraction of its pixels changed.
-    pub changed_fraction: f32,
-    /// How long presence is held after the last change (people stand still; cars are parked).
+    /// The still of the empty bay; `None`: not calibrated, nothing is claimed.
+    pub reference: Option<Arc<BayReference>>,
+    /// Share of the region the largest blob of difference must cover to be a vehicle. 0.12:
+    /// seen from a ceiling or wall camera a car (1.8 × 4.5 m) covers 35–60 % of its bay
+    /// (≈3.5 × 6.5 m), a person (with a shadow) 2–5 %; 12 % is near their geometric middle,
+    /// ≈3× from each. A motorcycle covers ≈10 % of a car's bay: a bay for motorcycles is set
+    /// with its own, smaller region.
+    pub min_vehicle_share: f32,
+    /// Consecutive frames a vehicle must be seen in before it counts (≈1 s at 2 fps).
+    pub confirm_frames: u32,
+    /// How long presence is held after the vehicle was last seen.
     pub hold: Duration,
 }
 
@@ -101,33 +220,36 @@ impl Default for PresenceConfig {
     fn default() -> Self {
         PresenceConfig {
             region: Region::FULL,
-            pixel_threshold: 25,
-            changed_fraction: 0.002,
+            reference: None,
+            min_vehicle_share: 0.12,
+            confirm_frames: 2,
             hold: Duration::from_secs(10),
         }
     }
 }
 
-/// Fraction of pixels of `a` and `b` differing by more than `threshold`.
-pub fn changed_fraction(a: &[u8], b: &[u8], threshold: u8) -> f32 {
-    let n = a.len().min(b.len());
-    if n == 0 {
-        return 0.0;
+impl PresenceConfig {
+    /// What the manifest records of this configuration (`None`: not calibrated).
+    pub fn basis(&self) -> Option<PresenceBasis> {
+        self.reference.as_ref().map(|r| PresenceBasis {
+            reference_sha256: r.sha256.clone(),
+            region: self.region,
+            min_vehicle_share: self.min_vehicle_share,
+        })
     }
-    let changed = a
-        .iter()
-        .zip(b)
-        .filter(|(p, q)| p.abs_diff(**q) > threshold)
-        .count();
-    changed as f32 / n as f32
 }
 
 /// Turns sampled frames into a presence timeline.
 pub struct PresenceDetector {
     config: PresenceConfig,
-    empty_bay: Option<Vec<u8>>,
-    previous: Option<Vec<u8>>,
-    last_change_s: Option<f64>,
+    model: Option<BayModel>,
+    /// The frames do not fit the reference (logged once).
+    mismatch: Option<Mismatch>,
+    /// The start or a loss: the next frame opens a watch of `hold` seconds.
+    fresh: bool,
+    last_seen_s: Option<f64>,
+    streak: u32,
+    last: Option<Assessment>,
     current: Option<(Presence, f64)>,
     timeline: Vec<PresenceSpan>,
 }
@@ -135,55 +257,80 @@ pub struct PresenceDetector {
 impl PresenceDetector {
     /// A detector with no history.
     pub fn new(config: PresenceConfig) -> PresenceDetector {
+        let model = config
+            .reference
+            .as_ref()
+            .map(|r| BayModel::new(&r.frame, config.region));
         PresenceDetector {
             config,
-            empty_bay: None,
-            previous: None,
-            last_change_s: None,
+            model,
+            mismatch: None,
+            fresh: true,
+            last_seen_s: None,
+            streak: 0,
+            last: None,
             current: None,
             timeline: Vec::new(),
         }
     }
 
-    /// Saves a picture of the empty bay: from then on a region that differs from it is occupied
-    /// even when nothing moves.
-    pub fn set_empty_bay(&mut self, frame: &GrayFrame) {
-        self.empty_bay = Some(frame.crop(&self.config.region));
+    /// Whether a reference is set (presence can be judged).
+    pub fn calibrated(&self) -> bool {
+        self.model.is_some()
     }
 
-    /// Takes one frame seen at `t_s` seconds from the start; returns the state now.
-    pub fn observe(&mut self, t_s: f64, frame: &GrayFrame) -> Presence {
-        let region = frame.crop(&self.config.region);
-        let threshold = self.config.pixel_threshold;
-        let moved = self.previous.as_ref().is_some_and(|prev| {
-            changed_fraction(prev, &region, threshold) > self.config.changed_fraction
-        });
-        let occupied = self.empty_bay.as_ref().is_some_and(|empty| {
-            changed_fraction(empty, &region, threshold) > self.config.changed_fraction
-        });
-        // The first frame after the start or a loss counts as a change: the detector cannot
-        // call the bay empty before it has watched it for the hold time (at the opening the
-        // vehicle has just entered, §4), so a recording does not start with a false alarm.
-        if moved || occupied || self.previous.is_none() {
-            self.last_change_s = Some(t_s);
+    /// Takes one frame seen at `t_s` seconds from the start; returns the state now, or
+    /// `None` when presence cannot be judged (not calibrated, or the frames do not fit the
+    /// reference): the timeline then claims nothing for that time.
+    pub fn observe(&mut self, t_s: f64, frame: &GrayFrame) -> Option<Presence> {
+        let model = self.model.as_ref()?;
+        let assessment = match model.assess(frame, self.config.min_vehicle_share) {
+            Ok(a) => a,
+            Err(mismatch) => {
+                if self.mismatch.as_ref() != Some(&mismatch) {
+                    tracing::warn!(%mismatch, "presence reference does not fit the camera");
+                    self.mismatch = Some(mismatch);
+                }
+                self.interrupt(t_s);
+                return None;
+            }
+        };
+        self.mismatch = None;
+        self.last = Some(assessment);
+        self.streak = if assessment.vehicle {
+            self.streak.saturating_add(1)
+        } else {
+            0
+        };
+        let present_now = self.state() == Some(Presence::Present);
+        let seen = assessment.vehicle && (self.streak >= self.config.confirm_frames || present_now);
+        // The first frame after the start or a loss opens a watch: the bay is not called
+        // empty before the detector has looked at it for the hold time.
+        if seen || self.fresh {
+            self.last_seen_s = Some(t_s);
         }
-        self.previous = Some(region);
-        let state = match self.last_change_s {
+        self.fresh = false;
+        let state = match self.last_seen_s {
             Some(last) if t_s - last <= self.config.hold.as_secs_f64() => Presence::Present,
             _ => Presence::Absent,
         };
         self.set_state(t_s, state);
-        state
+        Some(state)
     }
 
-    /// No frames from `t_s` on (video lost): motion cannot be compared across the gap, and the
-    /// timeline must not claim anything for it.
+    /// What the last frame showed (share of the region, lighting gain), if judged.
+    pub fn last_assessment(&self) -> Option<Assessment> {
+        self.last
+    }
+
+    /// No frames from `t_s` on (video lost): the timeline must not claim anything for it.
     pub fn interrupt(&mut self, t_s: f64) {
         self.close_span(t_s);
-        self.previous = None;
+        self.fresh = true;
+        self.streak = 0;
     }
 
-    /// The current state, if any frame was seen since the last interruption.
+    /// The current state, if any frame was judged since the last interruption.
     pub fn state(&self) -> Option<Presence> {
         self.current.map(|(state, _)| state)
     }
@@ -233,14 +380,21 @@ impl PresenceDetector {
 mod tests {
     use super::*;
 
-    fn frame_with_block(x: u32) -> GrayFrame {
-        let (width, height) = (160, 90);
-        let mut luma = vec![40u8; (width * height) as usize];
-        for y in 30..60 {
-            for dx in 0..20 {
-                luma[(y * width + x + dx) as usize] = 220;
-            }
-        }
+    /// A textured floor, optionally with a dark "car" covering a third of the frame.
+    fn bay(car: bool, gain: f32) -> GrayFrame {
+        let (width, height) = (160u32, 90u32);
+        let luma = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let inside = car && (50..110).contains(&x) && (15..75).contains(&y);
+                let v = if inside {
+                    35.0
+                } else {
+                    110.0 + ((x * 7 + y * 13) % 11) as f32
+                };
+                (v * gain).min(255.0) as u8
+            })
+            .collect();
         GrayFrame {
             width,
             height,
@@ -248,83 +402,108 @@ mod tests {
         }
     }
 
-    fn still(value: u8) -> GrayFrame {
-        GrayFrame {
-            width: 160,
-            height: 90,
-            luma: vec![value; 160 * 90],
-        }
+    fn calibrated(hold_s: u64) -> PresenceDetector {
+        let (reference, _) = BayReference::from_frame(bay(false, 1.0)).unwrap();
+        PresenceDetector::new(PresenceConfig {
+            reference: Some(Arc::new(reference)),
+            hold: Duration::from_secs(hold_s),
+            ..PresenceConfig::default()
+        })
     }
 
     #[test]
-    fn motion_is_presence_and_it_is_held_then_released() {
-        let config = PresenceConfig {
-            hold: Duration::from_secs(3),
-            ..PresenceConfig::default()
-        };
-        let mut d = PresenceDetector::new(config);
+    fn without_a_reference_nothing_is_claimed() {
+        let mut d = PresenceDetector::new(PresenceConfig::default());
+        assert!(!d.calibrated());
+        assert_eq!(d.observe(0.0, &bay(true, 1.0)), None);
+        assert_eq!(d.observe(1.0, &bay(false, 1.0)), None);
+        assert!(d.finish(2.0).is_empty());
+    }
+
+    #[test]
+    fn a_still_vehicle_stays_present_and_an_empty_bay_is_called_after_the_hold() {
+        let mut d = calibrated(3);
         // Not watched long enough to call the bay empty.
-        assert_eq!(d.observe(0.0, &still(40)), Presence::Present);
-        assert_eq!(d.observe(0.5, &frame_with_block(10)), Presence::Present);
-        assert_eq!(d.observe(1.0, &frame_with_block(40)), Presence::Present);
-        // Stands still: held for 3 s after the last motion, then absent.
-        assert_eq!(d.observe(3.5, &frame_with_block(40)), Presence::Present);
-        assert_eq!(d.observe(4.5, &frame_with_block(40)), Presence::Absent);
-        let spans = d.finish(5.0);
-        let states: Vec<_> = spans.iter().map(|s| s.state).collect();
-        assert_eq!(states, [Presence::Present, Presence::Absent]);
-        assert_eq!(spans[0].start_s, 0.0);
-        assert_eq!(spans[1].start_s, 4.5);
-        assert_eq!(spans[1].end_s, 5.0);
-    }
-
-    #[test]
-    fn motion_outside_the_region_is_ignored() {
-        let config = PresenceConfig {
-            region: Region {
-                x: 0.75,
-                y: 0.0,
-                w: 0.25,
-                h: 1.0,
-            },
-            hold: Duration::from_secs(1),
-            ..PresenceConfig::default()
-        };
-        let mut d = PresenceDetector::new(config);
-        d.observe(0.0, &frame_with_block(10));
-        assert_eq!(d.observe(1.5, &frame_with_block(40)), Presence::Absent);
-        assert_eq!(d.observe(2.0, &frame_with_block(130)), Presence::Present);
-    }
-
-    #[test]
-    fn a_parked_vehicle_differs_from_the_empty_bay() {
-        let mut d = PresenceDetector::new(PresenceConfig {
-            hold: Duration::from_secs(1),
-            ..PresenceConfig::default()
-        });
-        d.set_empty_bay(&still(40));
-        d.observe(0.0, &still(40));
-        assert_eq!(d.observe(1.5, &still(40)), Presence::Absent);
-        for t in 2..10 {
+        assert_eq!(d.observe(0.0, &bay(false, 1.0)), Some(Presence::Present));
+        assert_eq!(d.observe(2.0, &bay(false, 1.0)), Some(Presence::Present));
+        assert_eq!(d.observe(3.5, &bay(false, 1.0)), Some(Presence::Absent));
+        // One frame is not enough; two in a row are.
+        assert_eq!(d.observe(4.0, &bay(true, 1.0)), Some(Presence::Absent));
+        assert_eq!(d.observe(4.5, &bay(true, 1.0)), Some(Presence::Present));
+        for t in 5..60 {
             assert_eq!(
-                d.observe(f64::from(t), &frame_with_block(70)),
-                Presence::Present
+                d.observe(f64::from(t), &bay(true, 1.0)),
+                Some(Presence::Present)
             );
         }
+        let share = d.last_assessment().unwrap().share;
+        assert!((0.2..0.35).contains(&share), "{share}");
+        assert_eq!(d.observe(61.0, &bay(false, 1.3)), Some(Presence::Present));
+        assert_eq!(d.observe(64.5, &bay(false, 0.7)), Some(Presence::Absent));
+        let states: Vec<_> = d.finish(65.0).iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            [
+                Presence::Present,
+                Presence::Absent,
+                Presence::Present,
+                Presence::Absent
+            ]
+        );
     }
 
     #[test]
     fn an_interruption_leaves_a_hole_in_the_timeline() {
-        let mut d = PresenceDetector::new(PresenceConfig::default());
-        d.observe(0.0, &still(40));
-        d.observe(1.0, &still(40));
+        let mut d = calibrated(10);
+        d.observe(0.0, &bay(true, 1.0));
+        d.observe(1.0, &bay(true, 1.0));
         d.interrupt(2.0);
         assert_eq!(d.state(), None);
-        d.observe(6.0, &still(40));
+        d.observe(6.0, &bay(true, 1.0));
         let spans = d.finish(7.0);
         assert_eq!(spans.len(), 2);
         assert_eq!((spans[0].start_s, spans[0].end_s), (0.0, 2.0));
         assert_eq!((spans[1].start_s, spans[1].end_s), (6.0, 7.0));
+    }
+
+    #[test]
+    fn frames_of_another_shape_are_not_judged() {
+        let mut d = calibrated(10);
+        assert_eq!(d.observe(0.0, &bay(true, 1.0)), Some(Presence::Present));
+        let square = GrayFrame {
+            width: 90,
+            height: 90,
+            luma: vec![100; 90 * 90],
+        };
+        assert_eq!(d.observe(1.0, &square), None);
+        assert_eq!(d.state(), None);
+    }
+
+    #[test]
+    fn references_round_trip_through_png_with_their_digest() {
+        let (reference, png) = BayReference::from_frame(bay(false, 1.0)).unwrap();
+        let back = BayReference::from_png(&png).unwrap();
+        assert_eq!(back, reference);
+        assert_eq!(back.sha256.len(), 64);
+    }
+
+    #[test]
+    fn a_median_still_leaves_out_what_crossed_one_frame() {
+        let a = bay(false, 1.0);
+        let still = GrayFrame::median_of(&[a.clone(), bay(true, 1.0), a.clone()]).unwrap();
+        assert_eq!(still, a);
+        assert!(GrayFrame::median_of(&[]).is_none());
+    }
+
+    #[test]
+    fn regions_a_technician_sets_are_checked() {
+        assert!(Region::FULL.validate().is_ok());
+        let r = |x, y, w, h| Region { x, y, w, h };
+        assert!(r(0.1, 0.2, 0.8, 0.7).validate().is_ok());
+        assert!(r(0.5, 0.0, 0.6, 1.0).validate().is_err());
+        assert!(r(0.0, 0.0, 0.05, 1.0).validate().is_err());
+        assert!(r(-0.1, 0.0, 0.5, 0.5).validate().is_err());
+        assert!(r(f32::NAN, 0.0, 0.5, 0.5).validate().is_err());
     }
 
     #[test]

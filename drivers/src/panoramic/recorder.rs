@@ -149,7 +149,8 @@ pub struct LiveStatus {
     pub format: Option<StreamFormat>,
     /// Latest preview frame (≈2 fps).
     pub preview: Option<PreviewFrame>,
-    /// Current presence state.
+    /// Current presence state; `None` before the first frame, after a loss, and always
+    /// when presence is not calibrated (see [`super::presence`]).
     pub presence: Option<Presence>,
     /// Segments finished so far.
     pub segments: usize,
@@ -272,6 +273,7 @@ impl Supervisor {
                 });
             }
         }
+        manifest.presence_basis = config.presence.basis();
         Supervisor {
             manifest,
             presence: PresenceDetector::new(config.presence.clone()),
@@ -676,12 +678,13 @@ impl Supervisor {
             let t = self.secs(frame.at);
             let before = self.presence.state();
             let gray = GrayFrame::from_rgb(frame.width, frame.height, &frame.rgb);
+            // `None`: not calibrated (or the reference does not fit): nothing is claimed.
             let state = self.presence.observe(t, &gray);
-            if before != Some(state) {
+            if let Some(state) = state.filter(|s| before != Some(*s)) {
                 self.emit(RecorderEvent::PresenceChanged { state, at_s: t });
             }
             self.set_live(|l| {
-                l.presence = Some(state);
+                l.presence = state;
                 l.preview = Some(frame);
             });
         }
