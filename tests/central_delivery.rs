@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use common::Central;
 use serde_json::json;
+use vistoria_core::capture::Source;
 use vistoria_core::central_client::{CentralClient, ClientError, Endpoint};
 use vistoria_core::clock::{CentralClock, CentralStamp, ManualMonotonic};
 use vistoria_core::config::Station;
 use vistoria_core::domain::{
-    Inspection, InspectionId, PhotoKind, Plate, Renavam, StateKind, VehicleIdentity, Verdict,
+    Inspection, InspectionId, PhotoKind, Plate, Renavam, Site, StateKind, VehicleIdentity, Verdict,
 };
 use vistoria_core::film::FilmState;
 use vistoria_core::laudo::{BiometricCheck, InspectorInfo, LaudoInputs, StationInfo, stored};
@@ -121,6 +122,8 @@ impl Kiosk {
             None,
             identity,
             &answer,
+            // This kiosk has no panoramic camera: no film (§4), no §7 a photo.
+            Site::WithoutPanoramicCamera,
             self.clock.now().unwrap(),
             "op",
         )
@@ -141,7 +144,7 @@ impl Kiosk {
             |i, at| i.start_capture(at),
         )
         .unwrap();
-        for (k, kind) in inspection.data().class.required_photos().iter().enumerate() {
+        for (k, kind) in inspection.required_photos().iter().enumerate() {
             let jpeg = format!("foto {k} de {}", inspection.id()).into_bytes();
             let record = workflow::store_photo(
                 &mut self.store,
@@ -150,6 +153,8 @@ impl Kiosk {
                     kind: *kind,
                     retake_reason: None,
                     film: &FilmState::NoPanoramicCamera,
+                    source: Source::StillCamera,
+                    reason: None,
                 },
                 &jpeg,
                 self.clock.now().unwrap(),
@@ -432,7 +437,7 @@ fn tampered_media_is_refused_naming_the_file_and_kept() {
     // (the photos, the laudo and its signature)
     assert_eq!(
         kiosk.store.media_of(inspection.id()).unwrap().len(),
-        inspection.data().class.required_photos().len() + 2
+        inspection.required_photos().len() + 2
     );
     assert_eq!(
         kiosk
@@ -598,7 +603,7 @@ fn backlog(kiosk: &mut Kiosk, count: usize) {
             |i, at| i.start_capture(at),
         )
         .unwrap();
-        let kind = inspection.data().class.required_photos()[0];
+        let kind = inspection.required_photos()[0];
         let jpeg = format!("foto de {}", inspection.id()).into_bytes();
         workflow::store_photo(
             &mut kiosk.store,
@@ -607,6 +612,8 @@ fn backlog(kiosk: &mut Kiosk, count: usize) {
                 kind,
                 retake_reason: None,
                 film: &FilmState::NoPanoramicCamera,
+                source: Source::StillCamera,
+                reason: None,
             },
             &jpeg,
             now,

@@ -491,3 +491,60 @@ fn the_openapi_document_describes_exactly_the_routes_the_server_has() {
         );
     }
 }
+
+/// §8 (issue 19): the station names the device that took each photo and an additional photo's
+/// reason in its manifest; the central keeps them and shows them with the file, and refuses a
+/// name no station could have stored (422, permanent).
+#[test]
+fn each_photo_is_shown_with_the_device_that_took_it() {
+    let server = Server::start();
+    let auditor = add_user(&server, "detran", "auditor.device");
+    let vehicle = registry().remove(0);
+    let query = server.query_vehicle(&vehicle);
+    let engine = bytes(4_000, 5);
+    let extra = bytes(3_000, 6);
+    let mut m = manifest(
+        &query,
+        "ECV-01",
+        &[("engine_number.jpg", &engine), ("additional.jpg", &extra)],
+    );
+    m.metadata.insert(
+        "media".to_owned(),
+        serde_json::json!([
+            {"name": "engine_number.jpg", "kind": "engine_number", "device": "Boroscópio (simulado)"},
+            {"name": "additional.jpg", "kind": "additional", "device": "Câmera fotográfica",
+             "reason": "numeração legível apenas com o motor desmontado"},
+        ]),
+    );
+    let mut bad = m.clone();
+    bad.metadata.get_mut("media").unwrap()[0]["device"] = Value::from("Boroscópio\u{7}");
+    let (status, body) = error_code(server.post_json("/packages", &common::to_value(&bad)));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "inconsistent_package", "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("metadata.media[0].device"),
+        "{body}"
+    );
+    let files = vec![
+        ("engine_number.jpg".to_owned(), engine),
+        ("additional.jpg".to_owned(), extra),
+    ];
+    let response = server.deliver(&m, &files);
+    assert_eq!(response.status(), 200, "{:?}", response.text());
+    let id = m.inspection_id.as_uuid();
+    let detail = json_as(
+        &server,
+        &auditor,
+        &format!("/detran/inspections/ECV-01/{id}"),
+    );
+    let shown = detail["files"].as_array().unwrap();
+    assert_eq!(shown[0]["device"], "Boroscópio (simulado)");
+    assert_eq!(shown[0]["reason"], Value::Null);
+    assert_eq!(
+        shown[1]["reason"],
+        "numeração legível apenas com o motor desmontado"
+    );
+}

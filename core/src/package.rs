@@ -102,6 +102,14 @@ pub fn build_manifest(
                     if let Some(reason) = reasons.get(&m.id) {
                         entry["retake_reason"] = json!(reason);
                     }
+                    // The device that took a photo and an additional photo's reason (§8):
+                    // absent for files no device took and from older stores.
+                    if let Some(device) = &m.device {
+                        entry["device"] = json!(device);
+                    }
+                    if let Some(reason) = &m.reason {
+                        entry["reason"] = json!(reason);
+                    }
                     entry
                 })
                 .collect::<Vec<_>>()
@@ -210,6 +218,69 @@ mod tests {
             simulated.metadata["simulated_devices"],
             json!(["camera", "fingerprint"])
         );
+    }
+
+    /// §8: a photo's device and an additional photo's reason travel in the manifest's media
+    /// entries; a file no device took has neither.
+    #[test]
+    fn the_device_and_reason_of_a_photo_are_in_the_manifest() {
+        use crate::store::{NewMedia, PhotoMeta};
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path()).unwrap();
+        let mut inspection = sample_inspection(2);
+        let start = sample_time(2) + chrono::Duration::minutes(3);
+        inspection.start_capture(start).unwrap();
+        let opened = AuditEvent::new(None, "op", crate::store::AuditAction::InspectionOpened);
+        store.save_inspection(&inspection, opened).unwrap();
+        let at = crate::clock::CentralStamp {
+            at: start,
+            sync_age_ms: 0,
+        };
+        let media = |kind, extension| NewMedia {
+            inspection_id: inspection.id(),
+            kind,
+            extension,
+            captured_at: at,
+            bytes: b"bytes",
+        };
+        let meta = PhotoMeta {
+            reason: Some("numeração legível apenas com o motor desmontado"),
+            source: Some("still_camera"),
+            device: Some("Câmera fotográfica (simulada)"),
+            ..PhotoMeta::default()
+        };
+        store
+            .store_photo_with(media("additional", "jpg"), "vistoriador", meta)
+            .unwrap();
+        store
+            .store_media(media("video_segment", "mp4"), "sistema")
+            .unwrap();
+        // Control characters never reach the store (nor the central).
+        let bad = PhotoMeta {
+            device: Some("câmera\u{7}"),
+            ..PhotoMeta::default()
+        };
+        assert!(
+            store
+                .store_photo_with(media("front", "jpg"), "vistoriador", bad)
+                .is_err()
+        );
+        inspection
+            .interrupt(
+                crate::domain::InterruptionCause::CustomerGaveUp,
+                "desistiu",
+                start + chrono::Duration::minutes(1),
+            )
+            .unwrap();
+        let manifest = build_manifest(&store, &station(), &inspection).unwrap();
+        let entries = manifest.metadata["media"].as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0]["device"], "Câmera fotográfica (simulada)");
+        assert_eq!(
+            entries[0]["reason"],
+            "numeração legível apenas com o motor desmontado"
+        );
+        assert!(entries[1].get("device").is_none() && entries[1].get("reason").is_none());
     }
 
     /// Issue 21: each queued package carries the audit rows since the previous one, through its

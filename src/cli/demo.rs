@@ -68,11 +68,13 @@ fn window(root: &Path, args: &DemoArgs, started: Instant) -> anyhow::Result<Exit
     let kiosk_dir = root.join("kiosk");
     let _log =
         crate::logging::init(&kiosk_dir.join("logs")).context("iniciando o registro (log)")?;
-    // The bay's panoramic IP camera, simulated by a local RTSP server (720p, 10 fps, H.264).
+    // The bay's panoramic IP camera, simulated by a local RTSP server (H.264, 10 fps): in
+    // colour at §7's 1600×1024, so its still is also the panoramic photo of §7 a.
     let bay_camera = TestCamera::start(&CameraConfig {
-        width: 1280,
-        height: 720,
+        width: 1600,
+        height: 1024,
         fps: 10,
+        colour: true,
         ..CameraConfig::default()
     })
     .map_err(|e| tracing::error!(%e, "simulated panoramic camera not started"))

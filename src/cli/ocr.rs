@@ -492,6 +492,9 @@ pub fn bench_capture(data: &Path, iterations: u32) -> anyhow::Result<ExitCode> {
                 at,
                 actor: "bench",
                 retake_reason: None,
+                source: capture::Source::StillCamera,
+                device: "bench",
+                reason: None,
             },
         )?;
         totals.push(started.elapsed().as_secs_f64() * 1000.0);

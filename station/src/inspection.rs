@@ -4,10 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use vistoria_core::capture::Shot;
 use vistoria_core::domain::{
     Chassis, ChecklistItem, Condition, Inspection, InspectionId, InterruptionCause, PhotoKind,
-    Plate, Renavam, StateKind, VehicleData, VehicleIdentity, Verdict,
+    Plate, Renavam, Site, StateKind, VehicleData, VehicleIdentity, Verdict,
 };
 use vistoria_core::ocr::correction::{self, CorrectionForm};
 use vistoria_core::ocr::{PlateReader, PlateReading};
@@ -82,6 +81,10 @@ pub struct PhotoShot {
     pub ocr: Option<OcrCheck>,
     /// Milliseconds from shutter to stored.
     pub ms: u64,
+    /// The device that took it (still camera, borescope, panoramic camera), when recorded.
+    pub device: Option<String>,
+    /// For an additional photo, the reason the Portaria names (§8), if any.
+    pub reason: Option<String>,
 }
 
 /// One inspection in the counter's list.
@@ -101,7 +104,7 @@ pub struct InspectionRow {
     pub queried_at: DateTime<Utc>,
     /// End of the window (§9).
     pub deadline: DateTime<Utc>,
-    /// Photos the class requires (§7).
+    /// Photos the class requires where it is made (§7; §7 a's panoramic at a fixed station).
     pub required: Vec<PhotoKind>,
     /// Checklist items that apply.
     pub checklist: Vec<(ChecklistItem, Option<Condition>, Option<String>)>,
@@ -119,7 +122,7 @@ impl InspectionRow {
             state: i.state_kind(),
             queried_at: i.queried_at(),
             deadline: i.deadline(),
-            required: data.class.required_photos(),
+            required: i.required_photos(),
             checklist: i
                 .checklist()
                 .applicable()
@@ -181,6 +184,7 @@ impl Station {
         renavam: &str,
         chassis: &str,
     ) -> Result<InspectionRow, Failure> {
+        self.require(session, crate::roles::COUNTER)?;
         let (mut query, plate, renavam, chassis) = counter_query(plate, renavam, chassis)?;
         // The id is drawn before asking: the central allocates the laudo number to it with the
         // answer (§10). Another tap at the counter is another inspection, with its own number.
@@ -198,12 +202,20 @@ impl Station {
         });
         let identity = VehicleIdentity::new(plate, renavam, chassis).map_err(Failure::from)?;
         let now = self.now()?;
+        // §7 a: a station with the panoramic camera is a fixed station; what it opens is
+        // filmed (§4) and has the panoramic photo.
+        let site = if self.0.panoramic.is_some() {
+            Site::FixedStation
+        } else {
+            Site::WithoutPanoramicCamera
+        };
         let mut core = self.core();
         let inspection = workflow::open(
             &mut core.store,
             Some(id),
             identity,
             &answer,
+            site,
             now,
             &session.login,
         )
@@ -310,8 +322,19 @@ impl Station {
         Ok(InspectionRow::of(&inspection))
     }
 
-    /// The inspector takes the vehicle: photographs may start.
+    /// The inspector takes the vehicle: photographs may start. At a fixed station the
+    /// panoramic photo is taken now (§7 a; [`Station::begin_capture`] says how that went).
     pub fn start_capture(
+        &self,
+        session: &Session,
+        id: InspectionId,
+    ) -> Result<InspectionRow, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
+        self.begin_capture(session, id).map(|started| started.row)
+    }
+
+    /// The state change of [`Station::start_capture`] alone.
+    pub(crate) fn enter_capture(
         &self,
         session: &Session,
         id: InspectionId,
@@ -360,6 +383,8 @@ impl Station {
                 reuse_warning: None,
                 ocr,
                 ms: 0,
+                device: taken.media.device.clone(),
+                reason: taken.media.reason.clone(),
             });
         }
         Ok(shots)
@@ -380,110 +405,6 @@ impl Station {
         Ok(Thumbnail::of(&image, 480))
     }
 
-    /// Photographs `kind` for the inspection: checks, tarja, hashes, storage (§7, §8); for the
-    /// rear photo, reads the plate (§6). A retake keeps the earlier photo and logs the reason.
-    pub fn capture_photo(
-        &self,
-        session: &Session,
-        id: InspectionId,
-        kind: PhotoKind,
-        retake_reason: Option<&str>,
-    ) -> Result<PhotoShot, Failure> {
-        let started = std::time::Instant::now();
-        let inspection = self.load(id)?;
-        // The rules (capturing, §4 film, a reason for a retake) are core's; checked before the
-        // shutter so a refused photo costs nothing, and again where it is stored.
-        let film = self.film_state(id);
-        workflow::photos::check(
-            &self.core().store,
-            &inspection,
-            workflow::photos::Request {
-                kind,
-                retake_reason,
-                film: &film,
-            },
-        )
-        .map_err(Failure::from)?;
-        if let Some(demo) = &self.0.demo {
-            lock(demo).point_camera(Some(inspection.vehicle().plate().clone()), Some(kind));
-        }
-        let frame = lock(&self.0.camera)
-            .capture()
-            .map_err(|e| Failure::device(format!("{e}. Verifique a câmera ou chame o técnico.")))?;
-        let image = image::RgbImage::from_raw(frame.width, frame.height, frame.rgb)
-            .ok_or_else(|| Failure::device("quadro da câmera com tamanho inconsistente"))?;
-        let now = self.now()?;
-        let info = self.capture_info();
-        let mut core = self.core();
-        let core = &mut *core;
-        let evidence = workflow::photos::take(
-            &mut core.store,
-            &mut core.reuse,
-            &info,
-            &Self::quality_limits(),
-            image.clone(),
-            Shot {
-                inspection: id,
-                kind,
-                at: now,
-                actor: &session.login,
-                retake_reason,
-            },
-            &film,
-        )
-        .map_err(Failure::from)?;
-        let stored = core
-            .store
-            .read_media(&evidence.record)
-            .map_err(Failure::from)?;
-        let shown = image::load_from_memory(&stored)
-            .map_err(|e| Failure::internal(format!("foto gravada ilegível: {e}")))?
-            .to_rgb8();
-        let ocr = if kind == PhotoKind::RearWithPlate {
-            // §6: the reading is stored with the photo; the gate is core's, from the store.
-            let reading = read_plate(&mut core.ocr, &image);
-            let (read, confidence, error) = match reading {
-                Ok(r) => (r.plate, r.confidence, None),
-                Err(e) => (None, 0.0, Some(e.to_string())),
-            };
-            let stored = correction::record_reading(
-                &mut core.store,
-                &inspection,
-                &evidence.record,
-                read.as_ref(),
-                confidence,
-                error,
-                now,
-                &session.login,
-            )
-            .map_err(Failure::from)?;
-            Some(OcrCheck {
-                needs_correction: stored.needs_correction(),
-                read: stored.read,
-                confidence: stored.confidence,
-                error: stored.error,
-            })
-        } else {
-            None
-        };
-        Ok(PhotoShot {
-            media_id: evidence.record.id.clone(),
-            kind,
-            md5: evidence.record.digests.md5.clone(),
-            sha256: evidence.record.digests.sha256.clone(),
-            thumbnail: Thumbnail::of(&shown, 640),
-            reuse_warning: evidence.reuse.map(|m| {
-                format!(
-                    "Foto quase idêntica a uma da vistoria {} ({}): confira se não é reaproveitada",
-                    m.earlier.inspection_id,
-                    m.earlier.at.format("%d/%m/%Y")
-                )
-            }),
-            ocr,
-            ms: started.elapsed().as_millis() as u64,
-        })
-    }
-
     /// The §6 correction of rear photo `media_id`: typed plate and RENAVAM plus a reason, by the
     /// logged-in user; core keeps the photo and takes the original reading from the store.
     pub fn correct_plate(
@@ -495,6 +416,7 @@ impl Station {
         renavam: &str,
         reason: &str,
     ) -> Result<(), Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let inspection = self.load(id)?;
         let now = self.now()?;
         let mut core = self.core();
@@ -523,6 +445,7 @@ impl Station {
         condition: Condition,
         note: Option<String>,
     ) -> Result<InspectionRow, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         self.apply(
             id,
@@ -536,6 +459,7 @@ impl Station {
     /// Concludes with the checklist's verdict; core refuses it while a required photo is
     /// missing (§7) or the §6 correction is pending.
     pub fn conclude(&self, session: &Session, id: InspectionId) -> Result<InspectionRow, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let now = self.now()?;
         let mut core = self.core();
         let mut inspection = core.inspection(id)?;
@@ -552,6 +476,7 @@ impl Station {
         cause: InterruptionCause,
         note: &str,
     ) -> Result<InspectionRow, Failure> {
+        self.require(session, crate::roles::INTERRUPTING)?;
         let note = note.to_owned();
         self.apply(
             id,
@@ -595,7 +520,7 @@ pub fn verdict_label(row: &InspectionRow) -> Option<String> {
 }
 
 /// Reads the plate, starting Tesseract the first time (it takes a moment; later reads reuse it).
-fn read_plate(
+pub(crate) fn read_plate(
     ocr: &mut Option<PlateReader<vistoria_core::ocr::TesseractEngine>>,
     image: &image::RgbImage,
 ) -> Result<PlateReading, Failure> {

@@ -128,6 +128,37 @@ pub fn check_manifest(
     Ok(())
 }
 
+/// §8: what the station says of each photo in `metadata.media` — the device that took it and
+/// an additional photo's reason (stations from issue 19 on) — is short text a person reads:
+/// 1–120 characters, no control characters, as the station's store keeps it. Entries without
+/// them (older stations, files no device took) are accepted as they are.
+pub fn check_media_notes(manifest: &PackageManifest) -> Result<(), ApiError> {
+    let Some(entries) = manifest
+        .metadata
+        .get("media")
+        .and_then(serde_json::Value::as_array)
+    else {
+        return Ok(());
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        for key in ["device", "reason"] {
+            let Some(value) = entry.get(key) else {
+                continue;
+            };
+            if !value.as_str().is_some_and(vistoria_core::store::valid_note) {
+                return Err(refused(
+                    &format!("metadata.media[{i}].{key}"),
+                    format!(
+                        "metadata.media[{i}].{key} deve ser um texto de 1 a {} caracteres, sem caracteres de controle",
+                        vistoria_core::store::MAX_NOTE_CHARS
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The one laudo of the manifest, if any.
 pub fn laudo_file(manifest: &PackageManifest) -> Option<&str> {
     match files_of(manifest, MediaKind::Laudo).as_slice() {

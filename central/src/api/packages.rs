@@ -193,6 +193,7 @@ pub async fn create(
         .lookup(&manifest.plate)
         .map(|vehicle| vehicle.data.class);
     evidence::check_manifest(&manifest, &query, queried_class, Utc::now())?;
+    evidence::check_media_notes(&manifest)?;
     {
         let meta = Arc::clone(&state.meta);
         let key = key.clone();

@@ -41,6 +41,17 @@ pub fn draw_text(
     }
 }
 
+/// [`draw_text`] in the bundled bold face at `size` pixels (for callers without `ab_glyph`:
+/// the simulators' drawings).
+pub fn draw_bold(img: &mut RgbImage, size: f32, x: f32, y: f32, text: &str, colour: Rgb<u8>) {
+    draw_text(img, &bold(), PxScale::from(size), x, y, text, colour);
+}
+
+/// [`text_width`] in the bundled bold face at `size` pixels.
+pub fn bold_width(size: f32, text: &str) -> f32 {
+    text_width(&bold(), PxScale::from(size), text)
+}
+
 /// Paints a positioned glyph outline, blending `colour` by coverage; pixels outside the
 /// image are skipped.
 pub fn paint(img: &mut RgbImage, outline: &OutlinedGlyph, colour: Rgb<u8>) {

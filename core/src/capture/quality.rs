@@ -1,12 +1,18 @@
-//! Frame checks before a photo becomes evidence: resolution and colour (§7), sharpness by the
-//! variance of the Laplacian, and exposure.
+//! Frame checks before a photo becomes evidence: resolution and colour (§7; §18 for the
+//! borescope), sharpness by the variance of the Laplacian, and exposure.
 
 use image::RgbImage;
+
+use super::Source;
 
 /// Smallest evidence photo (§7).
 pub const MIN_WIDTH: u32 = 1600;
 /// Smallest evidence photo (§7).
 pub const MIN_HEIGHT: u32 = 1024;
+/// Smallest borescope photo (§18).
+pub const BORESCOPE_MIN_WIDTH: u32 = 800;
+/// Smallest borescope photo (§18).
+pub const BORESCOPE_MIN_HEIGHT: u32 = 600;
 
 /// Thresholds of the quality checks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,15 +41,21 @@ impl Default for QualityLimits {
 /// Why a frame cannot be evidence; `Display` is the retake message for the inspector.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QualityError {
-    /// Smaller than 1600×1024.
+    /// Smaller than its device's minimum (1600×1024, 800×600 for the borescope).
     #[error(
-        "resolução {width}×{height} abaixo do mínimo 1600×1024: verifique a câmera e repita a foto"
+        "resolução {width}×{height} abaixo do mínimo {min_width}×{min_height}: verifique {device} e repita a foto"
     )]
     Resolution {
         /// Frame width.
         width: u32,
         /// Frame height.
         height: u32,
+        /// Smallest width accepted from the device.
+        min_width: u32,
+        /// Smallest height accepted from the device.
+        min_height: u32,
+        /// The device, as the message names it ("a câmera", "o boroscópio").
+        device: &'static str,
     },
     /// No colour information.
     #[error("a foto não é colorida: verifique a câmera e repita a foto")]
@@ -75,9 +87,21 @@ pub struct Quality {
 
 /// §7: at least 1600×1024 and in colour.
 pub fn check_format(frame: &RgbImage) -> Result<(), QualityError> {
+    check_format_for(frame, Source::StillCamera)
+}
+
+/// At least the minimum of the device it comes from ([`Source::min_size`]) and in colour.
+pub fn check_format_for(frame: &RgbImage, source: Source) -> Result<(), QualityError> {
     let (width, height) = frame.dimensions();
-    if width < MIN_WIDTH || height < MIN_HEIGHT {
-        return Err(QualityError::Resolution { width, height });
+    let (min_width, min_height) = source.min_size();
+    if width < min_width || height < min_height {
+        return Err(QualityError::Resolution {
+            width,
+            height,
+            min_width,
+            min_height,
+            device: source.label_pt(),
+        });
     }
     // A colour sensor shows some chroma somewhere; a monochrome frame has none at all.
     let chroma = frame
@@ -135,17 +159,23 @@ pub fn measure(frame: &RgbImage) -> Quality {
 
 /// Blur and exposure checks with a retake message.
 pub fn check_quality(frame: &RgbImage, limits: &QualityLimits) -> Result<Quality, QualityError> {
+    let q = check_exposure(frame, limits)?;
+    if q.sharpness < limits.min_sharpness {
+        return Err(QualityError::Blurred {
+            sharpness: q.sharpness,
+        });
+    }
+    Ok(q)
+}
+
+/// The exposure checks alone (a fixed camera's photo: [`Source::checks_sharpness`]).
+pub fn check_exposure(frame: &RgbImage, limits: &QualityLimits) -> Result<Quality, QualityError> {
     let q = measure(frame);
     if q.brightness < limits.min_brightness {
         return Err(QualityError::TooDark);
     }
     if q.brightness > limits.max_brightness || q.clipped > limits.max_clipped {
         return Err(QualityError::TooBright);
-    }
-    if q.sharpness < limits.min_sharpness {
-        return Err(QualityError::Blurred {
-            sharpness: q.sharpness,
-        });
     }
     Ok(q)
 }
@@ -169,8 +199,22 @@ mod tests {
             check_format(&small),
             Err(QualityError::Resolution {
                 width: 1280,
-                height: 720
+                height: 720,
+                min_width: 1600,
+                min_height: 1024,
+                device: "a câmera",
             })
+        );
+        // §18: the borescope's frames need only 800×600; smaller ones are refused, saying so.
+        let scope = RgbImage::from_pixel(800, 600, Rgb([10, 200, 30]));
+        assert!(check_format_for(&scope, Source::Borescope).is_ok());
+        assert!(check_format_for(&scope, Source::StillCamera).is_err());
+        let tiny = RgbImage::from_pixel(640, 480, Rgb([10, 200, 30]));
+        assert_eq!(
+            check_format_for(&tiny, Source::Borescope)
+                .unwrap_err()
+                .to_string(),
+            "resolução 640×480 abaixo do mínimo 800×600: verifique o boroscópio e repita a foto"
         );
         let mut grey = scene();
         for p in grey.pixels_mut() {

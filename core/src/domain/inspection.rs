@@ -33,6 +33,7 @@ use super::checklist::{Checklist, ChecklistItem, Condition};
 use super::identity::{InspectionId, VehicleData, VehicleIdentity};
 use super::outcome::{Interruption, InterruptionCause, Outcome, Receipt, SignatureInfo, Verdict};
 use super::state::{Event, State, StateKind, Transition, TransitionError};
+use super::vehicle::{PhotoKind, Site};
 
 /// Time allowed from the vehicle query to the end of the inspection (2b, §9).
 pub const COMPLETION_WINDOW: TimeDelta = TimeDelta::hours(4);
@@ -58,6 +59,9 @@ pub struct Inspection {
     checklist: Checklist,
     state: State,
     history: Vec<Transition>,
+    /// Where it is made (§7 a); absent from inspections stored before it was recorded.
+    #[serde(skip_serializing_if = "Site::is_default")]
+    site: Site,
 }
 
 /// The stored form, validated into an [`Inspection`] on deserialize.
@@ -72,6 +76,8 @@ struct InspectionRepr {
     checklist: Checklist,
     state: State,
     history: Vec<Transition>,
+    #[serde(default)]
+    site: Site,
 }
 
 impl TryFrom<InspectionRepr> for Inspection {
@@ -88,6 +94,7 @@ impl TryFrom<InspectionRepr> for Inspection {
             checklist: r.checklist,
             state: r.state,
             history: r.history,
+            site: r.site,
         };
         inspection.validate()?;
         Ok(inspection)
@@ -124,7 +131,25 @@ impl Inspection {
             deadline: queried_at + COMPLETION_WINDOW,
             state: State::Opened,
             history: Vec::new(),
+            site: Site::default(),
         }
+    }
+
+    /// The same inspection, made at `site` (decided at its opening: the station films it or
+    /// not).
+    pub fn at_site(mut self, site: Site) -> Inspection {
+        self.site = site;
+        self
+    }
+
+    /// Where it is made (§7 a).
+    pub fn site(&self) -> Site {
+        self.site
+    }
+
+    /// The photos its class requires where it is made (§7), in §7 order.
+    pub fn required_photos(&self) -> Vec<PhotoKind> {
+        self.data.class.required_photos(self.site)
     }
 
     /// Its id.

@@ -30,4 +30,4 @@ pub use outcome::{Interruption, InterruptionCause, Outcome, Receipt, SignatureIn
 pub use plate::{CharClass, Plate, PlateError, PlateFormat};
 pub use renavam::{Renavam, RenavamError};
 pub use state::{Event, State, StateKind, Transition, TransitionError};
-pub use vehicle::{FilmingTime, PhotoKind, UnknownCode, VehicleClass};
+pub use vehicle::{AdditionalReason, FilmingTime, PhotoKind, Site, UnknownCode, VehicleClass};

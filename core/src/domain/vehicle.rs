@@ -1,5 +1,6 @@
-//! Vehicle classes (2h), the photos of §7 a–k and what each class requires of them, and the
-//! filming time of 2t / §7 k.
+//! Vehicle classes (2h), the photos of §7 a–k and what each class requires of them where the
+//! inspection is made (§7 a: the panoramic only at a fixed station), and the filming time of
+//! 2t / §7 k.
 
 use std::fmt;
 use std::str::FromStr;
@@ -143,10 +144,10 @@ impl VehicleClass {
         )
     }
 
-    /// The photos the inspector must take for this class, in §7 order.
+    /// The photos this class requires at `site`, in §7 order.
     ///
-    /// - §7 a (panoramic) is never listed: the fixed station's panoramic camera takes it
-    ///   automatically, not the inspector.
+    /// - §7 a (panoramic) at a fixed station, taken automatically by its panoramic camera when
+    ///   capture starts; "somente para vistoria fixa", so never without that camera.
     /// - Every class: rear with plate (b), rear seal (c), front (d, every vehicle has a front,
     ///   even if only a drawbar or kingpin), chassis number (f), CRLV (i) and the driver's CNH
     ///   (j; for a towed vehicle, whoever drives the towing vehicle).
@@ -158,11 +159,12 @@ impl VehicleClass {
     ///   car/truck/bus thing; motorcycles, mopeds and towed vehicles are identified by the
     ///   chassis engraving alone. (Assumption to confirm with the DETRAN for towed vehicles.)
     /// - Additional photos (§7 k, 2g) are always optional, so never listed.
-    pub fn required_photos(self) -> Vec<PhotoKind> {
+    pub fn required_photos(self, site: Site) -> Vec<PhotoKind> {
         PhotoKind::ALL
             .into_iter()
             .filter(|&kind| match kind {
-                PhotoKind::Panoramic | PhotoKind::Additional => false,
+                PhotoKind::Panoramic => site == Site::FixedStation,
+                PhotoKind::Additional => false,
                 PhotoKind::RearWithPlate
                 | PhotoKind::RearSeal
                 | PhotoKind::Front
@@ -175,9 +177,9 @@ impl VehicleClass {
             .collect()
     }
 
-    /// The required photos not yet among `taken`, in §7 order.
-    pub fn missing_photos(self, taken: &[PhotoKind]) -> Vec<PhotoKind> {
-        self.required_photos()
+    /// The photos required at `site` not yet among `taken`, in §7 order.
+    pub fn missing_photos(self, site: Site, taken: &[PhotoKind]) -> Vec<PhotoKind> {
+        self.required_photos(site)
             .into_iter()
             .filter(|kind| !taken.contains(kind))
             .collect()
@@ -216,6 +218,81 @@ impl FromStr for VehicleClass {
     /// Parses the stable [`VehicleClass::code`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse_code(&Self::ALL, Self::code, "classe de veículo", s)
+    }
+}
+
+/// Where an inspection is made, as §7 a tells them apart: the panoramic photo is taken
+/// "somente para vistoria fixa", by the fixed station's panoramic camera (§4, §17).
+///
+/// An inspection keeps the site it was opened at ([`crate::domain::Inspection::site`]).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Site {
+    /// A fixed station with its panoramic camera: filmed (§4) and photographed by it (§7 a).
+    FixedStation,
+    /// No panoramic camera: neither §4's film nor §7 a's photo can be made (a station
+    /// configured without the camera, as a test bench; inspections opened before the rule).
+    #[default]
+    WithoutPanoramicCamera,
+}
+
+impl Site {
+    /// Stable snake_case code, also the serde name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Site::FixedStation => "fixed_station",
+            Site::WithoutPanoramicCamera => "without_panoramic_camera",
+        }
+    }
+
+    /// Whether it is the default (inspections stored before sites were recorded).
+    pub fn is_default(&self) -> bool {
+        *self == Site::default()
+    }
+}
+
+/// Why an additional photo (§7 k) was taken, when the Portaria names the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdditionalReason {
+    /// §8: an inaccessible engine number, photographed after the engine was taken apart.
+    EngineDisassembled,
+}
+
+impl AdditionalReason {
+    /// Every reason.
+    pub const ALL: [AdditionalReason; 1] = [AdditionalReason::EngineDisassembled];
+
+    /// The reason as stored with the photo and shown to people.
+    pub fn label_pt(self) -> &'static str {
+        match self {
+            AdditionalReason::EngineDisassembled => {
+                "numeração legível apenas com o motor desmontado"
+            }
+        }
+    }
+
+    /// The short form burned into the tarja.
+    pub fn tarja_pt(self) -> &'static str {
+        match self {
+            AdditionalReason::EngineDisassembled => "motor desmontado",
+        }
+    }
+
+    /// Stable snake_case code, also the serde name.
+    pub fn code(self) -> &'static str {
+        match self {
+            AdditionalReason::EngineDisassembled => "engine_disassembled",
+        }
+    }
+
+    /// Whether it can be the reason of a photo of a `class` vehicle (an engine needs one).
+    pub fn applies_to(self, class: VehicleClass) -> bool {
+        match self {
+            AdditionalReason::EngineDisassembled => class.is_motorised(),
+        }
     }
 }
 
@@ -400,6 +477,7 @@ mod tests {
 
     #[test]
     fn required_photos_per_class() {
+        use Site::*;
         let car = vec![
             RearWithPlate,
             RearSeal,
@@ -419,7 +497,11 @@ mod tests {
             VehicleClass::Bus,
             VehicleClass::Minibus,
         ] {
-            assert_eq!(class.required_photos(), car, "{class:?}");
+            assert_eq!(
+                class.required_photos(WithoutPanoramicCamera),
+                car,
+                "{class:?}"
+            );
         }
         let two_wheeler = vec![
             RearWithPlate,
@@ -431,22 +513,55 @@ mod tests {
             Crlv,
             Cnh,
         ];
-        assert_eq!(VehicleClass::Motorcycle.required_photos(), two_wheeler);
-        assert_eq!(VehicleClass::Moped.required_photos(), two_wheeler);
+        assert_eq!(
+            VehicleClass::Motorcycle.required_photos(WithoutPanoramicCamera),
+            two_wheeler
+        );
+        assert_eq!(
+            VehicleClass::Moped.required_photos(WithoutPanoramicCamera),
+            two_wheeler
+        );
         let towed = vec![RearWithPlate, RearSeal, Front, ChassisNumber, Crlv, Cnh];
-        assert_eq!(VehicleClass::Trailer.required_photos(), towed);
-        assert_eq!(VehicleClass::SemiTrailer.required_photos(), towed);
+        assert_eq!(
+            VehicleClass::Trailer.required_photos(WithoutPanoramicCamera),
+            towed
+        );
+        assert_eq!(
+            VehicleClass::SemiTrailer.required_photos(WithoutPanoramicCamera),
+            towed
+        );
+        // §7 a: at a fixed station the panoramic comes first, for every class (10, 9 and 7).
+        let mut fixed_car = vec![Panoramic];
+        fixed_car.extend(&car);
+        assert_eq!(
+            VehicleClass::PassengerCar.required_photos(FixedStation),
+            fixed_car
+        );
+        assert_eq!(VehicleClass::Moped.required_photos(FixedStation).len(), 9);
+        assert_eq!(VehicleClass::Trailer.required_photos(FixedStation).len(), 7);
     }
 
     #[test]
-    fn every_class_has_the_common_photos_and_never_the_automatic_one() {
+    fn every_class_has_the_common_photos_and_the_panoramic_only_at_a_fixed_station() {
         for class in VehicleClass::ALL {
-            let photos = class.required_photos();
-            for kind in [RearWithPlate, RearSeal, ChassisNumber, Crlv, Cnh] {
-                assert!(photos.contains(&kind), "{class:?} lacks {kind:?}");
+            for site in [Site::FixedStation, Site::WithoutPanoramicCamera] {
+                let photos = class.required_photos(site);
+                for kind in [RearWithPlate, RearSeal, ChassisNumber, Crlv, Cnh] {
+                    assert!(photos.contains(&kind), "{class:?} lacks {kind:?}");
+                }
+                assert!(!photos.contains(&Additional));
+                assert_eq!(photos.contains(&Panoramic), site == Site::FixedStation);
+                assert_eq!(
+                    photos.first() == Some(&Panoramic),
+                    site == Site::FixedStation
+                );
             }
-            assert!(!photos.contains(&Panoramic) && !photos.contains(&Additional));
         }
+        assert_eq!(Site::default(), Site::WithoutPanoramicCamera);
+        assert_eq!(
+            serde_json::to_string(&Site::FixedStation).unwrap(),
+            format!("\"{}\"", Site::FixedStation.code())
+        );
     }
 
     #[test]
@@ -459,10 +574,34 @@ mod tests {
             ChassisNumber,
             Crlv,
         ];
-        assert_eq!(VehicleClass::Trailer.missing_photos(&taken), vec![Cnh]);
+        let site = Site::WithoutPanoramicCamera;
         assert_eq!(
-            VehicleClass::SemiTrailer.missing_photos(&[]),
-            VehicleClass::SemiTrailer.required_photos()
+            VehicleClass::Trailer.missing_photos(site, &taken),
+            vec![Cnh]
+        );
+        assert_eq!(
+            VehicleClass::Trailer.missing_photos(Site::FixedStation, &taken),
+            vec![Panoramic, Cnh]
+        );
+        assert_eq!(
+            VehicleClass::SemiTrailer.missing_photos(site, &[]),
+            VehicleClass::SemiTrailer.required_photos(site)
+        );
+    }
+
+    #[test]
+    fn the_disassembled_engine_reason_needs_an_engine() {
+        let reason = AdditionalReason::EngineDisassembled;
+        assert_eq!(
+            reason.label_pt(),
+            "numeração legível apenas com o motor desmontado"
+        );
+        assert!(reason.applies_to(VehicleClass::PassengerCar));
+        assert!(reason.applies_to(VehicleClass::Moped));
+        assert!(!reason.applies_to(VehicleClass::SemiTrailer));
+        assert_eq!(
+            serde_json::to_string(&reason).unwrap(),
+            format!("\"{}\"", reason.code())
         );
     }
 

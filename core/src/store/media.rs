@@ -27,6 +27,34 @@ pub struct MediaRecord {
     pub digests: Digests,
     /// Central time of the capture.
     pub captured_at: CentralStamp,
+    /// For a photo: the device that took it (its name), when recorded (§8).
+    pub device: Option<String>,
+    /// For an additional photo: why it was taken, when the Portaria names the case (§8).
+    pub reason: Option<String>,
+}
+
+/// What is kept with a photo besides its bytes ([`super::Store::store_photo_with`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhotoMeta<'a> {
+    /// Why a photo of its kind is taken again (the rule is the workflow's).
+    pub retake_reason: Option<&'a str>,
+    /// Why an additional photo is taken (§8: the engine number readable only after the engine
+    /// was taken apart).
+    pub reason: Option<&'a str>,
+    /// The device family's code (`still_camera`, `borescope`, `panoramic`), for the audit row.
+    pub source: Option<&'a str>,
+    /// The device's own name.
+    pub device: Option<&'a str>,
+}
+
+/// Longest device name or photo reason kept.
+pub const MAX_NOTE_CHARS: usize = 120;
+
+/// Checks a device name or a reason: 1–120 characters, no control characters (they go into
+/// the manifest the central validates the same way).
+pub fn valid_note(note: &str) -> bool {
+    let n = note.chars().count();
+    (1..=MAX_NOTE_CHARS).contains(&n) && !note.chars().any(char::is_control) && note.trim() == note
 }
 
 /// A file to be stored.
@@ -69,8 +97,8 @@ pub(super) fn validate(new: &NewMedia<'_>) -> Result<(), StoreError> {
 
 pub(super) fn insert(conn: &Connection, record: &MediaRecord) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO media (id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO media (id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms, device, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             record.id,
             record.inspection_id.to_string(),
@@ -81,6 +109,8 @@ pub(super) fn insert(conn: &Connection, record: &MediaRecord) -> Result<(), Stor
             record.digests.sha256,
             record.captured_at.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             record.captured_at.sync_age_ms as i64,
+            record.device,
+            record.reason,
         ],
     )?;
     Ok(())
@@ -116,7 +146,8 @@ pub(super) fn list(
     inspection: Option<InspectionId>,
 ) -> Result<Vec<MediaRecord>, StoreError> {
     let sql =
-        "SELECT id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms
+        "SELECT id, inspection_id, kind, file_name, size, md5, sha256, captured_at, sync_age_ms,
+                device, reason
                FROM media WHERE (?1 IS NULL OR inspection_id = ?1) AND purged_at IS NULL ORDER BY rowid";
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([inspection.map(|i| i.to_string())], |r| {
@@ -130,11 +161,16 @@ pub(super) fn list(
             r.get::<_, String>(6)?,
             r.get::<_, String>(7)?,
             r.get::<_, i64>(8)?,
+            (
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+            ),
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, inspection_id, kind, file_name, size, md5, sha256, at, age) = row?;
+        let (id, inspection_id, kind, file_name, size, md5, sha256, at, age, (device, reason)) =
+            row?;
         out.push(MediaRecord {
             id,
             inspection_id: inspection_id.parse().map_err(|_| {
@@ -153,6 +189,8 @@ pub(super) fn list(
                     .to_utc(),
                 sync_age_ms: age as u64,
             },
+            device,
+            reason,
         });
     }
     Ok(out)

@@ -109,6 +109,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE inspections ADD COLUMN laudo_number TEXT;
     "#,
+    // 7: the device that took each photo (still camera, borescope, panoramic camera; §8) and
+    // the reason of an additional photo the Portaria names (§8: the engine number readable
+    // only after the engine was taken apart). NULL for rows stored before, and for files no
+    // device took (film manifests, laudos).
+    r#"
+    ALTER TABLE media ADD COLUMN device TEXT;
+    ALTER TABLE media ADD COLUMN reason TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -415,9 +415,15 @@ fn a_version_5_database_is_migrated_without_loss() {
         store.save_inspection(&inspection, event(1)).unwrap();
         store.close().unwrap();
     }
-    // What version 5 had: inspections without the central's laudo number.
+    // What version 5 had: inspections without the central's laudo number, media without the
+    // device that took them or an additional photo's reason (version 7).
     raw(dir.path())
-        .execute_batch("ALTER TABLE inspections DROP COLUMN laudo_number; PRAGMA user_version = 5;")
+        .execute_batch(
+            "ALTER TABLE inspections DROP COLUMN laudo_number;
+             ALTER TABLE media DROP COLUMN device;
+             ALTER TABLE media DROP COLUMN reason;
+             PRAGMA user_version = 5;",
+        )
         .unwrap();
     let mut store = open(dir.path());
     assert_eq!(

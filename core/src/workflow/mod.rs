@@ -24,7 +24,8 @@ use crate::biometrics::CheckError;
 use crate::capture::CaptureError;
 use crate::clock::CentralStamp;
 use crate::domain::{
-    ChecklistItem, Inspection, InspectionId, PhotoKind, StateKind, TransitionError, VehicleIdentity,
+    ChecklistItem, Inspection, InspectionId, PhotoKind, Site, StateKind, TransitionError,
+    VehicleIdentity,
 };
 use crate::film::FilmDown;
 use crate::ocr::correction::{CorrectionError, PlateGate};
@@ -53,6 +54,15 @@ pub enum WorkflowError {
         photos::MIN_REASON_CHARS
     )]
     RetakeWithoutReason(PhotoKind),
+    /// The device cannot take that photo (§7 a, §8, §18; [`crate::capture::Source::may_take`]).
+    #[error("{}", wrong_device(*.0, *.1))]
+    WrongDevice(PhotoKind, crate::capture::Source),
+    /// A reason the Portaria names, given where it does not apply.
+    #[error(
+        "«{}» é motivo de foto adicional de um veículo com motor",
+        .0.label_pt()
+    )]
+    ReasonDoesNotApply(crate::domain::AdditionalReason),
     /// §7: photos the vehicle class requires are missing.
     #[error("faltam fotos exigidas para a classe do veículo (§7): {}", labels(.0))]
     MissingPhotos(Vec<PhotoKind>),
@@ -90,6 +100,25 @@ pub enum WorkflowError {
     },
 }
 
+fn wrong_device(kind: PhotoKind, source: crate::capture::Source) -> String {
+    use crate::capture::Source;
+    match (kind, source) {
+        (PhotoKind::Panoramic, Source::Panoramic) => {
+            "a panorâmica do veículo (§7 a) é só da vistoria fixa, tirada pela câmera panorâmica da estação".to_owned()
+        }
+        (PhotoKind::Panoramic, _) => {
+            "a panorâmica do veículo (§7 a) é tirada automaticamente pela câmera panorâmica da estação".to_owned()
+        }
+        (_, Source::Panoramic) => {
+            "a câmera panorâmica tira só a panorâmica do veículo (§7 a)".to_owned()
+        }
+        (kind, _) => format!(
+            "o boroscópio fotografa só a numeração do motor (§8, §18), não «{}»",
+            kind.label_pt()
+        ),
+    }
+}
+
 fn labels(kinds: &[PhotoKind]) -> String {
     kinds
         .iter()
@@ -108,7 +137,8 @@ fn items(items: &[ChecklistItem]) -> String {
 
 /// Opens an inspection from the central's answer to the vehicle query (§5); the 4 h window
 /// counts from the central's query time (2b, §9). The inspection's id is `id` (a resumed run
-/// reuses its own), else the one the query named and the answer echoes, else a new one. The
+/// reuses its own), else the one the query named and the answer echoes, else a new one. It is
+/// made at `site` (a station that films it with its panoramic camera, or not: §7 a). The
 /// laudo number the central allocated with the answer is kept with the inspection: the laudo
 /// is printed and signed with it ([`crate::laudo::stored::laudo_number`]).
 pub fn open(
@@ -116,6 +146,7 @@ pub fn open(
     id: Option<InspectionId>,
     identity: VehicleIdentity,
     answer: &VehicleQueryResponse,
+    site: Site,
     now: CentralStamp,
     actor: &str,
 ) -> Result<Inspection, WorkflowError> {
@@ -139,13 +170,15 @@ pub fn open(
         identity,
         answer.vehicle.data.clone(),
         answer.queried_at,
-    );
+    )
+    .at_site(site);
     let event = AuditEvent::new(Some(now), actor, AuditAction::InspectionOpened).detail(
         serde_json::json!({
             "plate": inspection.vehicle().plate(),
             "query_id": answer.query_id,
             "deadline": inspection.deadline(),
             "laudo_number": laudo_number,
+            "site": site.code(),
         }),
     );
     store.save_opened(&inspection, laudo_number, event)?;
@@ -194,8 +227,6 @@ pub fn check_conclusion(store: &Store, inspection: &Inspection) -> Result<(), Wo
         .map(|m| m.kind)
         .collect();
     let missing: Vec<PhotoKind> = inspection
-        .data()
-        .class
         .required_photos()
         .into_iter()
         .filter(|k| !taken.iter().any(|t| t == k.code()))

@@ -1,13 +1,15 @@
 //! The photo rules (§4, §7, §8): a photo is taken only while capturing and, at a station that
 //! films, while the film runs; a second photo of a kind is taken only with a reason, which is
 //! stored with it and audited (`media.retake`). Additional photos (§7 k) may be many and need
-//! none.
+//! none; one may carry the reason the Portaria names (§8: the engine number readable only after
+//! the engine was taken apart). Each device takes only its photos ([`Source::may_take`]): the
+//! panoramic camera §7 a's, at a fixed station; the borescope the engine number.
 
 use image::RgbImage;
 
 use super::WorkflowError;
-use crate::capture::{self, Evidence, QualityLimits, ReuseIndex, Shot, StationInfo};
-use crate::domain::{Inspection, PhotoKind, StateKind};
+use crate::capture::{self, Evidence, QualityLimits, ReuseIndex, Shot, Source, StationInfo};
+use crate::domain::{AdditionalReason, Inspection, PhotoKind, Site, StateKind};
 use crate::film::{self, FilmState};
 use crate::store::{Store, StoreError};
 
@@ -23,6 +25,10 @@ pub struct Request<'a> {
     pub retake_reason: Option<&'a str>,
     /// The film of the inspection as the station's recorder reports it (§4).
     pub film: &'a FilmState,
+    /// The device family taking it.
+    pub source: Source,
+    /// For an additional photo, the reason the Portaria names, if any (§8).
+    pub reason: Option<AdditionalReason>,
 }
 
 /// Checks a photo may be taken now; returns the retake reason to store with it (trimmed; `None`
@@ -34,6 +40,17 @@ pub fn check(
 ) -> Result<Option<String>, WorkflowError> {
     if inspection.state_kind() != StateKind::Capturing {
         return Err(WorkflowError::NotCapturing(inspection.state_kind()));
+    }
+    if !request.source.may_take(request.kind) {
+        return Err(WorkflowError::WrongDevice(request.kind, request.source));
+    }
+    if request.kind == PhotoKind::Panoramic && inspection.site() != Site::FixedStation {
+        return Err(WorkflowError::WrongDevice(request.kind, request.source));
+    }
+    if let Some(reason) = request.reason
+        && (request.kind != PhotoKind::Additional || !reason.applies_to(inspection.data().class))
+    {
+        return Err(WorkflowError::ReasonDoesNotApply(reason));
     }
     film::check_capture(request.film)?;
     let reason = request
@@ -79,6 +96,8 @@ pub fn take(
             kind: shot.kind,
             retake_reason: shot.retake_reason,
             film,
+            source: shot.source,
+            reason: shot.reason,
         },
     )?;
     Ok(capture::capture(

@@ -8,8 +8,9 @@ use serde_json::json;
 
 use super::photos::Request;
 use super::*;
+use crate::capture::Source;
 use crate::config::Station;
-use crate::domain::{Plate, PlateFormat, SignatureInfo};
+use crate::domain::{AdditionalReason, Plate, PlateFormat, SignatureInfo, Site};
 use crate::film::FilmState;
 use crate::fixtures;
 use crate::laudo::{InspectorInfo, LaudoInputs, StationInfo};
@@ -56,6 +57,8 @@ fn photo(store: &mut Store, inspection: &Inspection, kind: PhotoKind) -> MediaRe
             kind,
             retake_reason: None,
             film: NO_FILM,
+            source: Source::StillCamera,
+            reason: None,
         },
         format!("foto {}", kind.code()).as_bytes(),
         stamp(2),
@@ -67,7 +70,7 @@ fn photo(store: &mut Store, inspection: &Inspection, kind: PhotoKind) -> MediaRe
 /// Every required photo; returns the rear one.
 fn all_photos(store: &mut Store, inspection: &Inspection) -> MediaRecord {
     let mut rear = None;
-    for kind in inspection.data().class.required_photos() {
+    for kind in inspection.required_photos() {
         let record = photo(store, inspection, kind);
         if kind == PhotoKind::RearWithPlate {
             rear = Some(record);
@@ -165,10 +168,7 @@ fn the_plate_gate_and_the_photos_survive_a_restart() {
     let view = view::load(&store, id).unwrap();
     assert!(view.pending_correction());
     assert!(view.missing.is_empty(), "{:?}", view.missing);
-    assert_eq!(
-        view.photos.len(),
-        view.inspection.data().class.required_photos().len()
-    );
+    assert_eq!(view.photos.len(), view.inspection.required_photos().len());
     assert_eq!(
         view.latest(PhotoKind::RearWithPlate).unwrap().media.id,
         rear_id
@@ -221,6 +221,8 @@ fn an_unread_rear_photo_needs_the_correction_and_a_matching_retake_clears_it() {
             kind: PhotoKind::RearWithPlate,
             retake_reason: Some("placa estava suja"),
             film: NO_FILM,
+            source: Source::StillCamera,
+            reason: None,
         },
         b"outra traseira",
         stamp(6),
@@ -276,6 +278,173 @@ fn no_conclusion_without_the_photos_of_the_class() {
     );
 }
 
+/// §7 a: at a fixed station the panoramic photo is required of every class, and only the
+/// panoramic camera takes it; without it the inspection is not concluded.
+#[test]
+fn no_conclusion_at_a_fixed_station_without_the_panoramic_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let mut inspection = fixtures::sample_inspection(0).at_site(Site::FixedStation);
+    store
+        .save_inspection(
+            &inspection,
+            AuditEvent::new(Some(stamp(0)), "op", AuditAction::InspectionOpened),
+        )
+        .unwrap();
+    apply(
+        &mut store,
+        &mut inspection,
+        stamp(1),
+        INSPECTOR,
+        AuditAction::InspectionCaptureStarted,
+        json!(null),
+        |i, at| i.start_capture(at),
+    )
+    .unwrap();
+    // Stored and read back with its site.
+    assert_eq!(
+        store.inspection(inspection.id()).unwrap().unwrap().site(),
+        Site::FixedStation
+    );
+    let required = inspection.required_photos();
+    assert_eq!(required[0], PhotoKind::Panoramic);
+    assert_eq!(
+        required.len(),
+        inspection
+            .data()
+            .class
+            .required_photos(Site::WithoutPanoramicCamera)
+            .len()
+            + 1
+    );
+    let mut rear = None;
+    for kind in required.iter().copied().filter(|k| !k.is_automatic()) {
+        let record = photo(&mut store, &inspection, kind);
+        if kind == PhotoKind::RearWithPlate {
+            rear = Some(record);
+        }
+    }
+    let typed = inspection.vehicle().plate().clone();
+    correction::record_reading(
+        &mut store,
+        &inspection,
+        &rear.unwrap(),
+        Some(&typed),
+        0.97,
+        None,
+        stamp(2),
+        INSPECTOR,
+    )
+    .unwrap();
+    fill(&mut store, &mut inspection);
+    let err = conclude(&mut store, &mut inspection, stamp(6), INSPECTOR).unwrap_err();
+    let WorkflowError::MissingPhotos(missing) = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(missing, &vec![PhotoKind::Panoramic]);
+    assert!(err.to_string().contains("Panorâmica do veículo"), "{err}");
+    assert_eq!(inspection.state_kind(), StateKind::Capturing);
+    // The still camera cannot stand in for the panoramic camera.
+    let panoramic = |source| Request {
+        kind: PhotoKind::Panoramic,
+        retake_reason: None,
+        film: NO_FILM,
+        source,
+        reason: None,
+    };
+    let err = store_photo(
+        &mut store,
+        &inspection,
+        panoramic(Source::StillCamera),
+        b"panoramica",
+        stamp(6),
+        INSPECTOR,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tirada automaticamente pela câmera panorâmica"),
+        "{err}"
+    );
+    store_photo(
+        &mut store,
+        &inspection,
+        panoramic(Source::Panoramic),
+        b"panoramica",
+        stamp(6),
+        "sistema",
+    )
+    .unwrap();
+    assert!(
+        view::load(&store, inspection.id())
+            .unwrap()
+            .missing
+            .is_empty()
+    );
+    conclude(&mut store, &mut inspection, stamp(7), INSPECTOR).unwrap();
+    assert_eq!(inspection.state_kind(), StateKind::Concluded);
+}
+
+/// §8, §18: the borescope takes the engine number only, the panoramic camera nothing but §7 a's
+/// photo (and only at a fixed station); the disassembled-engine reason is an additional
+/// photo's, of a vehicle with an engine.
+#[test]
+fn each_device_takes_only_its_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let inspection = capturing(&mut store);
+    let request = |kind, source, reason| Request {
+        kind,
+        retake_reason: None,
+        film: NO_FILM,
+        source,
+        reason,
+    };
+    let refused = [
+        (
+            PhotoKind::Front,
+            Source::Borescope,
+            None,
+            "o boroscópio fotografa só",
+        ),
+        (
+            PhotoKind::Front,
+            Source::Panoramic,
+            None,
+            "tira só a panorâmica",
+        ),
+        // This inspection is not at a fixed station.
+        (
+            PhotoKind::Panoramic,
+            Source::Panoramic,
+            None,
+            "só da vistoria fixa",
+        ),
+        (
+            PhotoKind::EngineNumber,
+            Source::StillCamera,
+            Some(AdditionalReason::EngineDisassembled),
+            "é motivo de foto adicional",
+        ),
+    ];
+    for (kind, source, reason, says) in refused {
+        let err =
+            super::photos::check(&store, &inspection, request(kind, source, reason)).unwrap_err();
+        assert!(err.to_string().contains(says), "{kind:?} {source:?}: {err}");
+    }
+    for (kind, source, reason) in [
+        (PhotoKind::EngineNumber, Source::Borescope, None),
+        (PhotoKind::EngineNumber, Source::StillCamera, None),
+        (
+            PhotoKind::Additional,
+            Source::StillCamera,
+            Some(AdditionalReason::EngineDisassembled),
+        ),
+    ] {
+        super::photos::check(&store, &inspection, request(kind, source, reason)).unwrap();
+    }
+}
+
 /// A second photo of a kind needs a reason, stored with it and audited; additional photos may
 /// be many.
 #[test]
@@ -288,6 +457,8 @@ fn a_second_photo_of_a_kind_needs_a_reason() {
         kind: PhotoKind::Front,
         retake_reason: reason,
         film: NO_FILM,
+        source: Source::StillCamera,
+        reason: None,
     };
     for reason in [None, Some("   "), Some("ruim")] {
         let err = store_photo(
@@ -363,6 +534,8 @@ fn capture_is_refused_while_the_film_is_down() {
             kind: PhotoKind::Front,
             retake_reason: None,
             film: &down,
+            source: Source::StillCamera,
+            reason: None,
         },
         b"foto",
         stamp(2),
@@ -379,6 +552,8 @@ fn capture_is_refused_while_the_film_is_down() {
             kind: PhotoKind::Front,
             retake_reason: None,
             film: &FilmState::Recording,
+            source: Source::StillCamera,
+            reason: None,
         },
         b"foto",
         stamp(2),
@@ -571,7 +746,16 @@ fn the_centrals_laudo_number_is_kept_from_the_opening() {
     let identity = || fixtures::sample_vehicle(0).0;
     let id = InspectionId::new();
     let given = answer(Some(id), Some("MT-2026-000042"));
-    let mut inspection = open(&mut store, None, identity(), &given, stamp(0), "op").unwrap();
+    let mut inspection = open(
+        &mut store,
+        None,
+        identity(),
+        &given,
+        Site::WithoutPanoramicCamera,
+        stamp(0),
+        "op",
+    )
+    .unwrap();
     assert_eq!(inspection.id(), id, "the inspection the query named");
     // Later saves of the inspection keep it; the laudo is made with it.
     apply(
@@ -590,7 +774,15 @@ fn the_centrals_laudo_number_is_kept_from_the_opening() {
     );
     // Another inspection's answer is refused, and nothing is stored.
     let other = InspectionId::new();
-    let refused = open(&mut store, Some(other), identity(), &given, stamp(0), "op");
+    let refused = open(
+        &mut store,
+        Some(other),
+        identity(),
+        &given,
+        Site::WithoutPanoramicCamera,
+        stamp(0),
+        "op",
+    );
     assert!(
         matches!(
             refused,
@@ -606,6 +798,7 @@ fn the_centrals_laudo_number_is_kept_from_the_opening() {
         None,
         identity(),
         &answer(None, Some("MT-2026-000043")),
+        Site::WithoutPanoramicCamera,
         stamp(0),
         "op",
     )

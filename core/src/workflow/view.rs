@@ -21,6 +21,18 @@ pub struct PhotoTaken {
     pub retake_reason: Option<String>,
 }
 
+impl PhotoTaken {
+    /// The device that took it, when recorded.
+    pub fn device(&self) -> Option<&str> {
+        self.media.device.as_deref()
+    }
+
+    /// Why an additional photo was taken, when the Portaria names the case (§8).
+    pub fn reason(&self) -> Option<&str> {
+        self.media.reason.as_deref()
+    }
+}
+
 /// An inspection and the state of its rules, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InspectionView {
@@ -67,7 +79,10 @@ pub fn load(store: &Store, id: InspectionId) -> Result<InspectionView, WorkflowE
         })
         .collect();
     let taken: Vec<PhotoKind> = photos.iter().map(|p| p.kind).collect();
-    let missing = inspection.data().class.missing_photos(&taken);
+    let missing = inspection
+        .data()
+        .class
+        .missing_photos(inspection.site(), &taken);
     let plate = PlateGate::of(store, &inspection)?;
     let biometric_check = store.biometric_check(id)?;
     Ok(InspectionView {

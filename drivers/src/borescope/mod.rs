@@ -1,5 +1,6 @@
 //! Borescope (§8, §18): Wi-Fi borescopes stream MJPEG over HTTP or RTSP; frames are read
-//! through GStreamer and must be at least 800×600.
+//! through GStreamer and must be at least 800×600. The same reader takes the panoramic
+//! camera's still ([`crate::panoramic::still`]).
 
 pub mod mjpeg_server;
 
@@ -62,6 +63,13 @@ impl Stream {
             .map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?
             .downcast::<gst::Pipeline>()
             .map_err(|_| DeviceError::Fault("GStreamer: não é um pipeline".into()))?;
+        // A photo must never be a frame decoded without its references (the grey smear of a
+        // stream joined between keyframes): decoders drop those instead of handing them on.
+        pipeline.connect_deep_element_added(|_, _, element| {
+            if element.find_property("output-corrupt").is_some() {
+                element.set_property("output-corrupt", false);
+            }
+        });
         let sink = pipeline
             .by_name("sink")
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
@@ -101,11 +109,23 @@ pub struct GstBorescope {
     tcp: bool,
     timeout: Duration,
     status: DeviceStatus,
+    /// Smallest frame accepted, `(width, height)`.
+    min: (u32, u32),
 }
 
 impl GstBorescope {
     /// Connects to the stream and starts it.
     pub fn open(url: &str, timeout: Duration) -> Result<GstBorescope, DeviceError> {
+        GstBorescope::open_at_least(url, timeout, (MIN_WIDTH, MIN_HEIGHT))
+    }
+
+    /// [`GstBorescope::open`] accepting frames from `min` up (another device's stream read the
+    /// same way, whose size its caller checks).
+    pub fn open_at_least(
+        url: &str,
+        timeout: Duration,
+        min: (u32, u32),
+    ) -> Result<GstBorescope, DeviceError> {
         gst::init().map_err(|e| DeviceError::Fault(format!("GStreamer: {e}")))?;
         let tcp = url.starts_with("rtsp://");
         Ok(GstBorescope {
@@ -114,6 +134,7 @@ impl GstBorescope {
             tcp,
             timeout,
             status: DeviceStatus::Ready,
+            min,
         })
     }
 
@@ -138,8 +159,13 @@ impl GstBorescope {
     }
 }
 
-/// Copies an RGB sample into a tight frame, enforcing the minimum size.
+/// Copies an RGB sample into a tight frame, enforcing the borescope's minimum size.
 pub fn frame_from_sample(sample: &gst::Sample) -> Result<Frame, DeviceError> {
+    frame_at_least(sample, (MIN_WIDTH, MIN_HEIGHT))
+}
+
+/// Copies an RGB sample into a tight frame of at least `min`.
+pub fn frame_at_least(sample: &gst::Sample, min: (u32, u32)) -> Result<Frame, DeviceError> {
     let caps = sample
         .caps()
         .ok_or_else(|| DeviceError::Fault("quadro sem formato".into()))?;
@@ -152,9 +178,10 @@ pub fn frame_from_sample(sample: &gst::Sample) -> Result<Frame, DeviceError> {
     let height = s
         .get::<i32>("height")
         .map_err(|e| DeviceError::Fault(e.to_string()))? as u32;
-    if width < MIN_WIDTH || height < MIN_HEIGHT {
+    if width < min.0 || height < min.1 {
         return Err(DeviceError::Fault(format!(
-            "imagem do boroscópio {width}×{height} abaixo do mínimo {MIN_WIDTH}×{MIN_HEIGHT}"
+            "imagem do boroscópio {width}×{height} abaixo do mínimo {}×{}",
+            min.0, min.1
         )));
     }
     let buffer = sample
@@ -209,7 +236,7 @@ impl Borescope for GstBorescope {
         }
         match sample {
             Ok(sample) => {
-                let frame = frame_from_sample(&sample);
+                let frame = frame_at_least(&sample, self.min);
                 self.status = match &frame {
                     Ok(_) => DeviceStatus::Ready,
                     Err(e) => DeviceStatus::Fault(e.to_string()),

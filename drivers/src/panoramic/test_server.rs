@@ -31,6 +31,10 @@ pub struct CameraConfig {
     pub path: String,
     /// Refuse RTP over TCP (RTSP 461), as some Wi-Fi borescopes do.
     pub udp_only: bool,
+    /// Draw the scene in colour (a dark red vehicle with a yellow ball moving on it, on a
+    /// blue-grey floor) instead of in greys: a colour camera, whose still passes §7's colour and exposure checks (the
+    /// panoramic photo, §7 a).
+    pub colour: bool,
 }
 
 impl Default for CameraConfig {
@@ -42,25 +46,66 @@ impl Default for CameraConfig {
             port: 0,
             path: "/camera".into(),
             udp_only: false,
+            colour: false,
         }
     }
 }
 
 impl CameraConfig {
-    /// The gst-rtsp-server launch line: a moving test pattern (so presence detection sees
-    /// motion), a valve for freezing, and x264 with one keyframe a second as cameras do.
+    /// The gst-rtsp-server launch line: the bay seen from above — a plain floor with a
+    /// vehicle on it (a box over the middle of the frame, [`VEHICLE_BOX`], whose test pattern
+    /// moves so the film is visibly live) — a valve for freezing, and x264 with one keyframe a
+    /// second as cameras do. Emptying the bay hides the box ([`TestCamera::set_empty_bay`]).
     fn launch(&self) -> String {
+        // Floor; the vehicle's body and the ball moving on it.
+        let (floor, body, ball) = if self.colour {
+            (FLOOR_COLOUR, "0xff8a2020", "0xffe0c040")
+        } else {
+            (FLOOR_GREY, "0xff101010", "0xffffffff")
+        };
+        let (w, h) = (self.width, self.height);
+        let (bx, by, bw, bh) = VEHICLE_BOX;
+        let px = |share: f32, size: u32| ((share * size as f32) as u32 & !1).max(2);
         format!(
-            "( videotestsrc name=scene is-live=true pattern=ball horizontal-speed=4 \
+            "( compositor name=mix background=black sink_1::xpos={x} sink_1::ypos={y} \
              ! video/x-raw,format=I420,width={w},height={h},framerate={f}/1 \
              ! valve name=freeze drop=false \
              ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate=2000 \
              ! video/x-h264,profile=constrained-baseline \
-             ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
-            w = self.width,
-            h = self.height,
+             ! rtph264pay name=pay0 pt=96 config-interval=-1 \
+             videotestsrc is-live=true pattern=solid-color foreground-color={floor:#010x} \
+             ! video/x-raw,width={w},height={h},framerate={f}/1 ! mix.sink_0 \
+             videotestsrc name=scene is-live=true pattern=ball horizontal-speed=4 \
+               background-color={body} foreground-color={ball} \
+             ! video/x-raw,width={vw},height={vh},framerate={f}/1 ! mix.sink_1 )",
+            x = px(bx, w),
+            y = px(by, h),
+            vw = px(bw, w),
+            vh = px(bh, h),
             f = self.fps.max(1),
         )
+    }
+}
+
+/// Where the simulated vehicle stands, as fractions of the frame `(x, y, width, height)`:
+/// 30 % of the frame, a car in its bay seen from the ceiling.
+pub const VEHICLE_BOX: (f32, f32, f32, f32) = (0.25, 0.2, 0.5, 0.6);
+/// The floor of the grey scene (ARGB).
+const FLOOR_GREY: u32 = 0xff8c_8c8c;
+/// The floor of the coloured scene (ARGB): blue-grey.
+const FLOOR_COLOUR: u32 = 0xff4a_7090;
+
+/// What the simulated camera shows of the empty bay, as the preview's luma at
+/// `width`×`height`: its plain floor. Demo mode calibrates presence with it (a real station's
+/// technician captures the still from the camera instead).
+pub fn empty_bay_frame(width: u32, height: u32, colour: bool) -> super::presence::GrayFrame {
+    let argb = if colour { FLOOR_COLOUR } else { FLOOR_GREY };
+    let [_, r, g, b] = argb.to_be_bytes();
+    let grey = super::presence::GrayFrame::from_rgb(1, 1, &[r, g, b]).luma[0];
+    super::presence::GrayFrame {
+        width,
+        height,
+        luma: vec![grey; (width * height) as usize],
     }
 }
 
@@ -85,16 +130,17 @@ pub struct TestCamera {
 struct FreezeState {
     frozen: bool,
     valves: Vec<glib::WeakRef<gst::Element>>,
-    /// The bay looks empty: a still picture instead of the moving ball.
+    /// The bay looks empty: the floor alone, the vehicle's box hidden.
     empty: bool,
+    /// The mixers of the media (one per shared media).
     scenes: Vec<glib::WeakRef<gst::Element>>,
 }
 
-/// Shows the test pattern of an occupied bay (a moving ball on a scrolling background) or of
-/// an empty one (a still grey gradient, like a bare floor).
-fn show(scene: &gst::Element, empty: bool) {
-    scene.set_property_from_str("pattern", if empty { "gradient" } else { "ball" });
-    scene.set_property("horizontal-speed", if empty { 0i32 } else { 4i32 });
+/// Shows the bay occupied (the vehicle's box over the floor) or empty (the floor alone, still).
+fn show(mix: &gst::Element, empty: bool) {
+    if let Some(vehicle) = mix.static_pad("sink_1") {
+        vehicle.set_property("alpha", if empty { 0.0f64 } else { 1.0f64 });
+    }
 }
 
 impl TestCamera {
@@ -137,8 +183,8 @@ impl TestCamera {
         format!("rtsp://127.0.0.1:{}{}", self.port, self.path)
     }
 
-    /// Shows an empty bay (`true`: a still picture, nothing moves, so presence detection
-    /// sees the bay empty) or an occupied one (`false`: the moving ball).
+    /// Shows an empty bay (`true`: the bare floor, as [`empty_bay_frame`] draws it) or an
+    /// occupied one (`false`: the vehicle's box, [`VEHICLE_BOX`]).
     pub fn set_empty_bay(&self, empty: bool) {
         let mut state = self.frozen.lock().unwrap_or_else(PoisonError::into_inner);
         state.empty = empty;
@@ -207,9 +253,9 @@ fn serve(
                 valve.set_property("drop", state.frozen);
                 state.valves.push(valve.downgrade());
             }
-            if let Some(scene) = bin.by_name("scene") {
-                show(&scene, state.empty);
-                state.scenes.push(scene.downgrade());
+            if let Some(mix) = bin.by_name("mix") {
+                show(&mix, state.empty);
+                state.scenes.push(mix.downgrade());
             }
         });
         mounts.add_factory(&config.path, factory);

@@ -1,7 +1,10 @@
 //! Vistoria: the inspector's photo sequence for the vehicle's class (§7 a–j) with a live
-//! preview, each photo shown with its tarja and hash (§8), retakes with a reason in the audit
-//! log, additional photos (2g), the plate reading against the typed plate with the §6
-//! correction, the checklist (§13), and the conclusion or the interruption (§12).
+//! preview, each photo shown with its tarja, hash and device (§8), the panoramic photo the
+//! station takes by itself at a fixed station (§7 a) with a retry when the camera could not
+//! give it, the borescope on the engine number when the station has one (§8, §18), retakes
+//! with a reason in the audit log, additional photos (2g; the engine photographed taken apart
+//! with that reason, §8), the plate reading against the typed plate with the §6 correction,
+//! the checklist (§13), and the conclusion or the interruption (§12).
 
 pub mod checklist;
 pub mod photos;
@@ -13,13 +16,17 @@ use iced::widget::image::Handle;
 use iced::widget::{column, container, row};
 use iced::{Element, Length, Subscription, Task};
 use vistoria_core::domain::{
-    ChecklistItem, Condition, InspectionId, InterruptionCause, PhotoKind, StateKind,
+    AdditionalReason, ChecklistItem, Condition, InspectionId, InterruptionCause, PhotoKind,
+    StateKind,
 };
 
 use crate::app::work::work;
 use crate::widget;
 use vistoria_drivers::panoramic::Presence;
-use vistoria_station::{Failure, InspectionRow, PhotoShot, Session, Station, Thumbnail};
+use vistoria_station::{
+    CaptureStart, Failure, InspectionRow, PhotoDevice, PhotoRequest, PhotoShot, Session, Station,
+    Thumbnail,
+};
 
 /// Where the inspector is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,12 @@ pub struct State {
     notice: Option<String>,
     /// The panoramic camera sees the bay empty (§4, §17e).
     bay_empty: bool,
+    /// The station's borescope, when it has one (§8, §18).
+    borescope: Option<String>,
+    /// Why the panoramic photo (§7 a) could not be taken, until it is.
+    panoramic_error: Option<Failure>,
+    /// The panoramic photo is being taken.
+    panoramic_busy: bool,
 }
 
 /// What happens on it.
@@ -73,8 +86,9 @@ pub struct State {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Message {
-    /// Capture started (the inspection moved to "capturing").
-    Started(InspectionId, Result<InspectionRow, Failure>),
+    /// Capture started (the inspection moved to "capturing"; at a fixed station, the
+    /// panoramic photo taken or why not).
+    Started(InspectionId, Result<CaptureStart, Failure>),
     /// Time for a new preview frame.
     PreviewTick,
     /// A preview frame arrived.
@@ -87,6 +101,15 @@ pub enum Message {
     Capture,
     /// "Foto adicional" (2g).
     CaptureAdditional,
+    /// "Boroscópio": the engine number through the borescope (§8, §18).
+    CaptureBorescope,
+    /// "Motor desmontado": an additional photo of the engine number readable only with the
+    /// engine taken apart (§8).
+    CaptureDisassembled,
+    /// "Tirar panorâmica novamente" (§7 a).
+    RetakePanoramic,
+    /// The panoramic photo was taken, or why not.
+    Panoramic(InspectionId, Result<PhotoShot, Failure>),
     /// "Refazer": asks for the reason.
     Retake,
     /// Retake reason typed.
@@ -141,6 +164,7 @@ impl Message {
             | Message::Preview(id, _)
             | Message::BayChecked(id, _)
             | Message::Captured(id, _)
+            | Message::Panoramic(id, _)
             | Message::Restored(id, _)
             | Message::Corrected(id, _)
             | Message::ItemRecorded(id, _)
@@ -168,7 +192,7 @@ impl State {
         let start = work(
             kiosk,
             "start-capture",
-            move |k| k.start_capture(&s, id),
+            move |k| k.begin_capture(&s, id),
             move |r| Message::Started(id, r),
         );
         // Re-entering shows what is stored, never an empty sequence (issue 18).
@@ -178,6 +202,8 @@ impl State {
             move |k| k.stored_shots(id),
             move |r| Message::Restored(id, r),
         );
+        // At a fixed station the panoramic photo is being taken as capture starts (§7 a).
+        let panoramic_busy = row.required.contains(&PhotoKind::Panoramic);
         (
             State {
                 session,
@@ -201,6 +227,9 @@ impl State {
                 error: None,
                 notice: None,
                 bay_empty: false,
+                borescope: kiosk.borescope(),
+                panoramic_error: None,
+                panoramic_busy,
             },
             Task::batch([start, restore]),
         )
@@ -230,6 +259,22 @@ impl State {
 
     fn kind(&self) -> Option<PhotoKind> {
         self.row.required.get(self.current).copied()
+    }
+
+    /// The next photo still missing that the inspector takes (the panoramic photo is the
+    /// station's), if any.
+    fn next_missing(&self) -> Option<usize> {
+        self.row
+            .required
+            .iter()
+            .position(|k| !k.is_automatic() && self.shot_of(*k).is_none())
+    }
+
+    /// Adds `shot` unless it is already shown.
+    fn add_shot(&mut self, shot: PhotoShot) {
+        if !self.shots.iter().any(|s| s.media_id == shot.media_id) {
+            self.shots.push(shot);
+        }
     }
 
     fn shot_of(&self, kind: PhotoKind) -> Option<&PhotoShot> {
@@ -274,19 +319,39 @@ impl State {
             return (Task::none(), None);
         }
         match message {
-            Message::Started(_, Ok(row)) => {
-                self.row = row;
+            Message::Started(_, Ok(started)) => {
+                self.row = started.row;
+                self.panoramic_busy = false;
+                match started.panoramic {
+                    Some(Ok(shot)) => {
+                        self.panoramic_error = None;
+                        self.add_shot(shot);
+                    }
+                    Some(Err(e)) => {
+                        self.panoramic_error = Some(e);
+                        self.show_panoramic();
+                    }
+                    None => {}
+                }
                 return (self.request_preview(kiosk), None);
             }
-            Message::Started(_, Err(e)) => self.error = Some(e),
+            Message::Started(_, Err(e)) => {
+                self.panoramic_busy = false;
+                self.error = Some(e);
+            }
             Message::Restored(_, Ok(shots)) => {
-                self.shots = shots;
-                if let Some(next) = self
-                    .row
-                    .required
-                    .iter()
-                    .position(|k| self.shot_of(*k).is_none())
-                {
+                // A photo that arrived meanwhile (the panoramic, taken as capture started)
+                // stays: the stored list may have been read before it was stored.
+                let arrived = std::mem::replace(&mut self.shots, shots);
+                for shot in arrived {
+                    self.add_shot(shot);
+                }
+                let panoramic_missing =
+                    self.panoramic_error.is_some() && self.shot_of(PhotoKind::Panoramic).is_none();
+                if panoramic_missing {
+                    // Why the panoramic photo is missing stays in sight (§7 a).
+                    self.show_panoramic();
+                } else if let Some(next) = self.next_missing() {
                     self.current = next;
                 }
             }
@@ -322,18 +387,57 @@ impl State {
                 self.current = i.min(self.row.required.len().saturating_sub(1));
                 self.retake_reason = None;
             }
-            Message::Capture => {
+            Message::Capture | Message::CaptureBorescope => {
+                let device = match message {
+                    Message::CaptureBorescope => PhotoDevice::Borescope,
+                    _ => PhotoDevice::Camera,
+                };
                 if let Some(kind) = self.kind() {
+                    if kind.is_automatic() {
+                        return (self.retake_panoramic(kiosk), None);
+                    }
                     let reason = self.retake_reason.clone();
                     if self.shot_of(kind).is_some() && reason.is_none() {
                         self.retake_reason = Some(String::new());
                         return (Task::none(), None);
                     }
-                    return (self.capture(kiosk, kind, reason), None);
+                    return (self.capture(kiosk, kind, reason, None, device), None);
                 }
             }
             Message::CaptureAdditional => {
-                return (self.capture(kiosk, PhotoKind::Additional, None), None);
+                let task = self.capture(
+                    kiosk,
+                    PhotoKind::Additional,
+                    None,
+                    None,
+                    PhotoDevice::Camera,
+                );
+                return (task, None);
+            }
+            Message::CaptureDisassembled => {
+                let reason = Some(AdditionalReason::EngineDisassembled);
+                let task = self.capture(
+                    kiosk,
+                    PhotoKind::Additional,
+                    None,
+                    reason,
+                    PhotoDevice::Camera,
+                );
+                return (task, None);
+            }
+            Message::RetakePanoramic => return (self.retake_panoramic(kiosk), None),
+            Message::Panoramic(_, result) => {
+                self.panoramic_busy = false;
+                match result {
+                    Ok(shot) => {
+                        self.panoramic_error = None;
+                        self.add_shot(shot);
+                        if let Some(next) = self.next_missing() {
+                            self.current = next;
+                        }
+                    }
+                    Err(e) => self.panoramic_error = Some(e),
+                }
             }
             Message::Retake => self.retake_reason = Some(String::new()),
             Message::RetakeReasonChanged(s) => self.retake_reason = Some(s),
@@ -355,11 +459,7 @@ impl State {
                         // Move on to the next photo still missing, unless the plate needs §6.
                         if kind != PhotoKind::Additional
                             && self.pending_correction().is_none()
-                            && let Some(next) = self
-                                .row
-                                .required
-                                .iter()
-                                .position(|k| self.shot_of(*k).is_none())
+                            && let Some(next) = self.next_missing()
                         {
                             self.current = next;
                         }
@@ -538,7 +638,9 @@ impl State {
         &mut self,
         kiosk: &Station,
         kind: PhotoKind,
-        reason: Option<String>,
+        retake_reason: Option<String>,
+        reason: Option<AdditionalReason>,
+        device: PhotoDevice,
     ) -> Task<Message> {
         if self.capturing {
             return Task::none();
@@ -550,9 +652,40 @@ impl State {
         work(
             kiosk,
             "capture",
-            move |k| k.capture_photo(&s, id, kind, reason.as_deref()),
+            move |k| {
+                let request = PhotoRequest {
+                    kind,
+                    retake_reason: retake_reason.as_deref(),
+                    reason,
+                    device,
+                };
+                k.take_photo(&s, id, request)
+            },
             move |r| Message::Captured(id, r),
         )
+    }
+
+    /// Asks the station for the panoramic photo again (§7 a).
+    fn retake_panoramic(&mut self, kiosk: &Station) -> Task<Message> {
+        if self.panoramic_busy || self.shot_of(PhotoKind::Panoramic).is_some() {
+            return Task::none();
+        }
+        self.panoramic_busy = true;
+        let (s, id) = (self.session.clone(), self.row.id);
+        work(
+            kiosk,
+            "panoramic",
+            move |k| k.take_panoramic(&s, id),
+            move |r| Message::Panoramic(id, r),
+        )
+    }
+
+    /// Shows the panoramic step (its photo is missing and says why).
+    fn show_panoramic(&mut self) {
+        if let Some(i) = self.row.required.iter().position(|k| k.is_automatic()) {
+            self.current = i;
+            self.retake_reason = None;
+        }
     }
 
     fn record(

@@ -1,5 +1,7 @@
-//! The photo step's view: the sequence, the live preview, the last photo with its tarja and
-//! hash, retake with a reason, the plate reading and the §6 correction.
+//! The photo step's view: the sequence, the live preview, the last photo with its tarja, hash
+//! and device, retake with a reason, the borescope and the disassembled engine on the engine
+//! number (§8, §18), the panoramic photo the station takes (§7 a), the plate reading and the
+//! §6 correction.
 
 use iced::widget::image::Handle;
 use iced::widget::{Space, column, container, image, row, scrollable, text, text_input};
@@ -20,6 +22,12 @@ pub const CORRECTION_PLATE: &str = "vistoria-correcao-placa";
 pub const CORRECTION_RENAVAM: &str = "vistoria-correcao-renavam";
 /// Reason of the §6 form.
 pub const CORRECTION_REASON: &str = "vistoria-correcao-motivo";
+/// The borescope's button on the engine number (§8, §18).
+pub const BORESCOPE: &str = "Boroscópio";
+/// The additional photo of an engine number readable only with the engine taken apart (§8).
+pub const DISASSEMBLED: &str = "Foto adicional (motor desmontado)";
+/// The retry of the panoramic photo (§7 a).
+pub const RETAKE_PANORAMIC: &str = "Tirar panorâmica novamente";
 
 pub(super) fn view(state: &State) -> Element<'_, Message> {
     row![
@@ -78,7 +86,13 @@ fn camera(state: &State) -> Element<'_, Message> {
     let Some(kind) = state.kind() else {
         return widget::card(text("Esta espécie não exige fotos.").size(widget::BODY));
     };
+    if kind.is_automatic() {
+        return panoramic(state);
+    }
     let last = state.shot_of(kind);
+    let borescope = (kind == PhotoKind::EngineNumber)
+        .then_some(state.borescope.as_ref())
+        .flatten();
     let live: Element<'_, Message> = match (&state.preview, &state.preview_error) {
         (_, Some(e)) => widget::error_box(
             e.to_string(),
@@ -115,6 +129,12 @@ fn camera(state: &State) -> Element<'_, Message> {
                 "Refazer foto",
                 (!state.capturing).then_some(Message::Capture),
             ));
+            if borescope.is_some() {
+                actions = actions.push(widget::action(
+                    BORESCOPE,
+                    (!state.capturing).then_some(Message::CaptureBorescope),
+                ));
+            }
             actions = actions.push(widget::secondary(
                 "Cancelar",
                 Some(Message::RetakeCancelled),
@@ -133,6 +153,12 @@ fn camera(state: &State) -> Element<'_, Message> {
                 },
                 (!state.capturing).then_some(Message::Capture),
             ));
+            if borescope.is_some() {
+                actions = actions.push(widget::action(
+                    BORESCOPE,
+                    (!state.capturing).then_some(Message::CaptureBorescope),
+                ));
+            }
             actions = actions.push(Space::new().width(Length::Fill));
         }
     }
@@ -143,16 +169,33 @@ fn camera(state: &State) -> Element<'_, Message> {
         ));
     }
     let mut col = column![widget::heading(format!("{} — ao vivo", kind.label_pt()))].spacing(10);
-    if state.bay_empty {
-        // §4: the vehicle must stay in the monitored area during the whole inspection.
-        col = col.push(widget::error_box(
-            BAY_EMPTY,
-            vec![widget::muted(
-                "Posicione o veículo na baia de vistoria: a filmagem precisa mostrá-lo durante toda a vistoria (§4).",
-            )],
-        ));
+    if let Some(warning) = bay_warning(state) {
+        col = col.push(warning);
+    }
+    if let Some(name) = borescope {
+        col = col.push(widget::muted(format!(
+            "Numeração de difícil acesso: use o boroscópio ({name}, §8)."
+        )));
     }
     col = col.push(live).push(actions);
+    if kind == PhotoKind::EngineNumber && state.retake_reason.is_none() {
+        // §8: a number readable only with the engine taken apart is an additional photo
+        // with that reason.
+        col = col.push(
+            row![
+                widget::secondary(
+                    DISASSEMBLED,
+                    (!state.capturing).then_some(Message::CaptureDisassembled)
+                ),
+                widget::muted(format!(
+                    "quando a {}",
+                    vistoria_core::domain::AdditionalReason::EngineDisassembled.label_pt()
+                )),
+            ]
+            .spacing(10)
+            .align_y(iced::Alignment::Center),
+        );
+    }
     if let Some(shot) = last {
         col = col.push(photo(shot));
         if kind == PhotoKind::RearWithPlate {
@@ -162,23 +205,82 @@ fn camera(state: &State) -> Element<'_, Message> {
     scrollable(widget::card(col)).height(Length::Fill).into()
 }
 
+/// §4: the vehicle must stay in the monitored area during the whole inspection.
+fn bay_warning(state: &State) -> Option<Element<'_, Message>> {
+    state.bay_empty.then(|| {
+        widget::error_box(
+            BAY_EMPTY,
+            vec![widget::muted(
+                "Posicione o veículo na baia de vistoria: a filmagem precisa mostrá-lo durante toda a vistoria (§4).",
+            )],
+        )
+    })
+}
+
+/// §7 a: the panoramic photo, taken by the station when capture started; why it is missing
+/// and the retry.
+fn panoramic(state: &State) -> Element<'_, Message> {
+    let mut col = column![
+        widget::heading(PhotoKind::Panoramic.label_pt()),
+        widget::muted(
+            "Tirada automaticamente pela câmera panorâmica da estação quando a captura começa (§7 a)."
+        ),
+    ]
+    .spacing(10);
+    if let Some(warning) = bay_warning(state) {
+        col = col.push(warning);
+    }
+    match (state.shot_of(PhotoKind::Panoramic), &state.panoramic_error) {
+        (Some(shot), _) => col = col.push(photo(shot)),
+        (None, _) if state.panoramic_busy => {
+            col = col.push(text("Tirando a panorâmica…").size(widget::BODY));
+        }
+        (None, Some(e)) => {
+            col = col.push(widget::error_box(
+                format!("A panorâmica não foi tirada: {e}"),
+                vec![widget::action(
+                    RETAKE_PANORAMIC,
+                    Some(Message::RetakePanoramic),
+                )],
+            ));
+        }
+        (None, None) => {
+            col = col.push(widget::action(
+                RETAKE_PANORAMIC,
+                Some(Message::RetakePanoramic),
+            ));
+        }
+    }
+    scrollable(widget::card(col)).height(Length::Fill).into()
+}
+
 fn photo(shot: &PhotoShot) -> Element<'_, Message> {
     let t = &shot.thumbnail;
     let handle = Handle::from_rgba(t.width, t.height, t.rgba.clone());
+    let mut about = column![
+        text("Foto gravada com a tarja")
+            .size(widget::BODY)
+            .font(widget::BOLD),
+        widget::muted(format!("MD5 {}", shot.md5)),
+        widget::muted(format!(
+            "SHA-256 {}…",
+            &shot.sha256[..16.min(shot.sha256.len())]
+        )),
+    ]
+    .spacing(4);
+    if let Some(device) = &shot.device {
+        about = about.push(widget::muted(format!("Dispositivo: {device}")));
+    }
+    if let Some(reason) = &shot.reason {
+        about = about.push(widget::muted(format!("Motivo: {reason}")));
+    }
+    about = about.push(widget::muted(format!(
+        "{} ms da captura à gravação",
+        shot.ms
+    )));
     row![
         image(handle).height(170).content_fit(ContentFit::Contain),
-        column![
-            text("Foto gravada com a tarja")
-                .size(widget::BODY)
-                .font(widget::BOLD),
-            widget::muted(format!("MD5 {}", shot.md5)),
-            widget::muted(format!(
-                "SHA-256 {}…",
-                &shot.sha256[..16.min(shot.sha256.len())]
-            )),
-            widget::muted(format!("{} ms da captura à gravação", shot.ms)),
-        ]
-        .spacing(4),
+        about,
     ]
     .spacing(12)
     .into()

@@ -66,6 +66,20 @@ fn summary(package: &PackageRecord) -> Value {
 }
 
 fn file_view(package: &PackageRecord, file: &FileRecord) -> Value {
+    // §8: the device that took a photo and an additional photo's reason, as the station's
+    // manifest names them (null for other files and older stations).
+    let entry = package
+        .manifest
+        .metadata
+        .get("media")
+        .and_then(Value::as_array)
+        .and_then(|media| media.iter().find(|m| m["name"] == file.name.as_str()));
+    let note = |key: &str| {
+        entry
+            .and_then(|m| m.get(key))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     json!({
         "name": file.name,
         "kind": file.kind,
@@ -73,6 +87,8 @@ fn file_view(package: &PackageRecord, file: &FileRecord) -> Value {
         "md5": file.md5,
         "sha256": file.sha256,
         "digests_match": file.digests_match,
+        "device": note("device"),
+        "reason": note("reason"),
         "href": format!("{}/files/{}", href(package), file.name),
     })
 }
