@@ -5,6 +5,8 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+use crate::domain::InspectionId;
+
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "VISTORIA_CONFIG";
 /// Environment variable naming the data directory.
@@ -80,6 +82,21 @@ pub fn database_in(data_dir: &Path) -> PathBuf {
 /// The media folder inside a data directory.
 pub fn media_dir_in(data_dir: &Path) -> PathBuf {
     data_dir.join("media")
+}
+
+/// The laudo PDFs kept for printing until their inspection is delivered (§9, §10).
+pub fn laudos_dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("laudos")
+}
+
+/// The laudo PDF of inspection `id` (every photo at full size: evidence until delivered).
+pub fn laudo_pdf_in(data_dir: &Path, id: InspectionId) -> PathBuf {
+    laudos_dir_in(data_dir).join(format!("{id}.pdf"))
+}
+
+/// The panoramic recorder's folders, one per inspection, until the film is stored as media.
+pub fn film_dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("panoramica")
 }
 
 fn default_data_dir() -> PathBuf {

@@ -62,12 +62,6 @@ impl State {
         &self.rows
     }
 
-    /// The banner shown (tests).
-    #[cfg(test)]
-    pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
-    }
-
     /// Handles a message.
     pub fn update(&mut self, message: Message, kiosk: &Station) -> Task<Message> {
         match message {
@@ -165,10 +159,18 @@ impl State {
             if r.state == OutboxState::Stuck {
                 line = line.push(widget::action("Tentar de novo", Some(Message::Retry(r.id))));
             }
-            line = line.push(widget::secondary(
-                "Imprimir laudo",
-                Some(Message::Print(r.id)),
-            ));
+            // §9: the PDF is deleted on delivery; what is gone is not offered.
+            if r.laudo_pdf {
+                line = line.push(widget::secondary(
+                    "Imprimir laudo",
+                    Some(Message::Print(r.id)),
+                ));
+            } else if let Some(url) = &r.verify_url {
+                line = line.push(widget::muted(format!(
+                    "Laudo entregue: a cópia desta estação foi apagada (§9) e a via impressa é a \
+                     única. Conferência em {url}"
+                )));
+            }
             list = list.push(widget::card(line));
         }
         let mut body = column![

@@ -26,6 +26,12 @@ pub struct OutboxRow {
     pub laudo_number: Option<String>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// The laudo PDF is at this station and can be printed (none for an interrupted
+    /// inspection; deleted once delivered, §9).
+    pub laudo_pdf: bool,
+    /// Once a signed laudo is delivered: the central's public page of it, where it can be
+    /// checked.
+    pub verify_url: Option<String>,
 }
 
 /// What a delivery pass did.
@@ -69,12 +75,15 @@ impl Station {
         let core = self.core();
         let mut rows = Vec::new();
         for e in core.store.outbox().map_err(Failure::from)? {
-            let plate = core
+            let inspection = core
                 .store
                 .inspection(e.inspection_id)
-                .map_err(Failure::from)?
+                .map_err(Failure::from)?;
+            let plate = inspection
+                .as_ref()
                 .map(|i| i.vehicle().plate().pretty())
                 .unwrap_or_default();
+            let signed = inspection.is_some_and(|i| i.signature().is_some());
             let laudo_number = e
                 .receipt
                 .as_deref()
@@ -84,6 +93,11 @@ impl Station {
                         .and_then(|n| n.as_str())
                         .map(str::to_owned)
                 });
+            let laudo_pdf = Self::laudo_kept(&core, e.inspection_id);
+            let verify_url = laudo_number
+                .as_deref()
+                .filter(|_| signed && e.state == OutboxState::Delivered)
+                .map(|n| self.verify_url(n));
             rows.push(OutboxRow {
                 id: e.inspection_id,
                 plate,
@@ -93,6 +107,8 @@ impl Station {
                 next_attempt_at: (e.state == OutboxState::Pending).then_some(e.next_attempt_at),
                 laudo_number,
                 last_error: e.last_error,
+                laudo_pdf,
+                verify_url,
             });
         }
         rows.sort_by_key(|r| std::cmp::Reverse(r.queued_at));
@@ -169,6 +185,7 @@ impl Station {
 
     /// A technician's retry of a stuck package.
     pub fn retry_stuck(&self, session: &Session, id: InspectionId) -> Result<(), Failure> {
+        self.require(session, crate::roles::SUPPORT)?;
         let now = self.now()?;
         let mut core = self.core();
         outbox::retry_stuck(&mut core.store, id, now, &session.login).map_err(Failure::from)

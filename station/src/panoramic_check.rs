@@ -11,8 +11,8 @@ use vistoria_drivers::panoramic::recorder::{Recorder, RecorderConfig, RecorderEv
 use super::{Failure, Station, Thumbnail, lock};
 
 /// Folder of the connection test's throw-away recording (not an inspection id, so crash
-/// recovery leaves it alone; removed at every test).
-const TEST_DIR: &str = "teste-conexao";
+/// recovery leaves it alone; removed at every test, and at start if a crash left it).
+pub(super) const TEST_DIR: &str = "teste-conexao";
 /// How long a connection test waits for the first frame.
 const TEST_WAIT: Duration = Duration::from_secs(12);
 /// A test left running (live view forgotten) is stopped after this.

@@ -20,6 +20,8 @@ impl Station {
         let Some(p) = &self.0.panoramic else {
             return Vec::new();
         };
+        // A connection test's recording films the bay: not kept past a crash either.
+        let _ = std::fs::remove_dir_all(p.root.join(super::panoramic_check::TEST_DIR));
         let Ok(entries) = std::fs::read_dir(&p.root) else {
             return Vec::new();
         };

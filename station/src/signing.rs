@@ -47,6 +47,7 @@ impl Station {
     /// score, threshold, finger and time go into the laudo), stores laudo and `.p7s`, queues
     /// the package and prints the laudo.
     pub fn sign(&self, session: &Session, id: InspectionId, pin: &str) -> Result<Signed, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let inspection = self.load(id)?;
         if inspection.state_kind() != StateKind::Concluded {
             return Err(Failure::rule(
@@ -157,7 +158,9 @@ impl Station {
         drop(row);
         let row = self.queue(id)?;
         let printed = match pdf {
-            Ok(_) => self.print_laudo(id).unwrap_or_else(|e| e.to_string()),
+            Ok((path, bytes)) => self
+                .send_to_printer(id, &path, bytes)
+                .unwrap_or_else(|e| e.to_string()),
             Err(e) => format!("laudo não gerado: {e}"),
         };
         Ok(Signed {

@@ -1,6 +1,5 @@
 //! What the status bar shows and what the technician's diagnostics measure.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -133,7 +132,7 @@ impl Station {
     }
 
     /// Writes the logs, the audit check and the station's settings (without secrets) into a
-    /// zip for the help desk; returns its path.
+    /// zip for the help desk; returns its path. Never evidence: see [`crate::support`].
     pub fn export_logs(&self) -> Result<PathBuf, Failure> {
         let diagnostics = self.diagnostics();
         let dir = diagnostics.data_dir.join("suporte");
@@ -141,27 +140,6 @@ impl Station {
             .map_err(|e| Failure::internal(format!("{}: {e}", dir.display())))?;
         let stamp = Utc::now().format("%Y%m%d-%H%M%S");
         let path = dir.join(format!("vistoria-{}-{stamp}.zip", self.0.station.code));
-        let file = std::fs::File::create(&path)
-            .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
-        let mut zip = zip::ZipWriter::new(file);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        let fail = |e: &dyn std::fmt::Display| {
-            Failure::internal(format!("gerando o pacote de suporte: {e}"))
-        };
-        if let Ok(entries) = std::fs::read_dir(&self.0.log_dir) {
-            let mut logs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-            logs.sort();
-            for log in logs.iter().filter(|p| p.is_file()) {
-                let name = format!(
-                    "logs/{}",
-                    log.file_name().and_then(|n| n.to_str()).unwrap_or("log")
-                );
-                let bytes = std::fs::read(log).map_err(|e| fail(&e))?;
-                zip.start_file(name, options).map_err(|e| fail(&e))?;
-                zip.write_all(&bytes).map_err(|e| fail(&e))?;
-            }
-        }
         let summary = format!(
             "estação: {} ({})\ncentral: {}\nlatência: {:?}\ndesvio do relógio (s): {:?}\n\
              disco livre/total: {:?}\nauditoria: {:?}\nversões: {:?}\ndispositivos: {:#?}\n",
@@ -175,10 +153,10 @@ impl Station {
             diagnostics.versions,
             diagnostics.devices,
         );
-        zip.start_file("diagnostico.txt", options)
-            .map_err(|e| fail(&e))?;
-        zip.write_all(summary.as_bytes()).map_err(|e| fail(&e))?;
-        zip.finish().map_err(|e| fail(&e))?;
+        crate::support::write_zip(&path, &self.0.log_dir, &summary).map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            Failure::internal(format!("gerando o pacote de suporte: {e}"))
+        })?;
         Ok(path)
     }
 }
