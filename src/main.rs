@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::audit::AuditCommand,
     },
+    /// Staff: the first administrator's code, people, passwords, fingerprint enrolment.
+    Staff {
+        #[command(subcommand)]
+        command: cli::staff::StaffCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Some(Command::Demo(demo)) => cli::demo::run(&demo),
         Some(Command::Simulate(simulate)) => cli::simulate::run(&simulate),
         Some(Command::Audit { command }) => cli::audit::run(&command),
+        Some(Command::Staff { command }) => cli::staff::run(&command, args.config.as_deref()),
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),
         Some(Command::Ocr(args)) => cli::ocr::run(&args),

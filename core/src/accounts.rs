@@ -177,7 +177,7 @@ impl Account {
     }
 }
 
-fn verify_password(stored: &str, password: &str) -> bool {
+pub(crate) fn verify_password(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)

@@ -21,6 +21,28 @@ pub struct Config {
     /// Devices attached to this kiosk; every section has defaults.
     #[serde(default)]
     pub devices: Devices,
+    /// Where the fingerprint templates' key is kept.
+    #[serde(default)]
+    pub biometrics: Biometrics,
+}
+
+/// The template key's place (issue 19, LGPD): outside the data directory, readable only by
+/// the service user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Biometrics {
+    /// The key file; default `biometria.key` beside the configuration file.
+    pub key_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The template key file of this configuration, read from `config_file`.
+    pub fn template_key_file(&self, config_file: &Path) -> PathBuf {
+        self.biometrics
+            .key_file
+            .clone()
+            .unwrap_or_else(|| crate::biometrics::vault::default_key_file(config_file))
+    }
 }
 
 /// Identity and place of the station; all of it goes into the tarja of every photo (§7, 2r).
@@ -105,7 +127,8 @@ pub const SIMULATED_FAMILIES: &[&str] = &["camera", "fingerprint"];
 
 /// The keys each table of the file may hold (`""` is the top level); anything else is refused.
 const KNOWN_KEYS: &[(&str, &[&str])] = &[
-    ("", &["station", "central", "devices"]),
+    ("", &["station", "central", "devices", "biometrics"]),
+    ("biometrics", &["key_file"]),
     (
         "station",
         &["code", "name", "address", "city", "latitude", "longitude"],

@@ -23,6 +23,7 @@ pub mod package;
 pub mod paths;
 pub mod session;
 pub mod signing;
+pub mod staff;
 pub mod store;
 pub mod wire;
 pub mod workflow;

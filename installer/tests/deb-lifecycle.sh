@@ -29,6 +29,9 @@ data_mode=$(in_root stat -c '%a %U' /var/lib/vistoria)
 config_mode=$(in_root stat -c '%a %U:%G' /etc/vistoria/vistoria.toml)
 [ "$config_mode" = "640 root:vistoria" ] || fail "configuration: $config_mode"
 grep -qx '/etc/vistoria/vistoria.toml' "$root/var/lib/dpkg/info/vistoria.conffiles" || fail "config is not a conffile"
+key_mode=$(in_root stat -c '%a %U %s' /etc/vistoria/biometria.key)
+[ "$key_mode" = "600 vistoria 32" ] || fail "template key: $key_mode"
+key_sum=$(sha256sum < "$root/etc/vistoria/biometria.key")
 [ -f "$root/etc/modprobe.d/vistoria-usb-storage.conf" ] || fail "usb storage rule missing"
 [ -f "$root/lib/udev/rules.d/60-vistoria-fingerprint.rules" ] || fail "udev rule missing"
 [ -L "$root/etc/systemd/system/graphical.target.wants/vistoria-kiosk.service" ] || fail "kiosk unit not enabled"
@@ -53,6 +56,7 @@ step "upgrade to $(basename "$new")"
 in_root apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold /tmp/vistoria-new.deb
 [ "$(sha256sum < "$root/etc/vistoria/vistoria.toml")" = "$config_sum" ] || fail "upgrade changed the configuration"
 [ -f "$root/var/lib/vistoria/marker" ] || fail "upgrade lost the data"
+[ "$(sha256sum < "$root/etc/vistoria/biometria.key")" = "$key_sum" ] || fail "upgrade changed the template key"
 new_version=$(dpkg-deb -f "$new" Version)
 [ "$(in_root dpkg-query -W -f '${Version}' vistoria)" = "$new_version" ] || fail "not upgraded"
 

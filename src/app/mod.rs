@@ -18,7 +18,7 @@ use iced::widget::{column, container, row};
 use iced::{Element, Length, Subscription, Task, window};
 use vistoria_core::accounts::Role;
 
-use crate::screen::{counter, diagnostics, inspection, login, outbox, signature};
+use crate::screen::{counter, diagnostics, inspection, login, outbox, setup, signature, staff};
 use crate::widget;
 use vistoria_station::{Failure, Session, Station, StationEvent, StatusSnapshot, WorkerConfig};
 
@@ -52,6 +52,10 @@ pub enum Screen {
     Outbox(outbox::State),
     /// Diagnóstico.
     Diagnostics(diagnostics::State),
+    /// Configuração inicial (no administrator yet).
+    Setup(setup::State),
+    /// Administração.
+    Staff(staff::State),
 }
 
 /// Where the navigation bar can go.
@@ -63,6 +67,8 @@ pub enum Nav {
     Outbox,
     /// Diagnóstico.
     Diagnostics,
+    /// Administração.
+    Staff,
 }
 
 /// Everything that happens in the window.
@@ -80,6 +86,10 @@ pub enum Message {
     Outbox(outbox::Message),
     /// Diagnostics screen.
     Diagnostics(diagnostics::Message),
+    /// First-administrator setup screen.
+    Setup(setup::Message),
+    /// Administração screen.
+    Staff(staff::Message),
     /// Navigation bar.
     Go(Nav),
     /// "Sair".
@@ -112,21 +122,28 @@ pub struct App {
 impl App {
     /// The window's first state: the login screen, a clock sync under way.
     pub fn new(kiosk: Station, options: Options) -> (App, Task<Message>) {
-        let (login, load) = login::State::new(&kiosk);
+        // A station nobody administers yet offers only the setup (a failure to read the
+        // accounts falls back to the login, which says what is wrong when used).
+        let (screen, load) = if kiosk.needs_setup().unwrap_or(false) {
+            (Screen::Setup(setup::State::new()), Task::none())
+        } else {
+            let (login, load) = login::State::new(&kiosk);
+            (Screen::Login(login), load.map(Message::Login))
+        };
         let tour = tour::Tour::new(options.tour.clone());
         let start_tour = tour.start();
         let app = App {
             kiosk,
             options,
             session: None,
-            screen: Screen::Login(login),
+            screen,
             status: None,
             online: None,
             notice: None,
             first_frame: false,
             tour,
         };
-        (app, Task::batch([load.map(Message::Login), start_tour]))
+        (app, Task::batch([load, start_tour]))
     }
 
     /// The screen shown (tests).
@@ -172,11 +189,17 @@ impl App {
                 t.map(Message::Outbox)
             }
             Nav::Diagnostics if matches!(session.role, Role::Technician | Role::Administrator) => {
-                let (s, t) = diagnostics::State::new(&self.kiosk);
+                let (s, t) = diagnostics::State::new(&self.kiosk, session);
                 self.screen = Screen::Diagnostics(s);
                 t.map(Message::Diagnostics)
             }
             Nav::Diagnostics => Task::none(),
+            Nav::Staff if session.role == Role::Administrator => {
+                let (s, t) = staff::State::new(&self.kiosk, session);
+                self.screen = Screen::Staff(s);
+                t.map(Message::Staff)
+            }
+            Nav::Staff => Task::none(),
         }
     }
 
@@ -295,6 +318,27 @@ impl App {
                     }
                     None => task.map(Message::Diagnostics),
                 }
+            }
+            Message::Setup(m) => {
+                let Screen::Setup(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                let (task, event) = s.update(m, &self.kiosk);
+                let task = task.map(Message::Setup);
+                match event {
+                    Some(setup::Event::LoggedIn(session)) => {
+                        tracing::info!(login = %session.login, "first administrator created");
+                        self.session = Some(session);
+                        Task::batch([task, self.go(Nav::Staff)])
+                    }
+                    None => task,
+                }
+            }
+            Message::Staff(m) => {
+                let Screen::Staff(s) = &mut self.screen else {
+                    return Task::none();
+                };
+                s.update(m, &self.kiosk).map(Message::Staff)
             }
             Message::Go(nav) => {
                 self.notice = None;
@@ -421,6 +465,8 @@ impl App {
             Screen::Signature(s) => s.view().map(Message::Signature),
             Screen::Outbox(s) => s.view().map(Message::Outbox),
             Screen::Diagnostics(s) => s.view().map(Message::Diagnostics),
+            Screen::Setup(s) => s.view().map(Message::Setup),
+            Screen::Staff(s) => s.view().map(Message::Staff),
         };
         let mut page = column![status_bar::view(
             self.kiosk.station(),
@@ -443,6 +489,7 @@ impl App {
             Screen::Counter(_) => Some(Nav::Counter),
             Screen::Outbox(_) => Some(Nav::Outbox),
             Screen::Diagnostics(_) => Some(Nav::Diagnostics),
+            Screen::Staff(_) => Some(Nav::Staff),
             _ => None,
         };
         let mut bar = row![
@@ -463,6 +510,13 @@ impl App {
                 "Diagnóstico",
                 current == Some(Nav::Diagnostics),
                 Message::Go(Nav::Diagnostics),
+            ));
+        }
+        if session.role == Role::Administrator {
+            bar = bar.push(widget::toggle(
+                "Administração",
+                current == Some(Nav::Staff),
+                Message::Go(Nav::Staff),
             ));
         }
         bar = bar.push(iced::widget::Space::new().width(Length::Fill));

@@ -27,6 +27,12 @@ use vistoria_station::{Station, demo};
 #[path = "tests_panoramic.rs"]
 mod panoramic;
 
+#[path = "tests_devices.rs"]
+mod devices;
+
+#[path = "tests_staff.rs"]
+mod staff;
+
 /// A registry vehicle (assets/vehicles.json), a passenger car.
 const PLATE: &str = "QTK3308";
 const RENAVAM: &str = "43787047302";
@@ -113,6 +119,17 @@ impl Harness {
     /// With `bay_camera`, a local RTSP server plays the panoramic camera (§17). In `root`
     /// when given (a signing child's folder), else in a new temporary folder.
     fn with_bay_camera(bay_camera: bool, root: Option<PathBuf>) -> Harness {
+        let config = CameraConfig {
+            width: 960,
+            height: 540,
+            fps: 8,
+            ..CameraConfig::default()
+        };
+        Harness::with_camera(bay_camera.then_some(config), root)
+    }
+
+    /// With `camera`, a local RTSP server sending it plays the panoramic camera.
+    fn with_camera(camera: Option<CameraConfig>, root: Option<PathBuf>) -> Harness {
         let (dir, root) = match root {
             Some(root) => (None, root),
             None => {
@@ -121,21 +138,20 @@ impl Harness {
                 (Some(dir), root)
             }
         };
-        let bay = bay_camera.then(|| {
-            TestCamera::start(&CameraConfig {
-                width: 960,
-                height: 540,
-                fps: 8,
-                ..CameraConfig::default()
-            })
-            .unwrap()
-        });
+        let bay = camera.map(|config| TestCamera::start(&config).unwrap());
         let kiosk = vistoria_station::embedded_central::demo_station(
             &root,
             "ECV-TESTE-01",
             bay.as_ref().map(TestCamera::url).as_deref(),
         )
         .unwrap();
+        let mut h = Harness::with_kiosk(kiosk, dir);
+        h.camera = bay;
+        h
+    }
+
+    /// The window over an opened station.
+    fn with_kiosk(kiosk: Station, dir: Option<tempfile::TempDir>) -> Harness {
         // The station worker's first job in the real window; the harness runs no worker.
         kiosk.sync_clock().unwrap();
         let (app, boot) = App::new(
@@ -151,7 +167,7 @@ impl Harness {
         let mut h = Harness {
             app,
             kiosk,
-            camera: bay,
+            camera: None,
             _dir: dir,
         };
         h.run(boot);
@@ -317,11 +333,21 @@ impl Harness {
     }
 
     /// Photographs every required photo by clicking "Capturar", doing the §6 correction if
-    /// the reading asks for it.
+    /// the reading asks for it. The panoramic photo (§7 a) the station took as capture
+    /// started; if the camera had not given it, it is asked for again.
     fn take_all_photos(&mut self) {
         let required = self.inspection().row().required.clone();
         self.wait_for_film();
         for kind in required {
+            if kind.is_automatic() {
+                let taken = |h: &Harness| h.inspection().shots().iter().any(|s| s.kind == kind);
+                if !taken(self) {
+                    self.click(&format!("foto-{}", kind.code()));
+                    self.click(inspection::photos::RETAKE_PANORAMIC);
+                }
+                assert!(taken(self), "{:?}", self.inspection().error());
+                continue;
+            }
             self.click(&format!("foto-{}", kind.code()));
             self.click("Capturar");
             let s = self.inspection();
@@ -477,10 +503,13 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
     let Some(root) = signing_child("a_whole_inspection_from_counter_to_delivered_package") else {
         return;
     };
-    let mut h = Harness::with_bay_camera(true, Some(root));
+    let mut h = Harness::fixed_station(Some(root));
     h.open_inspection();
     h.inspector_takes_it();
     assert_eq!(h.inspection().row().state, StateKind::Capturing);
+    // §7 a: at a fixed station the panoramic photo comes first and is taken as capture starts.
+    assert_eq!(h.inspection().row().required[0], PhotoKind::Panoramic);
+    assert_eq!(h.inspection().row().required.len(), 10);
     h.take_all_photos();
     // The rear photo was read and checked against the typed plate (§6).
     let rear = h
@@ -557,11 +586,11 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
         signed["biometric_confirmation"]["at"].is_string(),
         "{signed}"
     );
-    let pdf = notice.rsplit(' ').next().unwrap();
-    assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF"));
+    let pdf = notice.rsplit(' ').next().unwrap().to_owned();
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     // The PDF's signature block: holder, certificate serial and the P7S's SHA-256 (§14).
     if let Ok(out) = std::process::Command::new("pdftotext")
-        .args([pdf, "-"])
+        .args([pdf.as_str(), "-"])
         .output()
     {
         let text = String::from_utf8_lossy(&out.stdout);
@@ -596,16 +625,22 @@ fn a_whole_inspection_from_counter_to_delivered_package() {
         h.store_state(PLATE),
         (StateKind::Delivered, Some(OutboxState::Delivered))
     );
-    // The laudo can be printed again from Envios (here: no printer, the PDF is kept).
-    h.click("Imprimir laudo");
-    let Screen::Outbox(s) = h.app.screen() else {
-        panic!()
-    };
-    let note = s.notice().unwrap();
+    // §9: the receipt took the PDF with the photos; Envios offers no reprint and says why.
     assert!(
-        note.starts_with("Sem impressora configurada: laudo salvo em "),
-        "{note}"
+        !std::path::Path::new(&pdf).exists(),
+        "{pdf} kept after delivery"
     );
+    assert!(!row.laudo_pdf, "{row:?}");
+    assert!(!h.sees("Imprimir laudo"));
+    let url = row.verify_url.clone().unwrap();
+    assert!(
+        url.ends_with(&format!("/v/{}", row.laudo_number.as_deref().unwrap())),
+        "{url}"
+    );
+    assert!(h.sees(&format!(
+        "Laudo entregue: a cópia desta estação foi apagada (§9) e a via impressa é a única. \
+         Conferência em {url}"
+    )));
     // The bay camera filmed it from the opening to the signature, and the film went with it.
     let audit = h.audit_actions();
     assert!(audit.iter().any(|a| a == "panoramic.started"), "{audit:?}");

@@ -12,5 +12,6 @@ pub mod ocr;
 pub mod record;
 pub mod sign;
 pub mod simulate;
+pub mod staff;
 pub mod station;
 pub mod synthetic;

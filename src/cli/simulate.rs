@@ -157,6 +157,7 @@ pub fn open_station(
     Station::open(Opening {
         data: data.to_path_buf(),
         log_dir: data.join("logs"),
+        template_key: Opening::demo_key_file(data),
         endpoint,
         station: demo::simulated_station(code),
         devices: DeviceSetup::Demo {

@@ -7,4 +7,6 @@ pub mod finger_picker;
 pub mod inspection;
 pub mod login;
 pub mod outbox;
+pub mod setup;
 pub mod signature;
+pub mod staff;

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vistoria_core::accounts::{self, Account, Role};
+use vistoria_core::biometrics::Finger;
 use vistoria_core::biometrics::GrayImage;
-use vistoria_core::biometrics::enrolment::Enrolment;
+use vistoria_core::biometrics::enrolment::{Consent, Enrolment};
 use vistoria_core::biometrics::vault::Vault;
 use vistoria_core::domain::{PhotoKind, Plate};
 use vistoria_core::ocr::synth;
@@ -26,6 +27,8 @@ use super::lock;
 pub const OPERATOR: &str = "operador";
 /// Technician's login.
 pub const TECHNICIAN: &str = "tecnico";
+/// Administrator's login (staff, station settings).
+pub const ADMINISTRATOR: &str = "admin";
 /// Inspector's login (fingerprint).
 pub const INSPECTOR: &str = "vistoriador";
 /// The demo inspector's name (on the demo e-CPF too).
@@ -140,9 +143,9 @@ pub type Simulated = (
 
 /// Demo mode: the simulated devices and the demo staff (the inspector enrolled). Idempotent: a
 /// second run on the same data reuses what is there.
-pub fn prepare(store: &mut Store) -> Result<Simulated, String> {
+pub fn prepare(store: &mut Store, vault: &Vault) -> Result<Simulated, String> {
     let devices = simulated(store)?;
-    seed_staff(store)?;
+    seed_staff(store, vault)?;
     Ok(devices)
 }
 
@@ -215,11 +218,16 @@ fn impression(seed: u64, i: usize) -> GrayImage {
     GrayImage::synthetic(FINGER_SIZE.0, FINGER_SIZE.1, seed, shift)
 }
 
-fn seed_staff(store: &mut Store) -> Result<(), String> {
-    let data = store.data_dir().to_path_buf();
+fn seed_staff(store: &mut Store, vault: &Vault) -> Result<(), String> {
     let staff = [
         (OPERATOR, "Carlos Operador", Role::Operator, "52998224725"),
         (TECHNICIAN, "Téo Técnico", Role::Technician, "11144477735"),
+        (
+            ADMINISTRATOR,
+            "Alice Administradora",
+            Role::Administrator,
+            "86288366757",
+        ),
         (INSPECTOR, INSPECTOR_NAME, Role::Inspector, INSPECTOR_CPF),
     ];
     for (login, name, role, cpf) in staff {
@@ -230,16 +238,23 @@ fn seed_staff(store: &mut Store) -> Result<(), String> {
         let account = Account::new(login, name, role, cpf, password).map_err(|e| e.to_string())?;
         accounts::save(store, &account, "demo", None).map_err(|e| e.to_string())?;
     }
-    let vault = Vault::open(&data).map_err(|e| e.to_string())?;
     if vault.load(INSPECTOR).is_err() {
-        let mut enrolment = Enrolment::new(INSPECTOR);
+        let mut enrolment = Enrolment::new(INSPECTOR, Finger::RightIndex);
         for i in 0..3 {
             enrolment
                 .add(&impression(FINGERS[0].2, i))
                 .map_err(|e| format!("cadastro biométrico de demonstração: {e}"))?;
         }
         enrolment
-            .finish(store, &vault, "demo", None)
+            .finish(
+                store,
+                vault,
+                "demo",
+                &Consent {
+                    person: INSPECTOR.to_owned(),
+                },
+                None,
+            )
             .map_err(|e| format!("cadastro biométrico de demonstração: {e}"))?;
     }
     Ok(())

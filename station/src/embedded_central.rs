@@ -107,6 +107,7 @@ pub fn demo_opening(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Resul
     Ok(crate::Opening {
         data: kiosk_dir.clone(),
         log_dir: kiosk_dir.join("logs"),
+        template_key: crate::Opening::demo_key_file(&kiosk_dir),
         endpoint: vistoria_core::central_client::Endpoint {
             url: central.url,
             token,

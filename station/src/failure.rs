@@ -214,6 +214,17 @@ impl From<DeviceError> for Failure {
     }
 }
 
+impl From<vistoria_core::staff::StaffError> for Failure {
+    fn from(e: vistoria_core::staff::StaffError) -> Failure {
+        use vistoria_core::staff::StaffError;
+        match e {
+            StaffError::Biometric(b) => Failure::from(b),
+            StaffError::Store(s) => Failure::from(s),
+            other => Failure::Rule(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

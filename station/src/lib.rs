@@ -8,8 +8,10 @@
 //! a UI: callers get plain data back.
 
 pub mod absent;
+mod borescope;
 pub mod card;
 pub mod demo;
+pub mod demo_borescope;
 mod devices;
 #[cfg(any(test, feature = "embedded-central"))]
 pub mod embedded_central;
@@ -22,12 +24,23 @@ mod login;
 mod opening;
 mod outbox;
 mod panoramic;
+mod panoramic_bay;
 mod panoramic_check;
+mod panoramic_photo;
 mod panoramic_recovery;
+mod photos;
+mod roles;
 mod signing;
+mod staff;
 pub mod startup;
 mod status;
+pub mod support;
 mod worker;
+
+#[cfg(test)]
+mod retention_tests;
+#[cfg(test)]
+mod staff_tests;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -48,11 +61,15 @@ pub use failure::Failure;
 pub use inspection::{
     InspectionRow, OcrCheck, PhotoShot, Thumbnail, verdict_label as inspection_verdict,
 };
-pub use opening::{DeviceSetup, Opening};
+pub use opening::{DeviceSetup, Opening, fingerprint_reader};
 pub use outbox::{Delivery, OutboxRow};
 pub use panoramic::{Panoramic, PanoramicStatus};
+pub use panoramic_bay::{BayNow, BayPresenceInfo, DEMO_SETTER, ReferenceInfo, SetBy};
 pub use panoramic_check::PanoramicInfo;
+pub use panoramic_photo::CaptureStart;
+pub use photos::{PhotoDevice, PhotoRequest};
 pub use signing::Signed;
+pub use staff::{ENROLMENT_CONSENT, EnrolProgress};
 pub use status::{Diagnostics, StatusSnapshot};
 pub use worker::{StationEvent, Worker, WorkerConfig};
 
@@ -73,6 +90,8 @@ pub struct Session {
 pub(crate) struct Parts {
     /// The opened store.
     pub store: Store,
+    /// The opened template vault.
+    pub vault: Vault,
     /// Central time.
     pub clock: CentralClock,
     /// How to reach the central.
@@ -91,6 +110,8 @@ pub(crate) struct Parts {
     pub printer: Option<vistoria_drivers::printer::IppPrinter>,
     /// The panoramic camera (§17), when the station has one.
     pub panoramic: Option<Panoramic>,
+    /// The borescope (§8, §18), when the station has one.
+    pub borescope: Option<borescope::BorescopeSlot>,
     /// The inspector's e-CPF card (§14).
     pub card: card::CardSetup,
 }
@@ -136,11 +157,14 @@ struct Inner {
     log_dir: PathBuf,
     printer: Option<Mutex<vistoria_drivers::printer::IppPrinter>>,
     panoramic: Option<Panoramic>,
+    borescope: Option<borescope::BorescopeSlot>,
     card: card::CardSetup,
     /// The worker's subscribers and alarm clock.
     hub: worker::Hub,
     /// Held for a whole delivery pass, so two passes never send the same package at once.
     delivering: Mutex<()>,
+    /// A fingerprint enrolment under way at the Administração screen.
+    enrolment: Mutex<Option<staff::PendingEnrolment>>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -173,7 +197,6 @@ impl Station {
     /// data directory.
     fn new(parts: Parts) -> Result<Station, Failure> {
         let data = parts.store.data_dir().to_path_buf();
-        let vault = Vault::open(&data).map_err(|e| Failure::from(e).context("cofre biométrico"))?;
         let reuse = ReuseIndex::open(&data.join("phash.jsonl"))
             .map_err(|e| Failure::internal(format!("índice de fotos: {e}")))?;
         let client = CentralClient::new(&parts.endpoint).map_err(Failure::from)?;
@@ -186,7 +209,7 @@ impl Station {
                 client,
                 server_key,
                 guard,
-                vault,
+                vault: parts.vault,
                 reuse,
                 ocr: None,
                 policy: DeliveryPolicy::default(),
@@ -203,9 +226,11 @@ impl Station {
             log_dir: parts.log_dir,
             printer: parts.printer.map(Mutex::new),
             panoramic: parts.panoramic,
+            borescope: parts.borescope,
             card: parts.card,
             hub: worker::Hub::default(),
             delivering: Mutex::new(()),
+            enrolment: Mutex::new(None),
         })))
     }
 

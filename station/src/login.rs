@@ -36,7 +36,7 @@ impl Station {
     }
 
     /// One touch on the reader, as the matcher's image.
-    fn touch(&self) -> Result<GrayImage, Failure> {
+    pub(crate) fn touch(&self) -> Result<GrayImage, Failure> {
         let mut reader = lock(&self.0.reader);
         let image = capture_touch(reader.as_mut(), TOUCH_TIMEOUT).map_err(Failure::from)?;
         Ok(GrayImage {
@@ -125,6 +125,7 @@ impl Station {
         session: &Session,
         id: vistoria_core::domain::InspectionId,
     ) -> Result<vistoria_core::biometrics::BiometricCheck, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let image = self.touch()?;
         let now = self.now()?;
         let mut core = self.core();

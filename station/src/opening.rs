@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use vistoria_core::biometrics::vault::Vault;
 use vistoria_core::central_client::Endpoint;
 use vistoria_core::clock::{BootClock, Monotonic};
 use vistoria_core::config::{Config, Devices, Station as StationConfig};
@@ -26,6 +27,8 @@ pub struct Opening {
     pub data: PathBuf,
     /// Where the logs are written (for the support export).
     pub log_dir: PathBuf,
+    /// The fingerprint templates' key file, outside `data` (issue 19).
+    pub template_key: PathBuf,
     /// How to reach the central.
     pub endpoint: Endpoint,
     /// The station (goes into every tarja and package).
@@ -57,6 +60,18 @@ pub enum DeviceSetup {
 }
 
 impl Opening {
+    /// The template key of a demo or simulated station kept in `data`: beside that folder,
+    /// never in it (`…/kiosk` → `…/kiosk.biometria.key`).
+    pub fn demo_key_file(data: &Path) -> PathBuf {
+        let name = data
+            .file_name()
+            .map_or_else(|| "vistoria".into(), |n| n.to_string_lossy().into_owned());
+        data.with_file_name(format!(
+            "{name}.{}",
+            vistoria_core::biometrics::vault::KEY_FILE_NAME
+        ))
+    }
+
     /// A configured station: the paths resolved for the configuration file.
     pub fn configured(config: &Config, paths: &Paths) -> Opening {
         let mut station = config.station.clone();
@@ -66,6 +81,7 @@ impl Opening {
         Opening {
             data: paths.data_dir().to_path_buf(),
             log_dir: paths.logs_dir(),
+            template_key: config.template_key_file(paths.config_file()),
             endpoint: Endpoint {
                 url: config.central.url.clone(),
                 token: config.central.token.clone(),
@@ -98,18 +114,22 @@ impl Station {
             vistoria_core::store::Store::open(&opening.data).map_err(Failure::from)?;
         let clock = startup::restore_clock_on(&store, mono).map_err(Failure::from)?;
         let recovered = startup::recover(&mut store, &report, &clock).map_err(Failure::from)?;
+        let vault = Vault::open(&opening.data, &opening.template_key)
+            .map_err(|e| Failure::from(e).context("cofre biométrico"))?;
         tracing::info!(station = %opening.station.code, %recovered, "station opening");
         let data = opening.data;
+        let borescope = crate::borescope::open(&opening.devices);
         let (demo, camera, reader, printer, panoramic, card) = match opening.devices {
             DeviceSetup::Demo { bay, token_dir } => {
                 let (devices, camera, reader) =
-                    demo::prepare(&mut store).map_err(Failure::Internal)?;
+                    demo::prepare(&mut store, &vault).map_err(Failure::Internal)?;
                 let card = card::demo_token_soon(
                     &token_dir.unwrap_or_else(|| card::demo_token_dir(&data)),
                     &demo::INSPECTOR_NAME.to_uppercase(),
                     demo::INSPECTOR_CPF,
                 );
-                let panoramic = bay.map(|url| Panoramic::new(&url, data.join("panoramica")));
+                let panoramic =
+                    bay.map(|url| Panoramic::new(&url, vistoria_core::paths::film_dir_in(&data)));
                 (Some(devices), camera, reader, None, panoramic, card)
             }
             DeviceSetup::Configured { devices, icp_roots } => {
@@ -126,6 +146,7 @@ impl Station {
         };
         let station = Station::new(Parts {
             store,
+            vault,
             clock,
             endpoint: opening.endpoint,
             station: opening.station,
@@ -135,12 +156,34 @@ impl Station {
             log_dir: opening.log_dir,
             printer,
             panoramic,
+            borescope,
             card,
         })?;
+        station.load_bay_calibration();
         let refilmed = station.recover_panoramic();
         tracing::info!(recordings = refilmed.len(), "panoramic recovery");
         station.queue_ended();
         Ok(station)
+    }
+}
+
+/// The fingerprint reader `[devices.fingerprint]` names: the U.are.U on USB, or with `sim`
+/// the images of the folder in `address`. Also what `vistoria staff enrol` reads from.
+pub fn fingerprint_reader(devices: &Devices) -> Result<Box<dyn FingerprintReader + Send>, Failure> {
+    let section = &devices.fingerprint;
+    match (section.backend.as_str(), &section.address) {
+        ("uareu", _) => RusbTransport::open()
+            .map(|t| Box::new(UareU::new(t)) as Box<dyn FingerprintReader + Send>)
+            .map_err(|e| Failure::device(format!("leitor biométrico U.are.U: {e}"))),
+        ("sim", Some(folder)) => {
+            vistoria_drivers::fingerprint::sim::SimReader::open(Path::new(folder))
+                .map(|r| Box::new(r) as Box<dyn FingerprintReader + Send>)
+                .map_err(|e| Failure::device(format!("leitor biométrico simulado: {e}")))
+        }
+        (backend, _) => Err(Failure::device(format!(
+            "[devices.fingerprint] backend «{backend}» sem leitor: configure \"uareu\", ou \"sim\" \
+             com address = pasta de imagens"
+        ))),
     }
 }
 
@@ -182,18 +225,22 @@ fn configured_devices(
             format!("backend «{backend}» desconhecido"),
         )),
     };
-    let reader: Box<dyn FingerprintReader + Send> =
-        match (devices.fingerprint.backend.as_str(), sim_reader) {
-            ("sim", Some(r)) => r,
-            ("uareu", _) => match RusbTransport::open() {
-                Ok(t) => Box::new(UareU::new(t)),
-                Err(e) => Box::new(Absent::new("Leitor biométrico U.are.U", e.to_string())),
-            },
-            (backend, _) => Box::new(Absent::new(
-                "Leitor biométrico",
-                format!("backend «{backend}» desconhecido"),
-            )),
-        };
+    let reader: Box<dyn FingerprintReader + Send> = match (
+        devices.fingerprint.backend.as_str(),
+        &devices.fingerprint.address,
+        sim_reader,
+    ) {
+        // `sim` with a folder: its images (a training room, the tests' FVC impressions).
+        ("sim", Some(_), _) | ("uareu", _, _) => match fingerprint_reader(devices) {
+            Ok(r) => r,
+            Err(e) => Box::new(Absent::new("Leitor biométrico", e.to_string())),
+        },
+        ("sim", None, Some(r)) => r,
+        (backend, _, _) => Box::new(Absent::new(
+            "Leitor biométrico",
+            format!("backend «{backend}» desconhecido"),
+        )),
+    };
     // §14: the card's PKCS#11 middleware (the configured module, else the known locations)
     // and the ICP-Brasil roots kept beside the configuration.
     let card = match devices.smartcard.backend.as_str() {
@@ -218,7 +265,7 @@ fn configured_devices(
         devices.panoramic.backend.as_str(),
         &devices.panoramic.address,
     ) {
-        ("rtsp", Some(url)) => Some(Panoramic::new(url, data.join("panoramica"))),
+        ("rtsp", Some(url)) => Some(Panoramic::new(url, vistoria_core::paths::film_dir_in(data))),
         _ => None,
     };
     Ok(Opened {

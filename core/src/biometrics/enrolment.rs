@@ -1,22 +1,45 @@
-//! Enrolment and biometric login (Portaria 741/2019 item 2o and §11, §14): an inspector is
-//! enrolled from three captures that must agree with each other; login compares one capture
-//! with the claimed inspector's templates (1:1), or with every enrolled inspector on stations
-//! with few of them (1:N). Every enrolment, removal and login attempt is written to the audit
-//! log. Templates live encrypted in the [`Vault`]; images are dropped after extraction.
+//! Enrolment and biometric login (Portaria 741/2019 item 2o and §11, §14): an inspector enrols
+//! fingers one at a time (two, issue 19), each from three captures that must agree with each
+//! other, that must not be a finger they already enrolled under another name nor anyone else's
+//! finger; login compares one capture with the claimed inspector's templates (1:1), or with
+//! every enrolled inspector on stations with few of them (1:N). Every enrolment (with the
+//! person's consent, LGPD), removal and login attempt is written to the audit log. Templates
+//! live encrypted in the [`Vault`]; images are dropped after extraction.
 
 use serde_json::json;
 
+use super::finger::Finger;
 use super::image::GrayImage;
 use super::matcher::{self, ENROL_AGREEMENT, Prepared, THRESHOLD};
 use super::quality::{self, Quality};
 use super::template::Template;
-use super::vault::Vault;
+use super::vault::{FingerTemplate, Vault};
 use super::{BiometricError, analyse};
 use crate::clock::CentralStamp;
 use crate::store::{AuditAction, AuditEvent, Store};
 
 /// Captures an enrolment needs.
 pub const ENROL_CAPTURES: usize = 3;
+/// Fingers an inspector enrols (issue 19): one hurt finger must not stop their work.
+pub const FINGERS_PER_INSPECTOR: usize = 2;
+
+/// What the person is told before their fingers are read (LGPD art. 11: biometric data is
+/// sensitive; its use needs specific consent for a stated purpose). Its version goes into the
+/// audit row with the consent, so a changed text is told apart from the one agreed to.
+pub const CONSENT_TEXT: &str = "Autorizo o uso das minhas impressões digitais, guardadas \
+cifradas nesta estação, somente para me identificar no acesso ao sistema e na assinatura dos \
+laudos de vistoria (Portaria Detran-MT 741/2019, item 2o). As imagens não são guardadas; os \
+modelos são apagados quando eu pedir ou quando meu cadastro for removido.";
+/// Version of [`CONSENT_TEXT`].
+pub const CONSENT_VERSION: u32 = 1;
+
+/// The person's consent to the enrolment, given where they see [`CONSENT_TEXT`] (the screen's
+/// box, the shell's question). Only the person being enrolled gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// Login of the person who consented (the one enrolled).
+    pub person: String,
+}
 /// Most inspectors a 1:N search accepts: the chance of a false match grows with each one.
 pub const MAX_IDENTIFY: usize = 20;
 /// Extra score a 1:N match needs over the 1:1 threshold, so that searching [`MAX_IDENTIFY`]
@@ -30,22 +53,34 @@ fn audit(store: &mut Store, event: AuditEvent) -> Result<(), BiometricError> {
         .map_err(|e| BiometricError::Io(e.to_string()))
 }
 
-/// An enrolment in progress for one inspector.
+/// An enrolment in progress for one finger of one inspector.
 #[derive(Debug)]
 pub struct Enrolment {
     user: String,
+    finger: Finger,
     templates: Vec<Template>,
     previous: Option<GrayImage>,
 }
 
 impl Enrolment {
-    /// Starts enrolling `user`.
-    pub fn new(user: &str) -> Enrolment {
+    /// Starts enrolling `finger` of `user`.
+    pub fn new(user: &str, finger: Finger) -> Enrolment {
         Enrolment {
             user: user.to_owned(),
+            finger,
             templates: Vec::new(),
             previous: None,
         }
+    }
+
+    /// Whose finger.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Which finger.
+    pub fn finger(&self) -> Finger {
+        self.finger
     }
 
     /// Captures accepted so far.
@@ -61,21 +96,26 @@ impl Enrolment {
     /// Offers one capture; a rejected capture (quality, latent) does not count and says why.
     pub fn add(&mut self, img: &GrayImage) -> Result<Quality, BiometricError> {
         let analysis = analyse(img);
-        let q = quality::assess(img, &analysis, self.previous.as_ref())?;
+        let q = quality::assess(img, &analysis, self.previous.as_ref());
+        // A refused touch still becomes "the previous capture": a latent it left is caught.
         self.previous = Some(img.clone());
+        let q = q?;
         if !self.complete() {
             self.templates.push(analysis.template);
         }
         Ok(q)
     }
 
-    /// Checks that the captures agree pairwise and stores them (replacing an earlier
-    /// enrolment: re-enrolment). `actor` is the administrator doing it.
+    /// Checks that the captures agree pairwise, that they are not of a finger this person
+    /// already enrolled under another name nor of anyone else enrolled here, and stores them
+    /// beside the person's other fingers (replacing this finger's earlier enrolment). `actor`
+    /// is who operates the enrolment (an administrator, the shell); `consent` the person's.
     pub fn finish(
         self,
         store: &mut Store,
         vault: &Vault,
         actor: &str,
+        consent: &Consent,
         at: Option<CentralStamp>,
     ) -> Result<(), BiometricError> {
         if !self.complete() {
@@ -84,6 +124,11 @@ impl Enrolment {
                 self.templates.len()
             )));
         }
+        if consent.person != self.user {
+            return Err(BiometricError::Rejected(
+                "o consentimento deve ser dado pela pessoa cadastrada".into(),
+            ));
+        }
         let prepared: Vec<Prepared> = self.templates.iter().map(Prepared::new).collect();
         let mut scores = Vec::new();
         for i in 0..prepared.len() {
@@ -91,22 +136,121 @@ impl Enrolment {
                 scores.push(matcher::score(&prepared[i], &prepared[j]));
             }
         }
-        let agree = scores.iter().all(|&s| s >= ENROL_AGREEMENT);
-        let replaced = vault.load(&self.user).is_ok();
-        let detail = json!({"user": self.user, "scores": scores, "replaced": replaced});
-        if !agree {
+        let finger = self.finger;
+        let existing = match vault.load_fingers(&self.user) {
+            Ok(t) => t,
+            Err(BiometricError::NotEnrolled(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let replaced = existing.iter().any(|t| t.finger == Some(finger));
+        let mut detail = json!({
+            "user": self.user, "finger": finger.code(), "scores": scores, "replaced": replaced,
+        });
+        let refusal = if !scores.iter().all(|&s| s >= ENROL_AGREEMENT) {
+            Some(BiometricError::Disagreement)
+        } else {
+            self.already_known(vault, &prepared, &existing)?
+        };
+        if let Some(refusal) = refusal {
+            detail["reason"] = json!(refusal.to_string());
             audit(
                 store,
                 AuditEvent::new(at, actor, AuditAction::BiometricsEnrolmentRejected).detail(detail),
             )?;
-            return Err(BiometricError::Disagreement);
+            return Err(refusal);
         }
-        vault.save(&self.user, &self.templates)?;
+        let mut kept: Vec<FingerTemplate> = existing
+            .into_iter()
+            .filter(|t| t.finger != Some(finger))
+            .collect();
+        kept.extend(self.templates.into_iter().map(|template| FingerTemplate {
+            finger: Some(finger),
+            template,
+        }));
+        vault.save(&self.user, &kept)?;
+        let mut fingers: Vec<Finger> = kept.iter().filter_map(|t| t.finger).collect();
+        fingers.sort();
+        fingers.dedup();
+        detail["consent"] = json!({
+            "person": consent.person,
+            "fingers": fingers.iter().map(|f| f.code()).collect::<Vec<_>>(),
+            "text_version": CONSENT_VERSION,
+        });
         audit(
             store,
             AuditEvent::new(at, actor, AuditAction::BiometricsEnrolled).detail(detail),
         )
     }
+
+    /// Why these captures may not be kept although they agree: the same finger as another one
+    /// of this person (two fingers that are one would leave them with one), or a finger
+    /// another enrolled person has (one person under two logins).
+    fn already_known(
+        &self,
+        vault: &Vault,
+        prepared: &[Prepared],
+        existing: &[FingerTemplate],
+    ) -> Result<Option<BiometricError>, BiometricError> {
+        let matches = |t: &Template, margin: f32| {
+            let stored = Prepared::new(t);
+            prepared
+                .iter()
+                .any(|p| matcher::score(p, &stored) >= THRESHOLD + margin)
+        };
+        for t in existing.iter().filter(|t| t.finger != Some(self.finger)) {
+            if matches(&t.template, 0.0) {
+                let other = t.finger.map_or("outro dedo", Finger::label_pt);
+                return Ok(Some(BiometricError::Rejected(format!(
+                    "este dedo já está cadastrado como {other}; use outro dedo"
+                ))));
+            }
+        }
+        for other in vault.users()?.into_iter().filter(|u| *u != self.user) {
+            let templates = vault.load(&other)?;
+            if templates.iter().any(|t| matches(t, IDENTIFY_MARGIN)) {
+                return Ok(Some(BiometricError::Rejected(format!(
+                    "esta digital já está cadastrada para outra pessoa ({other})"
+                ))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Removes one finger of an inspector (a hurt finger to enrol again, a finger they withdraw
+/// consent for); `false` if it was not enrolled. The caller checks the role.
+pub fn remove_finger(
+    store: &mut Store,
+    vault: &Vault,
+    user: &str,
+    finger: Finger,
+    actor: &str,
+    at: Option<CentralStamp>,
+) -> Result<bool, BiometricError> {
+    let existing = match vault.load_fingers(user) {
+        Ok(t) => t,
+        Err(BiometricError::NotEnrolled(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let before = existing.len();
+    let kept: Vec<FingerTemplate> = existing
+        .into_iter()
+        .filter(|t| t.finger != Some(finger))
+        .collect();
+    let removed = kept.len() != before;
+    if removed {
+        if kept.is_empty() {
+            vault.remove(user)?;
+        } else {
+            vault.save(user, &kept)?;
+        }
+    }
+    audit(
+        store,
+        AuditEvent::new(at, actor, AuditAction::BiometricsRemoved)
+            .detail(json!({"user": user, "finger": finger.code(), "existed": removed})),
+    )?;
+    Ok(removed)
 }
 
 /// Removes an inspector's templates (administrator only; the caller checks the role).
@@ -253,6 +397,108 @@ mod tests {
             .collect()
     }
 
+    fn station() -> (tempfile::TempDir, Store, Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(&dir.path().join("data")).unwrap();
+        let vault = Vault::open(&dir.path().join("data"), &dir.path().join("k.key")).unwrap();
+        (dir, store, vault)
+    }
+
+    fn consent(person: &str) -> Consent {
+        Consent {
+            person: person.to_owned(),
+        }
+    }
+
+    fn enrol(
+        store: &mut Store,
+        vault: &Vault,
+        user: &str,
+        finger: Finger,
+        subject: u32,
+    ) -> Result<(), BiometricError> {
+        let mut e = Enrolment::new(user, finger);
+        for i in 1..=3 {
+            let Some(img) = fvc(&format!("{subject}_{i}.tif")) else {
+                return Ok(());
+            };
+            e.add(&img).unwrap();
+        }
+        e.finish(store, vault, "admin", &consent(user), None)
+    }
+
+    #[test]
+    fn two_fingers_each_log_in_and_one_can_be_removed() {
+        let (Some(a5), Some(b5)) = (fvc("101_5.tif"), fvc("102_5.tif")) else {
+            return;
+        };
+        let (_dir, mut store, vault) = station();
+        // FVC subjects 101 and 102 stand for two fingers of the same person.
+        enrol(&mut store, &vault, "ana", Finger::RightIndex, 101).unwrap();
+        enrol(&mut store, &vault, "ana", Finger::LeftIndex, 102).unwrap();
+        assert_eq!(
+            vault.fingers("ana").unwrap(),
+            [Finger::RightIndex, Finger::LeftIndex]
+        );
+        for img in [&a5, &b5] {
+            let ok = verify(&mut store, &vault, "ana", img, None, None).unwrap();
+            assert_eq!(ok.user.as_deref(), Some("ana"), "score {}", ok.score);
+        }
+        // Enrolling the right index again replaces it, the left one stays.
+        enrol(&mut store, &vault, "ana", Finger::RightIndex, 101).unwrap();
+        assert_eq!(vault.load("ana").unwrap().len(), 6);
+        assert!(
+            remove_finger(&mut store, &vault, "ana", Finger::LeftIndex, "admin", None).unwrap()
+        );
+        assert_eq!(vault.fingers("ana").unwrap(), [Finger::RightIndex]);
+        let gone = verify(&mut store, &vault, "ana", &b5, None, None).unwrap();
+        assert_eq!(gone.user, None, "score {}", gone.score);
+        // The consent is in the audit log with the fingers it covers.
+        let conn = rusqlite::Connection::open(crate::paths::database_in(store.data_dir())).unwrap();
+        let detail: String = conn
+            .query_row(
+                "SELECT detail FROM audit_log WHERE action = 'biometrics.enrolled' ORDER BY seq DESC",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(detail["consent"]["person"], "ana");
+        assert_eq!(
+            detail["consent"]["fingers"],
+            json!(["right-index", "left-index"])
+        );
+    }
+
+    #[test]
+    fn a_finger_already_known_is_not_enrolled_again() {
+        if fvc("101_1.tif").is_none() {
+            return;
+        }
+        let (_dir, mut store, vault) = station();
+        enrol(&mut store, &vault, "ana", Finger::RightIndex, 101).unwrap();
+        // The same finger again under another name: she would have one finger, not two.
+        let err = enrol(&mut store, &vault, "ana", Finger::LeftIndex, 101).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("já está cadastrado como indicador direito"),
+            "{err}"
+        );
+        // Her finger as someone else's: one person, two logins.
+        let err = enrol(&mut store, &vault, "bruno", Finger::RightIndex, 101).unwrap_err();
+        assert!(err.to_string().contains("outra pessoa (ana)"), "{err}");
+        assert_eq!(vault.users().unwrap(), ["ana"]);
+        // Consent is the enrolled person's own.
+        let mut e = Enrolment::new("carla", Finger::RightThumb);
+        for i in 1..=3 {
+            e.add(&fvc(&format!("103_{i}.tif")).unwrap()).unwrap();
+        }
+        assert!(
+            e.finish(&mut store, &vault, "admin", &consent("admin"), None)
+                .is_err()
+        );
+    }
+
     #[test]
     fn enrol_login_and_remove() {
         let (Some(a1), Some(a2), Some(a3), Some(a4), Some(b1)) = (
@@ -264,16 +510,15 @@ mod tests {
         ) else {
             return;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = Store::open(dir.path()).unwrap();
-        let vault = Vault::open(dir.path()).unwrap();
+        let (_dir, mut store, vault) = station();
 
-        let mut e = Enrolment::new("ana");
+        let mut e = Enrolment::new("ana", Finger::RightIndex);
         for img in [&a1, &a2, &a3] {
             e.add(img).unwrap();
         }
         assert!(e.complete());
-        e.finish(&mut store, &vault, "admin", None).unwrap();
+        e.finish(&mut store, &vault, "admin", &consent("ana"), None)
+            .unwrap();
 
         let ok = verify(&mut store, &vault, "ana", &a4, None, None).unwrap();
         assert_eq!(ok.user.as_deref(), Some("ana"), "score {}", ok.score);
@@ -307,15 +552,13 @@ mod tests {
         else {
             return;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = Store::open(dir.path()).unwrap();
-        let vault = Vault::open(dir.path()).unwrap();
-        let mut e = Enrolment::new("bia");
+        let (_dir, mut store, vault) = station();
+        let mut e = Enrolment::new("bia", Finger::RightIndex);
         for img in [&a, &b, &c] {
             e.add(img).unwrap();
         }
         assert_eq!(
-            e.finish(&mut store, &vault, "admin", None),
+            e.finish(&mut store, &vault, "admin", &consent("bia"), None),
             Err(BiometricError::Disagreement)
         );
         assert!(vault.users().unwrap().is_empty());
@@ -324,7 +567,7 @@ mod tests {
     #[test]
     fn a_latent_capture_does_not_count() {
         let Some(a) = fvc("101_1.tif") else { return };
-        let mut e = Enrolment::new("caio");
+        let mut e = Enrolment::new("caio", Finger::RightIndex);
         e.add(&a).unwrap();
         assert!(matches!(e.add(&a), Err(BiometricError::Rejected(_))));
         assert_eq!(e.accepted(), 1);

@@ -11,6 +11,7 @@ pub mod cylinder;
 pub mod enhancement;
 pub mod enrolment;
 pub mod evaluation;
+pub mod finger;
 pub mod frequency;
 pub mod image;
 pub mod matcher;
@@ -23,6 +24,7 @@ pub mod template;
 pub mod vault;
 
 pub use check::{BiometricCheck, CheckError};
+pub use finger::Finger;
 pub use image::GrayImage;
 pub use matcher::{Prepared, THRESHOLD};
 pub use template::Template;

@@ -24,6 +24,11 @@ pub const MIN_MINUTIAE: usize = 12;
 pub const REPEAT_CORRELATION: f32 = 0.97;
 /// Median ridge/valley grey spread below which the print is a residue, grey levels.
 pub const MIN_LIVE_CONTRAST: f32 = 12.0;
+/// Mean grey of a 16×16 window at or below which it is black: ridges and valleys alike.
+pub const DARK_LEVEL: f32 = 45.0;
+/// Share of the print's windows that may be black. FVC2002 DB1/DB2 (two optical sensors, the
+/// darker DB2 included) stay far below; a touch over it has lost its valleys.
+pub const MAX_DARK_SHARE: f32 = 0.5;
 
 /// The verdict on one capture.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +113,13 @@ pub fn assess(
     {
         return reject("imagem idêntica à captura anterior (digital latente no leitor)");
     }
+    // Ridges and valleys run together into black: a wet finger or one pressed too hard
+    // (checked before coverage, which would call it "no finger" and send the person wrong).
+    if dark_share(img) > MAX_DARK_SHARE {
+        return reject(
+            "imagem escura demais (dedo úmido ou pressionado com força); seque o dedo e apoie sem apertar",
+        );
+    }
     // Any ridge texture at all, but faint: a residue, whatever its size.
     let contrast = contact_contrast(img);
     if analysis.coverage >= MIN_TEXTURE && contrast < MIN_LIVE_CONTRAST {
@@ -134,6 +146,52 @@ pub fn assess(
         contrast,
         minutiae,
     })
+}
+
+/// Share of the print's 16×16 windows that are black (mean at or below [`DARK_LEVEL`]); the
+/// print is the segmented foreground plus the black windows, which have no ridge texture left
+/// for the segmentation to see.
+pub fn dark_share(img: &GrayImage) -> f32 {
+    let field = super::orientation::estimate(img);
+    let mask = super::segmentation::segment(img, &field);
+    let (mut dark, mut print) = (0usize, 0usize);
+    for (fg, mean) in mask.fg.iter().zip(&mask.mean) {
+        let black = *mean <= DARK_LEVEL;
+        if *fg || black {
+            print += 1;
+        }
+        if black {
+            dark += 1;
+        }
+    }
+    if print == 0 {
+        return 0.0;
+    }
+    dark as f32 / print as f32
+}
+
+/// A too-dark copy of an image: what a wet finger does on an optical prism, the print's
+/// valleys filled and near black, the background untouched (simulators and tests).
+pub fn as_too_dark(img: &GrayImage) -> GrayImage {
+    use super::orientation::BLOCK;
+    let field = super::orientation::estimate(img);
+    let mask = super::segmentation::segment(img, &field);
+    let pixels = img
+        .pixels
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let (bx, by) = ((i % img.width) / BLOCK, (i / img.width) / BLOCK);
+            let print = bx < mask.bw && by < mask.bh && mask.fg[by * mask.bw + bx];
+            // Inside the print: a faint trace of the ridges on black.
+            if print { 15 + p / 10 } else { p }
+        })
+        .collect();
+    GrayImage {
+        width: img.width,
+        height: img.height,
+        pixels,
+    }
 }
 
 /// A residue-like copy of an image: the ridges of `img` at a fraction of their contrast, on the
@@ -185,6 +243,31 @@ mod tests {
         // The same finger put down again is not.
         assert!(assess(&other, &analyse(&other), Some(&img)).is_ok());
         assert!(assess(&img, &a, Some(&other)).is_ok());
+    }
+
+    #[test]
+    fn a_too_dark_touch_is_refused_and_no_real_print_is() {
+        let Some(img) = fvc("102_1.tif") else { return };
+        let dark = as_too_dark(&img);
+        let err = assess(&dark, &analyse(&dark), None).unwrap_err();
+        assert!(err.to_string().contains("escura demais"), "{err}");
+        // Every print of both sets, the darker DB2 sensor's included, stays under the limit.
+        for db in ["FVC2002_DB1_B", "FVC2002_DB2_B"] {
+            let dir = format!(
+                "{}/../../shared/data/fingerprints/{db}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                eprintln!("SKIP: {dir} ausente");
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let img = GrayImage::from_tiff(&std::fs::read(&path).unwrap()).unwrap();
+                let share = dark_share(&img);
+                assert!(share < MAX_DARK_SHARE * 0.6, "{}: {share}", path.display());
+            }
+        }
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Templates at rest: one file per inspector under `<data>/biometrics/`, sealed with AES-256-GCM
-//! under the station key (`<data>/biometrics/station.key`, 32 random bytes, created on first
-//! use with owner-only permissions). The inspector id is the associated data, so a file copied
+//! under the station's template key. The inspector id is the associated data, so a file copied
 //! onto another inspector's name does not open. Raw images are never written.
 //!
-//! File layout: `b"VFE1"`, 12-byte nonce, ciphertext of: count `u8`, then per template its length
-//! `u16` and its bytes ([`Template::to_bytes`]).
+//! The key is not in the data directory (issue 19, LGPD): a copy of `/var/lib/vistoria` (a
+//! backup, a support technician's disk image) must not carry what opens the templates. It is a
+//! file of 32 random bytes readable only by the service user, by default beside the
+//! configuration ([`default_key_file`]); a station whose key was still in
+//! `<data>/biometrics/station.key` (before issue 19) has it moved out at the next start.
+//!
+//! File layout: `b"VFE2"`, 12-byte nonce, ciphertext of: count `u8`, then per template its
+//! finger position `u8` (ISO/IEC 19794-2, 0 = not recorded), its length `u16` and its bytes
+//! ([`Template::to_bytes`]). `b"VFE1"` files (no finger byte) are still read.
 
 use std::path::{Path, PathBuf};
 
@@ -12,10 +18,32 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 
 use super::BiometricError;
+use super::finger::Finger;
 use super::template::Template;
 
-const MAGIC: &[u8; 4] = b"VFE1";
-const KEY_FILE: &str = "station.key";
+const MAGIC: &[u8; 4] = b"VFE2";
+const MAGIC_V1: &[u8; 4] = b"VFE1";
+/// Where the key was kept before issue 19, inside the data directory.
+const LEGACY_KEY_FILE: &str = "station.key";
+/// Name of the key file beside the configuration.
+pub const KEY_FILE_NAME: &str = "biometria.key";
+
+/// The default key file of a station whose configuration is `config_file`: beside it.
+pub fn default_key_file(config_file: &Path) -> PathBuf {
+    config_file
+        .parent()
+        .unwrap_or(Path::new("/etc/vistoria"))
+        .join(KEY_FILE_NAME)
+}
+
+/// One enrolled impression: its template and the finger it is of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerTemplate {
+    /// The finger; `None` for templates enrolled before fingers were recorded.
+    pub finger: Option<Finger>,
+    /// The template.
+    pub template: Template,
+}
 
 /// The station's template key.
 #[derive(Clone)]
@@ -51,25 +79,49 @@ fn io(e: std::io::Error) -> BiometricError {
 }
 
 impl Vault {
-    /// Opens `<data_dir>/biometrics`, creating it and the station key if missing.
-    pub fn open(data_dir: &Path) -> Result<Vault, BiometricError> {
+    /// Opens `<data_dir>/biometrics` with the key in `key_file`, creating the key (owner-only)
+    /// if there is none. The key file must be outside `data_dir` and readable by its owner
+    /// only; a key left in the data directory by an older version is moved to `key_file`.
+    pub fn open(data_dir: &Path, key_file: &Path) -> Result<Vault, BiometricError> {
         let dir = data_dir.join("biometrics");
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let key_path = dir.join(KEY_FILE);
-        let key = match std::fs::read(&key_path) {
+        if inside(key_file, data_dir) {
+            return Err(BiometricError::Io(format!(
+                "a chave dos modelos biométricos ({}) não pode ficar na pasta de dados ({}): \
+                 configure [biometrics] key_file fora dela",
+                key_file.display(),
+                data_dir.display()
+            )));
+        }
+        let legacy = dir.join(LEGACY_KEY_FILE);
+        if !key_file.exists() && legacy.exists() {
+            move_key(&legacy, key_file)?;
+        }
+        let key = match std::fs::read(key_file) {
             Ok(bytes) => {
-                let arr: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| BiometricError::Io("chave da estação corrompida".into()))?;
+                check_private(key_file)?;
+                let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+                    BiometricError::Io(format!(
+                        "chave dos modelos biométricos corrompida: {}",
+                        key_file.display()
+                    ))
+                })?;
                 StationKey(arr)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = StationKey::generate();
-                write_private(&key_path, &key.0)?;
+                if let Some(parent) = key_file.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| key_io(key_file, e))?;
+                }
+                write_private(key_file, &key.0)?;
                 key
             }
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(key_io(key_file, e)),
         };
+        if legacy.exists() {
+            // Moved above, or copied by hand: the data directory must not keep a copy.
+            std::fs::remove_file(&legacy).map_err(io)?;
+        }
         Ok(Vault { dir, key })
     }
 
@@ -88,7 +140,7 @@ impl Vault {
     }
 
     /// Seals templates for `user` (replacing any earlier enrolment).
-    pub fn save(&self, user: &str, templates: &[Template]) -> Result<(), BiometricError> {
+    pub fn save(&self, user: &str, templates: &[FingerTemplate]) -> Result<(), BiometricError> {
         let sealed = seal(&self.key, user, templates)?;
         let path = self.path_of(user);
         let tmp = path.with_extension("tmp");
@@ -96,8 +148,29 @@ impl Vault {
         std::fs::rename(&tmp, &path).map_err(io)
     }
 
-    /// Opens the templates of `user`.
+    /// Opens the templates of `user`, every finger.
     pub fn load(&self, user: &str) -> Result<Vec<Template>, BiometricError> {
+        Ok(self
+            .load_fingers(user)?
+            .into_iter()
+            .map(|t| t.template)
+            .collect())
+    }
+
+    /// The fingers `user` has enrolled, each once, in position order (empty when none).
+    pub fn fingers(&self, user: &str) -> Result<Vec<Finger>, BiometricError> {
+        let mut fingers: Vec<Finger> = match self.load_fingers(user) {
+            Ok(t) => t.into_iter().filter_map(|t| t.finger).collect(),
+            Err(BiometricError::NotEnrolled(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        fingers.sort();
+        fingers.dedup();
+        Ok(fingers)
+    }
+
+    /// Opens the templates of `user` with their fingers.
+    pub fn load_fingers(&self, user: &str) -> Result<Vec<FingerTemplate>, BiometricError> {
         let bytes = match std::fs::read(self.path_of(user)) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -135,6 +208,63 @@ impl Vault {
     }
 }
 
+fn key_io(path: &Path, e: std::io::Error) -> BiometricError {
+    BiometricError::Io(format!(
+        "chave dos modelos biométricos {}: {e}",
+        path.display()
+    ))
+}
+
+/// Whether `path` is `dir` or under it (compared on the canonical forms where they exist).
+fn inside(path: &Path, dir: &Path) -> bool {
+    let canonical = |p: &Path| {
+        // The key file may not exist yet: canonicalise its folder.
+        p.canonicalize().ok().or_else(|| {
+            let parent = p.parent()?.canonicalize().ok()?;
+            Some(parent.join(p.file_name()?))
+        })
+    };
+    match (canonical(path), dir.canonicalize().ok()) {
+        (Some(p), Some(d)) => p.starts_with(d),
+        _ => path.starts_with(dir),
+    }
+}
+
+/// Refuses a key file others can read: it opens every inspector's templates.
+fn check_private(path: &Path) -> Result<(), BiometricError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| key_io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(BiometricError::Io(format!(
+                "a chave dos modelos biométricos {} pode ser lida por outros usuários \
+                 (permissões {:o}); corrija com: chmod 600 {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Moves the legacy key out of the data directory: written to its new place first (synced),
+/// removed from the old one after, so a crash in between leaves a key in both, never none.
+fn move_key(from: &Path, to: &Path) -> Result<(), BiometricError> {
+    let bytes = std::fs::read(from).map_err(io)?;
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| key_io(to, e))?;
+    }
+    let tmp = to.with_extension("tmp");
+    write_private(&tmp, &bytes)?;
+    std::fs::rename(&tmp, to).map_err(|e| key_io(to, e))?;
+    std::fs::remove_file(from).map_err(io)
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BiometricError> {
     use std::io::Write;
     #[cfg(unix)]
@@ -152,11 +282,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BiometricError> {
 pub fn seal(
     key: &StationKey,
     user: &str,
-    templates: &[Template],
+    templates: &[FingerTemplate],
 ) -> Result<Vec<u8>, BiometricError> {
     let mut plain = vec![u8::try_from(templates.len()).map_err(|_| BiometricError::Crypto)?];
     for t in templates {
-        let bytes = t.to_bytes();
+        plain.push(t.finger.map_or(0, Finger::position));
+        let bytes = t.template.to_bytes();
         let len = u16::try_from(bytes.len()).map_err(|_| BiometricError::Crypto)?;
         plain.extend_from_slice(&len.to_le_bytes());
         plain.extend_from_slice(&bytes);
@@ -184,8 +315,9 @@ pub fn open_sealed(
     key: &StationKey,
     user: &str,
     bytes: &[u8],
-) -> Result<Vec<Template>, BiometricError> {
-    if bytes.len() < 16 || &bytes[..4] != MAGIC {
+) -> Result<Vec<FingerTemplate>, BiometricError> {
+    let with_fingers = bytes.get(..4) == Some(MAGIC.as_slice());
+    if bytes.len() < 16 || !(with_fingers || bytes.get(..4) == Some(MAGIC_V1.as_slice())) {
         return Err(BiometricError::BadTemplate(
             "arquivo cifrado inválido".into(),
         ));
@@ -205,12 +337,21 @@ pub fn open_sealed(
     let mut at = 1;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
+        let finger = if with_fingers {
+            let position = *plain.get(at).ok_or_else(bad)?;
+            at += 1;
+            match position {
+                0 => None,
+                p => Some(Finger::from_position(p).ok_or_else(bad)?),
+            }
+        } else {
+            None
+        };
         let len_bytes = plain.get(at..at + 2).ok_or_else(bad)?;
         let len = u16::from_le_bytes([len_bytes[0], len_bytes[1]]) as usize;
         at += 2;
-        out.push(Template::from_bytes(
-            plain.get(at..at + len).ok_or_else(bad)?,
-        )?);
+        let template = Template::from_bytes(plain.get(at..at + len).ok_or_else(bad)?)?;
+        out.push(FingerTemplate { finger, template });
         at += len;
     }
     if at != plain.len() {
@@ -239,13 +380,20 @@ mod tests {
         )
     }
 
+    fn index(t: Template) -> FingerTemplate {
+        FingerTemplate {
+            finger: Some(Finger::RightIndex),
+            template: t,
+        }
+    }
+
     #[test]
     fn templates_are_encrypted_and_bound_to_key_and_user() {
         let key = StationKey::from_bytes([7; 32]);
-        let t = sample();
+        let t = index(sample());
         let sealed = seal(&key, "insp-1", std::slice::from_ref(&t)).unwrap();
         // The plaintext template does not appear in the sealed bytes.
-        let plain = t.to_bytes();
+        let plain = t.template.to_bytes();
         assert!(!sealed.windows(plain.len()).any(|w| w == plain.as_slice()));
         assert_eq!(open_sealed(&key, "insp-1", &sealed).unwrap(), vec![t]);
         assert_eq!(
@@ -267,21 +415,107 @@ mod tests {
     }
 
     #[test]
+    fn files_without_fingers_are_still_read() {
+        // A VFE1 file as the version before issue 19 wrote it: no finger byte.
+        let key = StationKey::from_bytes([7; 32]);
+        let t = sample();
+        let bytes = t.to_bytes();
+        let mut plain = vec![1u8];
+        plain.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        plain.extend_from_slice(&bytes);
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.0));
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: &plain,
+            aad: b"ana",
+        };
+        let mut file = MAGIC_V1.to_vec();
+        file.extend_from_slice(&nonce);
+        file.extend_from_slice(&cipher.encrypt(&nonce, payload).unwrap());
+        let read = open_sealed(&key, "ana", &file).unwrap();
+        assert_eq!(
+            read,
+            vec![FingerTemplate {
+                finger: None,
+                template: t
+            }]
+        );
+    }
+
+    #[test]
     fn vault_saves_loads_lists_and_removes() {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::open(dir.path()).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let key = root.path().join("etc/biometria.key");
+        let vault = Vault::open(&data, &key).unwrap();
         assert!(matches!(
             vault.load("ana"),
             Err(BiometricError::NotEnrolled(_))
         ));
-        vault.save("ana", &[sample(), sample()]).unwrap();
-        assert_eq!(vault.load("ana").unwrap().len(), 2);
+        assert!(vault.fingers("ana").unwrap().is_empty());
+        let left = FingerTemplate {
+            finger: Some(Finger::LeftIndex),
+            template: sample(),
+        };
+        vault
+            .save("ana", &[index(sample()), left.clone(), left])
+            .unwrap();
+        assert_eq!(vault.load("ana").unwrap().len(), 3);
+        assert_eq!(
+            vault.fingers("ana").unwrap(),
+            [Finger::RightIndex, Finger::LeftIndex]
+        );
         assert_eq!(vault.users().unwrap(), vec!["ana".to_owned()]);
         // Reopening reads the same station key.
-        let again = Vault::open(dir.path()).unwrap();
-        assert_eq!(again.load("ana").unwrap().len(), 2);
+        let again = Vault::open(&data, &key).unwrap();
+        assert_eq!(again.load("ana").unwrap().len(), 3);
         assert!(again.remove("ana").unwrap());
         assert!(!again.remove("ana").unwrap());
         assert!(again.users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_key_lives_outside_the_data_directory_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        // Inside the data directory: refused, with the way out.
+        let err = Vault::open(&data, &data.join("k.key")).unwrap_err();
+        assert!(err.to_string().contains("key_file fora dela"), "{err}");
+        // A key from before issue 19 in the data directory is moved out, templates still open.
+        let legacy_dir = data.join("biometrics");
+        std::fs::create_dir_all(&legacy_dir).unwrap();
+        std::fs::write(legacy_dir.join(LEGACY_KEY_FILE), [9u8; 32]).unwrap();
+        let old = Vault::with_key(&legacy_dir, StationKey::from_bytes([9; 32])).unwrap();
+        old.save("ana", &[index(sample())]).unwrap();
+        let key = root.path().join("biometria.key");
+        let vault = Vault::open(&data, &key).unwrap();
+        assert_eq!(vault.load("ana").unwrap().len(), 1);
+        assert!(!legacy_dir.join(LEGACY_KEY_FILE).exists());
+        assert_eq!(std::fs::read(&key).unwrap(), [9u8; 32]);
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // No key material anywhere under the data directory.
+        for entry in walk(&data) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(!bytes.windows(32).any(|w| w == [9u8; 32]), "{entry:?}");
+        }
+        // A key others can read is refused, saying how to fix it.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Vault::open(&data, &key).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
     }
 }

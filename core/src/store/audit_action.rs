@@ -73,6 +73,10 @@ pub enum AuditAction {
     PanoramicBayEmpty,
     /// The vehicle is seen again in the bay.
     PanoramicBayOccupied,
+    /// A technician set the bay's region of the panoramic frame (§17e presence).
+    PanoramicBayRegionSet,
+    /// A technician captured the still of the empty bay presence is judged against.
+    PanoramicBayReferenceCaptured,
     /// A delivery attempt started.
     OutboxAttemptStarted,
     /// A delivery attempt cut short resumed.
@@ -91,11 +95,23 @@ pub enum AuditAction {
     AccountLogin,
     /// Password login refused.
     AccountLoginFailed,
+    /// A staff account was deactivated: its history stays, its login stops (§11).
+    AccountDeactivated,
+    /// A deactivated account was reactivated.
+    AccountReactivated,
+    /// An account's password was replaced by an administrator or at the shell.
+    AccountPasswordReset,
+    /// `vistoria staff bootstrap` issued the one-time code for the first administrator.
+    SetupCodeIssued,
+    /// The first administrator was created with the one-time code.
+    SetupCodeRedeemed,
+    /// A wrong or expired one-time code was offered.
+    SetupCodeRefused,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 42] = [
+    pub const ALL: [AuditAction; 50] = [
         AuditAction::InspectionOpened,
         AuditAction::InspectionCaptureStarted,
         AuditAction::InspectionItemRecorded,
@@ -129,6 +145,8 @@ impl AuditAction {
         AuditAction::PanoramicVideoRestored,
         AuditAction::PanoramicBayEmpty,
         AuditAction::PanoramicBayOccupied,
+        AuditAction::PanoramicBayRegionSet,
+        AuditAction::PanoramicBayReferenceCaptured,
         AuditAction::OutboxAttemptStarted,
         AuditAction::OutboxAttemptResumed,
         AuditAction::OutboxDelivered,
@@ -138,6 +156,12 @@ impl AuditAction {
         AuditAction::AccountSaved,
         AuditAction::AccountLogin,
         AuditAction::AccountLoginFailed,
+        AuditAction::AccountDeactivated,
+        AuditAction::AccountReactivated,
+        AuditAction::AccountPasswordReset,
+        AuditAction::SetupCodeIssued,
+        AuditAction::SetupCodeRedeemed,
+        AuditAction::SetupCodeRefused,
     ];
 
     /// The stable dotted name stored in the row.
@@ -176,6 +200,8 @@ impl AuditAction {
             AuditAction::PanoramicVideoRestored => "panoramic.video_restored",
             AuditAction::PanoramicBayEmpty => "panoramic.bay_empty",
             AuditAction::PanoramicBayOccupied => "panoramic.bay_occupied",
+            AuditAction::PanoramicBayRegionSet => "panoramic.bay_region_set",
+            AuditAction::PanoramicBayReferenceCaptured => "panoramic.bay_reference_captured",
             AuditAction::OutboxAttemptStarted => "outbox.attempt_started",
             AuditAction::OutboxAttemptResumed => "outbox.attempt_resumed",
             AuditAction::OutboxDelivered => "outbox.delivered",
@@ -185,6 +211,12 @@ impl AuditAction {
             AuditAction::AccountSaved => "account.saved",
             AuditAction::AccountLogin => "account.login",
             AuditAction::AccountLoginFailed => "account.login_failed",
+            AuditAction::AccountDeactivated => "account.deactivated",
+            AuditAction::AccountReactivated => "account.reactivated",
+            AuditAction::AccountPasswordReset => "account.password_reset",
+            AuditAction::SetupCodeIssued => "setup.code_issued",
+            AuditAction::SetupCodeRedeemed => "setup.code_redeemed",
+            AuditAction::SetupCodeRefused => "setup.code_refused",
         }
     }
 

@@ -9,6 +9,7 @@ mod accounts;
 pub mod atomic;
 mod audit;
 mod audit_action;
+mod evidence;
 mod inspections;
 mod media;
 mod outbox;
@@ -26,7 +27,7 @@ pub use audit::{
     MacRow, check_macs, check_segment, ratchet, row_from_sql, row_mac,
 };
 pub use audit_action::AuditAction;
-pub use media::{MediaRecord, NewMedia};
+pub use media::{MAX_NOTE_CHARS, MediaRecord, NewMedia, PhotoMeta, valid_note};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use schema::CURRENT_VERSION;
 
@@ -110,6 +111,9 @@ pub struct OpenReport {
     /// Files in the media folder the database does not list (debris of interrupted writes,
     /// or put there by hand), moved to `quarantine/` with an audit row each.
     pub quarantined_files: usize,
+    /// Copies of delivered inspections' evidence (laudo PDF, recorder folder, quarantined
+    /// files) whose deletion a crash cut short, deleted now (§9).
+    pub removed_evidence_copies: usize,
 }
 
 /// One media file that fails its check.
@@ -184,12 +188,15 @@ impl Store {
                 .detail(serde_json::json!({ "file": file, "moved_to": moved_to, "size": size })),
             )?;
         }
+        // After the media sweep: what it quarantined of a delivered inspection goes too.
+        let removed_evidence_copies = evidence::sweep(&store.conn, data_dir)?;
         Ok((
             store,
             OpenReport {
                 previous_run_crashed,
                 removed_partial_files: swept.removed,
                 quarantined_files: swept.quarantined.len(),
+                removed_evidence_copies,
             },
         ))
     }
@@ -276,7 +283,7 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
     ) -> Result<MediaRecord, StoreError> {
-        self.store_media_as(new, actor, false, None)
+        self.store_media_as(new, actor, false, PhotoMeta::default())
     }
 
     /// Stores a photo like [`Store::store_media`]; a second photo of a kind carries the reason
@@ -288,7 +295,23 @@ impl Store {
         actor: &str,
         retake_reason: Option<&str>,
     ) -> Result<MediaRecord, StoreError> {
-        self.store_media_as(new, actor, false, retake_reason)
+        let meta = PhotoMeta {
+            retake_reason,
+            ..PhotoMeta::default()
+        };
+        self.store_media_as(new, actor, false, meta)
+    }
+
+    /// Stores a photo like [`Store::store_photo`], with what else is kept with it: the device
+    /// that took it and, for an additional photo, the reason the Portaria names (§8). Both go
+    /// into the `media.stored` audit row and the package's manifest.
+    pub fn store_photo_with(
+        &mut self,
+        new: NewMedia<'_>,
+        actor: &str,
+        meta: PhotoMeta<'_>,
+    ) -> Result<MediaRecord, StoreError> {
+        self.store_media_as(new, actor, false, meta)
     }
 
     /// Stores a file that takes the place of the inspection's earlier files of the same kind
@@ -299,7 +322,7 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
     ) -> Result<MediaRecord, StoreError> {
-        self.store_media_as(new, actor, true, None)
+        self.store_media_as(new, actor, true, PhotoMeta::default())
     }
 
     fn store_media_as(
@@ -307,9 +330,20 @@ impl Store {
         new: NewMedia<'_>,
         actor: &str,
         replace: bool,
-        retake_reason: Option<&str>,
+        meta: PhotoMeta<'_>,
     ) -> Result<MediaRecord, StoreError> {
         media::validate(&new)?;
+        for note in [meta.device, meta.reason, meta.source]
+            .into_iter()
+            .flatten()
+        {
+            if !media::valid_note(note) {
+                return Err(StoreError::Invalid(format!(
+                    "dispositivo ou motivo da foto inválido: {note:?}"
+                )));
+            }
+        }
+        let retake_reason = meta.retake_reason;
         if !inspections::exists(&self.conn, new.inspection_id)? {
             return Err(StoreError::NotFound(new.inspection_id));
         }
@@ -333,16 +367,29 @@ impl Store {
             file_name: format!("{folder}/{name}"),
             digests,
             captured_at: new.captured_at,
+            device: meta.device.map(str::to_owned),
+            reason: meta.reason.map(str::to_owned),
         };
+        let mut detail = serde_json::json!({
+            "media_id": record.id,
+            "kind": record.kind,
+            "size": record.digests.size,
+            "md5": record.digests.md5,
+            "sha256": record.digests.sha256,
+        });
+        // Older rows have none of these; a row without them is a file no device took.
+        for (key, value) in [
+            ("source", meta.source),
+            ("device", meta.device),
+            ("reason", meta.reason),
+        ] {
+            if let Some(value) = value {
+                detail[key] = serde_json::json!(value);
+            }
+        }
         let event = AuditEvent::new(Some(new.captured_at), actor, AuditAction::MediaStored)
             .inspection(new.inspection_id)
-            .detail(serde_json::json!({
-                "media_id": record.id,
-                "kind": record.kind,
-                "size": record.digests.size,
-                "md5": record.digests.md5,
-                "sha256": record.digests.sha256,
-            }));
+            .detail(detail);
         let tx = self.conn.transaction()?;
         let superseded = if replace {
             let at = new.captured_at.at.to_rfc3339();
@@ -465,22 +512,30 @@ impl Store {
     }
 
     /// Records the central's receipt: the inspection delivered, the outbox entry closed and the
-    /// media marked purged, with one audit row, in one transaction; then deletes the media
-    /// files, which the kiosk keeps no longer than that (§9). Returns how many were deleted.
+    /// media marked purged, with one audit row naming what goes, in one transaction; then
+    /// deletes the media files and every other copy of the inspection's evidence (laudo PDF,
+    /// recorder folder, quarantined files: see [`evidence`]), which the kiosk keeps no longer
+    /// than that (§9). A crash before the deletions end is finished at the next start. Returns
+    /// how many media files were deleted.
     pub fn record_delivery(
         &mut self,
         inspection: &Inspection,
         entry: &OutboxEntry,
         event: AuditEvent,
     ) -> Result<usize, StoreError> {
+        let id = inspection.id();
         let at = event.at.map(|s| outbox::rfc3339(s.at)).unwrap_or_default();
         let tx = self.conn.transaction()?;
         inspections::upsert(&tx, inspection)?;
         outbox::update(&tx, entry)?;
-        let purged = media::mark_purged(&tx, inspection.id(), &at)?;
-        audit::append(&tx, &event.inspection(inspection.id()))?;
+        let purged = media::mark_purged(&tx, id, &at)?;
+        let copies = evidence::copies_of(&self.data_dir, id, &purged);
+        let event = evidence::describe(event, purged.len(), &copies, &self.data_dir);
+        audit::append(&tx, &event.inspection(id))?;
         tx.commit()?;
-        media::delete_files(&self.media_dir, inspection.id(), &purged)
+        let removed = media::delete_files(&self.media_dir, id, &purged)?;
+        evidence::delete(&self.data_dir, id, &copies)?;
+        Ok(removed)
     }
 
     /// The newest audit row's position and hash, which packages carry to the central.
@@ -589,19 +644,41 @@ impl Store {
 
     /// Keeps a value between runs. The store's own bookkeeping keys are refused.
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        if [
-            RUNNING_KEY,
-            audit::HEAD_KEY,
-            audit::MAC_KEY,
-            audit::MAC_START,
-            audit::PACKAGED_KEY,
-        ]
-        .contains(&key)
-        {
-            return Err(StoreError::Invalid(format!("a chave {key} é reservada")));
-        }
+        check_settable(key)?;
         set_meta(&self.conn, key, value)
     }
+
+    /// Keeps a setting a person changed together with its audit row, in one transaction:
+    /// the setting never changes without its row, nor the row without it.
+    pub fn set_meta_audited(
+        &mut self,
+        key: &str,
+        value: &str,
+        event: AuditEvent,
+    ) -> Result<AuditRow, StoreError> {
+        check_settable(key)?;
+        let tx = self.conn.transaction()?;
+        set_meta(&tx, key, value)?;
+        let row = audit::append(&tx, &event)?;
+        tx.commit()?;
+        Ok(row)
+    }
+}
+
+/// The store's own bookkeeping keys are not settings.
+fn check_settable(key: &str) -> Result<(), StoreError> {
+    if [
+        RUNNING_KEY,
+        audit::HEAD_KEY,
+        audit::MAC_KEY,
+        audit::MAC_START,
+        audit::PACKAGED_KEY,
+    ]
+    .contains(&key)
+    {
+        return Err(StoreError::Invalid(format!("a chave {key} é reservada")));
+    }
+    Ok(())
 }
 
 /// Opens only the database of a data directory, read-only, without taking the lock or
@@ -609,6 +686,15 @@ impl Store {
 pub fn verify_audit_at(data_dir: &Path) -> Result<AuditReport, StoreError> {
     let conn = open_read_only(data_dir)?;
     audit::verify(&conn).map_err(|e| corrupt_if_not_db(e, &paths::database_in(data_dir)))
+}
+
+/// The staff accounts of a data directory, read-only beside a live kiosk (`vistoria staff
+/// bootstrap`); none when the kiosk has never run there.
+pub fn accounts_at(data_dir: &Path) -> Result<Vec<crate::accounts::Account>, StoreError> {
+    if !paths::database_in(data_dir).is_file() {
+        return Ok(Vec::new());
+    }
+    accounts::list(&open_read_only(data_dir)?)
 }
 
 /// [`Store::audit_mac_rows`] of a data directory, read-only beside a live kiosk.
