@@ -83,6 +83,11 @@ impl DemoDevices {
         lock(&self.reader).select(&refs)
     }
 
+    /// The reader's next touch has `fault` (Diagnóstico's and the tests' way to a bad reader).
+    pub fn inject_reader_fault(&self, fault: vistoria_drivers::fingerprint::sim::Fault) {
+        lock(&self.reader).inject(fault);
+    }
+
     /// From now on the camera shows a vehicle whose plate is not the inspection's.
     pub fn show_other_plate(&mut self, other: bool) {
         self.other_plate = other;

@@ -53,7 +53,14 @@ impl Station {
                     }
                     DeviceKind::Fingerprint => {
                         let r = lock(&self.0.reader);
-                        (r.name().to_owned(), r.status())
+                        let status = match (r.status(), lock(&self.0.reader_fault).clone()) {
+                            // Connected, but its images fail §16: say so, with the item.
+                            (DeviceStatus::Ready | DeviceStatus::Busy, Some(reason)) => {
+                                DeviceStatus::Fault(format!("fora do §16: {reason}"))
+                            }
+                            (status, _) => status,
+                        };
+                        (r.name().to_owned(), status)
                     }
                 };
                 DeviceRow { kind, name, status }
@@ -68,6 +75,20 @@ impl Station {
             DeviceKind::Fingerprint => lock(&self.0.reader).self_test(),
         }
         .map_err(Failure::from)
+    }
+
+    /// Demo mode: the simulated reader's next touch has `fault`.
+    pub fn demo_reader_fault(
+        &self,
+        fault: vistoria_drivers::fingerprint::sim::Fault,
+    ) -> Result<(), Failure> {
+        match &self.0.demo {
+            Some(demo) => {
+                lock(demo).inject_reader_fault(fault);
+                Ok(())
+            }
+            None => Err(Failure::rule("só no modo demonstração")),
+        }
     }
 
     /// Demo mode: the finger the simulated reader will read next.
@@ -123,5 +144,53 @@ impl Station {
         if let Some(demo) = &self.0.demo {
             lock(demo).set_camera_fault(fault);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use vistoria_drivers::DeviceStatus;
+    use vistoria_drivers::fingerprint::sim::Fault;
+
+    use super::DeviceKind;
+    use crate::{demo, embedded_central};
+
+    /// §16 a–c at run time: a reader that starts giving 250 dpi or black-and-white images is
+    /// refused with the item, shown as faulty in Diagnóstico, and back once its images pass.
+    #[test]
+    fn a_reader_outside_section_16_is_refused_and_shown_with_the_reason() {
+        let root = tempfile::tempdir().unwrap();
+        let station = embedded_central::demo_station(root.path(), "ECV-TESTE-01", None).unwrap();
+        let reader_status = || {
+            station
+                .devices()
+                .into_iter()
+                .find(|d| d.kind == DeviceKind::Fingerprint)
+                .unwrap()
+                .status
+        };
+        assert_eq!(reader_status(), DeviceStatus::Ready);
+        for (fault, item) in [(Fault::LowResolution, "§16 b"), (Fault::Binarised, "§16 c")] {
+            station.demo_reader_fault(fault).unwrap();
+            let err = station
+                .login_with_fingerprint(Some(demo::INSPECTOR))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(item) && err.contains("chame o técnico"),
+                "{err}"
+            );
+            match reader_status() {
+                DeviceStatus::Fault(why) => assert!(why.contains(item), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A touch that meets §16 puts it back in service.
+        let session = station
+            .login_with_fingerprint(Some(demo::INSPECTOR))
+            .unwrap();
+        assert_eq!(session.login, demo::INSPECTOR);
+        assert_eq!(reader_status(), DeviceStatus::Ready);
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use vistoria_core::accounts::{self, LoginError, Role};
 use vistoria_core::biometrics::{GrayImage, enrolment};
-use vistoria_drivers::fingerprint::capture_touch;
+use vistoria_drivers::fingerprint::{capture_touch, section16};
 
 use super::{Failure, Session, Station, lock};
 
@@ -39,6 +39,16 @@ impl Station {
     pub(crate) fn touch(&self) -> Result<GrayImage, Failure> {
         let mut reader = lock(&self.0.reader);
         let image = capture_touch(reader.as_mut(), TOUCH_TIMEOUT).map_err(Failure::from)?;
+        drop(reader);
+        // §16 a–c on every image: a reader that gives less is out of service until it does not.
+        let verdict = section16::check(&image);
+        *lock(&self.0.reader_fault) = verdict.as_ref().err().cloned();
+        if let Err(reason) = verdict {
+            tracing::warn!(%reason, "fingerprint reader outside §16");
+            return Err(Failure::device(format!(
+                "leitor biométrico fora das exigências da Portaria: {reason}; chame o técnico"
+            )));
+        }
         Ok(GrayImage {
             width: image.width,
             height: image.height,

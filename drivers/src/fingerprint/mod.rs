@@ -3,6 +3,7 @@
 //! with faults ([`sim`]). Images go to `vistoria_core::biometrics` for quality, latent checks and
 //! matching; this module only moves pixels.
 
+pub mod section16;
 pub mod sim;
 pub mod uareu;
 
@@ -19,6 +20,8 @@ pub struct FingerImage {
     pub height: usize,
     /// `width * height` bytes.
     pub pixels: Vec<u8>,
+    /// Resolution the reader declares for this image (§16 b asks for 500 or more).
+    pub dpi: u16,
 }
 
 /// What a reader does for a login or an enrolment.

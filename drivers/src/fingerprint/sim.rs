@@ -23,6 +23,10 @@ pub enum Fault {
     LatentFaint,
     /// The reader is unplugged.
     Unplugged,
+    /// The reader gives its images at 250 dpi (a replaced unit, a wrong driver mode): §16 b.
+    LowResolution,
+    /// The reader gives black-and-white images (a binarising firmware): §16 c.
+    Binarised,
 }
 
 /// The folder-backed simulator.
@@ -158,7 +162,13 @@ impl FingerprintReader for SimReader {
             ));
         }
         let fault = match self.faults.first() {
-            Some(f @ (Fault::Smudged | Fault::LatentRepeat | Fault::LatentFaint)) => {
+            Some(
+                f @ (Fault::Smudged
+                | Fault::LatentRepeat
+                | Fault::LatentFaint
+                | Fault::LowResolution
+                | Fault::Binarised),
+            ) => {
                 let f = *f;
                 self.faults.remove(0);
                 Some(f)
@@ -172,10 +182,18 @@ impl FingerprintReader for SimReader {
                 let path = &self.files[self.next % self.files.len()];
                 self.next += 1;
                 let img = read_image(path)?;
-                if fault == Some(Fault::Smudged) {
-                    smudge(&img)
-                } else {
-                    img
+                match fault {
+                    Some(Fault::Smudged) => smudge(&img),
+                    Some(Fault::LowResolution) => half_resolution(&img),
+                    Some(Fault::Binarised) => FingerImage {
+                        pixels: img
+                            .pixels
+                            .iter()
+                            .map(|&p| if p < 128 { 0 } else { 255 })
+                            .collect(),
+                        ..img
+                    },
+                    _ => img,
                 }
             }
         };
@@ -198,6 +216,21 @@ fn faint(img: &FingerImage) -> FingerImage {
             .map(|&p| (235.0 - 0.2 * (255.0 - f32::from(p))).clamp(0.0, 255.0) as u8)
             .collect(),
         ..img.clone()
+    }
+}
+
+/// Every other pixel of every other line, declared at half the resolution.
+fn half_resolution(img: &FingerImage) -> FingerImage {
+    let (w, h) = (img.width / 2, img.height / 2);
+    let pixels = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .map(|(x, y)| img.pixels[2 * y * img.width + 2 * x])
+        .collect();
+    FingerImage {
+        width: w,
+        height: h,
+        pixels,
+        dpi: img.dpi / 2,
     }
 }
 
@@ -224,8 +257,13 @@ fn smudge(img: &FingerImage) -> FingerImage {
         width: w,
         height: h,
         pixels,
+        dpi: img.dpi,
     }
 }
+
+/// Resolution of the simulator's images: the FVC sets and our synthetic prints are 500 dpi
+/// (PGM and our TIFF reader carry none).
+pub const SIM_DPI: u16 = 500;
 
 /// Reads an uncompressed 8-bit grey TIFF or a binary PGM.
 pub fn read_image(path: &Path) -> Result<FingerImage, DeviceError> {
@@ -253,6 +291,7 @@ pub fn read_image(path: &Path) -> Result<FingerImage, DeviceError> {
             width: w,
             height: h,
             pixels: bytes[start..].to_vec(),
+            dpi: SIM_DPI,
         });
     }
     // The same TIFF reader the matcher uses for enrolment and the benchmark.
@@ -261,6 +300,7 @@ pub fn read_image(path: &Path) -> Result<FingerImage, DeviceError> {
         width: image.width,
         height: image.height,
         pixels: image.pixels,
+        dpi: SIM_DPI,
     })
 }
 

@@ -231,6 +231,7 @@ impl<T: Transport> UareU<T> {
             width: protocol::IMAGE_WIDTH,
             height: protocol::IMAGE_HEIGHT,
             pixels,
+            dpi: protocol::IMAGE_DPI,
         })
     }
 }

@@ -33,6 +33,8 @@ pub const PRODUCT_ID: u16 = 0x000a;
 pub const IMAGE_WIDTH: usize = 384;
 /// Image height in pixels (most lines the reader sends).
 pub const IMAGE_HEIGHT: usize = 290;
+/// Its resolution (the 4000B/4500 data sheets: 512 dpi nominal, sold as 500 dpi).
+pub const IMAGE_DPI: u16 = 500;
 /// Image header length.
 pub const HEADER_LEN: usize = 64;
 /// Bulk transfer size for one image.
