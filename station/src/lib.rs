@@ -165,6 +165,10 @@ struct Inner {
     delivering: Mutex<()>,
     /// A fingerprint enrolment under way at the Administração screen.
     enrolment: Mutex<Option<staff::PendingEnrolment>>,
+    /// Why the reader's last image failed §16 a–c, until one passes (Diagnóstico shows it).
+    reader_fault: Mutex<Option<String>>,
+    /// The inspector list the central last took (`PUT /stations/self/inspectors`).
+    inspectors_sent: Mutex<Option<vistoria_core::wire::InspectorList>>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -231,6 +235,8 @@ impl Station {
             hub: worker::Hub::default(),
             delivering: Mutex::new(()),
             enrolment: Mutex::new(None),
+            reader_fault: Mutex::new(None),
+            inspectors_sent: Mutex::new(None),
         })))
     }
 

@@ -119,21 +119,35 @@ impl Station {
     /// station's inspectors (§11: the central accepts laudos signed by them only). Returns the
     /// round trip of the clock sync.
     pub fn sync_clock(&self) -> Result<std::time::Duration, Failure> {
-        let (client, accounts) = {
-            let core = self.core();
-            (core.client.clone(), core.store.accounts())
-        };
-        let accounts = accounts.map_err(Failure::from)?;
+        let client = self.core().client.clone();
         let (rtt, key) = crate::startup::exchange(&client, &self.0.clock).map_err(Failure::from)?;
         let mut core = self.core();
         crate::startup::record_sync(&mut core.store, &client, &self.0.clock, &key)
             .map_err(Failure::from)?;
         core.server_key = Some(key);
         drop(core);
-        client
-            .put_inspectors(&vistoria_core::accounts::inspector_list(&accounts))
-            .map_err(|e| Failure::from(e).context("enviando a lista de vistoriadores à central"))?;
+        self.send_inspectors(&client, true)?;
         Ok(rtt)
+    }
+
+    /// Sends the station's inspectors to the central when they changed since the last time it
+    /// took them (or always, with `always`): an inspector enrolled or deactivated a minute ago
+    /// must be known there before a package they signed arrives.
+    fn send_inspectors(
+        &self,
+        client: &vistoria_core::central_client::CentralClient,
+        always: bool,
+    ) -> Result<(), Failure> {
+        let accounts = self.core().store.accounts().map_err(Failure::from)?;
+        let list = vistoria_core::accounts::inspector_list(&accounts);
+        if !always && lock(&self.0.inspectors_sent).as_ref() == Some(&list) {
+            return Ok(());
+        }
+        client
+            .put_inspectors(&list)
+            .map_err(|e| Failure::from(e).context("enviando a lista de vistoriadores à central"))?;
+        *lock(&self.0.inspectors_sent) = Some(list);
+        Ok(())
     }
 
     /// Makes the attempts that are due, one package after the other. Each is prepared under
@@ -153,6 +167,9 @@ impl Station {
             (core.client.clone(), key, core.policy.clone())
         };
         let due = outbox::due(&self.core().store, self.now()?.at).map_err(Failure::from)?;
+        if !due.is_empty() {
+            self.send_inspectors(&client, false)?;
+        }
         let mut delivery = Delivery::default();
         for entry in due {
             let id = entry.inspection_id;
