@@ -10,7 +10,7 @@ use iced::{Task, window};
 use vistoria_core::domain::{ChecklistItem, PhotoKind};
 
 use super::{App, Message as AppMessage, Nav, Screen};
-use crate::screen::{counter, diagnostics, inspection, login, signature};
+use crate::screen::{counter, diagnostics, inspection, login, signature, staff};
 use vistoria_station::demo;
 
 /// A registry vehicle (assets/vehicles.json) the tour inspects.
@@ -242,6 +242,30 @@ fn plan(app: &App, n: usize) -> Option<Step> {
             vec![AppMessage::Diagnostics(diagnostics::Message::LiveView)],
             2500,
             Some("14-diagnostico-camera"),
+        ),
+        17 => step(
+            vec![
+                AppMessage::Logout,
+                login(L::LoginChanged(demo::ADMINISTRATOR.into())),
+                login(L::PasswordChanged(demo::PASSWORD.into())),
+                login(L::Submit),
+                AppMessage::Go(Nav::Staff),
+            ],
+            4000,
+            Some("15-administracao"),
+        ),
+        18 => step(
+            vec![
+                AppMessage::Staff(staff::Message::Enrol(demo::INSPECTOR.into())),
+                AppMessage::Staff(staff::Message::Enrolment(staff::EnrolMessage::Finger(
+                    vistoria_core::biometrics::Finger::LeftIndex,
+                ))),
+                AppMessage::Staff(staff::Message::Enrolment(staff::EnrolMessage::Consent(
+                    true,
+                ))),
+            ],
+            1500,
+            Some("16-cadastro-digital"),
         ),
         _ => return None,
     })

@@ -15,7 +15,7 @@ use vistoria_station::{EnrolProgress, Failure, Session, Station};
 
 use crate::app::work::work;
 use crate::widget;
-pub use enrol::Enrol;
+pub use enrol::{Enrol, Message as EnrolMessage};
 use person_form::{FormMessage, PersonForm};
 
 /// New-password field ids (tests).
