@@ -249,12 +249,16 @@ fn plan(app: &App, n: usize) -> Option<Step> {
                 login(L::LoginChanged(demo::ADMINISTRATOR.into())),
                 login(L::PasswordChanged(demo::PASSWORD.into())),
                 login(L::Submit),
-                AppMessage::Go(Nav::Staff),
             ],
             4000,
-            Some("15-administracao"),
+            None,
         ),
         18 => step(
+            vec![AppMessage::Go(Nav::Staff)],
+            2000,
+            Some("15-administracao"),
+        ),
+        19 => step(
             vec![
                 AppMessage::Staff(staff::Message::Enrol(demo::INSPECTOR.into())),
                 AppMessage::Staff(staff::Message::Enrolment(staff::EnrolMessage::Finger(

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use vistoria_core::accounts::Role;
 use vistoria_core::store::{AuditAction, AuditEvent};
 use vistoria_drivers::panoramic::bay_vision::BayModel;
 use vistoria_drivers::panoramic::pipeline::PreviewFrame;
@@ -114,16 +113,6 @@ pub struct BayPresenceInfo {
     pub min_vehicle_share: f32,
     /// What the camera shows now.
     pub now: BayNow,
-}
-
-/// Only a technician or an administrator calibrates the bay.
-fn require_technician(session: &Session) -> Result<(), Failure> {
-    match session.role {
-        Role::Technician | Role::Administrator => Ok(()),
-        _ => Err(Failure::rule(
-            "somente um técnico ou um administrador pode calibrar a presença na baia",
-        )),
-    }
 }
 
 impl Station {
@@ -224,7 +213,8 @@ impl Station {
         session: &Session,
         region: Region,
     ) -> Result<BayPresenceInfo, Failure> {
-        require_technician(session)?;
+        // Only a technician or an administrator calibrates the bay.
+        self.require(session, crate::roles::SUPPORT)?;
         let p = self.panoramic_camera()?;
         region.validate().map_err(Failure::rule)?;
         let at = self.0.clock.now().ok();
@@ -252,7 +242,8 @@ impl Station {
     /// while an inspection is being filmed (its bay is not empty) and when the frames are no
     /// picture of the bay.
     pub fn capture_bay_reference(&self, session: &Session) -> Result<BayPresenceInfo, Failure> {
-        require_technician(session)?;
+        // Only a technician or an administrator calibrates the bay.
+        self.require(session, crate::roles::SUPPORT)?;
         let p = self.panoramic_camera()?;
         let filming = lock(&p.running).len();
         if filming > 0 {

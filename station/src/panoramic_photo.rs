@@ -61,6 +61,7 @@ impl Station {
         session: &Session,
         id: InspectionId,
     ) -> Result<PhotoShot, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let started = Instant::now();
         let url = self
             .0

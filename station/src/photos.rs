@@ -90,6 +90,7 @@ impl Station {
         id: InspectionId,
         request: PhotoRequest<'_>,
     ) -> Result<PhotoShot, Failure> {
+        self.require(session, crate::roles::INSPECTING)?;
         let started = std::time::Instant::now();
         let inspection = self.load(id)?;
         let source = request.device.source();
