@@ -7,9 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use vistoria_core::capture::Source;
 use vistoria_core::domain::{InspectionId, PhotoKind};
 use vistoria_core::film::FilmState;
+use vistoria_core::store::{AuditAction, AuditEvent};
 use vistoria_drivers::panoramic::still;
 
 use super::panoramic_check::mask_credentials;
@@ -55,13 +57,31 @@ impl Station {
 
     /// Takes §7 a's panoramic photo of inspection `id` from the panoramic camera's stream.
     /// Refused, with the reason to show, without the camera, while the film is down (§4), or
-    /// when the frame fails the checks (size, colour, exposure).
+    /// when the frame fails the checks (size, colour, exposure); each refusal is an audit row
+    /// of the inspection (`media.capture_failed`), so its trail shows why the photo came late.
     pub fn take_panoramic(
         &self,
         session: &Session,
         id: InspectionId,
     ) -> Result<PhotoShot, Failure> {
         self.require(session, crate::roles::INSPECTING)?;
+        let taken = self.grab_panoramic(session, id);
+        if let Err(e) = &taken {
+            let event = AuditEvent::new(
+                self.0.clock.now().ok(),
+                &session.login,
+                AuditAction::MediaCaptureFailed,
+            )
+            .inspection(id)
+            .detail(json!({"kind": PhotoKind::Panoramic.code(), "reason": e.to_string()}));
+            if let Err(audit) = self.core().store.audit(event) {
+                tracing::warn!(%audit, "panoramic failure not audited");
+            }
+        }
+        taken
+    }
+
+    fn grab_panoramic(&self, session: &Session, id: InspectionId) -> Result<PhotoShot, Failure> {
         let started = Instant::now();
         let url = self
             .0

@@ -238,6 +238,20 @@ fn no_conclusion_at_a_fixed_station_without_the_panoramic_photo() {
     // "Tirar panorâmica novamente" tells the same.
     let again = station.take_panoramic(&inspector, id).unwrap_err();
     assert_eq!(again, err);
+    // Each refusal is in the inspection's audit trail, with its reason.
+    let failures: Vec<String> = {
+        let core = station.core();
+        let (head, _) = core.store.audit_head().unwrap().unwrap();
+        core.store
+            .audit_trail_to(head)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "media.capture_failed")
+            .map(|r| r.detail)
+            .collect()
+    };
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[1].contains("1600×1024"), "{failures:?}");
     for kind in started.row.required.iter().copied() {
         if kind.is_automatic() {
             continue;

@@ -33,6 +33,8 @@ pub enum AuditAction {
     MediaReuseSuspected,
     /// A second photo of a kind, with its reason.
     MediaRetake,
+    /// A photo the station takes by itself could not be taken (§7 a's panoramic), with why.
+    MediaCaptureFailed,
     /// The plate of a rear photo was read (§6).
     OcrRead,
     /// The §6 correction of a reading.
@@ -111,7 +113,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 50] = [
+    pub const ALL: [AuditAction; 51] = [
         AuditAction::InspectionOpened,
         AuditAction::InspectionCaptureStarted,
         AuditAction::InspectionItemRecorded,
@@ -125,6 +127,7 @@ impl AuditAction {
         AuditAction::MediaQuarantined,
         AuditAction::MediaReuseSuspected,
         AuditAction::MediaRetake,
+        AuditAction::MediaCaptureFailed,
         AuditAction::OcrRead,
         AuditAction::OcrCorrected,
         AuditAction::BiometricsEnrolled,
@@ -180,6 +183,7 @@ impl AuditAction {
             AuditAction::MediaQuarantined => "media.quarantined",
             AuditAction::MediaReuseSuspected => "media.reuse_suspected",
             AuditAction::MediaRetake => "media.retake",
+            AuditAction::MediaCaptureFailed => "media.capture_failed",
             AuditAction::OcrRead => "ocr.read",
             AuditAction::OcrCorrected => "ocr.corrected",
             AuditAction::BiometricsEnrolled => "biometrics.enrolled",
