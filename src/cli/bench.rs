@@ -108,7 +108,8 @@ pub enum BenchCommand {
         #[arg(long)]
         fvc: PathBuf,
         /// Make every image harder first: `tune` (one degradation each, the set changes are
-        /// judged on) or `held-out` (two each, another seed stream: measured, never tuned on).
+        /// judged on), `held-out` (two each, another seed stream: measured, never tuned on) or
+        /// `scale=F` (only rescaled by F, 0.5–2: another sensor resolution alone).
         #[arg(long)]
         synthetic: Option<String>,
         /// Seed of the synthetic degradations.

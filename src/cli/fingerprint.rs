@@ -1,4 +1,4 @@
-//! `vistoria bench fingerprint --fvc DIR [--synthetic tune|held-out] [--seed N]`: the FVC
+//! `vistoria bench fingerprint --fvc DIR [--synthetic tune|held-out|scale=F] [--seed N]`: the FVC
 //! protocol on one "B" set (80 images `FFF_I.tif`, 10 fingers × 8 impressions): every genuine
 //! pair and every impostor pair, EER, FNMR at FMR = 1 % and 0.1 %, the rates at the threshold in
 //! use, extraction and match times on one core. With `--synthetic` every image is first made
@@ -20,7 +20,7 @@ pub fn bench(dir: &Path, synthetic: Option<&str>, seed: u64) -> anyhow::Result<E
     let split = synthetic
         .map(|s| {
             Split::parse(s)
-                .with_context(|| format!("--synthetic {s:?}: use \"tune\" ou \"held-out\""))
+                .with_context(|| format!("--synthetic {s:?}: use \"tune\", \"held-out\" ou \"scale=F\" (F de 0.5 a 2, ex.: scale=0.8)"))
         })
         .transpose()?;
     let mut set = evaluation::load_fvc(dir)

@@ -9,7 +9,8 @@
 //! ≈ 425 dpi sensor) and gives each image one degradation; [`Split::HeldOut`] rescales by 1.15
 //! (≈ 575 dpi) and gives each image two, drawn from another seed stream with wider ranges.
 //! Changes are judged on `Tune` (and the real sets); `HeldOut` is only measured, so that it
-//! stays a check nobody fitted.
+//! stays a check nobody fitted. [`Split::Rescaled`] changes the resolution alone (no per-image
+//! degradation), to tell what another sensor's dpi does from what the degradations do.
 
 use std::f32::consts::PI;
 
@@ -68,23 +69,36 @@ pub enum Split {
     Tune,
     /// Two degradations per image, another seed stream, wider ranges: measured only.
     HeldOut,
+    /// Every image rescaled by this many thousandths and nothing else: a sensor of another
+    /// resolution with the same skin and contact.
+    Rescaled(u16),
 }
 
+/// Resolution factors a [`Split::Rescaled`] accepts (250 to 1 000 dpi from a 500 dpi set):
+/// smaller images hold too little print to match, larger ones only cost extraction time.
+pub const RESCALE_RANGE: (f32, f32) = (0.5, 2.0);
+
 impl Split {
-    /// Parses `tune` or `held-out`.
+    /// Parses `tune`, `held-out` or `scale=F` (F a factor in [`RESCALE_RANGE`], e.g. `scale=0.8`).
     pub fn parse(s: &str) -> Option<Split> {
         match s {
             "tune" => Some(Split::Tune),
             "held-out" | "heldout" => Some(Split::HeldOut),
-            _ => None,
+            _ => {
+                let factor: f32 = s.strip_prefix("scale=")?.parse().ok()?;
+                (RESCALE_RANGE.0..=RESCALE_RANGE.1)
+                    .contains(&factor)
+                    .then(|| Split::Rescaled((factor * 1000.0).round() as u16))
+            }
         }
     }
 
-    /// Name for reports.
-    pub fn name(self) -> &'static str {
+    /// Name for reports (what [`Split::parse`] reads back).
+    pub fn name(self) -> String {
         match self {
-            Split::Tune => "tune",
-            Split::HeldOut => "held-out",
+            Split::Tune => "tune".to_owned(),
+            Split::HeldOut => "held-out".to_owned(),
+            Split::Rescaled(_) => format!("scale={}", self.scale()),
         }
     }
 
@@ -93,6 +107,7 @@ impl Split {
         match self {
             Split::Tune => 0.85,
             Split::HeldOut => 1.15,
+            Split::Rescaled(per_mille) => f32::from(per_mille) / 1000.0,
         }
     }
 }
@@ -106,9 +121,10 @@ pub fn synthesise(
     finger: u32,
     impression: u32,
 ) -> (GrayImage, Vec<Degradation>) {
-    let stream = match split {
-        Split::Tune => 0x5EED_0001,
-        Split::HeldOut => 0xD00D_F00D_0002,
+    let (stream, count, strength) = match split {
+        Split::Tune => (0x5EED_0001, 1, 1.0),
+        Split::HeldOut => (0xD00D_F00D_0002, 2, 1.15),
+        Split::Rescaled(_) => return (rescale(img, split.scale()), Vec::new()),
     };
     let mut rng =
         Rng::new(seed ^ stream ^ (u64::from(finger) << 20) ^ (u64::from(impression) << 4) ^ 0xA5A5);
@@ -116,10 +132,6 @@ pub fn synthesise(
     for _ in 0..4 {
         rng.unit();
     }
-    let (count, strength) = match split {
-        Split::Tune => (1, 1.0),
-        Split::HeldOut => (2, 1.15),
-    };
     let mut kinds = Vec::with_capacity(count);
     while kinds.len() < count {
         let k = ALL[rng.below(ALL.len())];
@@ -394,6 +406,23 @@ mod tests {
             .map(|i| synthesise(&img, Split::Tune, 7, 3, i).1)
             .collect();
         assert!(kinds.iter().any(|k| k != &kinds[0]));
+    }
+
+    #[test]
+    fn a_rescaled_split_changes_the_resolution_alone() {
+        assert_eq!(Split::parse("scale=0.8"), Some(Split::Rescaled(800)));
+        assert_eq!(Split::parse("tune"), Some(Split::Tune));
+        for refused in ["scale=5", "scale=0.1", "scale=", "scale=x", "0.8"] {
+            assert_eq!(Split::parse(refused), None, "{refused}");
+        }
+        let split = Split::Rescaled(800);
+        assert_eq!(Split::parse(&split.name()), Some(split));
+        let img = GrayImage::synthetic(150, 200, 5, (0.0, 0.0));
+        let (out, kinds) = synthesise(&img, split, 7, 3, 2);
+        assert!(kinds.is_empty());
+        assert_eq!((out.width, out.height), (120, 160));
+        // Every impression of the set gets the same treatment: no per-image draw.
+        assert_eq!(synthesise(&img, split, 8, 4, 5).0, out);
     }
 
     #[test]
