@@ -533,3 +533,41 @@ fn a_stalled_upload_is_cut_and_keeps_what_arrived() {
     assert_eq!(state.files[0].digests_match, Some(true));
     assert_eq!(server.commit(id).status(), 200);
 }
+
+#[test]
+fn a_file_whose_check_was_never_recorded_is_marked_checked_at_commit() {
+    let server = Server::start();
+    let query = server.query_vehicle(&registry().remove(2));
+    let photo = bytes(300_000, 6);
+    let m = manifest(&query, "ECV-01", &[("front.jpg", &photo)]);
+    let id = m.inspection_id.as_uuid();
+    assert_eq!(server.post_json("/packages", &to_value(&m)).status(), 201);
+    // What an instance leaves when it dies (or loses its database) after keeping the bytes of
+    // an upload and before recording their check (issue 21): the whole file, no check.
+    let partial = server
+        .data
+        .join("media/ECV-01")
+        .join(id.to_string())
+        .join(".partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join("front.jpg"), &photo).unwrap();
+    let state: UploadState = server
+        .get(&format!("/packages/{id}"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(state.files[0].received, photo.len() as u64);
+    assert_eq!(state.files[0].digests_match, None);
+    // The station sees nothing missing and commits; the commit re-hashes the bytes and records
+    // the check, so a verified package never lists a file as unchecked.
+    let receipt: Receipt = server.commit(id).json().unwrap();
+    assert_eq!(receipt.inspection_id, m.inspection_id);
+    let state: UploadState = server
+        .get(&format!("/packages/{id}"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(state.files[0].digests_match, Some(true), "{state:?}");
+}

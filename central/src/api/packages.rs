@@ -361,6 +361,12 @@ pub async fn commit(
                 state.blobs.discard(&key, &file.name)?;
                 state.meta.set_file_check(&key, &file.name, None)?;
                 bad.push(file.name.clone());
+            } else if file.digests_match != Some(true) {
+                // The upload that completed it never recorded its check: its bytes were kept
+                // but the instance died, or the database was away, before the row was written
+                // (issue 21's faults). Just re-hashed whole: say so, or a verified package
+                // would list a file as never checked.
+                state.meta.set_file_check(&key, &file.name, Some(true))?;
             }
         }
         if let Some(first) = bad.first() {
