@@ -6,25 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use vistoria_core::biometrics::GrayImage;
+use vistoria_core::biometrics::image::fvc_sample;
 use vistoria_core::biometrics::quality::as_too_dark;
-
-fn fvc(name: &str) -> Option<GrayImage> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/fingerprints/FVC2002_DB1_B")
-        .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
-        Err(_) => {
-            eprintln!("SKIP: {} ausente", path.display());
-            None
-        }
-    }
-}
 
 struct Station {
     _dir: tempfile::TempDir,
@@ -127,7 +115,9 @@ address = "{}"
 
 #[test]
 fn a_technician_staffs_a_new_station_from_the_shell() {
-    let images: Option<Vec<GrayImage>> = (1..=3).map(|i| fvc(&format!("101_{i}.tif"))).collect();
+    let images: Option<Vec<GrayImage>> = (1..=3)
+        .map(|i| fvc_sample(&format!("101_{i}.tif")))
+        .collect();
     let Some(images) = images else { return };
     let touches = [
         as_too_dark(&images[0]),

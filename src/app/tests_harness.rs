@@ -51,44 +51,10 @@ where
     }
 }
 
-/// Set in the child run of a test that signs with the demo token.
-pub(crate) const CHILD: &str = "VISTORIA_UI_TEST_CHILD";
-
-/// Tests that sign with the demo's SoftHSM2 e-CPF token run in a child process of this test
-/// binary whose `SOFTHSM2_CONF` names the token in the test's folder: SoftHSM2 reads its
-/// configuration only from the environment, and a test may not change its own (edition 2024).
-/// Returns the folder in the child; in the parent `None`, once the child passed, or at once
-/// when SoftHSM2 is not installed (skipped with a message).
+/// Runs `test` (a path under `app::tests`) in a child process with the demo token's
+/// `SOFTHSM2_CONF` ([`vistoria_station::signing_child`]); in the child, returns its folder.
 pub(crate) fn signing_child(test: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(CHILD) {
-        return Some(PathBuf::from(dir));
-    }
-    let missing = vistoria_core::signing::test_pki::missing_tools(true);
-    if !missing.is_empty() {
-        eprintln!(
-            "SKIP: {} not installed (installer/setup-dev.sh)",
-            missing.join(", ")
-        );
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("app::tests::{test}");
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, dir.path())
-        .env(
-            "SOFTHSM2_CONF",
-            vistoria_station::card::demo_softhsm_conf(&dir.path().join("kiosk")),
-        )
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "child run of {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    None
+    vistoria_station::signing_child::signing_child(&format!("app::tests::{test}"))
 }
 
 pub(crate) struct Harness {

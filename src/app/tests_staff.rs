@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use vistoria_core::biometrics::image::fvc_sample;
 use vistoria_core::biometrics::quality::{as_latent, as_too_dark};
 use vistoria_core::biometrics::{Finger, GrayImage};
 use vistoria_core::config::{DeviceSection, Devices};
@@ -14,19 +15,6 @@ use vistoria_station::{DeviceSetup, Station};
 
 use super::{Harness, PLATE, RENAVAM, Screen, signing_child};
 use crate::screen::staff::person_form::*;
-
-fn fvc(name: &str) -> Option<GrayImage> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/fingerprints/FVC2002_DB1_B")
-        .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
-        Err(_) => {
-            eprintln!("SKIP: {} ausente", path.display());
-            None
-        }
-    }
-}
 
 /// A configured station (not demo mode) whose reader serves `touches` in order.
 fn configured(root: &Path, touches: &[GrayImage]) -> Station {
@@ -62,7 +50,7 @@ fn configured_with(root: &Path, touches: &[GrayImage], smartcard: DeviceSection)
 fn the_first_administrator_enrols_an_inspector_from_the_administration_screen() {
     let images: Option<Vec<GrayImage>> = ["101_1.tif", "101_2.tif", "101_3.tif", "101_4.tif"]
         .iter()
-        .map(|n| fvc(n))
+        .map(|n| fvc_sample(n))
         .collect();
     let Some(images) = images else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -169,7 +157,9 @@ fn a_new_station_goes_from_the_shell_code_to_a_delivered_inspection() {
     else {
         return;
     };
-    let images: Option<Vec<GrayImage>> = (1..=5).map(|i| fvc(&format!("101_{i}.tif"))).collect();
+    let images: Option<Vec<GrayImage>> = (1..=5)
+        .map(|i| fvc_sample(&format!("101_{i}.tif")))
+        .collect();
     let Some(images) = images else { return };
     // The inspector's e-CPF, where the embedded central looks for the roots it trusts.
     let kiosk_dir = root.join("kiosk");

@@ -68,7 +68,7 @@ impl Station {
         kind: PhotoKind,
         retake_reason: Option<&str>,
     ) -> Result<PhotoShot, Failure> {
-        self.require(session, crate::roles::INSPECTING)?;
+        // `take_photo` checks the session's role.
         self.take_photo(
             session,
             id,

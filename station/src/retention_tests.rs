@@ -20,7 +20,6 @@ use vistoria_drivers::panoramic::test_server::{CameraConfig, TestCamera};
 use crate::support::evidence_kind;
 use crate::{Station, demo};
 
-const CHILD: &str = "VISTORIA_RETENTION_TEST_CHILD";
 const STATION: &str = "ECV-TESTE-01";
 /// A registry vehicle (assets/vehicles.json) and its RENAVAM.
 const PLATE: &str = "QTK3308";
@@ -74,38 +73,10 @@ const EVIDENCE_DIRS: &[&str] = &["media/", "laudos/", "panoramica/", "quarantine
 /// Evidence kinds by their bytes (what [`evidence_kind`] names).
 const EVIDENCE_KINDS: &[&str] = &["JPEG", "PNG", "PDF", "MP4", "Matroska/WebM", "MPEG-TS"];
 
-/// Runs `test` in a child process with the demo token's `SOFTHSM2_CONF`; in the child, returns
-/// its folder. `None` in the parent (once the child passed) or without SoftHSM2 (skipped).
+/// Runs `test` in a child process with the demo token's `SOFTHSM2_CONF`
+/// ([`crate::signing_child`]); in the child, returns its folder.
 fn signing_child(test: &str) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(CHILD) {
-        return Some(PathBuf::from(dir));
-    }
-    let missing = vistoria_core::signing::test_pki::missing_tools(true);
-    if !missing.is_empty() {
-        eprintln!(
-            "SKIP: {} not installed (installer/setup-dev.sh)",
-            missing.join(", ")
-        );
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let name = format!("retention_tests::{test}");
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, dir.path())
-        .env(
-            "SOFTHSM2_CONF",
-            crate::card::demo_softhsm_conf(&dir.path().join("kiosk")),
-        )
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "child run of {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    None
+    crate::signing_child::signing_child(&format!("retention_tests::{test}"))
 }
 
 /// Every file under `dir`, recursively (links not followed).

@@ -12,6 +12,8 @@ pub(crate) const COUNTER: &[Role] = &[Role::Operator, Role::Administrator];
 pub(crate) const INSPECTING: &[Role] = &[Role::Inspector];
 /// Interrupts an inspection (§12): the inspector, or the counter for a vehicle that left.
 pub(crate) const INTERRUPTING: &[Role] = &[Role::Inspector, Role::Operator, Role::Administrator];
+/// The staff register (§11): only the station's administrator.
+pub(crate) const ADMINISTRATION: &[Role] = &[Role::Administrator];
 /// Device and delivery maintenance.
 pub(crate) const SUPPORT: &[Role] = &[Role::Technician, Role::Administrator];
 

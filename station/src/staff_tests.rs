@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use vistoria_core::accounts::Role;
+use vistoria_core::biometrics::image::fvc_sample;
 use vistoria_core::biometrics::quality::{as_latent, as_too_dark};
 use vistoria_core::biometrics::{Finger, GrayImage};
 use vistoria_core::config::{DeviceSection, Devices};
@@ -19,20 +20,6 @@ use crate::embedded_central::demo_opening;
 use crate::{DeviceSetup, Opening, Station};
 
 const STATION: &str = "ECV-TESTE-01";
-
-/// An FVC2002 DB1_B impression, or `None` (the test skips) when the set is absent.
-fn fvc(name: &str) -> Option<GrayImage> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/fingerprints/FVC2002_DB1_B")
-        .join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
-        Err(_) => {
-            eprintln!("SKIP: {} ausente", path.display());
-            None
-        }
-    }
-}
 
 /// A station configured with the simulated reader serving `touches` in order, nothing seeded.
 fn configured(root: &Path, touches: &[GrayImage]) -> (Station, PathBuf) {
@@ -69,7 +56,7 @@ fn an_inspector_is_enrolled_from_the_reader_and_logs_in_with_that_finger_only() 
         "105_1.tif",
     ]
     .iter()
-    .map(|n| fvc(n))
+    .map(|n| fvc_sample(n))
     .collect();
     let Some(images) = images else { return };
     let [a1, a2, a3, a5, other] = <[GrayImage; 5]>::try_from(images).unwrap();

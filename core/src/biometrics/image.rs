@@ -226,17 +226,17 @@ impl GrayImage {
     }
 }
 
-/// An image of the FVC2002 DB1_B set beside the repository, for tests; `None` (with a note)
+/// An image of the FVC2002 DB1_B set beside the repository, for tests (this crate's and the
+/// station's and kiosk's, which reach it by the same path from here); `None` (with a note)
 /// when `../shared/data` is absent.
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-pub(crate) fn fvc_sample(name: &str) -> Option<GrayImage> {
+#[doc(hidden)]
+pub fn fvc_sample(name: &str) -> Option<GrayImage> {
     let path = format!(
         "{}/../../shared/data/fingerprints/FVC2002_DB1_B/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     match std::fs::read(&path) {
-        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).unwrap()),
+        Ok(bytes) => Some(GrayImage::from_tiff(&bytes).expect("an FVC2002 TIFF")),
         Err(_) => {
             eprintln!("SKIP: {path} ausente");
             None
