@@ -1,7 +1,8 @@
 //! Retention (§9: "o prazo é de 05 anos para filmagens, laudos, imagens e dados"): what is older
 //! than five years is removed with its media and its laudo number, by `serve` on a schedule
 //! (`api/retention.rs`) and by the `purge` command, in pages of [`BATCH`] so memory stays flat
-//! over millions of inspections. Every run is recorded, with what it removed and why it
+//! over millions of inspections; then the old end of each station's audit chain that no kept
+//! inspection needs (logins, staff changes and the like are data too). Every run is recorded, with what it removed and why it
 //! stopped if it failed ([`RetentionRun`]): the audit record of §9's removals.
 //!
 //! Several instances may purge at once: each package is removed under the whole-package lease
@@ -48,6 +49,16 @@ pub enum Purged {
         /// When it was made.
         at: String,
     },
+    /// The old end of a station's audit chain: rows about no kept inspection (logins, staff
+    /// changes, clock syncs, inspections whose package is gone), positions up to `through`.
+    AuditRows {
+        /// Station.
+        station: String,
+        /// The last position removed.
+        through: u64,
+        /// Rows removed.
+        rows: u64,
+    },
 }
 
 /// What a purge is asked to do.
@@ -82,6 +93,7 @@ pub fn purge<G>(
         queries: 0,
         skipped: 0,
         failure: None,
+        audit_rows: 0,
     };
     let result = remove_due(request, &hold, &mut each, &mut run);
     if let Err(e) = &result {
@@ -148,6 +160,38 @@ fn remove_due<G>(
             break;
         }
         after = page.last().cloned();
+    }
+    remove_due_trails(request, each, run)
+}
+
+/// The stations' audit rows due on their own, after the inspections (whose rows went with
+/// them): each station's chain loses its old end, in pages, and keeps a record of how far, so
+/// the positions removed are never reported as a hole in its trail.
+fn remove_due_trails(
+    request: &PurgeRequest<'_>,
+    each: &mut impl FnMut(&Purged) -> anyhow::Result<()>,
+    run: &mut RetentionRun,
+) -> anyhow::Result<()> {
+    // The rows keep the time the station wrote, in this same form.
+    let cutoff = rfc3339_ms::format(&run.cutoff);
+    let mut station = request.meta.next_trail_station(None)?;
+    while let Some(code) = station {
+        let mut after = None;
+        while let Some(due) = request.meta.trail_due(&code, &cutoff, after, BATCH)? {
+            let rows = if request.dry_run {
+                due.rows
+            } else {
+                request.meta.purge_trail(&code, due.through)?
+            };
+            run.audit_rows += rows;
+            each(&Purged::AuditRows {
+                station: code.clone(),
+                through: due.through,
+                rows,
+            })?;
+            after = Some(due.through);
+        }
+        station = request.meta.next_trail_station(Some(&code))?;
     }
     Ok(())
 }

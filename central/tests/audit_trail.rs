@@ -202,3 +202,72 @@ fn the_trail_arrives_with_its_flags_and_a_rewritten_log_is_refused() {
         1
     );
 }
+
+#[test]
+fn keyed_rows_are_checked_against_the_stations_key_as_each_package_arrives() {
+    let server = Server::start();
+    let client = vistoria_core::central_client::CentralClient::new(
+        &vistoria_core::central_client::Endpoint {
+            url: server.url.clone(),
+            token: server.token.clone(),
+            cert_sha256: server.cert_sha256.clone(),
+        },
+    )
+    .unwrap();
+    let mut chain = Chain::new();
+    let a = InspectionId::new();
+    chain.write(AuditAction::InspectionOpened, a, json!({}));
+    // Keyed from row 2 (the "audit.keyed" row itself).
+    assert_eq!(
+        vistoria_core::audit_keying::ensure_keyed(&mut chain.store, &client, None).unwrap(),
+        Some(2)
+    );
+    let head = chain.write(AuditAction::InspectionQueued, a, json!({}));
+    let (m, files) = package(&server, 3, a);
+    assert_eq!(
+        server
+            .deliver(&with_trail(m, &chain.rows(1, head)), &files)
+            .status(),
+        200,
+        "the package confirms the key and its keyed rows pass"
+    );
+
+    // B's package (rows 4–5) waits out its back-off; C's (rows 6–7) arrives first: each is
+    // checked from the checkpoint at or before its own first row.
+    let (b, c) = (InspectionId::new(), InspectionId::new());
+    chain.write(AuditAction::InspectionOpened, b, json!({}));
+    let b_head = chain.write(AuditAction::InspectionQueued, b, json!({}));
+    chain.write(AuditAction::InspectionOpened, c, json!({}));
+    let c_head = chain.write(AuditAction::InspectionQueued, c, json!({}));
+    let (mc, c_files) = package(&server, 4, c);
+    assert_eq!(
+        server
+            .deliver(&with_trail(mc, &chain.rows(b_head + 1, c_head)), &c_files)
+            .status(),
+        200
+    );
+
+    // B's rows with a MAC made by a guessed key (the hashes still chain): refused, naming it.
+    let (mb, b_files) = package(&server, 5, b);
+    let mut forged = chain.rows(4, b_head);
+    forged[1].mac = Some(vistoria_core::store::row_mac(&[7u8; 32], &forged[1].hash));
+    let (status, body) = error_code(server.deliver(&with_trail(mb.clone(), &forged), &b_files));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("metadata.audit_trail")),
+        "{body}"
+    );
+    assert!(body["error"].as_str().unwrap().contains("MAC"), "{body}");
+    // A keyed row stripped of its MAC: refused too.
+    let mut stripped = chain.rows(4, b_head);
+    stripped[0].mac = None;
+    let (status, _) = error_code(server.deliver(&with_trail(mb.clone(), &stripped), &b_files));
+    assert_eq!(status, 422);
+    // The real rows pass.
+    assert_eq!(
+        server
+            .deliver(&with_trail(mb, &chain.rows(4, b_head)), &b_files)
+            .status(),
+        200
+    );
+}

@@ -59,7 +59,7 @@ fn purge_removes_only_what_is_older_than_five_years() {
     let out = common::run(&["purge", "--data", &dir]);
     assert_eq!(
         summary(&out),
-        json!({"purged": 0, "inspections": 0, "queries": 0, "skipped": 0, "dry_run": false})
+        json!({"purged": 0, "inspections": 0, "queries": 0, "audit_rows": 0, "skipped": 0, "dry_run": false})
     );
     // Four years and eleven months on, still kept (§9).
     let soon = (Utc::now() + Duration::days(365 * 5 - 40)).to_rfc3339();

@@ -255,6 +255,7 @@ fn retention_pages_purge_and_record(store: &dyn MetadataStore) {
         queries: 2 * n,
         skipped: 1,
         failure: failure.map(str::to_owned),
+        audit_rows: 3 * n,
     };
     store.record_retention_run(&run(1, None)).unwrap();
     store
@@ -378,6 +379,99 @@ fn audit_trails_keep_rows_and_find_forks_and_holes(store: &dyn MetadataStore) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Retention (§9) takes the old end of a station's chain that no kept inspection needs, in
+/// pages, and what it took is not a hole.
+fn trail_retention_removes_the_old_end_only(store: &dyn MetadataStore) {
+    const OLD: &str = "2019-03-01T10:00:00.000Z";
+    const NEW: &str = "2026-03-01T10:00:00.000Z";
+    const CUTOFF: &str = "2021-12-07T00:00:00.000Z";
+    let kept = package(Uuid::new_v4());
+    store.insert_package(&kept).unwrap();
+    let kept_id = vistoria_core::domain::InspectionId::from_uuid(kept.inspection_id);
+    // Rows 1–3 about nothing, old; 4–5 about the kept package, old; 6 old; 7 of unknown
+    // time; 8 old; 9–10 new. (The storage does not check the hashes: the API does.)
+    let mut rows = station_rows(10, kept_id, "ana");
+    for row in &mut rows {
+        let seq = row.seq;
+        row.at = match seq {
+            7 => None,
+            9 | 10 => Some(NEW.into()),
+            _ => Some(OLD.into()),
+        };
+        if !(4..=5).contains(&seq) {
+            row.inspection_id = None;
+        }
+    }
+    assert_eq!(store.record_trail("ECV-01", &rows).unwrap(), None);
+    assert_eq!(store.record_trail("ECV-02", &rows[0..2]).unwrap(), None);
+    assert_eq!(
+        store.next_trail_station(None).unwrap().as_deref(),
+        Some("ECV-01")
+    );
+    assert_eq!(
+        store.next_trail_station(Some("ECV-01")).unwrap().as_deref(),
+        Some("ECV-02")
+    );
+    assert_eq!(store.next_trail_station(Some("ECV-02")).unwrap(), None);
+
+    // Pages of two, then what is left before the kept package's rows.
+    let due = |after| store.trail_due("ECV-01", CUTOFF, after, 2).unwrap();
+    let first = due(None).unwrap();
+    assert_eq!((first.through, first.rows), (2, 2));
+    let second = due(Some(2)).unwrap();
+    assert_eq!((second.through, second.rows), (3, 1));
+    assert_eq!(due(Some(3)), None, "row 4 is about a kept package");
+    // Key checkpoints: the newest at or before a position; saving one again changes nothing.
+    store.save_mac_checkpoint("ECV-01", 2, &[2; 32]).unwrap();
+    store.save_mac_checkpoint("ECV-01", 5, &[5; 32]).unwrap();
+    store.save_mac_checkpoint("ECV-01", 5, &[9; 32]).unwrap();
+    assert_eq!(
+        store.mac_checkpoint("ECV-01", 4).unwrap(),
+        Some((2, [2; 32]))
+    );
+    assert_eq!(
+        store.mac_checkpoint("ECV-01", 9).unwrap(),
+        Some((5, [5; 32]))
+    );
+    assert_eq!(store.mac_checkpoint("ECV-01", 1).unwrap(), None);
+    assert_eq!(store.mac_checkpoint("ECV-02", 9).unwrap(), None);
+    assert_eq!(store.purge_trail("ECV-01", 3).unwrap(), 3);
+    assert_eq!(
+        store.mac_checkpoint("ECV-01", 4).unwrap(),
+        None,
+        "went with its rows"
+    );
+    assert_eq!(store.purge_trail("ECV-01", 3).unwrap(), 0);
+    store.save_mac_checkpoint("ECV-02", 1, &[1; 32]).unwrap();
+    assert_eq!(
+        store.trail_holes("ECV-01").unwrap(),
+        vec![],
+        "removed, not missing"
+    );
+    assert_eq!(due(None), None);
+
+    // The package goes (with its rows): row 6 is due, row 7 (time unknown) stays.
+    store.purge_package(&kept.key()).unwrap();
+    let third = due(None).unwrap();
+    assert_eq!((third.through, third.rows), (6, 1));
+    assert_eq!(store.purge_trail("ECV-01", 6).unwrap(), 1);
+    assert_eq!(due(None), None);
+    assert_eq!(
+        store.mac_checkpoint("ECV-01", 9).unwrap(),
+        Some((5, [5; 32])),
+        "the newest checkpoint stays, even below what was removed"
+    );
+    assert_eq!(
+        store.mac_checkpoint("ECV-02", 9).unwrap(),
+        Some((1, [1; 32]))
+    );
+    assert_eq!(store.trail_holes("ECV-01").unwrap(), vec![]);
+    // Another station's chain is untouched; a hole above what was removed is still one.
+    assert_eq!(store.trail_holes("ECV-02").unwrap(), vec![]);
+    assert_eq!(store.record_trail("ECV-03", &rows[8..10]).unwrap(), None);
+    assert_eq!(store.trail_holes("ECV-03").unwrap(), vec![(1, 8)]);
 }
 
 /// `p` anchored at `seq` with `head`, its stored JSON the manifest's.
@@ -672,6 +766,7 @@ contract!(
     retention_pages_purge_and_record,
     integrity_checks_are_kept_and_due_in_order,
     audit_trails_keep_rows_and_find_forks_and_holes,
+    trail_retention_removes_the_old_end_only,
 );
 
 #[test]
@@ -684,11 +779,15 @@ fn postgres_migrations_run_once_and_refuse_a_newer_database() {
         }
     });
     let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
-    let applied: i64 = client
-        .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(applied, 7);
+    let row = client
+        .query_one(
+            "SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations",
+            &[],
+        )
+        .unwrap();
+    let (applied, distinct, newest): (i64, i64, i32) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(applied, distinct);
+    assert!(newest >= 10, "newest migration {newest}");
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .unwrap();
@@ -949,8 +1048,8 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 7);
-    conn.pragma_update(None, "user_version", 9).unwrap();
+    assert_eq!(version, 10);
+    conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     assert!(matches!(
         SqliteMetadata::open(&path),

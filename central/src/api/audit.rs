@@ -27,7 +27,7 @@ use crate::storage::{AuditKeyRecord, MetadataStore};
 
 /// Most rows the central ratchets through to reach a run's first key: a run far past the
 /// station's real chain is refused instead of costing the central minutes of hashing.
-const MAX_RATCHET: u64 = 50_000_000;
+pub(super) const MAX_RATCHET: u64 = 50_000_000;
 
 /// `POST /audit/key`: 201 with a new key; 200 with the same key again (for the position asked
 /// now) while no package has shown the station received it; 409 `audit_key_issued` after.

@@ -29,10 +29,13 @@ pub async fn run(state: Arc<AppState>, every: Duration) {
     loop {
         let worker = Arc::clone(&state);
         match tokio::task::spawn_blocking(move || sweep(&worker)).await {
-            Ok(Ok(run)) if run.inspections + run.queries > 0 || run.skipped > 0 => {
+            Ok(Ok(run))
+                if run.inspections + run.queries + run.audit_rows > 0 || run.skipped > 0 =>
+            {
                 tracing::info!(
                     inspections = run.inspections,
                     queries = run.queries,
+                    audit_rows = run.audit_rows,
                     skipped = run.skipped,
                     cutoff = %run.cutoff,
                     "retenção: removido o que passou de cinco anos"

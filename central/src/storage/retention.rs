@@ -38,6 +38,9 @@ pub struct RetentionRun {
     pub skipped: u64,
     /// Why the run stopped early, if it did.
     pub failure: Option<String>,
+    /// The stations' audit rows removed on their own: those about no kept inspection, at the
+    /// old end of each station's chain.
+    pub audit_rows: u64,
 }
 
 /// Retention queries and removals of the metadata store.
@@ -73,7 +76,8 @@ pub trait Retention {
 }
 
 /// Reads a stored run's id-free columns back (both backends keep the same ones).
-pub(super) const RUN_COLUMNS: &str = "origin, at, cutoff, inspections, queries, skipped, failure";
+pub(super) const RUN_COLUMNS: &str =
+    "origin, at, cutoff, inspections, queries, skipped, failure, audit_rows";
 
 /// Instance ids in `origin` are for people reading the record; this makes the text.
 pub fn serve_origin(instance: Uuid) -> String {

@@ -4,6 +4,11 @@
 //! filled yet. An inspection's history (§6 corrections, retakes, an empty bay, lost video) is
 //! read from its rows, whichever package brought them.
 //!
+//! Rows from the position the station's key was issued at carry a MAC only the central can check
+//! (issue 17); each package's rows are checked on arrival, from a key checkpoint the central
+//! keeps per station (the key of the row after the last checked), so a package costs its own
+//! rows, not a ratchet from the first key over years of rows.
+//!
 //! Both metadata backends implement [`AuditTrails`] (`sqlite/trails.rs`, `postgres/trails.rs`):
 //! rows are inserted and then compared in one transaction, so two instances receiving
 //! contradicting rows at once cannot both succeed.
@@ -24,20 +29,62 @@ pub trait AuditTrails {
     fn inspection_trail(&self, station: &str, inspection_id: Uuid) -> StorageResult<Vec<AuditRow>>;
 
     /// The runs of positions no package has brought yet, `(first, last)`, below the newest
-    /// position received.
+    /// position received and above what retention removed.
     fn trail_holes(&self, station: &str) -> StorageResult<Vec<(u64, u64)>>;
+
+    /// The station after `after` (in code order) that has rows kept: retention walks the
+    /// stations this way, one index probe each.
+    fn next_trail_station(&self, after: Option<&str>) -> StorageResult<Option<String>>;
+
+    /// The next run of `station`'s rows due for removal (§9), after position `after` (or after
+    /// what was already removed), at most `limit` of them: rows written before `cutoff` that no
+    /// kept package is about, up to the first row that must stay (newer, of unknown time, or
+    /// about a kept package), so what is removed is always the chain's oldest part and the
+    /// rest stays contiguous. `None` when nothing is due.
+    fn trail_due(
+        &self,
+        station: &str,
+        cutoff: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> StorageResult<Option<TrailDue>>;
+
+    /// Removes `station`'s rows up to position `through` and records that retention removed
+    /// them (so their absence is not a hole), in one transaction. The newest MAC checkpoint
+    /// stays whatever its position.
+    fn purge_trail(&self, station: &str, through: u64) -> StorageResult<u64>;
+
+    /// The newest key checkpoint of `station`'s keyed chain at or before position `at_most`:
+    /// `(seq, key of row seq)`.
+    fn mac_checkpoint(&self, station: &str, at_most: u64)
+    -> StorageResult<Option<(u64, [u8; 32])>>;
+
+    /// Keeps the key of row `seq` of `station`'s chain (a package's rows were checked up to
+    /// the row before). Saving the same position again changes nothing.
+    fn save_mac_checkpoint(&self, station: &str, seq: u64, key: &[u8; 32]) -> StorageResult<()>;
 }
 
-/// The holes in an ascending list of `(seq, next seq)` pairs from the store.
+/// A run of a station's audit rows due for removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrailDue {
+    /// The last position of the run.
+    pub through: u64,
+    /// Rows in it.
+    pub rows: u64,
+}
+
+/// The holes in an ascending list of `(seq, next seq)` pairs from the store, whose first kept
+/// row is `first`; positions up to `removed` were taken by retention, not missing.
 pub(super) fn holes(
+    removed: u64,
     first: Option<u64>,
     pairs: impl Iterator<Item = (u64, u64)>,
 ) -> Vec<(u64, u64)> {
     let mut holes = Vec::new();
     if let Some(first) = first
-        && first > 1
+        && first > removed + 1
     {
-        holes.push((1, first - 1));
+        holes.push((removed + 1, first - 1));
     }
     for (seq, next) in pairs {
         if next > seq + 1 {
@@ -45,4 +92,14 @@ pub(super) fn holes(
         }
     }
     holes
+}
+
+/// A stored checkpoint key (hex) back to its bytes.
+pub(super) fn checkpoint_key(hex_key: &str) -> StorageResult<[u8; 32]> {
+    hex::decode(hex_key)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            super::StorageError::Corrupt("chave de verificação do registro ilegível".into())
+        })
 }

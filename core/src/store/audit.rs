@@ -463,25 +463,43 @@ pub struct MacRow {
 /// number of keyed rows checked; `Err(seq)` the first row that fails (missing, unkeyed, or with
 /// a MAC its key does not give, which is what a rewritten row looks like).
 pub fn check_macs(start: u64, key0: &[u8; 32], rows: &[MacRow]) -> Result<u64, u64> {
+    check_macs_on(
+        start,
+        key0,
+        rows.iter()
+            .map(|r| (r.seq, r.hash.as_str(), r.mac.as_deref())),
+    )
+    .map(|(checked, _)| checked)
+}
+
+/// [`check_macs`] over `(seq, hash, mac)` of any row type, also returning the key of the
+/// position after the last row checked: the central keeps it as a checkpoint, so the next
+/// package's rows are checked without ratcheting again from the first key.
+pub fn check_macs_on<'a>(
+    start: u64,
+    key0: &[u8; 32],
+    rows: impl IntoIterator<Item = (u64, &'a str, Option<&'a str>)>,
+) -> Result<(u64, [u8; 32]), u64> {
     let mut key = *key0;
     let mut checked = 0;
-    for (expected, row) in (start..).zip(rows.iter().filter(|r| r.seq >= start)) {
-        if row.seq != expected {
+    let keyed = rows.into_iter().filter(|(seq, _, _)| *seq >= start);
+    for (expected, (seq, hash, mac)) in (start..).zip(keyed) {
+        if seq != expected {
             return Err(expected);
         }
-        let good = row.mac.as_deref().is_some_and(|mac| {
+        let good = mac.is_some_and(|mac| {
             // Compared in constant time: the central answers strangers' chains too.
             let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
-            m.update(row.hash.as_bytes());
+            m.update(hash.as_bytes());
             hex::decode(mac).is_ok_and(|bytes| m.verify_slice(&bytes).is_ok())
         });
         if !good {
-            return Err(row.seq);
+            return Err(seq);
         }
         key = ratchet(&key);
         checked += 1;
     }
-    Ok(checked)
+    Ok((checked, key))
 }
 
 /// Position, hash and MAC of every row from `from` on, in order.

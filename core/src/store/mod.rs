@@ -24,7 +24,7 @@ use thiserror::Error;
 
 pub use audit::{
     AuditEvent, AuditProblem, AuditReport, AuditRow, GENESIS, MAX_TRAIL_BYTES, MAX_TRAIL_ROWS,
-    MacRow, check_macs, check_segment, ratchet, row_from_sql, row_mac,
+    MacRow, check_macs, check_macs_on, check_segment, ratchet, row_from_sql, row_mac,
 };
 pub use audit_action::AuditAction;
 pub use media::{MAX_NOTE_CHARS, MediaRecord, NewMedia, PhotoMeta, valid_note};

@@ -120,7 +120,7 @@ impl Retention for PgMetadata {
     fn record_retention_run(&self, run: &RetentionRun) -> StorageResult<()> {
         self.execute(
             &format!(
-                "INSERT INTO retention_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                "INSERT INTO retention_runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ),
             &[
                 &run.origin,
@@ -130,6 +130,7 @@ impl Retention for PgMetadata {
                 &to_i64(run.queries)?,
                 &to_i64(run.skipped)?,
                 &run.failure,
+                &to_i64(run.audit_rows)?,
             ],
         )?;
         Ok(())
@@ -154,6 +155,7 @@ impl Retention for PgMetadata {
                     queries: count(row.get(4))?,
                     skipped: count(row.get(5))?,
                     failure: row.get(6),
+                    audit_rows: count(row.get(7))?,
                 })
             })
             .collect()

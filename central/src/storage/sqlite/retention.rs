@@ -18,9 +18,14 @@ CREATE TABLE IF NOT EXISTS retention_runs (
     inspections INTEGER NOT NULL,
     queries INTEGER NOT NULL,
     skipped INTEGER NOT NULL,
-    failure TEXT
+    failure TEXT,
+    audit_rows INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// Version 10: the audit rows a run removed (a file made before has the table without it).
+pub(super) const ADD_AUDIT_ROWS: &str =
+    "ALTER TABLE retention_runs ADD COLUMN audit_rows INTEGER NOT NULL DEFAULT 0;";
 
 /// Made with the other indexes, after the tables.
 pub(super) const INDEX: &str = "
@@ -146,7 +151,7 @@ impl Retention for SqliteMetadata {
         self.lock()
             .execute(
                 &format!(
-                    "INSERT INTO retention_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    "INSERT INTO retention_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                 ),
                 params![
                     run.origin,
@@ -157,6 +162,8 @@ impl Retention for SqliteMetadata {
                     i64::try_from(run.queries).map_err(|e| StorageError::Corrupt(e.to_string()))?,
                     i64::try_from(run.skipped).map_err(|e| StorageError::Corrupt(e.to_string()))?,
                     run.failure,
+                    i64::try_from(run.audit_rows)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
                 ],
             )
             .map_err(db)?;
@@ -180,6 +187,7 @@ impl Retention for SqliteMetadata {
                     row.get::<_, i64>(4)?,
                     row.get::<_, i64>(5)?,
                     row.get::<_, Option<String>>(6)?,
+                    row.get::<_, i64>(7)?,
                 ))
             })
             .map_err(db)?
@@ -187,7 +195,7 @@ impl Retention for SqliteMetadata {
             .map_err(db)?;
         rows.into_iter()
             .map(
-                |(origin, at, cutoff, inspections, queries, skipped, failure)| {
+                |(origin, at, cutoff, inspections, queries, skipped, failure, audit_rows)| {
                     Ok(RetentionRun {
                         origin,
                         at: parse_ts(&at)?,
@@ -196,6 +204,7 @@ impl Retention for SqliteMetadata {
                         queries: count(queries)?,
                         skipped: count(skipped)?,
                         failure,
+                        audit_rows: count(audit_rows)?,
                     })
                 },
             )
