@@ -30,6 +30,8 @@ PACKAGES=(
   dpkg-dev mmdebstrap cage xwayland grim
   # the central's scale-out backends in tests: PostgreSQL 15; SeaweedFS (below) comes from PyPI
   postgresql-15 curl python3-pip
+  # the Detran portal's browser tests: headless Chromium driven through WebDriver
+  chromium chromium-driver
 )
 
 missing=()

@@ -38,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::staff::StaffCommand,
     },
+    /// Updates (§15 a): installs the release the central offers, as root (the update unit).
+    Update {
+        #[command(subcommand)]
+        command: cli::update::UpdateCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
         Some(Command::Simulate(simulate)) => cli::simulate::run(&simulate),
         Some(Command::Audit { command }) => cli::audit::run(&command),
         Some(Command::Staff { command }) => cli::staff::run(&command, args.config.as_deref()),
+        Some(Command::Update { command }) => cli::update::run(&command, args.config.as_deref()),
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),
         Some(Command::Ocr(args)) => cli::ocr::run(&args),

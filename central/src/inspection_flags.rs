@@ -24,6 +24,39 @@ pub enum FlagKind {
     FilmGap,
 }
 
+impl FlagKind {
+    /// Every kind, in the order the portal lists them.
+    pub const ALL: [FlagKind; 5] = [
+        FlagKind::PlateCorrected,
+        FlagKind::PhotoRetaken,
+        FlagKind::PhotoReuseSuspected,
+        FlagKind::BayEmpty,
+        FlagKind::FilmGap,
+    ];
+
+    /// The stable code (as serialized).
+    pub fn code(self) -> &'static str {
+        match self {
+            FlagKind::PlateCorrected => "plate_corrected",
+            FlagKind::PhotoRetaken => "photo_retaken",
+            FlagKind::PhotoReuseSuspected => "photo_reuse_suspected",
+            FlagKind::BayEmpty => "bay_empty",
+            FlagKind::FilmGap => "film_gap",
+        }
+    }
+
+    /// The name the portal shows.
+    pub fn label_pt(self) -> &'static str {
+        match self {
+            FlagKind::PlateCorrected => "Placa corrigida à mão (§6)",
+            FlagKind::PhotoRetaken => "Foto refeita",
+            FlagKind::PhotoReuseSuspected => "Foto parecida com a de outra vistoria",
+            FlagKind::BayEmpty => "Baia vazia durante a vistoria (§4)",
+            FlagKind::FilmGap => "Interrupção na filmagem (§4)",
+        }
+    }
+}
+
 /// One flag and its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flag {

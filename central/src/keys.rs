@@ -96,6 +96,11 @@ impl ServerKey {
         STANDARD.encode(self.signing.verifying_key().as_bytes())
     }
 
+    /// The signature of `bytes`, standard base64 (signed policies, §15).
+    pub fn sign_bytes(&self, bytes: &[u8]) -> String {
+        STANDARD.encode(self.signing.sign(bytes).to_bytes())
+    }
+
     /// Fills in `receipt.signature` over [`Receipt::signing_bytes`].
     pub fn sign(&self, mut receipt: Receipt) -> Receipt {
         let signature = self.signing.sign(&receipt.signing_bytes());

@@ -77,6 +77,16 @@ enum Command {
         #[command(subcommand)]
         command: StationCommand,
     },
+    /// Releases of the station software (§15 a).
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
+    /// Software and security policies of the stations (§15 b, c).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Credentials of people for the Detran API: Detran auditors and administrators.
     User {
         #[command(subcommand)]
@@ -127,6 +137,55 @@ enum KeyCommand {
     },
 }
 
+/// Where the signing key is, as `serve` takes it.
+#[derive(clap::Args)]
+struct SigningFlags {
+    /// Data folder.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    storage: StorageFlags,
+    /// The key file every instance shares (`serve --key-file`); DATA/keys/ when absent.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+impl SigningFlags {
+    fn key(&self) -> anyhow::Result<vistoria_central::keys::ServerKey> {
+        Ok(match &self.key_file {
+            Some(path) => vistoria_central::keys::ServerKey::load_file(path)?,
+            None => vistoria_central::keys::ServerKey::load_or_create(&self.data.join("keys"))?,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Stores a `vistoria` .deb and publishes the signed version policy that makes it current;
+    /// stations below `--min-version` finish what is open and start nothing new.
+    Publish {
+        /// The package (its version is read from its control file).
+        file: PathBuf,
+        /// Lowest version a station may run and still open inspections.
+        #[arg(long)]
+        min_version: String,
+        #[command(flatten)]
+        signing: SigningFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Publishes the `[software]` and/or `[security]` sections of a TOML file, each as a new
+    /// signed version (see central/README.md).
+    Set {
+        /// The policy file.
+        file: PathBuf,
+        #[command(flatten)]
+        signing: SigningFlags,
+    },
+}
+
 #[derive(Subcommand)]
 enum StationCommand {
     /// Registers a station and prints its new bearer token (only a hash is stored).
@@ -142,6 +201,16 @@ enum StationCommand {
     /// Gives a station a new token (printed) and refuses the old one at once, also on a
     /// running server.
     Rotate {
+        /// Station code.
+        code: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
+    /// What the station's last inventory holds against the software policy (§15 b), as JSON.
+    Show {
         /// Station code.
         code: String,
         /// Data folder.
@@ -181,11 +250,38 @@ enum UserCommand {
         #[command(flatten)]
         storage: StorageFlags,
     },
-    /// Lists every credential (revoked ones too), one per line.
+    /// Lists every credential (revoked ones too), one per line; with `--portal`, the portal
+    /// accounts instead (never a password hash).
     List {
         /// JSON lines instead of text.
         #[arg(long)]
         json: bool,
+        /// The portal's accounts (`user password`) instead of the API credentials.
+        #[arg(long)]
+        portal: bool,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
+    /// Gives a person a password for the web portal (`/portal/`), creating their portal
+    /// account or replacing its password and role; their open sessions end. The password is
+    /// read from `--password-env VAR` or typed twice (two lines of standard input when it is not
+    /// a terminal), never from an argument.
+    Password {
+        /// The person's name (the login); may be the name of an API credential too.
+        name: String,
+        /// What they may see: `detran` (every station, read-only), `gestor` (one station, see
+        /// `--station`) or `admin`.
+        #[arg(long, value_enum)]
+        role: PortalRoleArg,
+        /// The manager's station (required with `--role gestor`).
+        #[arg(long)]
+        station: Option<String>,
+        /// Read the password from this environment variable.
+        #[arg(long)]
+        password_env: Option<String>,
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
@@ -202,6 +298,43 @@ enum UserCommand {
         #[command(flatten)]
         storage: StorageFlags,
     },
+}
+
+/// `--role` of `user password`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PortalRoleArg {
+    Detran,
+    Gestor,
+    Admin,
+}
+
+/// The password for `user password`: from the environment, or typed twice without echo (two
+/// lines of standard input when it is not a terminal, for scripts).
+fn portal_password(env: Option<&str>) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map_err(|_| anyhow::anyhow!("variável de ambiente {var} ausente ou inválida"));
+    }
+    let (first, second) = if std::io::stdin().is_terminal() {
+        (
+            rpassword::prompt_password("Senha do portal: ")?,
+            rpassword::prompt_password("Repita a senha: ")?,
+        )
+    } else {
+        let mut lines = std::io::stdin().lock().lines();
+        let mut next = || -> anyhow::Result<String> {
+            lines
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("a senha deve vir em duas linhas da entrada"))?
+                .map_err(Into::into)
+        };
+        (next()?, next()?)
+    };
+    if first != second {
+        anyhow::bail!("as senhas digitadas não conferem; nada foi alterado");
+    }
+    Ok(first)
 }
 
 /// `--role` of `user add`.
@@ -242,6 +375,43 @@ fn run_user(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List {
             json,
+            portal: true,
+            data,
+            storage,
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
+            for account in users::portal_accounts(meta.as_ref())? {
+                let state = match (account.disabled_at, account.locked_until) {
+                    (Some(at), _) => format!("desativado em {}", at.to_rfc3339()),
+                    (None, Some(until)) if until > chrono::Utc::now() => {
+                        format!("bloqueado até {}", until.to_rfc3339())
+                    }
+                    _ => "ativo".to_owned(),
+                };
+                if json {
+                    print_json(&serde_json::json!({
+                        "name": account.name,
+                        "role": account.role.code(),
+                        "station": account.role.station(),
+                        "created_at": account.created_at,
+                        "disabled_at": account.disabled_at,
+                        "locked_until": account.locked_until,
+                    }))?;
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{state}",
+                        account.name,
+                        account.role.code(),
+                        account.role.station().unwrap_or("-"),
+                        account.created_at.to_rfc3339()
+                    );
+                }
+            }
+            Ok(())
+        }
+        UserCommand::List {
+            json,
+            portal: false,
             data,
             storage,
         } => {
@@ -263,6 +433,36 @@ fn run_user(command: UserCommand) -> anyhow::Result<()> {
                     );
                 }
             }
+            Ok(())
+        }
+        UserCommand::Password {
+            name,
+            role,
+            station,
+            password_env,
+            data,
+            storage,
+        } => {
+            use vistoria_central::storage::portal::PortalRole;
+            let role = match (role, station) {
+                (PortalRoleArg::Gestor, Some(station)) => PortalRole::Gestor { station },
+                (PortalRoleArg::Gestor, None) => anyhow::bail!(
+                    "um gestor é de uma estação: informe --station CÓDIGO (ex.: --station ECV-CUIABA-01)"
+                ),
+                (_, Some(_)) => anyhow::bail!(
+                    "--station vale só para --role gestor; auditores e administradores veem todas \
+                     as estações"
+                ),
+                (PortalRoleArg::Detran, None) => PortalRole::Detran,
+                (PortalRoleArg::Admin, None) => PortalRole::Admin,
+            };
+            let password = portal_password(password_env.as_deref())?;
+            let (meta, _) = open_storage(&data, &storage)?;
+            users::set_password(meta.as_ref(), &name, &role, &password)?;
+            eprintln!(
+                "senha do portal definida para {name} ({}); entre em https://ENDEREÇO-DA-CENTRAL/portal/",
+                role.label_pt()
+            );
             Ok(())
         }
         UserCommand::Revoke {
@@ -305,6 +505,8 @@ struct PurgeSummary {
     purged: u64,
     inspections: u64,
     queries: u64,
+    /// The stations' audit rows removed on their own (about no kept inspection).
+    audit_rows: u64,
     /// Due inspections left for the next run: an upload or commit of theirs was running.
     skipped: u64,
     dry_run: bool,
@@ -425,6 +627,55 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("token da estação {code} revogado");
             Ok(())
         }
+        Command::Station {
+            command:
+                StationCommand::Show {
+                    code,
+                    data,
+                    storage,
+                },
+        } => {
+            let (meta, _) = open_storage(&data, &storage)?;
+            print_json(&vistoria_central::release::station_devices(
+                meta.as_ref(),
+                &code,
+            )?)
+        }
+        Command::Release {
+            command:
+                ReleaseCommand::Publish {
+                    file,
+                    min_version,
+                    signing,
+                },
+        } => {
+            let key = signing.key()?;
+            let (meta, blobs) = open_storage(&signing.data, &signing.storage)?;
+            let policy = vistoria_central::release::publish_release(
+                meta.as_ref(),
+                blobs.as_ref(),
+                &key,
+                &file,
+                &min_version,
+                Utc::now(),
+            )?;
+            print_json(&policy)
+        }
+        Command::Policy {
+            command: PolicyCommand::Set { file, signing },
+        } => {
+            let key = signing.key()?;
+            let (meta, _) = open_storage(&signing.data, &signing.storage)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let published = vistoria_central::release::publish_policy_file(
+                meta.as_ref(),
+                &key,
+                &text,
+                Utc::now(),
+            )?;
+            print_json(&published)
+        }
         Command::User { command } => run_user(command),
         Command::Report {
             data,
@@ -467,6 +718,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 purged: run.inspections + run.queries,
                 inspections: run.inspections,
                 queries: run.queries,
+                audit_rows: run.audit_rows,
                 skipped: run.skipped,
                 dry_run,
             })

@@ -30,7 +30,9 @@ pub enum StationError {
 
 /// Registers a station and returns its new bearer token (only its hash is stored).
 pub fn add_station(meta: &dyn MetadataStore, code: &str) -> Result<String, StationError> {
-    if crate::names::check_station_code(code).is_err() {
+    // The release packages' blob folder is not a station (§15).
+    if crate::names::check_station_code(code).is_err() || code == crate::storage::devices::RELEASES
+    {
         return Err(StationError::BadCode(code.to_owned()));
     }
     let secret: [u8; 32] = rand::random();

@@ -3,6 +3,10 @@
 //! shown once; only its SHA-256 is stored. A revocation holds at the next request on every
 //! instance: people's tokens are looked up in the store each time, never cached
 //! (`api::detran`).
+//!
+//! `user password` gives a person a password for the web portal (issue 22): Argon2id, typed
+//! twice or read from an environment variable, never a command-line argument (it would show in
+//! `ps` and the shell's history).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +14,7 @@ use chrono::Utc;
 
 use crate::api::token_hash;
 use crate::storage::directory::{Role, UserRecord};
+use crate::storage::portal::{PortalAccount, PortalRole};
 use crate::storage::{MetadataStore, StorageError};
 
 /// Longest user name.
@@ -49,12 +54,49 @@ pub fn list(meta: &dyn MetadataStore) -> anyhow::Result<Vec<UserRecord>> {
     Ok(meta.users()?)
 }
 
-/// Revokes a credential at once.
+/// Revokes a credential at once, and disables the person's portal password (their sessions
+/// end): one command stops every way in.
 pub fn revoke(meta: &dyn MetadataStore, name: &str) -> anyhow::Result<()> {
-    if !meta.revoke_user(name, Utc::now())? {
+    let now = Utc::now();
+    let token = meta.revoke_user(name, now)?;
+    let portal = meta.disable_portal_account(name, now)?;
+    if !token && !portal {
         anyhow::bail!("usuário «{name}» não cadastrado; veja `vistoria-central user list`");
     }
     Ok(())
+}
+
+/// Gives a person a portal password (issue 22) with `role`, creating the portal account or
+/// replacing its password and role (the account's open sessions end, its lock-out is lifted).
+/// A manager's station must be registered.
+pub fn set_password(
+    meta: &dyn MetadataStore,
+    name: &str,
+    role: &PortalRole,
+    password: &str,
+) -> anyhow::Result<()> {
+    if !valid_name(name) {
+        anyhow::bail!(
+            "nome de usuário «{name}» inválido; use de 1 a {MAX_NAME} letras, dígitos, «.», «_», \
+             «-» ou «@» (ex.: gestor@ecv.com.br)"
+        );
+    }
+    if let Some(station) = role.station()
+        && !meta.station_activity()?.iter().any(|s| s.code == station)
+    {
+        anyhow::bail!(
+            "estação «{station}» não cadastrada; cadastre-a com `vistoria-central station add` \
+             ou confira o código"
+        );
+    }
+    let hash = crate::portal::web::password::hash(password)?;
+    meta.put_portal_account(name, role, &hash, Utc::now())?;
+    Ok(())
+}
+
+/// Every portal account (never a hash).
+pub fn portal_accounts(meta: &dyn MetadataStore) -> anyhow::Result<Vec<PortalAccount>> {
+    Ok(meta.portal_accounts()?)
 }
 
 #[cfg(test)]

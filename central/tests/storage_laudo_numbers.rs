@@ -292,7 +292,7 @@ fn a_version_3_sqlite_file_keeps_its_numbers() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 10);
 }
 
 #[test]
@@ -305,6 +305,9 @@ fn a_postgres_database_before_migration_4_keeps_its_numbers() {
         .batch_execute(
             "DROP TABLE laudo_numbers; DROP TABLE retention_runs; DROP INDEX packages_by_age; \
              DROP INDEX queries_by_age; DROP TABLE integrity_checks; DROP TABLE audit_rows; \
+             DROP TABLE portal_access_log; DROP TABLE portal_sessions; DROP TABLE portal_accounts; \
+             DROP TABLE policies; DROP TABLE releases; DROP TABLE station_inventories; \
+             DROP TABLE audit_removed; DROP TABLE audit_mac_checkpoints; \
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();

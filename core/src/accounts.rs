@@ -231,7 +231,7 @@ pub fn save(
     Ok(())
 }
 
-/// Failures on one login before it locks.
+/// Failures on one login before it locks, unless the central's security policy says otherwise.
 pub const MAX_FAILURES: u32 = 5;
 /// Failures on the whole kiosk, across logins, before it locks.
 pub const MAX_STATION_FAILURES: u32 = 15;
@@ -278,6 +278,26 @@ fn seconds(t: SystemTime) -> u64 {
 #[derive(Debug, Default)]
 pub struct LoginGuard {
     failures: HashMap<String, Failures>,
+    policy: LockPolicy,
+}
+
+/// How many failures lock a login and for how long: the central's security policy (§15 c of
+/// Anexo II) when one is in force, else [`MAX_FAILURES`] and [`LOCK_TIME`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    /// Failures on one login before it locks.
+    pub max_failures: u32,
+    /// How long a lock lasts.
+    pub lock_time: Duration,
+}
+
+impl Default for LockPolicy {
+    fn default() -> Self {
+        LockPolicy {
+            max_failures: MAX_FAILURES,
+            lock_time: LOCK_TIME,
+        }
+    }
 }
 
 impl LoginGuard {
@@ -299,7 +319,10 @@ impl LoginGuard {
             }
         };
         match serde_json::from_str(&text) {
-            Ok(failures) => LoginGuard { failures },
+            Ok(failures) => LoginGuard {
+                failures,
+                ..LoginGuard::default()
+            },
             Err(e) => {
                 tracing::warn!(error = %e, "login guard not readable; locking the kiosk");
                 LoginGuard::locked_now()
@@ -319,7 +342,18 @@ impl LoginGuard {
         )]
         .into_iter()
         .collect();
-        LoginGuard { failures }
+        LoginGuard {
+            failures,
+            ..LoginGuard::default()
+        }
+    }
+
+    /// Applies `policy` from the next attempt on (a lock already running keeps its end).
+    pub fn set_policy(&mut self, policy: LockPolicy) {
+        self.policy = LockPolicy {
+            max_failures: policy.max_failures.max(1),
+            lock_time: policy.lock_time.max(Duration::from_secs(60)),
+        };
     }
 
     /// Keeps the guard in `store` for the next run.
@@ -338,7 +372,8 @@ impl LoginGuard {
             {
                 if now < until {
                     // A clock set back must not stretch the lock beyond its length.
-                    let left = (until - now).min(LOCK_TIME.as_secs());
+                    let longest = self.policy.lock_time.max(LOCK_TIME).as_secs();
+                    let left = (until - now).min(longest);
                     f.locked_until = Some(now + left);
                     return Err(LoginError::Locked(Duration::from_secs(left)));
                 }
@@ -352,7 +387,10 @@ impl LoginGuard {
     pub fn fail(&mut self, login: &str, now: SystemTime) -> Option<Duration> {
         let now = seconds(now);
         let mut locked = None;
-        for (key, max) in [(login, MAX_FAILURES), (STATION, MAX_STATION_FAILURES)] {
+        let policy = self.policy;
+        // The kiosk-wide counter stays three logins' worth of failures.
+        let station_max = MAX_STATION_FAILURES.max(policy.max_failures.saturating_mul(3));
+        for (key, max) in [(login, policy.max_failures), (STATION, station_max)] {
             let entry = self.failures.entry(key.to_owned()).or_insert(Failures {
                 count: 0,
                 first: now,
@@ -367,8 +405,8 @@ impl LoginGuard {
             }
             entry.count += 1;
             if entry.count >= max {
-                entry.locked_until = Some(now + LOCK_TIME.as_secs());
-                locked = Some(LOCK_TIME);
+                entry.locked_until = Some(now + policy.lock_time.as_secs());
+                locked = Some(policy.lock_time);
             }
         }
         locked

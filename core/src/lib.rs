@@ -21,6 +21,7 @@ pub mod ocr;
 pub mod outbox;
 pub mod package;
 pub mod paths;
+pub mod policy;
 pub mod session;
 pub mod signing;
 pub mod staff;

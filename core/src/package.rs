@@ -144,6 +144,10 @@ pub fn build_manifest(
             json!(station.simulated_devices),
         );
     }
+    // §15: the versions of the central's policies in force when the package was made.
+    if let Some(policies) = crate::policy::versions_in_force(store)? {
+        metadata.insert("policies".to_owned(), policies);
+    }
     let (audit_sequence, audit_head) = store
         .audit_head()?
         .map_or((0, crate::store::GENESIS.to_owned()), |(seq, hash)| {

@@ -35,9 +35,12 @@ key_sum=$(sha256sum < "$root/etc/vistoria/biometria.key")
 [ -f "$root/etc/modprobe.d/vistoria-usb-storage.conf" ] || fail "usb storage rule missing"
 [ -f "$root/lib/udev/rules.d/60-vistoria-fingerprint.rules" ] || fail "udev rule missing"
 [ -L "$root/etc/systemd/system/graphical.target.wants/vistoria-kiosk.service" ] || fail "kiosk unit not enabled"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/vistoria-update.path" ] || fail "update path unit not enabled"
+[ -f "$root/lib/systemd/system/vistoria-update.service" ] || fail "update service missing"
 
 step "systemd-analyze verify"
-SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --root="$root" vistoria-kiosk.service 2>&1 | tee /tmp/deb-lifecycle-verify.txt
+SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --root="$root" vistoria-kiosk.service \
+  vistoria-update.path vistoria-update.service 2>&1 | tee /tmp/deb-lifecycle-verify.txt
 if grep -v -e '^$' /tmp/deb-lifecycle-verify.txt | grep -qv -e 'Failed to .* ignoring' -e 'dbus'; then
   fail "systemd-analyze verify: $(cat /tmp/deb-lifecycle-verify.txt)"
 fi

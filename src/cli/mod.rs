@@ -15,3 +15,4 @@ pub mod simulate;
 pub mod staff;
 pub mod station;
 pub mod synthetic;
+pub mod update;

@@ -4,6 +4,7 @@
 //! presence calibration ([`bay`]), and the only way out of kiosk mode.
 
 pub mod bay;
+mod policies;
 
 use iced::widget::image::Handle;
 use iced::widget::{Space, column, container, image, row, scrollable, text};
@@ -23,7 +24,8 @@ use vistoria_station::{
 /// The diagnostics screen.
 #[derive(Debug)]
 pub struct State {
-    report: Option<Diagnostics>,
+    /// Boxed: the screens share one enum, kept small.
+    report: Option<Box<Diagnostics>>,
     loading: bool,
     tests: Vec<(DeviceKind, Result<String, Failure>)>,
     live: Option<Result<Handle, Failure>>,
@@ -39,6 +41,10 @@ pub struct State {
     session: Session,
     /// The bay's presence calibration (§17e).
     bay: bay::Bay,
+    /// "Instalar atualização" (§15 a): running, or what it gave.
+    installing: bool,
+    /// Boxed: the screens share one enum, kept small.
+    update: Option<Box<Result<String, Failure>>>,
 }
 
 /// What happens on it.
@@ -80,6 +86,10 @@ pub enum Message {
     PanoramicFrame(Result<Thumbnail, Failure>),
     /// The bay's presence calibration.
     Bay(bay::Message),
+    /// "Instalar atualização" (§15 a).
+    InstallUpdate,
+    /// The update was downloaded and checked (its spooled path) or not.
+    UpdateSpooled(Result<String, Failure>),
     /// "Sair do Vistoria".
     Quit,
 }
@@ -107,6 +117,8 @@ impl State {
             panoramic_frame: None,
             session,
             bay: bay::Bay::default(),
+            installing: false,
+            update: None,
         };
         let t = s.refresh(kiosk);
         (
@@ -124,7 +136,7 @@ impl State {
     /// The last report (tests).
     #[cfg(test)]
     pub fn report(&self) -> Option<&Diagnostics> {
-        self.report.as_ref()
+        self.report.as_deref()
     }
 
     /// What the panoramic connection test found (tests).
@@ -170,7 +182,7 @@ impl State {
             Message::Refresh => return (self.refresh(kiosk), None),
             Message::Loaded(d) => {
                 self.loading = false;
-                self.report = Some(*d);
+                self.report = Some(d);
             }
             Message::SelfTest(kind) => {
                 return (
@@ -289,6 +301,27 @@ impl State {
             Message::Bay(m) => {
                 let task = self.bay.update(m, kiosk, &self.session);
                 return (task.map(Message::Bay), None);
+            }
+            Message::InstallUpdate => {
+                if self.installing {
+                    return (Task::none(), None);
+                }
+                self.installing = true;
+                let session = self.session.clone();
+                return (
+                    work(
+                        kiosk,
+                        "update",
+                        move |k| k.download_update(&session).map(|p| p.display().to_string()),
+                        Message::UpdateSpooled,
+                    ),
+                    None,
+                );
+            }
+            Message::UpdateSpooled(result) => {
+                self.installing = false;
+                self.update = Some(Box::new(result));
+                return (self.refresh(kiosk), None);
             }
             Message::Quit => return (Task::none(), Some(Event::Quit)),
         }
@@ -471,6 +504,11 @@ impl State {
                 column![widget::card(devices)].width(Length::FillPortion(3)),
                 column![
                     widget::card(central),
+                    widget::card(policies::view(
+                        &d.policies,
+                        self.update.as_deref(),
+                        self.installing
+                    )),
                     widget::card(card),
                     widget::card(system)
                 ]

@@ -185,6 +185,11 @@ impl Station {
         chassis: &str,
     ) -> Result<InspectionRow, Failure> {
         self.require(session, crate::roles::COUNTER)?;
+        // §15 a, b: below the central's minimum version, or with software the central's policy
+        // forbids, nothing new starts (before the query: no laudo number is spent on it).
+        if let Some(why) = self.policy_block()? {
+            return Err(Failure::rule(why));
+        }
         let (mut query, plate, renavam, chassis) = counter_query(plate, renavam, chassis)?;
         // The id is drawn before asking: the central allocates the laudo number to it with the
         // answer (§10). Another tap at the counter is another inspection, with its own number.

@@ -17,6 +17,7 @@ mod devices;
 pub mod embedded_central;
 mod failure;
 mod inspection;
+mod inventory;
 mod laudo;
 #[cfg(any(test, feature = "embedded-central"))]
 pub mod link_proxy;
@@ -29,14 +30,19 @@ mod panoramic_check;
 mod panoramic_photo;
 mod panoramic_recovery;
 mod photos;
+mod policy;
 mod roles;
 mod signing;
+#[cfg(any(test, feature = "embedded-central"))]
+pub mod signing_child;
 mod staff;
 pub mod startup;
 mod status;
 pub mod support;
 mod worker;
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod retention_tests;
 #[cfg(test)]
@@ -68,6 +74,7 @@ pub use panoramic_bay::{BayNow, BayPresenceInfo, DEMO_SETTER, ReferenceInfo, Set
 pub use panoramic_check::PanoramicInfo;
 pub use panoramic_photo::CaptureStart;
 pub use photos::{PhotoDevice, PhotoRequest};
+pub use policy::{PolicyStatus, RUNNING_VERSION, UPDATE_SPOOL};
 pub use signing::Signed;
 pub use staff::{ENROLMENT_CONSENT, EnrolProgress};
 pub use status::{Diagnostics, StatusSnapshot};

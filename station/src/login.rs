@@ -16,8 +16,11 @@ impl Station {
     /// Password login; the error never says whether the user or the password was wrong.
     pub fn login_with_password(&self, login: &str, password: &str) -> Result<Session, Failure> {
         let at = self.0.clock.now().ok();
+        // §15 c: the central's lock-out, read before the store's lock is taken.
+        let lock_policy = self.lock_policy();
         let mut core = self.core();
         let core = &mut *core;
+        core.guard.set_policy(lock_policy);
         let account = accounts::login_with_password(
             &mut core.store,
             &mut core.guard,
@@ -63,10 +66,12 @@ impl Station {
             .filter(|l| !l.is_empty());
         let key = login.clone().unwrap_or_else(|| "biometria".to_owned());
         let now = SystemTime::now();
-        lock(&self.0.core)
-            .guard
-            .check(&key, now)
-            .map_err(Failure::from)?;
+        let lock_policy = self.lock_policy();
+        {
+            let mut core = lock(&self.0.core);
+            core.guard.set_policy(lock_policy);
+            core.guard.check(&key, now).map_err(Failure::from)?;
+        }
         let image = self.touch()?;
         let at = self.0.clock.now().ok();
         let mut core = self.core();

@@ -115,7 +115,8 @@ impl Station {
         Ok(rows)
     }
 
-    /// Syncs the clock with the central (and learns its receipt key), then sends the
+    /// Syncs the clock with the central (and learns its receipt key), refreshes the central's
+    /// signed policies (§15), then sends the
     /// station's inspectors (§11: the central accepts laudos signed by them only). Returns the
     /// round trip of the clock sync.
     pub fn sync_clock(&self) -> Result<std::time::Duration, Failure> {
@@ -124,8 +125,19 @@ impl Station {
         let mut core = self.core();
         crate::startup::record_sync(&mut core.store, &client, &self.0.clock, &key)
             .map_err(Failure::from)?;
-        core.server_key = Some(key);
+        core.server_key = Some(key.clone());
         drop(core);
+        // §15: the central's policies at every sync. A central that cannot give them now does
+        // not make the sync fail: the policies in force stay in force.
+        match self.refresh_policies(&client, &key) {
+            Ok(true) => {
+                if let Err(e) = self.check_inventory() {
+                    tracing::warn!(%e, "inventory after a new software policy");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(%e, "policies not refreshed"),
+        }
         self.send_inspectors(&client, true)?;
         Ok(rtt)
     }

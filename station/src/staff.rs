@@ -5,7 +5,6 @@
 
 use std::time::SystemTime;
 
-use vistoria_core::accounts::Role;
 use vistoria_core::biometrics::Finger;
 use vistoria_core::biometrics::enrolment::{CONSENT_TEXT, Consent, ENROL_CAPTURES, Enrolment};
 use vistoria_core::staff::{self, Actor, NewPerson, StaffMember};
@@ -71,16 +70,16 @@ impl Station {
 
     /// Everyone at the station (administrators only).
     pub fn staff(&self, session: &Session) -> Result<Vec<StaffMember>, Failure> {
+        self.require(session, crate::roles::ADMINISTRATION)?;
         let core = self.core();
-        match core.store.account(&session.login).map_err(Failure::from)? {
-            Some(a) if a.active && a.role == Role::Administrator => {}
-            _ => return Err(Failure::from(staff::StaffError::Forbidden)),
-        }
         Ok(staff::list(&core.store, &core.vault)?)
     }
 
     /// Adds a person.
     pub fn add_person(&self, session: &Session, person: &NewPerson) -> Result<(), Failure> {
+        if let Some(password) = &person.password {
+            self.check_password_policy(password)?;
+        }
         let at = self.0.clock.now().ok();
         staff::add(&mut self.core().store, &actor(session), person, at)?;
         Ok(())
@@ -105,6 +104,7 @@ impl Station {
         login: &str,
         password: &str,
     ) -> Result<(), Failure> {
+        self.check_password_policy(password)?;
         let at = self.0.clock.now().ok();
         staff::reset_password(&mut self.core().store, &actor(session), login, password, at)?;
         Ok(())

@@ -60,6 +60,8 @@ pub struct Diagnostics {
     pub card: String,
     /// PC/SC readers and whether each holds a card, or why they cannot be listed.
     pub readers: Result<Vec<(String, bool)>, Failure>,
+    /// The central's policies in force, their problems and offenders (§15).
+    pub policies: Result<Box<super::PolicyStatus>, Failure>,
 }
 
 impl Station {
@@ -128,6 +130,7 @@ impl Station {
             panoramic: self.panoramic_info(),
             card: self.0.card.describe(),
             readers: super::card::readers(),
+            policies: self.policy_status().map(Box::new),
         }
     }
 

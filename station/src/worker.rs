@@ -2,7 +2,9 @@
 //! (a capture, a login, the status bar) queues behind it:
 //!
 //! - `vistoria-delivery` syncs the clock with the central (at start, every ten minutes, and
-//!   every half minute while it never succeeded) and delivers what is due (every 15 s, and at
+//!   every half minute while it never succeeded), reading the central's signed policies with
+//!   each sync and sending the inventory after the first and every hour (§15), and delivers
+//!   what is due (every 15 s, and at
 //!   once when [`Station::deliver_now`] wakes it). A delivery prepares under the store's lock,
 //!   sends with no lock held and records the receipt under the lock again.
 //! - `vistoria-station` does the housekeeping every second: the panoramic recorder's events
@@ -36,6 +38,8 @@ pub struct WorkerConfig {
     pub resync_every: Duration,
     /// Clock sync retry while the last one failed.
     pub resync_retry: Duration,
+    /// The inventory sent to the central (§15 b): after the first sync, then this often.
+    pub inventory_every: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +50,7 @@ impl Default for WorkerConfig {
             delivery_every: Duration::from_secs(15),
             resync_every: Duration::from_secs(600),
             resync_retry: Duration::from_secs(30),
+            inventory_every: Duration::from_secs(3600),
         }
     }
 }
@@ -163,6 +168,7 @@ struct Timers {
     synced: Option<(Instant, bool)>,
     delivered: Option<Instant>,
     deadlines: Option<Instant>,
+    inventory: Option<Instant>,
 }
 
 fn due(last: Option<Instant>, every: Duration) -> bool {
@@ -180,6 +186,14 @@ fn delivery_round(station: &Station, config: &WorkerConfig, timers: &mut Timers)
         let synced = station.sync_clock();
         timers.synced = Some((Instant::now(), synced.is_ok()));
         station.0.hub.publish(StationEvent::Synced(synced));
+    }
+    // §15 b: what the station holds, once central time is known (the inventory is stamped
+    // with it), then every `inventory_every`.
+    if matches!(timers.synced, Some((_, true))) && due(timers.inventory, config.inventory_every) {
+        timers.inventory = Some(Instant::now());
+        if let Err(e) = station.check_inventory() {
+            tracing::warn!(%e, "inventory not sent; will try at the next round");
+        }
     }
     if due(timers.delivered, config.delivery_every) {
         timers.delivered = Some(Instant::now());

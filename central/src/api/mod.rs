@@ -13,10 +13,12 @@ mod inspectors;
 pub mod limits;
 mod numbers;
 mod packages;
+mod policy;
 mod quota;
 pub mod retention;
 mod signature;
 mod state;
+mod streaming;
 mod trail;
 mod upload;
 mod vehicles;
@@ -151,7 +153,7 @@ impl AppState {
 
     /// Takes one request of `peer`'s address from its bucket, counted before authentication
     /// (the API and the public laudo page share it), or says how many seconds until one is free.
-    fn take_address_token(&self, peer: &SocketAddr) -> Result<(), u64> {
+    pub(crate) fn take_address_token(&self, peer: &SocketAddr) -> Result<(), u64> {
         self.address_limiter.take(&peer.ip().to_string())
     }
 
@@ -421,6 +423,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit/key", post(audit::key))
         .route("/audit/verify", post(audit::verify))
         .route("/stations/self/inspectors", put(inspectors::put))
+        // Device management (§15).
+        .route("/policies", get(policy::get))
+        .route("/stations/self/inventory", post(policy::inventory))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             time_limit,
@@ -429,7 +434,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     // a commit re-reads every byte of the package, which may take longer than a JSON request.
     let uploads = Router::new()
         .route("/packages/{id}/files/{name}", put(upload::upload))
-        .route("/packages/{id}/commit", post(packages::commit));
+        .route("/packages/{id}/commit", post(packages::commit))
+        // A release package is tens of megabytes: a download, not a JSON request.
+        .route("/releases/{version}", get(policy::release));
     let api = bounded
         .merge(uploads)
         .layer(middleware::from_fn_with_state(
@@ -440,6 +447,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(Arc::clone(&state))
         // People's routes have their own authentication (`detran.rs`).
         .merge(detran::router(Arc::clone(&state)));
+    // The Detran portal's web pages (issue 22): their own sessions, under `/portal/`.
+    let portal = crate::portal::router(Arc::clone(&state));
     // The laudo's QR code (§10): public, no token, limited per address like the API.
     let public = Router::new()
         .route(&format!("{VERIFY_PREFIX}/{{number}}"), get(verify::page))
@@ -455,6 +464,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .nest(API_PREFIX, api)
         .merge(public)
+        .merge(portal)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

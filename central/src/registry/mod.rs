@@ -50,6 +50,12 @@ impl Registry {
         self.by_plate.get(plate.to_mercosul().as_str())
     }
 
+    /// The vehicle with this RENAVAM (packages carry the plate, so the portal's RENAVAM search
+    /// goes through the registry). A linear scan: searches are rare and the registry small.
+    pub fn by_renavam(&self, renavam: &str) -> Option<&Vehicle> {
+        self.by_plate.values().find(|v| v.renavam == renavam)
+    }
+
     /// How many vehicles it holds.
     pub fn len(&self) -> usize {
         self.by_plate.len()

@@ -9,10 +9,12 @@
 //!
 //! Everything is kept five years (§9) and removed only by the retention purge ([`retention`]).
 
+pub mod devices;
 pub mod directory;
 pub mod files;
 pub mod integrity;
 pub mod laudos;
+pub mod portal;
 pub mod postgres;
 pub mod retention;
 pub mod s3;
@@ -213,6 +215,8 @@ pub trait MetadataStore:
     + retention::Retention
     + integrity::Integrity
     + trails::AuditTrails
+    + devices::Devices
+    + portal::PortalStore
 {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;

@@ -148,11 +148,19 @@ DROP INDEX packages_by_time;
     (5, retention::MIGRATION),
     (6, integrity::MIGRATION),
     (7, trails::MIGRATION),
+    // The web portal's accounts, sessions and access log (issue 22).
+    (8, portal::MIGRATION),
+    // Device management: policies, releases, station inventories (§15, issue 24).
+    (9, devices::MIGRATION),
+    // How far retention removed each station's audit rows (§9, issue 21).
+    (10, trails::MIGRATION_REMOVED),
 ];
 
+mod devices;
 mod directory;
 mod integrity;
 mod laudos;
+mod portal;
 mod retention;
 mod trails;
 

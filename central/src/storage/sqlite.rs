@@ -121,8 +121,11 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 /// numbers allocated at the vehicle query ([`laudos::TABLE`]), filled with those given before;
 /// version 5 the record of retention runs and the indexes the purge walks ([`retention`]);
 /// version 6 the last integrity check of each verified package ([`integrity`]), the commit's for
-/// those verified before; version 7 the stations' audit rows the packages carry ([`trails`]).
-const SCHEMA_VERSION: i64 = 7;
+/// those verified before; version 7 the stations' audit rows the packages carry ([`trails`]);
+/// version 8 the web portal's accounts, sessions and access log ([`portal`]); version 9 the
+/// device-management policies, releases and station inventories (§15, [`devices`]); version 10
+/// how far retention removed each station's audit rows, and the count in each run ([`trails`]).
+const SCHEMA_VERSION: i64 = 10;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -170,9 +173,11 @@ ALTER TABLE packages_v2 RENAME TO packages;
 ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
+mod devices;
 mod directory;
 mod integrity;
 mod laudos;
+mod portal;
 mod retention;
 mod trails;
 
@@ -183,6 +188,26 @@ pub struct SqliteMetadata {
 
 fn db(e: rusqlite::Error) -> StorageError {
     StorageError::Database(e.to_string())
+}
+
+/// Whether `table` exists and has `column` (a missing table has none: it is made whole).
+fn has_column(conn: &Connection, table: &str, column: &str) -> StorageResult<bool> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [table],
+            |row| row.get(0),
+        )
+        .map_err(db)?;
+    if !exists {
+        return Ok(true);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+        [table, column],
+        |row| row.get(0),
+    )
+    .map_err(db)
 }
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -329,8 +354,14 @@ impl SqliteMetadata {
             script.push_str(laudos::BACKFILL);
         }
         script.push_str(retention::TABLE);
+        if !has_column(conn, "retention_runs", "audit_rows")? {
+            // Runs recorded before version 10 removed no audit rows on their own.
+            script.push_str(retention::ADD_AUDIT_ROWS);
+        }
         script.push_str(integrity::TABLE);
         script.push_str(trails::TABLE);
+        script.push_str(devices::TABLE);
+        script.push_str(portal::TABLE);
         if version < 6 && legacy {
             script.push_str(integrity::BACKFILL);
         }

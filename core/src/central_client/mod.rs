@@ -223,6 +223,51 @@ impl CentralClient {
         self.call(|| self.agent.put(&url), Body::Json(&body))
     }
 
+    /// `GET /policies` (§15): the central's latest signed policies, to be verified by the caller.
+    pub fn policies(&self) -> Result<crate::policy::PolicySet, ClientError> {
+        let url = self.url("/policies");
+        self.call(|| self.agent.get(&url), Body::Empty)
+    }
+
+    /// `POST /stations/self/inventory` (§15 b): what the station holds; the answer names what
+    /// the central's software policy does not allow.
+    pub fn send_inventory(
+        &self,
+        inventory: &crate::policy::Inventory,
+    ) -> Result<crate::policy::InventoryAck, ClientError> {
+        self.post_json("/stations/self/inventory", inventory)
+    }
+
+    /// `GET {path}` under the API (a release package, §15 a): writes at most `limit` bytes of
+    /// the body to `out` and returns how many. Larger bodies are refused, not truncated.
+    pub fn download(
+        &self,
+        path: &str,
+        out: &mut dyn std::io::Write,
+        limit: u64,
+    ) -> Result<u64, ClientError> {
+        let url = self.url(path);
+        self.pacer.before_request();
+        let response = self
+            .upload_agent
+            .get(&url)
+            .set("Authorization", &self.auth)
+            .call();
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => return self.json::<serde_json::Value>(Err(e)).map(|_| 0),
+        };
+        let mut body = response.into_reader().take(limit.saturating_add(1));
+        let copied = std::io::copy(&mut body, out)
+            .map_err(|e| ClientError::BadResponse(format!("download interrompido: {e}")))?;
+        if copied > limit {
+            return Err(ClientError::BadResponse(format!(
+                "o arquivo passa de {limit} bytes; download recusado"
+            )));
+        }
+        Ok(copied)
+    }
+
     /// `GET /inspections/{id}`.
     pub fn inspection(&self, inspection: InspectionId) -> Result<InspectionView, ClientError> {
         let url = self.url(&format!("/inspections/{inspection}"));

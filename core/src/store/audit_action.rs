@@ -109,11 +109,16 @@ pub enum AuditAction {
     SetupCodeRedeemed,
     /// A wrong or expired one-time code was offered.
     SetupCodeRefused,
+    /// A signed policy of the central was put in force at the station (§15).
+    PolicyApplied,
+    /// A policy from the central was not applied: bad signature, older than the one in force,
+    /// or out of bounds (§15).
+    PolicyRefused,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 53] = [
         AuditAction::InspectionOpened,
         AuditAction::InspectionCaptureStarted,
         AuditAction::InspectionItemRecorded,
@@ -165,6 +170,8 @@ impl AuditAction {
         AuditAction::SetupCodeIssued,
         AuditAction::SetupCodeRedeemed,
         AuditAction::SetupCodeRefused,
+        AuditAction::PolicyApplied,
+        AuditAction::PolicyRefused,
     ];
 
     /// The stable dotted name stored in the row.
@@ -221,6 +228,8 @@ impl AuditAction {
             AuditAction::SetupCodeIssued => "setup.code_issued",
             AuditAction::SetupCodeRedeemed => "setup.code_redeemed",
             AuditAction::SetupCodeRefused => "setup.code_refused",
+            AuditAction::PolicyApplied => "policy.applied",
+            AuditAction::PolicyRefused => "policy.refused",
         }
     }
 

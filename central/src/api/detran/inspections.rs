@@ -1,16 +1,14 @@
 //! `GET /detran/inspections` (search, paginated), `GET /detran/inspections/{station}/{id}` (one
 //! inspection) and `GET …/files/{name}` (a file's bytes, streamed from the blob store).
 
-use std::io::Read as _;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -28,11 +26,9 @@ use crate::storage::{FileRecord, PackageKey, PackageRecord};
 const DEFAULT_LIMIT: usize = 50;
 /// Most rows per page.
 pub const MAX_LIMIT: usize = 100;
-/// Bytes per chunk of a download.
-const CHUNK: usize = 64 * 1024;
 
 /// The outcome's code, as the search filters it.
-fn outcome_code(outcome: &Outcome) -> OutcomeCode {
+pub(crate) fn outcome_code(outcome: &Outcome) -> OutcomeCode {
     match outcome.verdict() {
         Some(vistoria_core::domain::Verdict::Conforming) => OutcomeCode::Conforming,
         Some(_) => OutcomeCode::NonConforming,
@@ -294,7 +290,7 @@ pub async fn read(
 }
 
 /// The media type of a file, by its name's extension.
-fn content_type(name: &str) -> &'static str {
+pub(crate) fn content_type(name: &str) -> &'static str {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
         Some("jpg" | "jpeg") => "image/jpeg",
@@ -336,44 +332,35 @@ pub async fn download(
         )
         .with_file(name));
     }
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    // File names are checked safe at reception (`names.rs`): no quote, no control character.
+    let disposition = format!("attachment; filename=\"{}\"", file.name);
+    stream_file(&state, &package, &file, &disposition).await
+}
+
+/// The bytes of `package`'s `file`, streamed as read from the blob store, with its media type,
+/// size, `Content-Disposition`, `ETag` and `Repr-Digest` (RFC 9530). The portal's file route
+/// answers with it too.
+pub(crate) async fn stream_file(
+    state: &Arc<AppState>,
+    package: &PackageRecord,
+    file: &FileRecord,
+    disposition: &str,
+) -> Result<Response, ApiError> {
     let blobs = Arc::clone(&state.blobs);
     let key = package.key();
     let blob = file.name.clone();
     // Opened before answering, so a missing blob is a 500 rather than a cut body.
-    let mut reader = blocking(move || Ok(blobs.open(&key, &blob)?)).await?;
-    tokio::task::spawn_blocking(move || {
-        let mut buffer = vec![0u8; CHUNK];
-        loop {
-            let chunk = match reader.read(&mut buffer) {
-                Ok(0) => return,
-                Ok(n) => Ok(Bytes::copy_from_slice(&buffer[..n])),
-                Err(e) => Err(e),
-            };
-            let failed = chunk.is_err();
-            // The reader went away (client closed): stop reading.
-            if sender.blocking_send(chunk).is_err() || failed {
-                return;
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    });
-    let digest = hex::decode(&file.sha256)
-        .map(|raw| format!("sha-256=:{}:", STANDARD.encode(raw)))
-        .map_err(ApiError::internal)?;
-    let mut response = Body::from_stream(stream).into_response();
+    let reader = blocking(move || Ok(blobs.open(&key, &blob)?)).await?;
+    let digest = super::super::streaming::repr_digest(&file.sha256)?;
+    let mut response = super::super::streaming::body_of(reader).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(&file.name)),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size));
-    // File names are checked safe at reception (`names.rs`): no quote, no control character.
-    let disposition = format!("attachment; filename=\"{}\"", file.name);
     for (name, value) in [
-        (header::CONTENT_DISPOSITION, disposition),
+        (header::CONTENT_DISPOSITION, disposition.to_owned()),
         (header::ETAG, format!("\"{}\"", file.sha256)),
         (header::HeaderName::from_static("repr-digest"), digest),
     ] {

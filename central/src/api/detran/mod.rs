@@ -8,7 +8,7 @@
 //! routes (it is no station's). People's tokens are looked up in the store at every request and
 //! never cached, so a `user revoke` through any instance is refused by every instance at once.
 
-mod inspections;
+pub(crate) mod inspections;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
