@@ -13,7 +13,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
-const KEEP_FILES: usize = 14;
+/// The writer's own ceiling (the security policy's largest retention, §15 c); the station
+/// prunes to the policy in force, 14 days without one (`Station::prune_logs`).
+const KEEP_FILES: usize = 3650;
 
 /// Starts logging into `logs_dir`. Keep the guard alive for the whole run: dropping it flushes.
 pub fn init(logs_dir: &Path) -> anyhow::Result<WorkerGuard> {

@@ -96,6 +96,10 @@ pub enum Message {
     Logout,
     /// One second passed (the counter's countdowns).
     Tick,
+    /// A press, key or touch: the person is at the kiosk (§15 c idle lock).
+    Activity,
+    /// Time to see whether the session sat idle past the security policy (§15 c).
+    IdleCheck,
     /// The station's worker reported something.
     Station(StationEvent),
     /// A frame was drawn.
@@ -117,6 +121,27 @@ pub struct App {
     notice: Option<String>,
     first_frame: bool,
     tour: tour::Tour,
+    /// The last press, key or touch (§15 c idle lock).
+    last_input: std::time::Instant,
+}
+
+/// How often a logged-in window looks at its idle time (§15 c).
+const IDLE_CHECK_EVERY: Duration = Duration::from_secs(15);
+
+/// Presses, keys and touches count as the person being there; pointer moves do not (they
+/// arrive by the hundred and a cursor can drift on its own).
+fn activity(
+    event: iced::Event,
+    _status: iced::event::Status,
+    _window: iced::window::Id,
+) -> Option<Message> {
+    use iced::{Event, keyboard, mouse, touch};
+    match event {
+        Event::Mouse(mouse::Event::ButtonPressed(_) | mouse::Event::WheelScrolled { .. })
+        | Event::Keyboard(keyboard::Event::KeyPressed { .. })
+        | Event::Touch(touch::Event::FingerPressed { .. }) => Some(Message::Activity),
+        _ => None,
+    }
 }
 
 impl App {
@@ -140,6 +165,7 @@ impl App {
             status: None,
             online: None,
             notice: None,
+            last_input: std::time::Instant::now(),
             first_frame: false,
             tour,
         };
@@ -203,6 +229,27 @@ impl App {
         }
     }
 
+    /// §15 c: a session left untouched past the central's security policy is closed, and the
+    /// login says why. (The station refuses the session's next action past the same limit.)
+    fn lock_if_idle(&mut self) -> Task<Message> {
+        let Some(limit) = self.kiosk.idle_lock_after() else {
+            return Task::none();
+        };
+        if self.session.is_none() || self.last_input.elapsed() < limit {
+            return Task::none();
+        }
+        if let Some(session) = &self.session {
+            tracing::info!(login = %session.login, "session locked after idle time (§15 c)");
+        }
+        let task = self.logout();
+        self.notice = Some(format!(
+            "Sessão encerrada por inatividade ({} min sem uso, política de segurança da central). \
+             Entre novamente para continuar; a vistoria em andamento continua salva.",
+            limit.as_secs() / 60
+        ));
+        task
+    }
+
     fn logout(&mut self) -> Task<Message> {
         self.session = None;
         self.notice = None;
@@ -224,6 +271,8 @@ impl App {
                     Some(login::Event::LoggedIn(session)) => {
                         tracing::info!(login = %session.login, role = ?session.role, "logged in");
                         self.session = Some(session.clone());
+                        self.notice = None;
+                        self.last_input = std::time::Instant::now();
                         Task::batch([task, self.home(&session)])
                     }
                     None => task,
@@ -345,6 +394,11 @@ impl App {
                 self.go(nav)
             }
             Message::Logout => self.logout(),
+            Message::Activity => {
+                self.last_input = std::time::Instant::now();
+                Task::none()
+            }
+            Message::IdleCheck => self.lock_if_idle(),
             Message::Tick => match &mut self.screen {
                 Screen::Counter(s) => {
                     let now = self.kiosk.clock().now().ok().map(|n| n.at);
@@ -452,6 +506,10 @@ impl App {
         }
         if !self.first_frame {
             subs.push(window::frames().map(|_| Message::Frame));
+        }
+        if self.session.is_some() {
+            subs.push(iced::event::listen_with(activity));
+            subs.push(iced::time::every(IDLE_CHECK_EVERY).map(|_| Message::IdleCheck));
         }
         Subscription::batch(subs)
     }

@@ -26,6 +26,9 @@ mod devices;
 #[path = "tests_staff.rs"]
 mod staff;
 
+#[path = "tests_policy.rs"]
+mod policy;
+
 #[test]
 fn wrong_credentials_do_not_say_which_part_and_repeated_failures_lock() {
     let mut h = Harness::new();

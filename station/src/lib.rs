@@ -21,6 +21,7 @@ mod inventory;
 mod laudo;
 #[cfg(any(test, feature = "embedded-central"))]
 pub mod link_proxy;
+mod log_retention;
 mod login;
 mod opening;
 mod outbox;
@@ -67,6 +68,7 @@ pub use failure::Failure;
 pub use inspection::{
     InspectionRow, OcrCheck, PhotoShot, Thumbnail, verdict_label as inspection_verdict,
 };
+pub use log_retention::DEFAULT_LOG_DAYS;
 pub use opening::{DeviceSetup, Opening, fingerprint_reader};
 pub use outbox::{Delivery, OutboxRow};
 pub use panoramic::{Panoramic, PanoramicStatus};
@@ -176,6 +178,8 @@ struct Inner {
     reader_fault: Mutex<Option<String>>,
     /// The inspector list the central last took (`PUT /stations/self/inspectors`).
     inspectors_sent: Mutex<Option<vistoria_core::wire::InspectorList>>,
+    /// Each logged-in person's last action, for the idle lock of the security policy (§15 c).
+    last_action: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// The handle the window holds: cheap to clone, safe to share with worker threads.
@@ -244,6 +248,7 @@ impl Station {
             enrolment: Mutex::new(None),
             reader_fault: Mutex::new(None),
             inspectors_sent: Mutex::new(None),
+            last_action: Mutex::new(std::collections::HashMap::new()),
         })))
     }
 

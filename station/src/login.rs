@@ -30,6 +30,7 @@ impl Station {
             at,
         )
         .map_err(Failure::from)?;
+        self.session_started(&account.login);
         Ok(Session {
             login: account.login,
             name: account.name,
@@ -113,6 +114,7 @@ impl Station {
         let result = match account {
             Some(a) => {
                 core.guard.succeed(&key);
+                self.session_started(&a.login);
                 Ok(Session {
                     login: a.login,
                     name: a.name,

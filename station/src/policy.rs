@@ -119,7 +119,8 @@ impl Station {
             && password.chars().count() < p.password_min_length as usize
         {
             return Err(Failure::rule(format!(
-                "A senha deve ter pelo menos {} caracteres (política de segurança da central,                  versão {}). Escolha uma senha mais longa.",
+                "A senha deve ter pelo menos {} caracteres (política de segurança da central, \
+                 versão {}). Escolha uma senha mais longa.",
                 p.password_min_length, p.version
             )));
         }

@@ -400,6 +400,41 @@ fn the_security_policy_sets_lock_out_and_password_length() {
         .unwrap_err()
         .to_string();
     assert!(still.contains("aguarde"), "{still}");
+
+    // Idle past the policy's 7 minutes: the next action is refused and the session is over;
+    // a new login works again. Within the limit nothing changes.
+    let counter = operator(&station);
+    station.age_session("operador", std::time::Duration::from_secs(6 * 60));
+    station
+        .open_inspection(&counter, PLATE, RENAVAM, "")
+        .unwrap();
+    station.age_session(
+        crate::demo::ADMINISTRATOR,
+        std::time::Duration::from_secs(8 * 60),
+    );
+    let why = match station.staff(&admin) {
+        Err(Failure::Rule(text)) => text,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        why.contains("inatividade") && why.contains("7 min"),
+        "{why}"
+    );
+    let admin = station
+        .login_with_password(crate::demo::ADMINISTRATOR, "vistoria123")
+        .unwrap();
+    assert!(station.staff(&admin).is_ok());
+
+    // Logs: the policy's 30 days, not the default 14.
+    assert_eq!(station.log_retention_days(), 30);
+    let logs = root.path().join("kiosk/logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for day in ["2026-10-01", "2026-11-10", "2026-12-01"] {
+        std::fs::write(logs.join(format!("vistoria.{day}.log")), "x").unwrap();
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let removed = station.prune_logs(today).unwrap();
+    assert_eq!(removed, vec![logs.join("vistoria.2026-10-01.log")]);
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

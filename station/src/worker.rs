@@ -162,6 +162,9 @@ impl Station {
     }
 }
 
+/// How often the log files are pruned (§15 c).
+const LOG_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// When each job last ran.
 #[derive(Default)]
 struct Timers {
@@ -169,6 +172,7 @@ struct Timers {
     delivered: Option<Instant>,
     deadlines: Option<Instant>,
     inventory: Option<Instant>,
+    logs: Option<Instant>,
 }
 
 fn due(last: Option<Instant>, every: Duration) -> bool {
@@ -219,6 +223,17 @@ fn housekeeping_round(station: &Station, config: &WorkerConfig, timers: &mut Tim
             }
             Ok(_) => {}
             Err(e) => tracing::error!(%e, "deadline check failed"),
+        }
+    }
+    // §15 c: the logs the security policy no longer covers, hourly, central or not.
+    if due(timers.logs, LOG_PRUNE_EVERY) {
+        timers.logs = Some(Instant::now());
+        match station.prune_logs(chrono::Utc::now().date_naive()) {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::info!(files = removed.len(), "old log files removed (§15 c)")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%e, "log retention: could not remove old log files"),
         }
     }
     station
