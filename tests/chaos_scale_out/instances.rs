@@ -2,14 +2,12 @@
 //! of its own (TLS certificate, LCR cache) but one PostgreSQL database, one S3 bucket, one
 //! receipts key and one certificate, so the kiosk's pin holds whichever instance answers.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::central_bin;
+use crate::common::{announcement, central_bin};
 use crate::services::{BUCKET, S3_KEY};
 
 /// What every instance and offline command shares.
@@ -101,16 +99,8 @@ impl Instance {
                 .stderr(log.try_clone().unwrap())
                 .spawn()
                 .unwrap();
-            let stdout = child.stdout.take().unwrap();
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
             // A start waits for PostgreSQL and S3 while they are down: give it time.
-            let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-            if let Ok(announced) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(announced) = announcement(&mut child, Duration::from_secs(60)) {
                 let url = announced["url"].as_str().unwrap();
                 self.addr = url.rsplit_once("//").unwrap().1.parse().unwrap();
                 self.cert_sha256 = announced["cert_sha256"].as_str().unwrap().to_owned();

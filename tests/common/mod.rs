@@ -8,6 +8,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The JSON line `serve` prints once it listens (its URL and certificate), read from `child`'s
+/// piped stdout within `timeout`; `None` when it did not come (the server failed to start).
+pub fn announcement(child: &mut Child, timeout: Duration) -> Option<serde_json::Value> {
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(timeout).unwrap_or_default();
+    serde_json::from_str(&line).ok()
+}
+
 /// The `vistoria-central` binary next to this package's binary, built on demand (a plain
 /// `cargo test -p vistoria` does not build other packages' binaries).
 pub fn central_bin() -> PathBuf {
@@ -100,15 +114,7 @@ impl Central {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let stdout = child.stdout.take().unwrap();
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
-            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-            if let Ok(announcement) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(announcement) = announcement(&mut child, Duration::from_secs(30)) {
                 self.url = announcement["url"].as_str().unwrap().to_owned();
                 self.cert_sha256 = announcement["cert_sha256"].as_str().map(str::to_owned);
                 self.addr = self.url.rsplit_once("//").unwrap().1.to_owned();
