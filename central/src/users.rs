@@ -94,6 +94,57 @@ pub fn set_password(
     Ok(())
 }
 
+/// Creates a portal account from the administrators' page (issue 23): like [`set_password`],
+/// but an existing name, in force or disabled, is refused (names are never reused, so the
+/// access log stays unambiguous).
+pub fn create_portal_account(
+    meta: &dyn MetadataStore,
+    name: &str,
+    role: &PortalRole,
+    password: &str,
+) -> anyhow::Result<()> {
+    if meta.portal_account(name)?.is_some() {
+        anyhow::bail!(
+            "já existe uma conta «{name}» (talvez bloqueada: nomes não são reutilizados); \
+             escolha outro nome ou desbloqueie a conta existente"
+        );
+    }
+    set_password(meta, name, role, password)
+}
+
+/// Gives an account in force a new password with its role unchanged (its sessions end, a
+/// lock-out is lifted). A disabled account must be unlocked first: resetting is not a way
+/// around a decision to lock someone out.
+pub fn reset_portal_password(
+    meta: &dyn MetadataStore,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let Some(account) = meta.portal_account(name)? else {
+        anyhow::bail!("conta «{name}» não encontrada");
+    };
+    if account.disabled_at.is_some() {
+        anyhow::bail!("a conta «{name}» está bloqueada; desbloqueie-a antes de trocar a senha");
+    }
+    set_password(meta, name, &account.role, password)
+}
+
+/// Locks (disables) a portal account: its sessions end at once, on every instance.
+pub fn lock_portal_account(meta: &dyn MetadataStore, name: &str) -> anyhow::Result<()> {
+    if !meta.disable_portal_account(name, Utc::now())? {
+        anyhow::bail!("conta «{name}» não encontrada");
+    }
+    Ok(())
+}
+
+/// Unlocks a portal account: re-enabled with its password, failures and lock-out cleared.
+pub fn unlock_portal_account(meta: &dyn MetadataStore, name: &str) -> anyhow::Result<()> {
+    if !meta.enable_portal_account(name)? {
+        anyhow::bail!("conta «{name}» não encontrada");
+    }
+    Ok(())
+}
+
 /// Every portal account (never a hash).
 pub fn portal_accounts(meta: &dyn MetadataStore) -> anyhow::Result<Vec<PortalAccount>> {
     Ok(meta.portal_accounts()?)

@@ -29,6 +29,9 @@ mod staff;
 #[path = "tests_policy.rs"]
 mod policy;
 
+#[path = "tests_tickets.rs"]
+mod tickets;
+
 #[test]
 fn wrong_credentials_do_not_say_which_part_and_repeated_failures_lock() {
     let mut h = Harness::new();

@@ -1,10 +1,13 @@
 //! Diagnóstico (technician): every device with its status and a self-test, the camera's live
 //! view, the central connection (latency, clock offset, certificate), disk space, versions,
 //! the audit chain, a support export (zip), the panoramic camera's check and the bay's
-//! presence calibration ([`bay`]), and the only way out of kiosk mode.
+//! presence calibration ([`bay`]), the help desk's tickets ("Abrir chamado", [`ticket_form`];
+//! "Chamados da estação", [`tickets`]; issue 23), and the only way out of kiosk mode.
 
 pub mod bay;
 mod policies;
+pub mod ticket_form;
+pub mod tickets;
 
 use iced::widget::image::Handle;
 use iced::widget::{Space, column, container, image, row, scrollable, text};
@@ -45,6 +48,16 @@ pub struct State {
     installing: bool,
     /// Boxed: the screens share one enum, kept small.
     update: Option<Box<Result<String, Failure>>>,
+    /// The help desk's screens (issue 23) shown instead of the report, when open.
+    panel: Panel,
+}
+
+/// What the screen shows: the report, or one of the help desk's screens.
+#[derive(Debug)]
+enum Panel {
+    Report,
+    Tickets(Box<tickets::State>),
+    NewTicket(Box<ticket_form::State>),
 }
 
 /// What happens on it.
@@ -90,6 +103,14 @@ pub enum Message {
     InstallUpdate,
     /// The update was downloaded and checked (its spooled path) or not.
     UpdateSpooled(Result<String, Failure>),
+    /// "Chamados da estação" (issue 23).
+    ShowTickets,
+    /// "Abrir chamado" (issue 23).
+    NewTicket,
+    /// The station's tickets.
+    Tickets(tickets::Message),
+    /// The new-ticket form.
+    Form(ticket_form::Message),
     /// "Sair do Vistoria".
     Quit,
 }
@@ -119,6 +140,7 @@ impl State {
             bay: bay::Bay::default(),
             installing: false,
             update: None,
+            panel: Panel::Report,
         };
         let t = s.refresh(kiosk);
         (
@@ -153,6 +175,9 @@ impl State {
 
     /// The live view's clock: ≈2 frames a second while it is on.
     pub fn subscription(&self) -> Subscription<Message> {
+        if let Panel::Tickets(t) = &self.panel {
+            return t.subscription().map(Message::Tickets);
+        }
         if self.panoramic_live {
             iced::time::every(Duration::from_millis(500)).map(|_| Message::PanoramicTick)
         } else {
@@ -323,13 +348,92 @@ impl State {
                 self.update = Some(Box::new(result));
                 return (self.refresh(kiosk), None);
             }
+            Message::ShowTickets => return (self.show_tickets(kiosk, None), None),
+            Message::NewTicket => {
+                let (form, task) = ticket_form::State::new(kiosk, self.session.clone());
+                self.panel = Panel::NewTicket(Box::new(form));
+                return (task.map(Message::Form), None);
+            }
+            Message::Tickets(m) => {
+                let Panel::Tickets(t) = &mut self.panel else {
+                    return (Task::none(), None);
+                };
+                let (task, event) = t.update(m, kiosk);
+                let task = task.map(Message::Tickets);
+                return match event {
+                    Some(tickets::Event::NewTicket) => {
+                        (Task::batch([task, Task::done(Message::NewTicket)]), None)
+                    }
+                    Some(tickets::Event::Close) => {
+                        self.panel = Panel::Report;
+                        (task, None)
+                    }
+                    None => (task, None),
+                };
+            }
+            Message::Form(m) => {
+                let Panel::NewTicket(f) = &mut self.panel else {
+                    return (Task::none(), None);
+                };
+                let (task, event) = f.update(m, kiosk);
+                let task = task.map(Message::Form);
+                return match event {
+                    Some(ticket_form::Event::Queued(request)) => {
+                        tracing::info!(client_id = %request.client_id, "ticket queued from Diagnóstico");
+                        let notice = "Chamado registrado na fila da estação: vai para a central \
+                                      assim que houver conexão."
+                            .to_owned();
+                        (self.show_tickets(kiosk, Some(notice)), None)
+                    }
+                    Some(ticket_form::Event::Cancelled) => {
+                        self.panel = Panel::Report;
+                        (task, None)
+                    }
+                    None => (task, None),
+                };
+            }
             Message::Quit => return (Task::none(), Some(Event::Quit)),
         }
         (Task::none(), None)
     }
 
+    fn show_tickets(&mut self, kiosk: &Station, notice: Option<String>) -> Task<Message> {
+        let (list, task) = tickets::State::new(kiosk, self.session.clone(), notice);
+        self.panel = Panel::Tickets(Box::new(list));
+        task.map(Message::Tickets)
+    }
+
+    /// The help desk's screen shown, if one is (tests).
+    #[cfg(test)]
+    pub fn tickets(&self) -> Option<&tickets::State> {
+        match &self.panel {
+            Panel::Tickets(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The new-ticket form, if shown (tests).
+    #[cfg(test)]
+    pub fn ticket_form(&self) -> Option<&ticket_form::State> {
+        match &self.panel {
+            Panel::NewTicket(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// Draws it.
     pub fn view(&self) -> Element<'_, Message> {
+        match &self.panel {
+            Panel::Report => {}
+            Panel::Tickets(t) => {
+                return container(t.view().map(Message::Tickets)).padding(20).into();
+            }
+            Panel::NewTicket(f) => {
+                return container(scrollable(f.view().map(Message::Form)))
+                    .padding(20)
+                    .into();
+            }
+        }
         let header = row![
             widget::title("Diagnóstico"),
             Space::new().width(Length::Fill),
@@ -342,6 +446,8 @@ impl State {
                 (!self.loading).then_some(Message::Refresh)
             ),
             widget::secondary("Exportar registros (zip)", Some(Message::Export)),
+            widget::secondary("Chamados da estação", Some(Message::ShowTickets)),
+            widget::action("Abrir chamado", Some(Message::NewTicket)),
             widget::danger("Sair do Vistoria", Some(Message::Quit)),
         ]
         .spacing(10)
@@ -398,7 +504,7 @@ impl State {
                         format!("Autoteste falhou: {e}"),
                         vec![widget::secondary(
                             "Abrir chamado no suporte",
-                            Some(Message::Export),
+                            Some(Message::NewTicket),
                         )],
                     ),
                 });

@@ -48,8 +48,31 @@ pub fn start_on(
     icp_roots: &Path,
     storage: StorageFlags,
 ) -> anyhow::Result<Announcement> {
+    start_central(data, icp_roots, storage, true)
+}
+
+/// [`start_on`], with or without the help desk (`false`: the tickets' tests of a central
+/// that runs none).
+fn start_central(
+    data: &Path,
+    icp_roots: &Path,
+    storage: StorageFlags,
+    with_helpdesk: bool,
+) -> anyhow::Result<Announcement> {
     let mut trust = TrustOptions::new(icp_roots);
     trust.lcr_optional = true;
+    // A help desk without GLPI or WhatsApp (issue 23): the kiosk's tickets are kept in the
+    // central's store and answered from its console, as a real central's would be.
+    let helpdesk = data.join("helpdesk.toml");
+    if with_helpdesk && !helpdesk.exists() {
+        std::fs::create_dir_all(data).context("pasta da central de demonstração")?;
+        std::fs::write(
+            &helpdesk,
+            "# Help desk of the demo central: no GLPI, no WhatsApp; seed 003's hours and the\n\
+             # default ticket types (see helpdesk/README.md).\n",
+        )
+        .context("configuração do help desk da central de demonstração")?;
+    }
     let options = ServeOptions {
         data: data.to_path_buf(),
         addr: "127.0.0.1:0".parse()?,
@@ -62,6 +85,7 @@ pub fn start_on(
         key_file: None,
         // As `serve` by default: §9's five years are kept in demo mode too.
         purge_every: Some(std::time::Duration::from_secs(24 * 3600)),
+        helpdesk: with_helpdesk.then_some(helpdesk),
     };
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
@@ -95,13 +119,25 @@ pub fn demo_station(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Resul
 /// What [`demo_station`] opens, with the embedded central started: tests change a part of it
 /// (the central's address behind a proxy, the clock) before opening.
 pub fn demo_opening(root: &Path, code: &str, bay: Option<&str>) -> anyhow::Result<crate::Opening> {
+    demo_opening_on(root, code, bay, true)
+}
+
+/// [`demo_opening`], its central with or without a help desk.
+pub(crate) fn demo_opening_on(
+    root: &Path,
+    code: &str,
+    bay: Option<&str>,
+    with_helpdesk: bool,
+) -> anyhow::Result<crate::Opening> {
     let central_data = root.join("central");
     let kiosk_dir = root.join("kiosk");
     let token = station_token(&central_data, code)?;
     // The central trusts the demo token's test root (made in the background on a first start).
-    let central = start(
+    let central = start_central(
         &central_data,
         &crate::card::demo_token_dir(&kiosk_dir).join("roots"),
+        StorageFlags::default(),
+        with_helpdesk,
     )?;
     tracing::info!(url = %central.url, "demo central started");
     Ok(crate::Opening {

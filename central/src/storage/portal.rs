@@ -21,8 +21,12 @@ pub enum PortalRole {
         /// The station's code.
         station: String,
     },
-    /// The system company's administrator: every station.
+    /// The system company's administrator: every station; also the help desk's administrator
+    /// (takes over others' tickets, manages users, contacts and messages; issue 23).
     Admin,
+    /// A help-desk technician (issue 23): sees and answers tickets in the console, sees no
+    /// inspection evidence.
+    Tecnico,
 }
 
 impl PortalRole {
@@ -32,6 +36,7 @@ impl PortalRole {
             PortalRole::Detran => "detran",
             PortalRole::Gestor { .. } => "gestor",
             PortalRole::Admin => "admin",
+            PortalRole::Tecnico => "tecnico",
         }
     }
 
@@ -48,6 +53,7 @@ impl PortalRole {
         match (code, station) {
             ("detran", None) => Ok(PortalRole::Detran),
             ("admin", None) => Ok(PortalRole::Admin),
+            ("tecnico", None) => Ok(PortalRole::Tecnico),
             ("gestor", Some(station)) => Ok(PortalRole::Gestor { station }),
             (code, station) => Err(super::StorageError::Corrupt(format!(
                 "papel de portal «{code}» com estação {station:?}"
@@ -56,11 +62,24 @@ impl PortalRole {
     }
 
     /// Whether it may see `station`'s inspections. Checked on the server for every request.
+    /// A technician sees none: the help desk needs no citizen's evidence (LGPD).
     pub fn may_see(&self, station: &str) -> bool {
         match self {
             PortalRole::Detran | PortalRole::Admin => true,
             PortalRole::Gestor { station: own } => own == station,
+            PortalRole::Tecnico => false,
         }
+    }
+
+    /// Whether it may open the Detran portal's inspection pages (overview, search,
+    /// inspections, reports): everyone but a help-desk technician.
+    pub fn sees_inspections(&self) -> bool {
+        !matches!(self, PortalRole::Tecnico)
+    }
+
+    /// Whether it works in the help desk's console (issue 23): technicians and administrators.
+    pub fn in_helpdesk(&self) -> bool {
+        matches!(self, PortalRole::Tecnico | PortalRole::Admin)
     }
 
     /// Its name as the pages show it.
@@ -69,6 +88,7 @@ impl PortalRole {
             PortalRole::Detran => "Auditor do Detran".into(),
             PortalRole::Gestor { station } => format!("Gestor da {station}"),
             PortalRole::Admin => "Administrador".into(),
+            PortalRole::Tecnico => "Técnico do suporte".into(),
         }
     }
 }
@@ -169,6 +189,10 @@ pub trait PortalStore {
 
     /// Disables the account at `at` and ends its sessions; `false` if there is none.
     fn disable_portal_account(&self, name: &str, at: DateTime<Utc>) -> StorageResult<bool>;
+
+    /// Re-enables a disabled account with its password unchanged and lifts a lock-out (the
+    /// administrators' page); `false` if there is none.
+    fn enable_portal_account(&self, name: &str) -> StorageResult<bool>;
 
     /// Counts a failed attempt at `now`, atomically (two instances counting at once count two):
     /// the `max`-th failure locks the account until `now + lock_for` and resets the count.

@@ -3,6 +3,7 @@
 //! off the UI thread. Every request keeps under the central's announced rate and waits out a
 //! 429 instead of failing (`pacing`).
 
+pub mod live;
 mod pacing;
 mod pinning;
 
@@ -236,6 +237,45 @@ impl CentralClient {
         inventory: &crate::policy::Inventory,
     ) -> Result<crate::policy::InventoryAck, ClientError> {
         self.post_json("/stations/self/inventory", inventory)
+    }
+
+    /// `POST /stations/self/tickets` (issue 23): opens a help-desk ticket; sent again with the
+    /// same `client_id` it answers the same ticket.
+    pub fn open_ticket(
+        &self,
+        ticket: &crate::tickets::TicketOpen,
+    ) -> Result<crate::tickets::TicketOpened, ClientError> {
+        self.post_json("/stations/self/tickets", ticket)
+    }
+
+    /// `GET /stations/self/tickets`: the station's tickets, newest first, and the categories.
+    pub fn station_tickets(&self) -> Result<crate::tickets::StationTickets, ClientError> {
+        let url = self.url("/stations/self/tickets");
+        self.call(|| self.agent.get(&url), Body::Empty)
+    }
+
+    /// `POST /stations/self/tickets/{ticket_id}/messages`: the requester's reply.
+    pub fn reply_ticket(
+        &self,
+        ticket_id: i64,
+        reply: &crate::tickets::TicketReply,
+    ) -> Result<crate::tickets::TicketAck, ClientError> {
+        self.post_json(
+            &format!("/stations/self/tickets/{ticket_id}/messages"),
+            reply,
+        )
+    }
+
+    /// `POST /stations/self/tickets/{ticket_id}/feedback`: the requester's answer to a solution.
+    pub fn ticket_feedback(
+        &self,
+        ticket_id: i64,
+        feedback: &crate::tickets::TicketFeedback,
+    ) -> Result<crate::tickets::TicketAck, ClientError> {
+        self.post_json(
+            &format!("/stations/self/tickets/{ticket_id}/feedback"),
+            feedback,
+        )
     }
 
     /// `GET {path}` under the API (a release package, §15 a): writes at most `limit` bytes of

@@ -15,6 +15,7 @@ mod media;
 mod outbox;
 mod rules;
 mod schema;
+mod tickets;
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ pub use audit_action::AuditAction;
 pub use media::{MAX_NOTE_CHARS, MediaRecord, NewMedia, PhotoMeta, valid_note};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use schema::CURRENT_VERSION;
+pub use tickets::{
+    NewTicketRequest, TicketQueueState, TicketRequest, TicketRequestKind, TicketTarget,
+};
 
 use crate::domain::{Inspection, InspectionId};
 use crate::hashing::Digests;

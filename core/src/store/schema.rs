@@ -117,6 +117,38 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE media ADD COLUMN device TEXT;
     ALTER TABLE media ADD COLUMN reason TEXT;
     "#,
+    // 8: the help-desk requests the kiosk queues for the central (issue 23; 2k, 2n): a ticket
+    // opened, a reply, an answer to a solution, each kept from the press of the button until
+    // the central answers, with the `client_id` that makes a second sending harmless. A reply
+    // to a ticket opened offline names the ticket by its open's `client_id` until the central
+    // gives its id. The last listing the central gave is kept so the screen works offline.
+    r#"
+    CREATE TABLE ticket_queue (
+        seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_id         TEXT NOT NULL UNIQUE,
+        kind              TEXT NOT NULL,
+        ticket_id         INTEGER,
+        ticket_client_id  TEXT,
+        login             TEXT NOT NULL,
+        summary           TEXT NOT NULL,
+        body              TEXT NOT NULL,
+        queued_at         TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at   TEXT NOT NULL,
+        last_error        TEXT,
+        answer            TEXT,
+        answer_ticket_id  INTEGER,
+        answer_number     TEXT,
+        sent_at           TEXT
+    );
+    CREATE INDEX ticket_queue_state ON ticket_queue(state, seq);
+    CREATE TABLE ticket_listing (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        body        TEXT NOT NULL,
+        fetched_at  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -416,10 +416,13 @@ fn a_version_5_database_is_migrated_without_loss() {
         store.close().unwrap();
     }
     // What version 5 had: inspections without the central's laudo number, media without the
-    // device that took them or an additional photo's reason (version 7).
+    // device that took them or an additional photo's reason (version 7), no ticket queue
+    // (version 8).
     raw(dir.path())
         .execute_batch(
-            "ALTER TABLE inspections DROP COLUMN laudo_number;
+            "DROP TABLE ticket_queue;
+             DROP TABLE ticket_listing;
+             ALTER TABLE inspections DROP COLUMN laudo_number;
              ALTER TABLE media DROP COLUMN device;
              ALTER TABLE media DROP COLUMN reason;
              PRAGMA user_version = 5;",

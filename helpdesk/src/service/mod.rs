@@ -15,11 +15,14 @@ use crate::model::{
     Attachment, Channel, Contact, ContactId, ContactInput, JobKind, Message, NewAttachment,
     NewOutbound, Outbound, OutboundBody, Purpose, Ticket, TicketId,
 };
+pub use kiosk::KioskAnswer;
+
 use crate::report::{self, Report};
 use crate::stages::TransitionError;
 use crate::store::{Change, Committed, HelpdeskStore, StoreError, TicketFilter};
 
 mod glpi;
+mod kiosk;
 mod tickets;
 mod whatsapp;
 

@@ -11,12 +11,21 @@ use crate::model::{
     OutboundBody, Purpose, Side, Ticket, TicketId,
 };
 use crate::stages::{self, Action, TransitionError};
-use crate::store::{Change, TicketWrite};
+use crate::store::{Change, ClientRequest, TicketWrite};
 
 impl Helpdesk {
     /// Opens a ticket from the kiosk or on behalf of a caller; the confirmation with its number
     /// goes to the requester's channel (intake).
     pub fn open_ticket(&self, req: OpenRequest) -> Result<Ticket, ServiceError> {
+        self.open_ticket_for(req, None)
+    }
+
+    /// [`Helpdesk::open_ticket`], recording the client's request with the ticket.
+    pub(super) fn open_ticket_for(
+        &self,
+        req: OpenRequest,
+        request: Option<ClientRequest>,
+    ) -> Result<Ticket, ServiceError> {
         if req.channel == Channel::WhatsApp {
             return Err(invalid(
                 "canal",
@@ -97,6 +106,7 @@ impl Helpdesk {
                 body: OutboundBody::text(confirmation),
                 media: None,
             }],
+            request,
             ..Change::default()
         };
         self.store
@@ -225,6 +235,19 @@ impl Helpdesk {
         text: &str,
         attachments: Vec<NewAttachment>,
     ) -> Result<Ticket, ServiceError> {
+        self.requester_message_for(id, None, text, attachments, None)
+    }
+
+    /// [`Helpdesk::requester_message`] written by `author` (another person at the requester's
+    /// station; the contact's name when `None`), recording the client's request with it.
+    pub(super) fn requester_message_for(
+        &self,
+        id: TicketId,
+        author: Option<&str>,
+        text: &str,
+        attachments: Vec<NewAttachment>,
+        request: Option<ClientRequest>,
+    ) -> Result<Ticket, ServiceError> {
         if text.trim().is_empty() && attachments.is_empty() {
             return Err(invalid(
                 "mensagem",
@@ -233,17 +256,25 @@ impl Helpdesk {
         }
         self.changed(id, |t, now| {
             let next = stages::apply(t, &Action::RequesterMessage, now)?;
-            let contact = self.store.contact(t.contact_id)?;
+            let author = match author {
+                Some(a) => a.to_owned(),
+                None => self
+                    .store
+                    .contact(t.contact_id)?
+                    .map(|c| c.name)
+                    .unwrap_or_default(),
+            };
             Ok(Change {
                 ticket: Some(TicketWrite::Update(next)),
                 messages: vec![NewMessage {
                     kind: MessageKind::Followup,
                     side: Side::Requester,
-                    author: contact.map(|c| c.name).unwrap_or_default(),
+                    author,
                     text: text.trim().to_owned(),
                     glpi_id: None,
                     attachments: attachments.clone(),
                 }],
+                request: request.clone(),
                 ..Change::default()
             })
         })
@@ -358,12 +389,26 @@ impl Helpdesk {
 
     /// The requester's answer to the solution (closing: feedback recorded; a refusal reopens).
     pub fn feedback(&self, id: TicketId, feedback: Feedback) -> Result<Ticket, ServiceError> {
+        self.feedback_for(id, feedback, None)
+    }
+
+    /// [`Helpdesk::feedback`], recording the client's request with it.
+    pub(super) fn feedback_for(
+        &self,
+        id: TicketId,
+        feedback: Feedback,
+        request: Option<ClientRequest>,
+    ) -> Result<Ticket, ServiceError> {
         if let Feedback::Refuse { reason } = &feedback
             && reason.trim().is_empty()
         {
             return Err(invalid("motivo", "conte o que ainda não está resolvido"));
         }
-        self.changed(id, |t, now| self.feedback_change(t, &feedback, now))
+        self.changed(id, |t, now| {
+            let mut change = self.feedback_change(t, &feedback, now)?;
+            change.request = request.clone();
+            Ok(change)
+        })
     }
 
     /// Closes a ticket without the requester (its technician or an administrator).

@@ -73,6 +73,64 @@ pub struct Change {
     /// The WhatsApp message id this change handles: recorded so a webhook Meta sends again is
     /// not handled twice ([`StoreError::AlreadyExists`] if it was).
     pub inbound_id: Option<String>,
+    /// The station's request this change answers: recorded with the ticket's status after it,
+    /// so the same request sent again finds it ([`StoreError::AlreadyExists`] if it was).
+    pub request: Option<ClientRequest>,
+}
+
+/// A request a client (a station's kiosk) identified with an id of its own, kept in its outbox
+/// and sent again after a lost answer (issue 23: nothing lost, never twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// Whose ids these are (the station's code): two stations never collide.
+    pub scope: String,
+    /// The client's id.
+    pub client_id: String,
+    /// What it does.
+    pub kind: RequestKind,
+}
+
+/// What a [`ClientRequest`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// Opened a ticket.
+    Open,
+    /// Added the requester's message.
+    Message,
+    /// Answered a solution.
+    Feedback,
+}
+
+impl RequestKind {
+    /// Stable code used in storage.
+    pub fn code(self) -> &'static str {
+        match self {
+            RequestKind::Open => "open",
+            RequestKind::Message => "message",
+            RequestKind::Feedback => "feedback",
+        }
+    }
+
+    /// Parses [`RequestKind::code`].
+    pub fn from_code(code: &str) -> Option<RequestKind> {
+        match code {
+            "open" => Some(RequestKind::Open),
+            "message" => Some(RequestKind::Message),
+            "feedback" => Some(RequestKind::Feedback),
+            _ => None,
+        }
+    }
+}
+
+/// A [`ClientRequest`] as stored, with what it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// What it did.
+    pub kind: RequestKind,
+    /// The ticket it opened or changed.
+    pub ticket_id: TicketId,
+    /// The ticket's status right after it (what the first answer said).
+    pub status: Status,
 }
 
 /// What [`HelpdeskStore::commit`] stored.
@@ -222,4 +280,20 @@ pub trait HelpdeskStore: Send + Sync {
 
     /// Edits one text; `None` goes back to the default.
     fn set_text(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// A client's request recorded by [`Change::request`].
+    fn client_request(&self, scope: &str, client_id: &str) -> StoreResult<Option<RecordedRequest>>;
+
+    /// The client ids of the tickets a scope opened ([`RequestKind::Open`]).
+    fn opened_by(&self, scope: &str) -> StoreResult<BTreeMap<TicketId, String>>;
+
+    /// The contact of a person who logs in at a station's kiosk: found by station and login
+    /// (its name kept current), created when new or when the console deleted it.
+    fn kiosk_contact(
+        &self,
+        station: &str,
+        login: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Contact>;
 }

@@ -340,3 +340,88 @@ fn a_persons_messages_wait_behind_an_earlier_failed_one() {
     store.finish_job(first[0].id, &JobOutcome::Done).unwrap();
     assert_eq!(deliveries(now()).len(), 1);
 }
+
+fn kiosk_open(
+    store: &SqliteHelpdesk,
+    scope: &str,
+    client_id: &str,
+) -> Result<super::Committed, StoreError> {
+    let contact = store.kiosk_contact(scope, "ana", "Ana Souza", now())?;
+    let change = Change {
+        ticket: Some(TicketWrite::Open(NewTicket {
+            channel: Channel::Kiosk,
+            contact_id: contact.id,
+            station: Some(scope.into()),
+            category: "equipamento".into(),
+            title: "Impressora".into(),
+            description: "Não imprime".into(),
+            urgency: 3,
+            kind: TicketKind::Incident,
+        })),
+        request: Some(super::ClientRequest {
+            scope: scope.into(),
+            client_id: client_id.into(),
+            kind: super::RequestKind::Open,
+        }),
+        ..Change::default()
+    };
+    store.commit(&change, now())
+}
+
+#[test]
+fn a_client_request_is_stored_with_its_change_and_never_twice() {
+    let store = SqliteHelpdesk::in_memory().unwrap();
+    let first = kiosk_open(&store, "ECV-01", "u-1").unwrap().ticket.unwrap();
+    let recorded = store.client_request("ECV-01", "u-1").unwrap().unwrap();
+    assert_eq!(
+        (recorded.kind, recorded.ticket_id, recorded.status),
+        (super::RequestKind::Open, first.id, Status::New)
+    );
+    let jobs = store.pending_jobs(first.id, &[]).unwrap().len();
+    // The same request again: refused whole, nothing of it stored.
+    assert!(matches!(
+        kiosk_open(&store, "ECV-01", "u-1"),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.tickets(&TicketFilter::default()).unwrap().len(), 1);
+    assert_eq!(store.pending_jobs(first.id, &[]).unwrap().len(), jobs);
+    // Another station's ids are its own.
+    let other = kiosk_open(&store, "ECV-02", "u-1").unwrap().ticket.unwrap();
+    assert_ne!(other.id, first.id);
+    assert_eq!(store.client_request("ECV-01", "u-2").unwrap(), None);
+    assert_eq!(
+        store.opened_by("ECV-01").unwrap(),
+        std::collections::BTreeMap::from([(first.id, "u-1".to_owned())])
+    );
+}
+
+#[test]
+fn a_kiosk_login_is_one_contact_per_station() {
+    let store = SqliteHelpdesk::in_memory().unwrap();
+    let ana = store
+        .kiosk_contact("ECV-01", "ana", "Ana Souza", now())
+        .unwrap();
+    assert_eq!(
+        (ana.name.as_str(), ana.station.as_deref()),
+        ("Ana Souza", Some("ECV-01"))
+    );
+    let again = store
+        .kiosk_contact("ECV-01", "ana", "Ana Souza Lima", now())
+        .unwrap();
+    assert_eq!(again.id, ana.id);
+    assert_eq!(
+        again.name, "Ana Souza Lima",
+        "the station's name is kept current"
+    );
+    let elsewhere = store
+        .kiosk_contact("ECV-02", "ana", "Ana Costa", now())
+        .unwrap();
+    assert_ne!(elsewhere.id, ana.id);
+    // Deleted in the console: the next ticket gets a new contact, the old one stays archived.
+    store.delete_contact(ana.id).unwrap();
+    let new = store
+        .kiosk_contact("ECV-01", "ana", "Ana Souza Lima", now())
+        .unwrap();
+    assert_ne!(new.id, ana.id);
+    assert!(store.contact(ana.id).unwrap().unwrap().deleted);
+}

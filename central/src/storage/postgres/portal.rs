@@ -137,6 +137,18 @@ impl PortalStore for PgMetadata {
         Ok(changed == 1)
     }
 
+    fn enable_portal_account(&self, name: &str) -> StorageResult<bool> {
+        let changed = self
+            .conn()?
+            .execute(
+                "UPDATE portal_accounts SET disabled_at = NULL, failures = 0, locked_until = NULL \
+                 WHERE name = $1",
+                &[&name],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
     fn record_login_failure(
         &self,
         name: &str,

@@ -156,6 +156,18 @@ impl PortalStore for SqliteMetadata {
         Ok(changed == 1)
     }
 
+    fn enable_portal_account(&self, name: &str) -> StorageResult<bool> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE portal_accounts SET disabled_at = NULL, failures = 0, locked_until = NULL \
+                 WHERE name = ?1",
+                [name],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
+    }
+
     fn record_login_failure(
         &self,
         name: &str,

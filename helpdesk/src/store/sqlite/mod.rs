@@ -11,14 +11,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Change, Committed, HelpdeskStore, JobOutcome, StoreError, StoreResult, TicketFilter,
-    TicketWrite,
+    Change, Committed, HelpdeskStore, JobOutcome, RecordedRequest, StoreError, StoreResult,
+    TicketFilter, TicketWrite,
 };
 use crate::model::{
     Attachment, AttachmentId, Contact, ContactId, ContactInput, Job, JobId, JobKind, Message,
     MessageId, MessageKind, Outbound, OutboundId, Purpose, Ticket, TicketId,
 };
 
+mod clients;
 mod rows;
 mod schema;
 mod write;
@@ -321,6 +322,9 @@ impl HelpdeskStore for SqliteHelpdesk {
             Some(id) => Self::ticket_in(&tx, id)?,
             None => None,
         };
+        if let Some(request) = &change.request {
+            clients::record(&tx, request, stored.as_ref(), &at)?;
+        }
         tx.commit().map_err(db)?;
         Ok(Committed {
             ticket: stored,
@@ -685,5 +689,23 @@ impl HelpdeskStore for SqliteHelpdesk {
         }
         .map_err(db)?;
         Ok(())
+    }
+
+    fn client_request(&self, scope: &str, client_id: &str) -> StoreResult<Option<RecordedRequest>> {
+        clients::lookup(&self.conn(), scope, client_id)
+    }
+
+    fn opened_by(&self, scope: &str) -> StoreResult<BTreeMap<TicketId, String>> {
+        clients::opened_by(&self.conn(), scope)
+    }
+
+    fn kiosk_contact(
+        &self,
+        station: &str,
+        login: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Contact> {
+        clients::kiosk_contact(&mut self.conn(), station, login, name, &at)
     }
 }

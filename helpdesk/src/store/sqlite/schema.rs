@@ -1,8 +1,10 @@
 //! The schema: migrations applied in order (`user_version` counts them) and the column lists the
 //! queries and the row decoders share.
 
-/// Schema migrations, applied in order; `user_version` counts those applied.
-pub(super) const MIGRATIONS: &[&str] = &["
+/// Schema migrations, applied in order; `user_version` counts those applied. The second keeps
+/// the stations' request ids (idempotent ticket API) and the kiosk logins' contacts.
+pub(super) const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE contacts (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -103,7 +105,26 @@ CREATE TABLE texts (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"];
+",
+    "
+CREATE TABLE client_requests (
+    scope TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (scope, client_id)
+);
+CREATE INDEX client_requests_ticket ON client_requests(ticket_id);
+CREATE TABLE kiosk_contacts (
+    station TEXT NOT NULL,
+    login TEXT NOT NULL,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id),
+    PRIMARY KEY (station, login)
+);
+",
+];
 
 pub(super) const TICKET_COLUMNS: &str = "id, version, channel, contact_id, station, category, title, \
     description, urgency, kind, status, technician, created_at, confirmed_at, assigned_at, \
