@@ -11,6 +11,7 @@
 
 pub mod bay_scenes;
 pub mod bay_vision;
+pub mod live;
 pub mod manifest;
 pub mod pipeline;
 pub mod presence;
