@@ -201,6 +201,8 @@ impl Delivery {
                     kind: match name.as_str() {
                         "laudo.json" => MediaKind::Laudo,
                         "laudo.p7s" => MediaKind::Signature,
+                        n if n.starts_with("video_segment") => MediaKind::VideoSegment,
+                        n if n.starts_with("panoramic_manifest") => MediaKind::Other,
                         _ => MediaKind::Photo,
                     },
                     size: d.size,
