@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::update::UpdateCommand,
     },
+    /// Security policy (§15 c): applies its USB-storage setting, as root (the policy unit).
+    Policy {
+        #[command(subcommand)]
+        command: cli::usb_policy::PolicyCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Some(Command::Audit { command }) => cli::audit::run(&command),
         Some(Command::Staff { command }) => cli::staff::run(&command, args.config.as_deref()),
         Some(Command::Update { command }) => cli::update::run(&command, args.config.as_deref()),
+        Some(Command::Policy { command }) => cli::usb_policy::run(&command, args.config.as_deref()),
         Some(Command::Config { command }) => cli::config::run(&command, args.config.as_deref()),
         Some(Command::Bench { command }) => cli::bench::run(&command),
         Some(Command::Ocr(args)) => cli::ocr::run(&args),

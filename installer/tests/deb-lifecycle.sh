@@ -32,7 +32,9 @@ grep -qx '/etc/vistoria/vistoria.toml' "$root/var/lib/dpkg/info/vistoria.conffil
 key_mode=$(in_root stat -c '%a %U %s' /etc/vistoria/biometria.key)
 [ "$key_mode" = "600 vistoria 32" ] || fail "template key: $key_mode"
 key_sum=$(sha256sum < "$root/etc/vistoria/biometria.key")
-[ -f "$root/etc/modprobe.d/vistoria-usb-storage.conf" ] || fail "usb storage rule missing"
+[ -f "$root/lib/modprobe.d/vistoria-usb-storage.conf" ] || fail "usb storage rule missing"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/vistoria-usb-policy.path" ] || fail "usb policy path unit not enabled"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/vistoria-usb-policy.service" ] || fail "usb policy service not enabled"
 [ -f "$root/lib/udev/rules.d/60-vistoria-fingerprint.rules" ] || fail "udev rule missing"
 [ -L "$root/etc/systemd/system/graphical.target.wants/vistoria-kiosk.service" ] || fail "kiosk unit not enabled"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/vistoria-update.path" ] || fail "update path unit not enabled"
@@ -40,7 +42,8 @@ key_sum=$(sha256sum < "$root/etc/vistoria/biometria.key")
 
 step "systemd-analyze verify"
 SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --root="$root" vistoria-kiosk.service \
-  vistoria-update.path vistoria-update.service 2>&1 | tee /tmp/deb-lifecycle-verify.txt
+  vistoria-update.path vistoria-update.service vistoria-usb-policy.path \
+  vistoria-usb-policy.service 2>&1 | tee /tmp/deb-lifecycle-verify.txt
 if grep -v -e '^$' /tmp/deb-lifecycle-verify.txt | grep -qv -e 'Failed to .* ignoring' -e 'dbus'; then
   fail "systemd-analyze verify: $(cat /tmp/deb-lifecycle-verify.txt)"
 fi

@@ -17,10 +17,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde_json::json;
-use vistoria_core::central_client::{CentralClient, Endpoint};
-use vistoria_core::config::Config;
 use vistoria_core::paths::Paths;
-use vistoria_core::policy::{PolicyKind, VersionPolicy, compare_versions};
+use vistoria_core::policy::{VersionPolicy, compare_versions};
 use vistoria_station::RUNNING_VERSION;
 
 /// Where the kiosk leaves a verified package (under the data folder).
@@ -75,24 +73,8 @@ fn apply(
     work: Option<&Path>,
     install_with: Option<&str>,
 ) -> anyhow::Result<serde_json::Value> {
-    let settings = Config::load(paths.config_file())?;
-    let client = CentralClient::new(&Endpoint {
-        url: settings.central.url.clone(),
-        token: settings.central.token.clone(),
-        cert_sha256: settings.central.cert_sha256.clone(),
-    })
-    .context("configuração da central")?;
-    let key = client
-        .time()
-        .context("consultando a central (chave de assinatura)")?
-        .server_key;
-    let policy: VersionPolicy = client
-        .policies()
-        .context("consultando a política de versões da central")?
-        .get(PolicyKind::Version)
-        .context("a central não publicou uma política de versões")?
-        .verify(&key)
-        .map_err(|e| anyhow::anyhow!("política de versões recusada: {e}"))?;
+    let policy: VersionPolicy = super::central_policy::fetch_verified(paths.config_file())?
+        .context("a central não publicou uma política de versões")?;
     if compare_versions(&policy.current, RUNNING_VERSION).is_le() {
         return Ok(json!({
             "installed": false,

@@ -59,6 +59,23 @@ pub struct PolicyStatus {
     pub offenders: Vec<Offender>,
     /// Why new inspections are refused, if they are.
     pub block: Option<String>,
+    /// What the root-owned applier last did with the USB-storage setting (its JSON report),
+    /// if it ran: the setting is in the kernel's way only once it has.
+    pub usb_applied: Option<UsbApplied>,
+}
+
+/// The report of `vistoria policy apply-usb` (`DATA/policy/usb-storage.applied`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UsbApplied {
+    /// USB storage may be used now.
+    pub usb_storage: bool,
+    /// The security policy applied (`None`: none published, or it could not be fetched).
+    pub policy_version: Option<u64>,
+    /// When (RFC 3339).
+    pub applied_at: String,
+    /// What went wrong (USB storage then stays off).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 impl PolicyStatus {
@@ -149,6 +166,7 @@ impl Station {
             .map_err(|e| Failure::from(e).context("buscando as políticas da central"))?;
         let mut problems = Vec::new();
         let mut software_changed = false;
+        let mut security_changed = false;
         for kind in PolicyKind::ALL {
             let Some(offered) = set.get(kind) else {
                 continue;
@@ -163,9 +181,15 @@ impl Station {
                 }
             };
             match applied {
-                Ok(changed) => software_changed |= changed && kind == PolicyKind::Software,
+                Ok(changed) => {
+                    software_changed |= changed && kind == PolicyKind::Software;
+                    security_changed |= changed && kind == PolicyKind::Security;
+                }
                 Err(problem) => problems.push(problem),
             }
+        }
+        if security_changed {
+            self.request_usb_policy()?;
         }
         let text =
             serde_json::to_string(&problems).map_err(|e| Failure::internal(e.to_string()))?;
@@ -187,6 +211,27 @@ impl Station {
             }
         }
         Ok(software_changed)
+    }
+
+    /// Tells the root-owned applier of the USB-storage setting (§15 c) that a new security
+    /// policy is in force: `vistoria-usb-policy.path` watches this file and starts
+    /// `vistoria policy apply-usb`, which trusts nothing in it (it fetches and verifies the
+    /// policy from the central itself); the content is for people reading the folder.
+    fn request_usb_policy(&self) -> Result<(), Failure> {
+        let Some(policy) = self.policy_in_force::<SecurityPolicy>()? else {
+            return Ok(());
+        };
+        let path = self.data_dir().join(USB_POLICY_REQUEST);
+        let write = || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let partial = path.with_extension("part");
+            let body = json!({ "version": policy.version, "usb_storage": policy.usb_storage });
+            std::fs::write(&partial, format!("{body}\n"))?;
+            std::fs::rename(&partial, &path)
+        };
+        write().map_err(|e| Failure::internal(format!("{}: {e}", path.display())))
     }
 
     /// One offered policy: `Ok(true)` put in force, `Ok(false)` already in force, `Err` the
@@ -314,9 +359,19 @@ impl Station {
             problems,
             offenders: self.found_offenders()?.offenders,
             block: self.policy_block()?,
+            usb_applied: std::fs::read_to_string(self.data_dir().join(USB_POLICY_APPLIED))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok()),
         })
     }
 }
+
+/// The file (under the data folder) whose change starts the root-owned applier of the
+/// security policy's USB-storage setting (`vistoria-usb-policy.path`).
+pub const USB_POLICY_REQUEST: &str = "policy/usb-storage.request";
+
+/// What the root-owned applier did, written by it (JSON, [`UsbApplied`]).
+pub const USB_POLICY_APPLIED: &str = "policy/usb-storage.applied";
 
 /// The spool folder (under the data folder) where a verified release waits for the root-owned
 /// installer, beside the signed version policy that names its SHA-256.

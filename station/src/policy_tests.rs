@@ -375,11 +375,17 @@ fn the_security_policy_sets_lock_out_and_password_length() {
         "[security]\npassword_min_length = 12\nfailures_before_lock = 2\nlock_minutes = 20\n\
          idle_minutes = 7\nusb_storage = false\nlog_retention_days = 30\n",
     );
+    let request = station.data_dir().join(crate::USB_POLICY_REQUEST);
+    assert!(!request.exists());
     station.sync_clock().unwrap();
     assert_eq!(
         station.idle_lock_after(),
         Some(std::time::Duration::from_secs(7 * 60))
     );
+    // The root-owned applier of the USB-storage setting is asked to run (its path unit).
+    let asked: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&request).unwrap()).unwrap();
+    assert_eq!(asked["usb_storage"], false, "{asked}");
     let why = match station.reset_person_password(&admin, "tecnico", "onze-letras") {
         Err(Failure::Rule(text)) => text,
         other => panic!("{other:?}"),

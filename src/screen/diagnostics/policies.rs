@@ -70,6 +70,9 @@ pub fn view<'a>(
         ),
         None => "Segurança: a central não publicou política (regras da estação)".to_owned(),
     }));
+    if status.security.is_some() || status.usb_applied.is_some() {
+        col = col.push(widget::muted(usb_line(status.usb_applied.as_ref())));
+    }
     for offender in &status.offenders {
         col = col.push(widget::muted(format!("Não autorizado: {offender}")));
     }
@@ -100,4 +103,29 @@ pub fn view<'a>(
         None => {}
     }
     col.into()
+}
+
+/// What the root-owned applier last did with the USB-storage setting.
+fn usb_line(applied: Option<&vistoria_station::UsbApplied>) -> String {
+    let Some(a) = applied else {
+        return "USB de armazenamento: ainda não aplicado pelo sistema (fica desligado até ser)"
+            .to_owned();
+    };
+    let when = chrono::DateTime::parse_from_rfc3339(&a.applied_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%d/%m %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| a.applied_at.clone());
+    let state = if a.usb_storage {
+        "liberado"
+    } else {
+        "desligado"
+    };
+    match (&a.error, a.policy_version) {
+        (Some(e), _) => format!("USB de armazenamento {state} em {when}; falha: {e}"),
+        (None, Some(v)) => format!("USB de armazenamento {state} em {when} (política v{v})"),
+        (None, None) => format!("USB de armazenamento {state} em {when} (sem política da central)"),
+    }
 }
