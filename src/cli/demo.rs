@@ -124,6 +124,7 @@ fn headless(root: &Path, inspections: u64) -> anyhow::Result<ExitCode> {
         retry_schedule: None,
         max_wait: 10.0,
         pki: Some(pki),
+        retry_stuck: false,
     })
 }
 

@@ -64,6 +64,10 @@ pub struct SimulateArgs {
     /// DATA/ecpf-demo). The central must trust its `roots/` folder (`--icp-roots`).
     #[arg(long)]
     pub pki: Option<PathBuf>,
+    /// First do what a technician does in Envios for packages that used up their automatic
+    /// attempts (§12): "Reenviar" each stuck one, logged in as the demo technician.
+    #[arg(long)]
+    pub retry_stuck: bool,
 }
 
 impl SimulateArgs {
@@ -104,6 +108,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     sync(&station)?;
     let staff = Staff::log_in(&station)?;
+    if args.retry_stuck {
+        retry_stuck(&station)?;
+    }
     let registry = registry()?;
 
     loop {
@@ -118,6 +125,14 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         deliver(&station);
     }
     drain(&station, args.max_wait)?;
+    // A technician watching Envios presses "Reenviar" again on what stopped once more (a
+    // central still coming back), a few times, some seconds apart.
+    for _ in 0..STUCK_ROUNDS {
+        if !args.retry_stuck || retry_stuck(&station)? == 0 {
+            break;
+        }
+        drain(&station, args.max_wait)?;
+    }
 
     let entries = station.outbox().map_err(anyhow::Error::msg)?;
     let count = |state| entries.iter().filter(|e| e.state == state).count();
@@ -130,6 +145,30 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     println!("{summary}");
     station.shutdown();
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many times `--retry-stuck` looks at Envios again after delivering.
+const STUCK_ROUNDS: usize = 3;
+
+/// The technician's "Reenviar" on every stuck package; says how many on stderr.
+fn retry_stuck(station: &Station) -> anyhow::Result<usize> {
+    let stuck: Vec<_> = station
+        .outbox()
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .filter(|e| e.state == OutboxState::Stuck)
+        .collect();
+    if stuck.is_empty() {
+        return Ok(0);
+    }
+    let technician = with_retries(|| station.login_with_password(demo::TECHNICIAN, demo::PASSWORD))
+        .context("login do técnico simulado")?;
+    for entry in &stuck {
+        with_retries(|| station.retry_stuck(&technician, entry.id))
+            .context("reenvio de pacote parado")?;
+    }
+    eprintln!("{}", json!({ "retried_stuck": stuck.len() }));
+    Ok(stuck.len())
 }
 
 /// The vehicles of the fictitious registry the reference central ships.
