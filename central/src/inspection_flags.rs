@@ -8,6 +8,9 @@ use serde_json::Value;
 use vistoria_core::store::{AuditAction, AuditRow};
 use vistoria_core::wire::PackageManifest;
 
+use crate::storage::cross_flags::{CrossFlagRecord, CrossKind};
+use crate::storage::{MetadataStore, PackageRecord, StorageResult};
+
 /// A kind of flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,16 +25,29 @@ pub enum FlagKind {
     BayEmpty,
     /// The film has a gap (§4), with its cause.
     FilmGap,
+    /// A photo nearly matches one of another inspection, any station (computed at the central:
+    /// [`crate::cross_flags`], as are the three below).
+    PhotoNearDuplicate,
+    /// The same vehicle was inspected the same day at another station.
+    PlateTwiceSameDay,
+    /// The same inspector had an inspection at another station overlapping this one.
+    InspectorOverlap,
+    /// Much shorter than the usual time of its vehicle class.
+    ShortInspection,
 }
 
 impl FlagKind {
     /// Every kind, in the order the portal lists them.
-    pub const ALL: [FlagKind; 5] = [
+    pub const ALL: [FlagKind; 9] = [
         FlagKind::PlateCorrected,
         FlagKind::PhotoRetaken,
         FlagKind::PhotoReuseSuspected,
         FlagKind::BayEmpty,
         FlagKind::FilmGap,
+        FlagKind::PhotoNearDuplicate,
+        FlagKind::PlateTwiceSameDay,
+        FlagKind::InspectorOverlap,
+        FlagKind::ShortInspection,
     ];
 
     /// The stable code (as serialized).
@@ -42,6 +58,10 @@ impl FlagKind {
             FlagKind::PhotoReuseSuspected => "photo_reuse_suspected",
             FlagKind::BayEmpty => "bay_empty",
             FlagKind::FilmGap => "film_gap",
+            FlagKind::PhotoNearDuplicate => "photo_near_duplicate",
+            FlagKind::PlateTwiceSameDay => "plate_twice_same_day",
+            FlagKind::InspectorOverlap => "inspector_overlap",
+            FlagKind::ShortInspection => "short_inspection",
         }
     }
 
@@ -53,8 +73,39 @@ impl FlagKind {
             FlagKind::PhotoReuseSuspected => "Foto parecida com a de outra vistoria",
             FlagKind::BayEmpty => "Baia vazia durante a vistoria (§4)",
             FlagKind::FilmGap => "Interrupção na filmagem (§4)",
+            FlagKind::PhotoNearDuplicate => {
+                "Foto quase igual à de outra vistoria (todas as estações)"
+            }
+            FlagKind::PlateTwiceSameDay => "Mesmo veículo vistoriado no mesmo dia em outra estação",
+            FlagKind::InspectorOverlap => "Vistoriador em duas estações ao mesmo tempo",
+            FlagKind::ShortInspection => "Vistoria bem mais curta que o usual da classe",
         }
     }
+
+    /// The kind of a cross-station flag.
+    pub fn of_cross(kind: CrossKind) -> FlagKind {
+        match kind {
+            CrossKind::PhotoNearDuplicate => FlagKind::PhotoNearDuplicate,
+            CrossKind::PlateTwiceSameDay => FlagKind::PlateTwiceSameDay,
+            CrossKind::InspectorOverlap => FlagKind::InspectorOverlap,
+            CrossKind::ShortInspection => FlagKind::ShortInspection,
+        }
+    }
+}
+
+/// What a cross-station flag points at: the other inspection and the photos compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlagLink {
+    /// The other inspection's station.
+    pub station: String,
+    /// The other inspection.
+    pub inspection_id: uuid::Uuid,
+    /// This inspection's photo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+    /// The other inspection's photo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_photo: Option<String>,
 }
 
 /// One flag and its evidence.
@@ -70,6 +121,9 @@ pub struct Flag {
     pub at: Option<String>,
     /// The row's details, or the gap.
     pub detail: Value,
+    /// The other inspection a cross-station flag points at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other: Option<FlagLink>,
 }
 
 /// The flags of an inspection, in the order of its trail, then its film gaps.
@@ -89,6 +143,7 @@ pub fn flags(trail: &[AuditRow], manifest: &PackageManifest) -> Vec<Flag> {
                 seq: Some(row.seq),
                 at: row.at.clone(),
                 detail: serde_json::from_str(&row.detail).unwrap_or(Value::Null),
+                other: None,
             })
         })
         .collect();
@@ -98,6 +153,7 @@ pub fn flags(trail: &[AuditRow], manifest: &PackageManifest) -> Vec<Flag> {
             seq: None,
             at: None,
             detail: gap.clone(),
+            other: None,
         })),
         // The station could not read its film's manifest and said so.
         Some(other @ Value::Object(_)) => flags.push(Flag {
@@ -105,8 +161,34 @@ pub fn flags(trail: &[AuditRow], manifest: &PackageManifest) -> Vec<Flag> {
             seq: None,
             at: None,
             detail: other.clone(),
+            other: None,
         }),
         _ => {}
     }
     flags
+}
+
+/// A cross-station flag as a [`Flag`]: its text and figures, and the other inspection.
+pub fn of_cross(record: &CrossFlagRecord) -> Flag {
+    Flag {
+        kind: FlagKind::of_cross(record.kind),
+        seq: None,
+        at: Some(vistoria_core::wire::rfc3339_ms::format(&record.raised_at)),
+        detail: record.detail.clone(),
+        other: record.other.as_ref().map(|o| FlagLink {
+            station: o.station.clone(),
+            inspection_id: o.inspection_id,
+            photo: record.photo.clone(),
+            other_photo: record.other_photo.clone(),
+        }),
+    }
+}
+
+/// Every flag of a package: those of its trail and manifest ([`flags`]), then those the
+/// central computed across stations.
+pub fn all_flags(meta: &dyn MetadataStore, package: &PackageRecord) -> StorageResult<Vec<Flag>> {
+    let trail = meta.inspection_trail(&package.station, package.inspection_id)?;
+    let mut out = flags(&trail, &package.manifest);
+    out.extend(meta.cross_flags_of(&package.key())?.iter().map(of_cross));
+    Ok(out)
 }

@@ -3,8 +3,10 @@
 //! retention (§9). `README.md` documents the API; `main.rs` is the command line.
 
 pub mod api;
+pub mod cross_flags;
 pub mod flags;
 pub mod fsutil;
+pub mod helpdesk;
 pub mod inspection_flags;
 pub mod keys;
 pub mod listener;
@@ -13,6 +15,7 @@ pub mod portal;
 pub mod registry;
 pub mod release;
 pub mod report;
+pub mod report_pdf;
 pub mod retention;
 pub mod server;
 pub mod stations;

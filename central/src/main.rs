@@ -66,6 +66,10 @@ enum Command {
         /// the run recorded); the first runs at start. 0 leaves purging to the `purge` command.
         #[arg(long, default_value_t = 24)]
         purge_every_hours: u64,
+        /// Runs the help desk (issue 23) with this configuration (TOML: GLPI, WhatsApp, hours,
+        /// categories; see README). Its store is DATA/helpdesk.sqlite: one instance runs it.
+        #[arg(long, value_name = "FILE.toml")]
+        helpdesk: Option<PathBuf>,
     },
     /// The receipt-signing key of a central of several instances.
     Key {
@@ -219,6 +223,27 @@ enum StationCommand {
         #[command(flatten)]
         storage: StorageFlags,
     },
+    /// Sets the station's business hours, inside which its panoramic camera streams live to
+    /// the portal (§7); prints them. Without `--days`/`--periods`/`--utc-offset`, the default:
+    /// `seg-sex`, `07:00-18:00`, `-04:00`.
+    Hours {
+        /// Station code.
+        code: String,
+        /// Days open: `seg-sex`, `seg,qua,sex`, `seg-sab`, `seg-dom`.
+        #[arg(long, default_value = "seg-sex")]
+        days: String,
+        /// Periods of each day open, local time: `07:00-11:00,13:00-17:00` (`24:00` ends a day).
+        #[arg(long, default_value = "07:00-18:00")]
+        periods: String,
+        /// The station's offset from UTC: `-04:00` (Mato Grosso), `-03:00` (Brasília).
+        #[arg(long, default_value = "-04:00", allow_hyphen_values = true)]
+        utc_offset: String,
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageFlags,
+    },
     /// Cancels a station's token at once, also on a running server (`rotate` issues a new one).
     Revoke {
         /// Station code.
@@ -273,7 +298,7 @@ enum UserCommand {
         /// The person's name (the login); may be the name of an API credential too.
         name: String,
         /// What they may see: `detran` (every station, read-only), `gestor` (one station, see
-        /// `--station`) or `admin`.
+        /// `--station`), `admin`, or `tecnico` (the help desk's console only).
         #[arg(long, value_enum)]
         role: PortalRoleArg,
         /// The manager's station (required with `--role gestor`).
@@ -306,6 +331,7 @@ enum PortalRoleArg {
     Detran,
     Gestor,
     Admin,
+    Tecnico,
 }
 
 /// The password for `user password`: from the environment, or typed twice without echo (two
@@ -455,6 +481,7 @@ fn run_user(command: UserCommand) -> anyhow::Result<()> {
                 ),
                 (PortalRoleArg::Detran, None) => PortalRole::Detran,
                 (PortalRoleArg::Admin, None) => PortalRole::Admin,
+                (PortalRoleArg::Tecnico, None) => PortalRole::Tecnico,
             };
             let password = portal_password(password_env.as_deref())?;
             let (meta, _) = open_storage(&data, &storage)?;
@@ -559,6 +586,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key_file,
             lcr_optional,
             purge_every_hours,
+            helpdesk,
         } => {
             let limits = limits.limits();
             let trust = trust_options(icp_roots, lcr_optional)?;
@@ -576,6 +604,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 purge_every: (purge_every_hours > 0).then(|| {
                     std::time::Duration::from_secs(purge_every_hours.saturating_mul(3600))
                 }),
+                helpdesk,
             }));
             // Every request has ended (or its grace ran out); a stuck disk write must not keep
             // the process alive forever.
@@ -625,6 +654,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (meta, _) = open_storage(&data, &storage)?;
             stations::revoke(meta.as_ref(), &data, &code)?;
             eprintln!("token da estação {code} revogado");
+            Ok(())
+        }
+        Command::Station {
+            command:
+                StationCommand::Hours {
+                    code,
+                    days,
+                    periods,
+                    utc_offset,
+                    data,
+                    storage,
+                },
+        } => {
+            let hours =
+                vistoria_central::storage::live::BusinessHours::parse(&days, &periods, &utc_offset)
+                    .map_err(anyhow::Error::msg)?;
+            let (meta, _) = open_storage(&data, &storage)?;
+            if !meta.station_activity()?.iter().any(|s| s.code == code) {
+                anyhow::bail!("estação {code} não cadastrada; cadastre com `station add {code}`");
+            }
+            meta.set_business_hours(&code, &hours, chrono::Utc::now())?;
+            println!("{code}: {}", hours.describe());
             Ok(())
         }
         Command::Station {

@@ -44,6 +44,8 @@ pub struct ServeOptions {
     /// Time between retention purges (§9), the first at start; `None`: never (the `purge`
     /// command does it).
     pub purge_every: Option<std::time::Duration>,
+    /// The help desk's configuration (TOML, issue 23); `None`: this central runs no help desk.
+    pub helpdesk: Option<PathBuf>,
 }
 
 /// Where the metadata and the media live. By default both are in the data folder (SQLite and
@@ -236,7 +238,17 @@ async fn run(
         .await?
         .context("não foi possível registrar a instância no banco")?;
     }
+    let helpdesk = match &options.helpdesk {
+        Some(file) => {
+            Some(crate::helpdesk::RunningHelpdesk::start(&state, &options.data, file).await?)
+        }
+        None => None,
+    };
     let app = api::router(Arc::clone(&state));
+    let app = match &helpdesk {
+        Some(h) => h.mount(app),
+        None => app,
+    };
 
     let listener = TcpListener::bind(options.addr)
         .with_context(|| format!("não foi possível escutar em {}", options.addr))?;
@@ -275,6 +287,7 @@ async fn run(
         tokio::spawn(api::retention::run(Arc::clone(&state), every));
     }
     tokio::spawn(api::admission::watch_stations(Arc::clone(&state)));
+    tokio::spawn(crate::cross_flags::run(Arc::clone(&state)));
     tokio::spawn(api::keep_alive(Arc::clone(&state)));
     let stopper = Arc::clone(&state);
     tokio::spawn(async move {
@@ -290,6 +303,9 @@ async fn run(
         tracing::warn!(%local, "servindo HTTP sem TLS (somente loopback)");
     }
     crate::listener::run(listener, tls, app, options.limits, state.stopping()).await;
+    if let Some(h) = helpdesk {
+        h.stop().await;
+    }
     tracing::info!("servidor encerrado");
     Ok(())
 }

@@ -399,6 +399,13 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
             let rest = rest.trim_start().strip_prefix(',').unwrap().trim_start();
             let method = rest.split('(').next().unwrap().trim();
             found.insert((method.to_owned(), route.to_owned()));
+            // Further methods chained on the same path: `get(list).post(open)`.
+            let call = rest.split(".route(").next().unwrap();
+            for more in ["get", "post", "put", "delete", "patch"] {
+                if call.contains(&format!(").{more}(")) {
+                    found.insert((more.to_owned(), route.to_owned()));
+                }
+            }
         }
     }
     found

@@ -1048,7 +1048,7 @@ fn a_first_schema_file_is_migrated_with_its_packages() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 10);
+    assert_eq!(version, vistoria_central::storage::sqlite::SCHEMA_VERSION);
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     assert!(matches!(

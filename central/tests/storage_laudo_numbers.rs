@@ -292,7 +292,7 @@ fn a_version_3_sqlite_file_keeps_its_numbers() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 10);
+    assert_eq!(version, vistoria_central::storage::sqlite::SCHEMA_VERSION);
 }
 
 #[test]
@@ -308,6 +308,8 @@ fn a_postgres_database_before_migration_4_keeps_its_numbers() {
              DROP TABLE portal_access_log; DROP TABLE portal_sessions; DROP TABLE portal_accounts; \
              DROP TABLE policies; DROP TABLE releases; DROP TABLE station_inventories; \
              DROP TABLE audit_removed; DROP TABLE audit_mac_checkpoints; \
+             DROP TABLE station_hours; DROP TABLE live_frames; \
+             DROP TABLE cross_flags; DROP TABLE photo_hashes; DROP TABLE inspection_profiles; \
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();

@@ -26,5 +26,6 @@ pub mod session;
 pub mod signing;
 pub mod staff;
 pub mod store;
+pub mod tickets;
 pub mod wire;
 pub mod workflow;

@@ -148,6 +148,10 @@ pub enum ErrorCode {
     InsufficientStorage,
     /// 503: the central is stopping; what arrived is kept, resume later (`Retry-After`).
     ShuttingDown,
+    /// 503: this central runs no help desk (issue 23); the station keeps its ticket queued.
+    HelpdeskUnavailable,
+    /// 404: no ticket with that id among the station's.
+    TicketNotFound,
     /// A code this build does not know (sent by a newer server).
     #[serde(other)]
     Unknown,

@@ -21,6 +21,7 @@ mod inventory;
 mod laudo;
 #[cfg(any(test, feature = "embedded-central"))]
 pub mod link_proxy;
+pub mod live_stream;
 mod log_retention;
 mod login;
 mod opening;
@@ -40,6 +41,7 @@ mod staff;
 pub mod startup;
 mod status;
 pub mod support;
+pub mod tickets;
 mod worker;
 
 #[cfg(test)]
@@ -76,10 +78,15 @@ pub use panoramic_bay::{BayNow, BayPresenceInfo, DEMO_SETTER, ReferenceInfo, Set
 pub use panoramic_check::PanoramicInfo;
 pub use panoramic_photo::CaptureStart;
 pub use photos::{PhotoDevice, PhotoRequest};
-pub use policy::{PolicyStatus, RUNNING_VERSION, UPDATE_SPOOL};
+pub use policy::{
+    PolicyStatus, RUNNING_VERSION, UPDATE_SPOOL, USB_POLICY_APPLIED, USB_POLICY_REQUEST, UsbApplied,
+};
 pub use signing::Signed;
 pub use staff::{ENROLMENT_CONSENT, EnrolProgress};
 pub use status::{Diagnostics, StatusSnapshot};
+pub use tickets::{
+    FeedbackDraft, ReplyDraft, TicketBoard, TicketDraft, TicketKey, TicketPass, TicketView,
+};
 pub use worker::{StationEvent, Worker, WorkerConfig};
 
 /// Who is logged in.

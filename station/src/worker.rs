@@ -11,6 +11,8 @@
 //!   become audit rows, an open inspection past its four hours is interrupted and queued
 //!   (every 10 s, so within a minute of its deadline with nobody at the kiosk), a forgotten
 //!   camera test is stopped, and the status snapshot is published.
+//! - `vistoria-ao-vivo` (when the station has a panoramic camera) streams it to the central
+//!   during the business hours the central holds (§7, [`crate::live_stream`]).
 //!
 //! What they find goes to every subscriber as a [`StationEvent`] (the window listens through
 //! an iced `Subscription`). The threads hold the station weakly: they end when the last
@@ -40,6 +42,8 @@ pub struct WorkerConfig {
     pub resync_retry: Duration,
     /// The inventory sent to the central (§15 b): after the first sync, then this often.
     pub inventory_every: Duration,
+    /// Stream the panoramic camera to the central in business hours (§7, `live_stream.rs`).
+    pub live_view: bool,
 }
 
 impl Default for WorkerConfig {
@@ -51,6 +55,7 @@ impl Default for WorkerConfig {
             resync_every: Duration::from_secs(600),
             resync_retry: Duration::from_secs(30),
             inventory_every: Duration::from_secs(3600),
+            live_view: true,
         }
     }
 }
@@ -109,6 +114,8 @@ impl Hub {
 pub struct Worker {
     stop: Arc<AtomicBool>,
     inner: Weak<Inner>,
+    /// The live view of the panoramic camera, when the station has one (dropped with the worker).
+    _live: Option<crate::live_stream::LiveStreamer>,
 }
 
 impl Drop for Worker {
@@ -140,9 +147,20 @@ impl Station {
         };
         spawn("vistoria-delivery", delivery_round)?;
         spawn("vistoria-station", housekeeping_round)?;
+        let live = match (&self.0.panoramic, config.live_view) {
+            (Some(camera), true) => Some(
+                crate::live_stream::LiveStreamer::start(
+                    lock(&self.0.core).client.clone(),
+                    crate::live_stream::LiveStreamConfig::new(&camera.url),
+                )
+                .map_err(|e| Failure::internal(format!("transmissão ao vivo: {e}")))?,
+            ),
+            _ => None,
+        };
         Ok(Worker {
             stop,
             inner: Arc::downgrade(&self.0),
+            _live: live,
         })
     }
 
@@ -203,6 +221,10 @@ fn delivery_round(station: &Station, config: &WorkerConfig, timers: &mut Timers)
         timers.delivered = Some(Instant::now());
         let delivered = station.deliver_due();
         station.0.hub.publish(StationEvent::Delivered(delivered));
+        // Help-desk tickets (issue 23): the queue in order, then the listing when stale.
+        if let Err(e) = station.send_tickets() {
+            tracing::warn!(%e, "ticket queue not sent; will try at the next round");
+        }
     }
     if station.0.hub.sleep(config.tick) {
         // Woken: deliver at the next round.

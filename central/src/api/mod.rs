@@ -11,6 +11,7 @@ pub mod expiry;
 pub mod extract;
 mod inspectors;
 pub mod limits;
+pub mod live;
 mod numbers;
 mod packages;
 mod policy;
@@ -18,7 +19,8 @@ mod quota;
 pub mod retention;
 mod signature;
 mod state;
-mod streaming;
+pub(crate) mod streaming;
+mod tickets;
 mod trail;
 mod upload;
 mod vehicles;
@@ -74,6 +76,9 @@ pub struct AppState {
     stop: tokio::sync::watch::Sender<bool>,
     /// This process among the central's instances: its leases live as long as its heartbeat.
     instance: Uuid,
+    /// The help desk (issue 23), when `serve` runs one: the console, the stations' tickets and
+    /// the WhatsApp webhook call it. Attached once, after the state is built.
+    helpdesk: std::sync::OnceLock<Arc<vistoria_helpdesk::service::Helpdesk>>,
 }
 
 impl AppState {
@@ -138,7 +143,21 @@ impl AppState {
             data,
             stop: tokio::sync::watch::Sender::new(false),
             instance: Uuid::new_v4(),
+            helpdesk: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Attaches the help desk; a second one is refused (returned).
+    pub fn attach_helpdesk(
+        &self,
+        helpdesk: Arc<vistoria_helpdesk::service::Helpdesk>,
+    ) -> Result<(), Arc<vistoria_helpdesk::service::Helpdesk>> {
+        self.helpdesk.set(helpdesk)
+    }
+
+    /// The help desk, if this central runs one.
+    pub fn helpdesk(&self) -> Option<&Arc<vistoria_helpdesk::service::Helpdesk>> {
+        self.helpdesk.get()
     }
 
     /// Begins a graceful stop: running uploads keep (and fsync) what arrived and answer 503.
@@ -426,6 +445,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Device management (§15).
         .route("/policies", get(policy::get))
         .route("/stations/self/inventory", post(policy::inventory))
+        // The help desk's tickets (issue 23).
+        .route(
+            "/stations/self/tickets",
+            get(tickets::list).post(tickets::open),
+        )
+        .route(
+            "/stations/self/tickets/{ticket_id}/messages",
+            post(tickets::reply),
+        )
+        .route(
+            "/stations/self/tickets/{ticket_id}/feedback",
+            post(tickets::feedback),
+        )
+        // The live view of the panoramic camera (§7).
+        .route("/stations/self/live", get(live::get))
+        .route("/stations/self/live/frames", post(live::frame))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             time_limit,

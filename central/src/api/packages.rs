@@ -320,6 +320,7 @@ pub async fn commit(
 ) -> Result<Json<Receipt>, ApiError> {
     let id = parse_id(&id)?;
     let key = PackageKey::new(&station, id);
+    let analysis_key = key.clone();
     let package = own_package(&state, &key).await?;
     if let Some(receipt) = package.receipt {
         return Ok(Json(receipt));
@@ -439,5 +440,9 @@ pub async fn commit(
         Ok(receipt)
     })
     .await?;
+    // Cross-station flags (issue 22) after the answer's work, off the station's wait; a
+    // failure or a kill here is caught up by a later pass (`cross_flags::catch_up`).
+    let analysis = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || crate::cross_flags::after_commit(&analysis, &analysis_key));
     Ok(Json(receipt))
 }

@@ -35,6 +35,7 @@ struct Loaded {
     rechecks: Vec<Recheck>,
     signature: SignatureState,
     photo_labels: Vec<(String, String)>,
+    film: Option<Result<super::film::Film, String>>,
     accesses: Vec<AccessEntry>,
 }
 
@@ -59,7 +60,14 @@ pub async fn show(
             .meta
             .inspection_trail(&key.station, key.inspection_id)?;
         let holes = worker.meta.trail_holes(&key.station)?;
-        let flags = inspection_flags::flags(&trail, &record.manifest);
+        let mut flags = inspection_flags::flags(&trail, &record.manifest);
+        flags.extend(
+            worker
+                .meta
+                .cross_flags_of(&key)?
+                .iter()
+                .map(inspection_flags::of_cross),
+        );
         let verified = record.status == PackageStatus::Verified;
         let rechecks = record
             .files
@@ -82,6 +90,8 @@ pub async fn show(
                 .collect(),
             _ => Vec::new(),
         };
+        let film = super::film::newest_manifest(&worker, &record)
+            .map(|bytes| super::film::film_of(&record, &bytes, &photo_labels));
         let accesses = worker.meta.access_log(&key.station, key.inspection_id)?;
         Ok(Loaded {
             trail,
@@ -90,6 +100,7 @@ pub async fn show(
             rechecks,
             signature,
             photo_labels,
+            film,
             accesses,
         })
     })
@@ -423,7 +434,49 @@ fn signature_section(signature: &SignatureState) -> String {
     format!("<h2>Assinatura do laudo (§14)</h2><div class=\"caixa\" id=\"assinatura\">{body}</div>")
 }
 
-fn flags_section(flags: &[Flag]) -> String {
+/// The evidence of a flag: its text (cross-station flags) or its details, and the link to the
+/// other inspection and its photo when the person may see that station (a manager is told
+/// another station is involved, not which).
+fn flag_evidence(viewer: &Viewer, package: &PackageRecord, flag: &Flag) -> String {
+    let Some(text) = flag.detail.get("texto").and_then(Value::as_str) else {
+        return format!(
+            "<span class=\"hash\">{}</span>",
+            escape(&flag.detail.to_string())
+        );
+    };
+    let mut out = escape(text);
+    if let Some(photo) = flag.other.as_ref().and_then(|o| o.photo.as_ref()) {
+        out.push_str(&format!(
+            " <a href=\"{}/arquivos/{}\">Esta foto</a>",
+            base_href(package),
+            escape(photo)
+        ));
+    }
+    if let Some(other) = &flag.other {
+        if viewer.account.role.may_see(&other.station) {
+            let href = format!(
+                "/portal/vistorias/{}/{}",
+                escape(&other.station),
+                other.inspection_id
+            );
+            out.push_str(&format!(
+                " · <a class=\"outra-vistoria\" href=\"{href}\">Outra vistoria ({})</a>",
+                escape(&other.station)
+            ));
+            if let Some(photo) = &other.other_photo {
+                out.push_str(&format!(
+                    " · <a href=\"{href}/arquivos/{}\">Foto da outra vistoria</a>",
+                    escape(photo)
+                ));
+            }
+        } else {
+            out.push_str(" · <span class=\"nota\">A outra vistoria é de outra estação (visível ao Detran).</span>");
+        }
+    }
+    out
+}
+
+fn flags_section(viewer: &Viewer, package: &PackageRecord, flags: &[Flag]) -> String {
     if flags.is_empty() {
         return "<h2>Sinais</h2><div class=\"caixa\" id=\"sinais\"><p>Nenhum sinal nesta vistoria.</p></div>".into();
     }
@@ -431,12 +484,15 @@ fn flags_section(flags: &[Flag]) -> String {
         .iter()
         .map(|f| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"hash\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 badge("alerta", f.kind.label_pt()),
-                f.seq
-                    .map_or_else(|| "filmagem".to_owned(), |s| format!("registro {s}")),
+                match (f.seq, f.detail.get("texto")) {
+                    (Some(s), _) => format!("registro {s}"),
+                    (None, Some(_)) => "central (entre estações)".to_owned(),
+                    (None, None) => "filmagem".to_owned(),
+                },
                 escape(f.at.as_deref().unwrap_or("")),
-                escape(&f.detail.to_string())
+                flag_evidence(viewer, package, f)
             )
         })
         .collect();
@@ -513,7 +569,7 @@ fn access_section(accesses: &[AccessEntry]) -> String {
     )
 }
 
-fn render(state: &AppState, _viewer: &Viewer, package: &PackageRecord, loaded: &Loaded) -> String {
+fn render(state: &AppState, viewer: &Viewer, package: &PackageRecord, loaded: &Loaded) -> String {
     let mismatches = package
         .files
         .iter()
@@ -530,12 +586,13 @@ fn render(state: &AppState, _viewer: &Viewer, package: &PackageRecord, loaded: &
         String::new()
     };
     format!(
-        "<h1>Vistoria {} · {}</h1>{warning}{}{}{}{}{}{}{}{}",
+        "<h1>Vistoria {} · {}</h1>{warning}{}{}{}{}{}{}{}{}{}",
         escape(&package.plate),
         escape(&package.station),
         data_section(state, package),
-        flags_section(&loaded.flags),
+        flags_section(viewer, package, &loaded.flags),
         photos_section(package, loaded),
+        super::film::section(&base_href(package), package, loaded.film.as_ref()),
         signature_section(&loaded.signature),
         files_section(package, loaded),
         checklist_section(package),

@@ -6,14 +6,20 @@
 //! pages mount too. The pages read what the Detran API reads (`api::detran`): the store's
 //! search, the flags of [`crate::inspection_flags`], the audit trails, the blobs.
 //!
-//! Here: the overview, the search (with CSV), the inspection with its evidence. Not yet: the
-//! live camera (§7), the film player, the station and reports pages, the cross-station flags.
+//! Here: the overview, the search (with CSV), the inspection with its evidence (and the
+//! cross-station flags of [`crate::cross_flags`]), the reports ([`reports`], CSV and PDF).
 
+mod admin;
+mod console;
 mod evidence;
 mod files;
+mod film;
 mod inspection;
+mod live;
 mod overview;
+pub mod reports;
 mod search;
+mod station;
 pub mod web;
 
 use std::sync::Arc;
@@ -33,8 +39,10 @@ use web::layout::problem;
 /// The portal's routes, to merge at the root of the central's router.
 pub fn router(state: Arc<AppState>) -> Router {
     let pages = Router::new()
+        .merge(live::routes())
         .route("/portal/", get(overview::show))
         .route("/portal/pesquisa", get(search::show))
+        .route("/portal/relatorios", get(reports::show))
         .route("/portal/vistorias/{station}/{id}", get(inspection::show))
         .route(
             "/portal/vistorias/{station}/{id}/arquivos/{name}",
@@ -43,11 +51,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/portal/vistorias/{station}/{id}/laudo.pdf",
             get(files::laudo_pdf),
-        );
+        )
+        .route(
+            "/portal/vistorias/{station}/{id}/filme/{name}",
+            get(film::segment),
+        )
+        .route(film::SCRIPT_PATH, get(film::script));
     Router::new()
         .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
         .merge(web::routes(Arc::clone(&state)))
-        .merge(web::protect(state, pages))
+        .merge(console::router(Arc::clone(&state)))
+        .merge(admin::router(Arc::clone(&state)))
+        // A help-desk technician sees no inspection page (LGPD): checked for every one of them.
+        .merge(web::protect(
+            state,
+            pages.route_layer(axum::middleware::from_fn(console::access::inspections_gate)),
+        ))
 }
 
 /// The same page for an inspection that does not exist and one the person may not see: a

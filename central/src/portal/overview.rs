@@ -59,7 +59,7 @@ async fn render(state: Arc<AppState>, viewer: Viewer) -> Result<Response, Respon
     let today = start_of_day(now);
     let worker = Arc::clone(&state);
     let who = viewer.clone();
-    let (stations, rows) = blocking(move || {
+    let (stations, rows, cross_open) = blocking(move || {
         let stations = visible_stations(&worker, &who)?;
         let filter = InspectionFilter {
             station: who.account.role.station().map(str::to_owned),
@@ -69,13 +69,12 @@ async fn render(state: Arc<AppState>, viewer: Viewer) -> Result<Response, Respon
         };
         let mut rows = Vec::new();
         for package in worker.meta.search_packages(&filter)? {
-            let trail = worker
-                .meta
-                .inspection_trail(&package.station, package.inspection_id)?;
-            let flags = inspection_flags::flags(&trail, &package.manifest);
+            let flags = inspection_flags::all_flags(worker.meta.as_ref(), &package)?;
             rows.push((package, flags));
         }
-        Ok((stations, rows))
+        // Cross-station flags stay open until retention removes them: there is no closing yet.
+        let cross_open = worker.meta.count_cross_flags(who.account.role.station())?;
+        Ok((stations, rows, cross_open))
     })
     .await?;
 
@@ -93,6 +92,7 @@ async fn render(state: Arc<AppState>, viewer: Viewer) -> Result<Response, Respon
          <div class=\"cartao\"><div class=\"numero\">{}</div>não conformes</div>\
          <div class=\"cartao\"><div class=\"numero\">{}</div>interrompidas</div>\
          <div class=\"cartao\"><div class=\"numero\">{flags_today}</div>sinais para conferir</div>\
+         <div class=\"cartao\"><div class=\"numero\" id=\"sinais-abertos\">{cross_open}</div>sinais entre estações em aberto</div>\
          </div>",
         rows.len(),
         count(OutcomeCode::Conforming),
@@ -118,7 +118,7 @@ async fn render(state: Arc<AppState>, viewer: Viewer) -> Result<Response, Respon
                 badge("alerta", &s.pending_packages.to_string())
             };
             format!(
-                "<tr><td><a href=\"/portal/pesquisa?estacao={code}\">{code}</a></td><td>{state}</td>\
+                "<tr><td><a href=\"/portal/estacoes/{code}\">{code}</a></td><td>{state}</td>\
                  <td>{last}</td><td>{pending}</td></tr>",
                 code = escape(&s.code),
                 last = escape(&last)
@@ -129,7 +129,7 @@ async fn render(state: Arc<AppState>, viewer: Viewer) -> Result<Response, Respon
         "<h2>Estações</h2><div class=\"caixa\"><table id=\"estacoes\"><thead><tr><th>Estação</th>\
          <th>Situação</th><th>Último pacote recebido</th><th>Pacotes aguardando verificação</th>\
          </tr></thead><tbody>{}</tbody></table>\
-         <p class=\"nota\">Câmera ao vivo e estado da filmagem (§7) ainda não estão no portal.</p></div>",
+         <p class=\"nota\"><a href=\"/portal/ao-vivo\">Câmeras ao vivo (§7)</a></p></div>",
         if station_rows.is_empty() {
             "<tr><td colspan=\"4\">Nenhuma estação cadastrada.</td></tr>".to_owned()
         } else {

@@ -251,10 +251,7 @@ fn run(
         for package in batch {
             scanned += 1;
             filter.after = Some(SearchPosition::of(&package));
-            let trail = state
-                .meta
-                .inspection_trail(&package.station, package.inspection_id)?;
-            let flags = inspection_flags::flags(&trail, &package.manifest);
+            let flags = inspection_flags::all_flags(state.meta.as_ref(), &package)?;
             if plan
                 .flag
                 .is_some_and(|kind| !flags.iter().any(|f| f.kind == kind))

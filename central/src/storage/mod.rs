@@ -9,11 +9,13 @@
 //!
 //! Everything is kept five years (§9) and removed only by the retention purge ([`retention`]).
 
+pub mod cross_flags;
 pub mod devices;
 pub mod directory;
 pub mod files;
 pub mod integrity;
 pub mod laudos;
+pub mod live;
 pub mod portal;
 pub mod postgres;
 pub mod retention;
@@ -217,6 +219,8 @@ pub trait MetadataStore:
     + trails::AuditTrails
     + devices::Devices
     + portal::PortalStore
+    + cross_flags::CrossFlags
+    + live::Live
 {
     /// Registers a station with the SHA-256 (hex) of its bearer token.
     fn add_station(&self, code: &str, token_sha256: &str, at: DateTime<Utc>) -> StorageResult<()>;

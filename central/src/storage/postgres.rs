@@ -154,12 +154,18 @@ DROP INDEX packages_by_time;
     (9, devices::MIGRATION),
     // How far retention removed each station's audit rows (§9, issue 21).
     (10, trails::MIGRATION_REMOVED),
+    // Business hours and the newest live frame of each station (§7, issue 22).
+    (11, live::MIGRATION),
+    // Cross-station flags: profiles, photo hashes, flags (issue 22).
+    (12, cross_flags::MIGRATION),
 ];
 
+mod cross_flags;
 mod devices;
 mod directory;
 mod integrity;
 mod laudos;
+mod live;
 mod portal;
 mod retention;
 mod trails;

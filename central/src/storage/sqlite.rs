@@ -124,8 +124,10 @@ CREATE INDEX IF NOT EXISTS packages_by_time ON packages(first_seen_at, station, 
 /// those verified before; version 7 the stations' audit rows the packages carry ([`trails`]);
 /// version 8 the web portal's accounts, sessions and access log ([`portal`]); version 9 the
 /// device-management policies, releases and station inventories (§15, [`devices`]); version 10
-/// how far retention removed each station's audit rows, and the count in each run ([`trails`]).
-const SCHEMA_VERSION: i64 = 10;
+/// how far retention removed each station's audit rows, and the count in each run ([`trails`]);
+/// version 11 the stations' business hours and newest live frames (§7, [`live`]); version 12
+/// the cross-station flags' profiles, photo hashes and flags ([`cross_flags`]).
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Version 1 → 2: packages and their files keyed by (station, inspection id). Runs with foreign
 /// keys off (SQLite's documented way to rebuild a table), inside one transaction.
@@ -173,10 +175,12 @@ ALTER TABLE packages_v2 RENAME TO packages;
 ALTER TABLE package_files_v2 RENAME TO package_files;
 ";
 
+mod cross_flags;
 mod devices;
 mod directory;
 mod integrity;
 mod laudos;
+mod live;
 mod portal;
 mod retention;
 mod trails;
@@ -362,6 +366,8 @@ impl SqliteMetadata {
         script.push_str(trails::TABLE);
         script.push_str(devices::TABLE);
         script.push_str(portal::TABLE);
+        script.push_str(cross_flags::TABLE);
+        script.push_str(live::TABLE);
         if version < 6 && legacy {
             script.push_str(integrity::BACKFILL);
         }

@@ -255,18 +255,20 @@ pub async fn read(
     let package = package_at(&state, station, &id).await?;
     let manifest: Value =
         serde_json::from_str(&package.manifest_json).map_err(ApiError::internal)?;
-    let (trail, holes) = {
+    let (trail, holes, flags) = {
         let meta = Arc::clone(&state.meta);
-        let key = package.key();
+        let record = package.clone();
         blocking(move || {
+            let key = record.key();
             Ok((
                 meta.inspection_trail(&key.station, key.inspection_id)?,
                 meta.trail_holes(&key.station)?,
+                // The station's own flags and the ones computed across stations.
+                inspection_flags::all_flags(meta.as_ref(), &record)?,
             ))
         })
         .await?
     };
-    let flags = inspection_flags::flags(&trail, &package.manifest);
     let mut view = summary(&package);
     let extra = json!({
         "query_id": package.query_id,

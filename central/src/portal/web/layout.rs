@@ -76,6 +76,13 @@ figcaption { display: grid; gap: .3rem; }
            border-radius: 8px; padding: 1.6rem 1.8rem; }
 .entrada form { display: grid; gap: 1rem; }
 .entrada h1 { margin-top: 0; }
+#filme { display: block; width: 100%; max-height: 60vh; background: #000; border-radius: 4px; }
+figure.linha-tempo { padding: .4rem .6rem; margin: .8rem 0; }
+figure.linha-tempo svg { display: block; width: 100%; height: 3.2rem; background: #eef1f5; }
+.tl-video { fill: #3b6ea5; cursor: pointer; } .tl-lacuna { fill: var(--erro); }
+.tl-presente { fill: #3e9a5c; } .tl-vazio { fill: #a9b2bd; }
+.tl-foto { fill: #e0a800; cursor: pointer; }
+#segmentos, #momentos, table#lacunas { margin-top: .8rem; }
 @media (max-width: 820px) {
   main { padding: .7rem; }
   dl.dados { grid-template-columns: 1fr; }
@@ -87,6 +94,9 @@ figcaption { display: grid; gap: .3rem; }
 pub const NAV: &[(&str, &str)] = &[
     ("/portal/", "Visão geral"),
     ("/portal/pesquisa", "Pesquisa"),
+    ("/portal/relatorios", "Relatórios"),
+    ("/portal/ao-vivo", "Ao vivo"),
+    ("/portal/chamados/", "Chamados"),
 ];
 
 /// A full page. `active` is the path of the navigation entry to mark.
@@ -95,6 +105,9 @@ pub fn page(title: &str, viewer: Option<&Viewer>, active: &str, body: &str) -> S
         Some(viewer) => {
             let nav: String = NAV
                 .iter()
+                .filter(|(path, _)| {
+                    crate::portal::console::access::in_nav(&viewer.account.role, path)
+                })
                 .map(|(path, label)| {
                     let class = if *path == active {
                         " class=\"ativo\""

@@ -90,7 +90,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     let fixed = [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; img-src 'self'; style-src 'self'; connect-src 'self'; \
+            "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
