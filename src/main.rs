@@ -55,6 +55,9 @@ enum Command {
     },
     /// Records a panoramic camera without the UI (camera check); ends with a JSON line.
     Record(cli::record::RecordArgs),
+    /// Streams a panoramic camera live to the central without the UI (§7; the kiosk's own
+    /// streaming code, a technician's check); ends with a JSON line.
+    Stream(cli::stream::StreamArgs),
     /// Reads the plate in photos: one JSON line per image.
     Ocr(cli::ocr::OcrArgs),
     /// Trains the plate-character classifier from fonts (writes `assets/ocr/glyphs.bin`).
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Some(Command::Ocr(args)) => cli::ocr::run(&args),
         Some(Command::OcrModel(args)) => cli::ocr::train_model(&args),
         Some(Command::Record(record)) => cli::record::run(&record),
+        Some(Command::Stream(stream)) => cli::stream::run(&stream),
         Some(Command::Sign(sign)) => cli::sign::run(&sign),
         Some(Command::Laudo { command }) => cli::laudo::run(&command),
         Some(Command::InternalPanicTest) => panic!("teste do tratamento de pânico"),

@@ -15,6 +15,7 @@ pub mod sign;
 pub mod simulate;
 pub mod staff;
 pub mod station;
+pub mod stream;
 pub mod synthetic;
 pub mod update;
 pub mod usb_policy;
