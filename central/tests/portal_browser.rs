@@ -17,13 +17,13 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
+use common::browser::{
+    Driver, click_and_wait, fetch, loaded_images, log_in, log_out, screenshot, set_password, text,
+    wait_for_url,
+};
 use common::evidence::{Delivery, INSPECTOR_CPF, SoftSigner, pki_tools_missing};
-use common::{BIN, Server, registry, vehicle_with};
-use fantoccini::{Client, ClientBuilder, Locator};
+use common::{Server, registry, vehicle_with};
+use fantoccini::Locator;
 use serde_json::{Value, json};
 use vistoria_core::hashing::sha256_hex;
 
@@ -31,111 +31,6 @@ const AUDITOR: &str = "auditor.silva@detran.mt.gov.br";
 const AUDITOR_PASSWORD: &str = "frase longa do auditor 2026";
 const MANAGER: &str = "gestora@ecv02.com.br";
 const MANAGER_PASSWORD: &str = "frase longa da gestora 2026";
-
-/// `chromedriver` on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "chromedriver não pôde ser iniciado ({e}); instale com installer/setup-dev.sh"
-                )
-            });
-        // Owned at once, so that it is killed and reaped whatever happens next.
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        // Ready when it accepts connections (bounded: a broken install fails the test).
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return driver;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("chromedriver não abriu a porta {port}");
-    }
-
-    async fn browser(&self) -> Client {
-        let capabilities = json!({
-            "acceptInsecureCerts": true,
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--ignore-certificate-errors",
-                    "--window-size=1366,768",
-                    "--hide-scrollbars",
-                    "--lang=pt-BR",
-                ],
-                // The viewport itself at 1366×768 (the window size includes the browser's
-                // frame, even headless), a desktop, not a phone.
-                "mobileEmulation": {
-                    "deviceMetrics": {"width": 1366, "height": 768, "pixelRatio": 1.0,
-                                      "mobile": false, "touch": false}
-                }
-            }
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .unwrap()
-    }
-}
-
-/// `user password NAME --role ROLE [--station S]` with the password from the environment.
-fn set_password(data: &Path, name: &str, role: &str, station: Option<&str>, password: &str) {
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "user",
-            "password",
-            name,
-            "--role",
-            role,
-            "--password-env",
-            "SENHA_PORTAL",
-        ])
-        .args(["--data", data.to_str().unwrap()])
-        .env("SENHA_PORTAL", password);
-    if let Some(station) = station {
-        command.args(["--station", station]);
-    }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A real JPEG (the browser must decode it), different for each seed.
 fn jpeg(seed: u8) -> Vec<u8> {
@@ -167,132 +62,6 @@ fn deliver(server: &Server, signer: &mut SoftSigner, vehicle: &Value, seed: u8) 
     let response = server.deliver(&delivery.manifest, &files);
     assert_eq!(response.status(), 200, "{:?}", response.text());
     delivery.manifest.inspection_id.as_uuid().to_string()
-}
-
-/// Where screenshots go: always under the target folder, and to `PORTAL_SCREENSHOTS` if set.
-fn screenshot_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots")];
-    if let Some(dir) = std::env::var_os("PORTAL_SCREENSHOTS") {
-        dirs.push(PathBuf::from(dir));
-    }
-    dirs
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    let decoded = image::load_from_memory(&png).unwrap();
-    assert_eq!((decoded.width(), decoded.height()), (1366, 768), "{name}");
-    for dir in screenshot_dirs() {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
-    }
-}
-
-/// Waits until the browser is at a URL containing `part` (a navigation after a click or a
-/// submit); bounded, so a page that never comes fails the test.
-async fn wait_for_url(client: &Client, part: &str) -> String {
-    for _ in 0..200 {
-        let url = client.current_url().await.unwrap().to_string();
-        if url.contains(part) {
-            return url;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!(
-        "a página não chegou a {part}; está em {}",
-        client.current_url().await.unwrap()
-    );
-}
-
-/// Clicks what `css` finds and waits until the browser has left the page (its root element
-/// goes stale) and the next one is loaded: a click does not wait for the navigation it starts.
-async fn click_and_wait(client: &Client, css: &str) {
-    let root = client.find(Locator::Css("html")).await.unwrap();
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        if root.tag_name().await.is_err() {
-            let state = client.execute("return document.readyState", vec![]).await;
-            if state.is_ok_and(|s| s == "complete") {
-                return;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("o clique em {css} não levou a outra página");
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn log_in(client: &Client, base: &str, name: &str, password: &str) {
-    client.goto(&format!("{base}/portal/entrar")).await.unwrap();
-    client
-        .find(Locator::Id("usuario"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("senha"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    click_and_wait(client, "#entrar").await;
-}
-
-async fn log_out(client: &Client) {
-    click_and_wait(client, "header form button").await;
-    assert_eq!(client.current_url().await.unwrap().path(), "/portal/entrar");
-}
-
-/// Every image of the page once loaded: `(name, naturalWidth)`.
-async fn loaded_images(client: &Client) -> Vec<(String, u64)> {
-    let script = "const done = arguments[arguments.length - 1];
-        Promise.all(Array.from(document.images).map(i => i.decode().then(() => 0, () => 0)))
-          .then(() => done(Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])));";
-    let value = client.execute_async(script, vec![]).await.unwrap();
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|pair| {
-            (
-                pair[0].as_str().unwrap().to_owned(),
-                pair[1].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// The HTTP status and body of a same-origin request made by the page (with its cookies).
-async fn fetch(client: &Client, path: &str, init: Value) -> (u64, String) {
-    let script = "const done = arguments[arguments.length - 1];
-        fetch(arguments[0], arguments[1]).then(r => r.text().then(t => done([r.status, t])),
-          e => done([0, String(e)]));";
-    let value = client
-        .execute_async(script, vec![json!(path), init])
-        .await
-        .unwrap();
-    (
-        value[0].as_u64().unwrap(),
-        value[1].as_str().unwrap().to_owned(),
-    )
 }
 
 #[test]
@@ -350,7 +119,7 @@ fn the_portal_in_a_real_browser() {
             AUDITOR.replace('@', "%40"),
             AUDITOR_PASSWORD.replace(' ', "+")
         );
-        let (status, body) = fetch(
+        let (status, _, body) = fetch(
             &client,
             "/portal/entrar",
             json!({"method": "POST", "body": form,
@@ -398,7 +167,7 @@ fn the_portal_in_a_real_browser() {
         assert!(rows[0].text().await.unwrap().contains(&plate));
         screenshot(&client, "pesquisa").await;
         // The same search as CSV.
-        let (status, csv) = fetch(
+        let (status, _, csv) = fetch(
             &client,
             &format!("/portal/pesquisa?placa={plate}&formato=csv"),
             json!({}),
@@ -441,7 +210,7 @@ fn the_portal_in_a_real_browser() {
         );
         screenshot(&client, "vistoria").await;
         // The laudo PDF is served from the stored laudo.
-        let (status, pdf) = fetch(
+        let (status, _, pdf) = fetch(
             &client,
             &format!("/portal/vistorias/ECV-01/{good}/laudo.pdf"),
             json!({}),
@@ -501,7 +270,7 @@ fn the_portal_in_a_real_browser() {
         assert!(accesses.contains("abriu a vistoria"), "{accesses}");
 
         // A POST without the session's CSRF token is refused, and the session stays.
-        let (status, body) = fetch(
+        let (status, _, body) = fetch(
             &client,
             "/portal/sair",
             json!({"method": "POST", "body": "",
@@ -528,13 +297,13 @@ fn the_portal_in_a_real_browser() {
             "{stations}"
         );
         assert!(!text(&client, "#hoje").await.contains(&plate));
-        let (status, other_station) = fetch(
+        let (status, _, other_station) = fetch(
             &client,
             &format!("/portal/vistorias/ECV-01/{good}"),
             json!({}),
         )
         .await;
-        let (unknown_status, unknown) = fetch(
+        let (unknown_status, _, unknown) = fetch(
             &client,
             &format!("/portal/vistorias/ECV-01/{}", uuid::Uuid::new_v4()),
             json!({}),
@@ -548,7 +317,7 @@ fn the_portal_in_a_real_browser() {
                 .map(|t| t.split("</h1>").next().unwrap_or("").to_owned())
         };
         assert_eq!(title(&other_station), title(&unknown));
-        let (status, _) = fetch(
+        let (status, _, _) = fetch(
             &client,
             &format!("/portal/vistorias/ECV-01/{good}/arquivos/front.jpg"),
             json!({}),

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
 use common::evidence::{Delivery, INSPECTOR_CPF, SoftSigner, pki_tools_missing};
-use common::{BIN, Server, vehicle_with};
+use common::{BIN, Server, browser, vehicle_with};
 use reqwest::blocking::{Client, Response};
 use reqwest::header;
 use serde_json::json;
@@ -143,13 +143,16 @@ fn recorder_manifest(start: DateTime<Utc>, first: &[u8], second: &[u8]) -> Vec<u
     .unwrap()
 }
 
-#[test]
-fn the_film_is_drawn_on_its_timeline_and_served_by_ranges() {
-    if pki_tools_missing() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut signer = SoftSigner::make(INSPECTOR_CPF, &dir.path().join("pki"));
+/// A central with an auditor and another station's manager, and one verified inspection of
+/// ECV-01 whose film is `first` (0–40 s) and `second` (52–90 s) with a gap between them, the
+/// front photo taken at 10 s and the rear one at 60 s. Returns the inspection page's path and
+/// the photos' names.
+fn deliver_filmed(
+    dir: &Path,
+    first: &[u8],
+    second: &[u8],
+) -> (Server, SoftSigner, String, Vec<String>) {
+    let mut signer = SoftSigner::make(INSPECTOR_CPF, &dir.join("pki"));
     let server = signer.trusting_server();
     common::add_station(&server.data, "ECV-09");
     set_password(&server.data, AUDITOR, "detran", None, AUDITOR_PASSWORD);
@@ -160,19 +163,16 @@ fn the_film_is_drawn_on_its_timeline_and_served_by_ranges() {
         Some("ECV-09"),
         MANAGER_PASSWORD,
     );
-
     let car = vehicle_with(|v| v["class"] == "passenger_car");
     let query = server.query_vehicle(&car);
     let mut delivery = Delivery::concluded(&query, &car, "ECV-01");
     let start: DateTime<Utc> = serde_json::from_value(query["queried_at"].clone()).unwrap();
-    let first = bytes(300_000, 1);
-    let second = bytes(200_000, 2);
     let mut files = delivery.files(&mut signer);
-    files.push(("video_segment-a.mp4".into(), first.clone()));
-    files.push(("video_segment-b.mp4".into(), second.clone()));
+    files.push(("video_segment-a.mp4".into(), first.to_vec()));
+    files.push(("video_segment-b.mp4".into(), second.to_vec()));
     files.push((
         "panoramic_manifest-a.json".into(),
-        recorder_manifest(start, &first, &second),
+        recorder_manifest(start, first, second),
     ));
     delivery.relist(&files);
     // The front photo 10 s into the film (first segment), the rear one at 60 s (the second
@@ -190,7 +190,23 @@ fn the_film_is_drawn_on_its_timeline_and_served_by_ranges() {
     let response = server.deliver(&delivery.manifest, &files);
     assert_eq!(response.status(), 200, "{:?}", response.text());
     let id = delivery.manifest.inspection_id.as_uuid().to_string();
-    let page = format!("/portal/vistorias/ECV-01/{id}");
+    (
+        server,
+        signer,
+        format!("/portal/vistorias/ECV-01/{id}"),
+        photo_names,
+    )
+}
+
+#[test]
+fn the_film_is_drawn_on_its_timeline_and_served_by_ranges() {
+    if pki_tools_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = bytes(300_000, 1);
+    let second = bytes(200_000, 2);
+    let (server, _signer, page, photo_names) = deliver_filmed(dir.path(), &first, &second);
 
     let auditor = Portal::log_in(&server, AUDITOR, AUDITOR_PASSWORD);
     let html = auditor.get(&page, None).text().unwrap();
@@ -276,4 +292,104 @@ fn the_film_is_drawn_on_its_timeline_and_served_by_ranges() {
     let manager = Portal::log_in(&server, MANAGER, MANAGER_PASSWORD);
     assert_eq!(manager.get(&page, None).status(), 404);
     assert_eq!(manager.get(&seg_a, Some("bytes=0-99")).status(), 404);
+}
+
+/// A real H.264 MP4 of `seconds` at 15 fps, made with GStreamer as the recorder makes them.
+fn mp4(dir: &Path, name: &str, seconds: u32) -> Vec<u8> {
+    let path = dir.join(name);
+    let out = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args([
+            "videotestsrc",
+            &format!("num-buffers={}", seconds * 15),
+            "pattern=ball",
+        ])
+        .args(["!", "video/x-raw,width=640,height=360,framerate=15/1"])
+        .args([
+            "!",
+            "x264enc",
+            "!",
+            "h264parse",
+            "!",
+            "mp4mux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read(path).unwrap()
+}
+
+/// The player in a real browser: the first segment loads and plays; a click on the rear
+/// photo's moment loads the second segment and seeks 8 s into it.
+#[test]
+fn the_film_plays_in_a_real_browser_and_a_photo_moment_seeks_there() {
+    if pki_tools_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = mp4(dir.path(), "a.mp4", 12);
+    let second = mp4(dir.path(), "b.mp4", 12);
+    let (server, _signer, page, _) = deliver_filmed(dir.path(), &first, &second);
+    let driver = browser::Driver::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = driver.browser().await;
+        browser::log_in(&client, &server.url, AUDITOR, AUDITOR_PASSWORD).await;
+        client.goto(&format!("{}{page}", server.url)).await.unwrap();
+        let state = |script: &'static str| {
+            let client = client.clone();
+            async move { client.execute(script, vec![]).await.unwrap() }
+        };
+        // Loaded: the browser read the MP4's header through the portal (ranges included).
+        let mut loaded = serde_json::Value::Null;
+        for _ in 0..100 {
+            loaded = state(
+                "const v = document.getElementById('filme'); \
+                 return {ready: v.readyState, duration: v.duration, error: v.error && v.error.code};",
+            )
+            .await;
+            if loaded["ready"].as_u64().unwrap_or(0) >= 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(loaded["ready"].as_u64().unwrap_or(0) >= 1, "{loaded}");
+        let duration = loaded["duration"].as_f64().unwrap();
+        assert!((11.0..13.0).contains(&duration), "{loaded}");
+
+        // The rear photo's moment: the second segment, 8 s in.
+        client
+            .find(fantoccini::Locator::Css("#momentos a[data-t='8.0']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let mut seeked = serde_json::Value::Null;
+        for _ in 0..100 {
+            seeked = state(
+                "const v = document.getElementById('filme'); \
+                 return {src: v.getAttribute('src'), t: v.currentTime, ready: v.readyState};",
+            )
+            .await;
+            if seeked["src"].as_str().is_some_and(|s| s.ends_with("video_segment-b.mp4"))
+                && seeked["t"].as_f64().unwrap_or(0.0) >= 7.9
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            seeked["src"].as_str().unwrap().ends_with("video_segment-b.mp4"),
+            "{seeked}"
+        );
+        assert!(seeked["t"].as_f64().unwrap() >= 7.9, "{seeked}");
+        let label = browser::text(&client, "#filme-trecho").await;
+        assert!(label.contains("01:00"), "{label}");
+        browser::screenshot(&client, "filme").await;
+        client.close().await.unwrap();
+    });
 }
