@@ -427,6 +427,9 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
         // Nor edit the messages, which are an administrator's.
         let (status, _, _) = fetch(&client, "/portal/chamados/mensagens", json!({})).await;
         assert_eq!(status, 403);
+        // Nor the menu of ticket types.
+        let (status, _, body) = fetch(&client, "/portal/chamados/tipos", json!({})).await;
+        assert_eq!(status, 403, "{body}");
         log_out(&client).await;
 
         // The administrator takes it over.
@@ -505,6 +508,58 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             hd.texts().unwrap().get("confirmacao"),
             "Chamado {chamado} registrado pelo suporte por telefone."
         );
+
+        // The administrator adds a ticket type: a wrong urgency is refused in Portuguese with
+        // what was typed kept; corrected, the type is in the console's open-ticket form.
+        client
+            .goto(&format!("{base}/portal/chamados/tipos"))
+            .await
+            .unwrap();
+        for (id, value) in [
+            ("chave-novo", "balanca"),
+            ("titulo-novo", "Balança de frenagem"),
+            ("glpi-novo", "31"),
+        ] {
+            client
+                .find(Locator::Id(id))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        let urgency = client.find(Locator::Id("urgencia-novo")).await.unwrap();
+        urgency.clear().await.unwrap();
+        urgency.send_keys("9").await.unwrap();
+        click_and_wait(&client, "#adicionar").await;
+        let alert = text(&client, "[role='alert']").await;
+        assert!(
+            alert.contains("Tipo 'balanca', urgência: de 1 a 5"),
+            "{alert}"
+        );
+        let kept = client
+            .find(Locator::Id("titulo-novo"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("Balança de frenagem"));
+        let urgency = client.find(Locator::Id("urgencia-novo")).await.unwrap();
+        urgency.clear().await.unwrap();
+        urgency.send_keys("5").await.unwrap();
+        click_and_wait(&client, "#adicionar").await;
+        let added = hd.category("balanca").unwrap().unwrap();
+        assert_eq!(
+            (added.title.as_str(), added.urgency, added.glpi_category_id),
+            ("Balança de frenagem", 5, Some(31))
+        );
+        client
+            .goto(&format!("{base}/portal/chamados/novo"))
+            .await
+            .unwrap();
+        let option = text(&client, "#categoria option[value='balanca']").await;
+        assert_eq!(option, "Balança de frenagem");
         client
             .goto(&format!("{base}/portal/chamados/contatos"))
             .await

@@ -188,6 +188,32 @@ pub fn default_categories() -> Vec<Category> {
     ]
 }
 
+/// Every problem of a menu of ticket types, naming the field: the configuration's checks, also
+/// applied to the menu an administrator edits in the console.
+pub fn category_problems(categories: &[Category]) -> Vec<String> {
+    let mut out = Vec::new();
+    if categories.is_empty() {
+        out.push("categories: informe ao menos um tipo de chamado".to_owned());
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for (i, c) in categories.iter().enumerate() {
+        if c.key.trim().is_empty() {
+            out.push(format!("categories[{i}].key: obrigatória"));
+        } else if !keys.insert(c.key.as_str()) {
+            out.push(format!("categories[{i}].key: '{}' repetida", c.key));
+        }
+        if c.title.trim().is_empty() || c.title.chars().count() > 24 {
+            out.push(format!(
+                "categories[{i}].title: de 1 a 24 caracteres (limite do WhatsApp)"
+            ));
+        }
+        if !(1..=5).contains(&c.urgency) {
+            out.push(format!("categories[{i}].urgency: de 1 a 5"));
+        }
+    }
+    out
+}
+
 impl HelpdeskConfig {
     /// Parses TOML and validates; every problem at once, in Portuguese.
     pub fn from_toml(text: &str) -> Result<HelpdeskConfig, Vec<String>> {
@@ -203,23 +229,7 @@ impl HelpdeskConfig {
     /// Every problem, naming the field.
     pub fn problems(&self) -> Vec<String> {
         let mut out = self.hours.problems();
-        if self.categories.is_empty() {
-            out.push("categories: informe ao menos um tipo de chamado".to_owned());
-        }
-        let mut keys = std::collections::BTreeSet::new();
-        for (i, c) in self.categories.iter().enumerate() {
-            if !keys.insert(c.key.as_str()) {
-                out.push(format!("categories[{i}].key: '{}' repetida", c.key));
-            }
-            if c.title.trim().is_empty() || c.title.chars().count() > 24 {
-                out.push(format!(
-                    "categories[{i}].title: de 1 a 24 caracteres (limite do WhatsApp)"
-                ));
-            }
-            if !(1..=5).contains(&c.urgency) {
-                out.push(format!("categories[{i}].urgency: de 1 a 5"));
-            }
-        }
+        out.extend(category_problems(&self.categories));
         if let Some(g) = &self.glpi {
             if !(g.url.starts_with("https://")
                 || g.url.starts_with("http://127.0.0.1")

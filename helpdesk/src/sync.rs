@@ -181,13 +181,18 @@ impl GlpiSync {
             }
         }
         let contact_id = t.contact_id;
-        let contact = blocking(&self.helpdesk, move |h| {
-            h.store()
+        let category = t.category.clone();
+        let (contact, glpi_category) = blocking(&self.helpdesk, move |h| {
+            let contact = h
+                .store()
                 .contact(contact_id)?
-                .ok_or_else(|| ServiceError::NotFound(format!("contato {}", contact_id.0)))
+                .ok_or_else(|| ServiceError::NotFound(format!("contato {}", contact_id.0)))?;
+            // The menu in force: a type removed from it sends no GLPI category.
+            let glpi_category = h.category(&category)?.and_then(|c| c.glpi_category_id);
+            Ok((contact, glpi_category))
         })
         .await?;
-        let input = self.ticket_input(&t, &contact, &tag);
+        let input = self.ticket_input(&t, &contact, &tag, glpi_category);
         let glpi_id = self.client.add("Ticket", &input).await?;
         let id = t.id;
         blocking(&self.helpdesk, move |h| h.glpi_linked(id, glpi_id)).await?;
@@ -198,7 +203,13 @@ impl GlpiSync {
     /// `POST Ticket` input: status 1 ("Novo"), title with our reference, description with who
     /// asked and from where (seed 003: "título, descrição, local do chamado ou usuário
     /// requerente").
-    fn ticket_input(&self, t: &Ticket, contact: &Contact, tag: &str) -> Value {
+    fn ticket_input(
+        &self,
+        t: &Ticket,
+        contact: &Contact,
+        tag: &str,
+        glpi_category: Option<i64>,
+    ) -> Value {
         let mut who = vec![
             format!("Solicitante: {}", contact.name),
             format!("Canal: {}", channel_label(t)),
@@ -220,12 +231,7 @@ impl GlpiSync {
             "urgency": t.urgency,
             "type": t.kind.glpi_type(),
         });
-        if let Some(c) = self
-            .helpdesk
-            .config()
-            .category(&t.category)
-            .and_then(|c| c.glpi_category_id)
-        {
+        if let Some(c) = glpi_category {
             input["itilcategories_id"] = json!(c);
         }
         if let Some(l) = t

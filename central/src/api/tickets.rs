@@ -347,16 +347,20 @@ pub async fn list(
     Extension(Station(station)): Extension<Station>,
 ) -> Result<Json<StationTickets>, ApiError> {
     let hd = helpdesk(&state)?;
-    let categories = hd
-        .config()
-        .categories
-        .iter()
-        .map(|c| TicketCategory {
-            key: c.key.clone(),
-            title: c.title.clone(),
-        })
-        .collect();
-    let views = blocking(move || hd.station_tickets(&station).map_err(service_error)).await?;
+    let (categories, views) = blocking(move || {
+        let categories = hd
+            .categories()
+            .map_err(service_error)?
+            .into_iter()
+            .map(|c| TicketCategory {
+                key: c.key,
+                title: c.title,
+            })
+            .collect::<Vec<_>>();
+        let views = hd.station_tickets(&station).map_err(service_error)?;
+        Ok((categories, views))
+    })
+    .await?;
     Ok(Json(StationTickets {
         categories,
         tickets: views

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::chatbot::MediaIn;
 use crate::chatbot::texts::{Texts, fill};
-use crate::config::HelpdeskConfig;
+use crate::config::{Category, HelpdeskConfig, category_problems};
 use crate::model::{
     Attachment, Channel, Contact, ContactId, ContactInput, JobKind, Message, NewAttachment,
     NewOutbound, Outbound, OutboundBody, Purpose, Ticket, TicketId,
@@ -23,6 +23,8 @@ use crate::store::{Change, Committed, HelpdeskStore, StoreError, TicketFilter};
 
 mod glpi;
 mod kiosk;
+#[cfg(test)]
+mod menu_tests;
 mod tickets;
 mod whatsapp;
 
@@ -251,6 +253,40 @@ impl Helpdesk {
             return Err(invalid("texto", "a mensagem não pode ficar vazia"));
         }
         Ok(self.store.set_text(key, value)?)
+    }
+
+    /// The menu of ticket types in force: the console's edit, or the configuration's until then.
+    pub fn categories(&self) -> Result<Vec<Category>, ServiceError> {
+        Ok(self
+            .store
+            .categories()?
+            .unwrap_or_else(|| self.config.categories.clone()))
+    }
+
+    /// One entry of the menu in force; `None` for a key removed from it (its tickets keep it).
+    pub fn category(&self, key: &str) -> Result<Option<Category>, ServiceError> {
+        Ok(self.categories()?.into_iter().find(|c| c.key == key))
+    }
+
+    /// Replaces the menu of ticket types (administrators), validated as the configuration is.
+    pub fn set_categories(
+        &self,
+        staff: &Staff,
+        categories: &[Category],
+    ) -> Result<(), ServiceError> {
+        if staff.role != Role::Administrator {
+            return Err(ServiceError::Forbidden(
+                "só administradores editam os tipos de chamado".into(),
+            ));
+        }
+        let problems = category_problems(categories);
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid {
+                field: "tipos",
+                message: problems.join("; "),
+            });
+        }
+        Ok(self.store.set_categories(categories)?)
     }
 
     fn check_contact(input: &ContactInput) -> Result<(), ServiceError> {

@@ -33,8 +33,7 @@ impl Helpdesk {
             ));
         }
         let category = self
-            .config
-            .category(&req.category)
+            .category(&req.category)?
             .ok_or_else(|| invalid("categoria", "escolha um tipo de chamado da lista"))?;
         let description = req.description.trim();
         if description.chars().count() < 5 {

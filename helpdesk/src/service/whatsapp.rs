@@ -58,6 +58,7 @@ impl Helpdesk {
             .next_back()
             .map(|t| (t.id, t.status));
         let texts = self.texts()?;
+        let categories = self.categories()?;
         let identified = contact.email.is_some() && contact.station.is_some();
         let now = self.now();
         let step = chatbot::step(
@@ -69,7 +70,7 @@ impl Helpdesk {
                 now,
                 hours: &self.config.hours,
                 texts: &texts,
-                categories: &self.config.categories,
+                categories: &categories,
             },
         );
         if let Some(Effect::SaveContact {
@@ -135,11 +136,15 @@ impl Helpdesk {
                 category,
                 description,
                 media,
-            }) => {
-                let cat = self
-                    .config
-                    .category(category)
-                    .ok_or_else(|| invalid("categoria", "tipo de chamado desconhecido"))?;
+            }) => 'open: {
+                // Into `result`, not `?`: a type removed meanwhile restarts the conversation.
+                let cat = match self.category(category) {
+                    Ok(Some(c)) => c,
+                    Ok(None) => {
+                        break 'open Err(invalid("categoria", "tipo de chamado desconhecido"));
+                    }
+                    Err(e) => break 'open Err(e),
+                };
                 let messages = if media.is_empty() {
                     Vec::new()
                 } else {
@@ -226,11 +231,20 @@ impl Helpdesk {
                 })
                 .map(|_| ()),
         };
+        let restart = match &result {
+            // The ticket moved on (closed meanwhile).
+            Err(ServiceError::Rule(e)) => Some(e.to_string()),
+            // An administrator took the chosen type off the menu during the conversation.
+            Err(ServiceError::Invalid {
+                field: "categoria", ..
+            }) => Some("o tipo de chamado escolhido saiu da lista; escolha outro".to_owned()),
+            _ => None,
+        };
         match result {
-            Err(ServiceError::Rule(e)) => {
-                // The ticket moved on (closed meanwhile): say so and start over; Meta must not
-                // send the message again.
-                let text = texts.render("erro_registro", &[("motivo", &e.to_string())]);
+            Err(_) if restart.is_some() => {
+                // Say so and start over; Meta must not send the message again.
+                let motive = restart.unwrap_or_default();
+                let text = texts.render("erro_registro", &[("motivo", &motive)]);
                 let change = Change {
                     chat: Some((m.from.clone(), None)),
                     inbound_id: Some(m.id.clone()),

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::Category;
 use crate::model::{
     Attachment, AttachmentId, Contact, ContactId, ContactInput, Job, JobId, JobKind, Message,
     MessageId, NewMessage, NewOutbound, NewTicket, Outbound, OutboundId, Status, Ticket, TicketId,
@@ -280,6 +281,12 @@ pub trait HelpdeskStore: Send + Sync {
 
     /// Edits one text; `None` goes back to the default.
     fn set_text(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// The menu of ticket types edited in the console, in order; `None` before the first edit.
+    fn categories(&self) -> StoreResult<Option<Vec<Category>>>;
+
+    /// Replaces the whole menu of ticket types (validated by the service).
+    fn set_categories(&self, categories: &[Category]) -> StoreResult<()>;
 
     /// A client's request recorded by [`Change::request`].
     fn client_request(&self, scope: &str, client_id: &str) -> StoreResult<Option<RecordedRequest>>;

@@ -65,6 +65,7 @@ const TABS: &[(&str, &str, bool)] = &[
     ("/portal/chamados/contatos", "Contatos", false),
     ("/portal/chamados/relatorio", "Relatório", false),
     ("/portal/chamados/mensagens", "Mensagens", true),
+    ("/portal/chamados/tipos", "Tipos de chamado", true),
     ("/portal/admin/usuarios", "Usuários", true),
 ];
 

@@ -12,7 +12,8 @@
 //! A page per file: the queue ([`queue`]), a ticket ([`ticket`]) with its actions
 //! ([`actions`]), the reply with files ([`reply`], multipart), the files themselves
 //! ([`files`]), a ticket opened on behalf of a caller ([`open`]), the contacts
-//! ([`contacts`]), the predefined messages ([`texts`]) and the stages report ([`report`]).
+//! ([`contacts`]), the predefined messages ([`texts`]), the menu of ticket types ([`types`])
+//! and the stages report ([`report`]).
 //! [`refresh`] keeps open tabs current.
 
 pub mod access;
@@ -27,6 +28,7 @@ mod reply;
 mod report;
 mod texts;
 mod ticket;
+mod types;
 
 use std::sync::Arc;
 
@@ -65,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/portal/chamados/mensagens",
             get(texts::show).post(texts::save),
         )
+        .route("/portal/chamados/tipos", get(types::show).post(types::save))
         .route("/portal/chamados/relatorio", get(report::show))
         .route("/portal/chamados/{id}", get(ticket::show))
         .route("/portal/chamados/{id}/assumir", post(actions::take))

@@ -68,12 +68,11 @@ async fn page(
         Ok(h) => h,
         Err(page) => return *page,
     };
-    let categories: Vec<(String, String)> = helpdesk
-        .config()
-        .categories
-        .iter()
-        .map(|c| (c.key.clone(), c.title.clone()))
-        .collect();
+    let categories: Vec<(String, String)> = match call(&helpdesk, |h| h.categories()).await {
+        Ok(Ok(c)) => c.into_iter().map(|c| (c.key, c.title)).collect(),
+        Ok(Err(e)) => return refused(viewer, &e),
+        Err(page) => return page,
+    };
     let contacts: Vec<Contact> = match call(&helpdesk, |h| h.contacts()).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return refused(viewer, &e),

@@ -87,10 +87,13 @@ pub async fn render(
         Vec::new()
     };
     let t = &view.ticket;
-    let category = helpdesk
-        .config()
-        .category(&t.category)
-        .map_or_else(|| t.category.clone(), |c| c.title.clone());
+    // A type removed from the menu keeps its tickets readable: its key is shown.
+    let key = t.category.clone();
+    let category = match call(&helpdesk, move |h| h.category(&key)).await {
+        Ok(Ok(c)) => c.map_or_else(|| t.category.clone(), |c| c.title),
+        Ok(Err(e)) => return refused(viewer, &e),
+        Err(page) => return page,
+    };
     let title = format!("{} · {}", t.id.reference(), t.title);
     let body = format!(
         "<h1 id=\"titulo\">{}</h1>{}<div class=\"colunas\"><section>\

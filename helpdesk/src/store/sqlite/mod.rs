@@ -14,9 +14,10 @@ use super::{
     Change, Committed, HelpdeskStore, JobOutcome, RecordedRequest, StoreError, StoreResult,
     TicketFilter, TicketWrite,
 };
+use crate::config::Category;
 use crate::model::{
     Attachment, AttachmentId, Contact, ContactId, ContactInput, Job, JobId, JobKind, Message,
-    MessageId, MessageKind, Outbound, OutboundId, Purpose, Ticket, TicketId,
+    MessageId, MessageKind, Outbound, OutboundId, Purpose, Ticket, TicketId, TicketKind,
 };
 
 mod clients;
@@ -689,6 +690,67 @@ impl HelpdeskStore for SqliteHelpdesk {
         }
         .map_err(db)?;
         Ok(())
+    }
+
+    fn categories(&self) -> StoreResult<Option<Vec<Category>>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT key, title, kind, urgency, glpi_category_id FROM categories \
+                 ORDER BY position",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (key, title, kind, urgency, glpi_category_id) in rows {
+            out.push(Category {
+                kind: TicketKind::from_code(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("tipo de chamado '{kind}'")))?,
+                urgency: u8::try_from(urgency)
+                    .map_err(|_| StoreError::Corrupt(format!("urgência {urgency}")))?,
+                key,
+                title,
+                glpi_category_id,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    fn set_categories(&self, categories: &[Category]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute("DELETE FROM categories", []).map_err(db)?;
+        for (i, c) in categories.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO categories (position, key, title, kind, urgency, glpi_category_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    i64::try_from(i).unwrap_or(i64::MAX),
+                    c.key,
+                    c.title,
+                    c.kind.code(),
+                    i64::from(c.urgency),
+                    c.glpi_category_id
+                ],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
     }
 
     fn client_request(&self, scope: &str, client_id: &str) -> StoreResult<Option<RecordedRequest>> {

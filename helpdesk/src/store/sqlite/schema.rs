@@ -2,7 +2,8 @@
 //! queries and the row decoders share.
 
 /// Schema migrations, applied in order; `user_version` counts those applied. The second keeps
-/// the stations' request ids (idempotent ticket API) and the kiosk logins' contacts.
+/// the stations' request ids (idempotent ticket API) and the kiosk logins' contacts; the third the
+/// menu of ticket types once an administrator edits it (empty: the configuration's menu).
 pub(super) const MIGRATIONS: &[&str] = &[
     "
 CREATE TABLE contacts (
@@ -122,6 +123,16 @@ CREATE TABLE kiosk_contacts (
     login TEXT NOT NULL,
     contact_id INTEGER NOT NULL REFERENCES contacts(id),
     PRIMARY KEY (station, login)
+);
+",
+    "
+CREATE TABLE categories (
+    position INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    urgency INTEGER NOT NULL,
+    glpi_category_id INTEGER
 );
 ",
 ];
