@@ -84,8 +84,13 @@ pub fn test() -> Result<()> {
 
     let shot = out.join("kiosk-under-cage.png");
     let mut cage = Command::new("bash");
+    // The debug build the tests made, wherever `CARGO_TARGET_DIR` puts it.
+    let kiosk = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("target"))
+        .join("debug/vistoria");
     cage.arg("installer/tests/kiosk-under-cage.sh")
-        .arg("target/debug/vistoria")
+        .arg(&kiosk)
         .arg(&shot)
         .arg("120");
     run(cage).context("the kiosk under headless cage")?;
