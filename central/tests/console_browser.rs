@@ -25,7 +25,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::browser::{
-    Driver, click_and_wait, fetch, loaded_images, log_in, log_out, screenshot, text, wait_for_url,
+    Driver, click_and_wait, fetch, fill, loaded_images, log_in, log_out, retype, screenshot, text,
+    type_into, wait_for_url,
 };
 use fantoccini::Locator;
 use serde_json::json;
@@ -264,20 +265,13 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
         let photos = tempfile::tempdir().unwrap();
         let photo = photos.path().join("alavanca-da-impressora.jpg");
         std::fs::write(&photo, jpeg(7)).unwrap();
-        client
-            .find(Locator::Id("texto"))
-            .await
-            .unwrap()
-            .send_keys("Veja na foto onde fica a alavanca de tração do papel.")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Id("arquivo"))
-            .await
-            .unwrap()
-            .send_keys(photo.to_str().unwrap())
-            .await
-            .unwrap();
+        type_into(
+            &client,
+            "texto",
+            "Veja na foto onde fica a alavanca de tração do papel.",
+        )
+        .await;
+        type_into(&client, "arquivo", photo.to_str().unwrap()).await;
         click_and_wait(&client, "#responder").await;
         let conversation = text(&client, "#conversa").await;
         assert!(
@@ -376,13 +370,12 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
         );
 
         // Solve: the requester's feedback is asked.
-        client
-            .find(Locator::Id("solucao"))
-            .await
-            .unwrap()
-            .send_keys("Alavanca de tração recolocada; impressão normal.")
-            .await
-            .unwrap();
+        type_into(
+            &client,
+            "solucao",
+            "Alavanca de tração recolocada; impressão normal.",
+        )
+        .await;
         click_and_wait(&client, "#solucionar").await;
         let state = client
             .find(Locator::Id("situacao"))
@@ -515,22 +508,16 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             .goto(&format!("{base}/portal/chamados/tipos"))
             .await
             .unwrap();
-        for (id, value) in [
-            ("chave-novo", "balanca"),
-            ("titulo-novo", "Balança de frenagem"),
-            ("glpi-novo", "31"),
-        ] {
-            client
-                .find(Locator::Id(id))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
-        }
-        let urgency = client.find(Locator::Id("urgencia-novo")).await.unwrap();
-        urgency.clear().await.unwrap();
-        urgency.send_keys("9").await.unwrap();
+        fill(
+            &client,
+            &[
+                ("chave-novo", "balanca"),
+                ("titulo-novo", "Balança de frenagem"),
+                ("glpi-novo", "31"),
+            ],
+        )
+        .await;
+        retype(&client, "urgencia-novo", "9").await;
         click_and_wait(&client, "#adicionar").await;
         let alert = text(&client, "[role='alert']").await;
         assert!(
@@ -545,9 +532,7 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             .await
             .unwrap();
         assert_eq!(kept.as_deref(), Some("Balança de frenagem"));
-        let urgency = client.find(Locator::Id("urgencia-novo")).await.unwrap();
-        urgency.clear().await.unwrap();
-        urgency.send_keys("5").await.unwrap();
+        retype(&client, "urgencia-novo", "5").await;
         click_and_wait(&client, "#adicionar").await;
         let added = hd.category("balanca").unwrap().unwrap();
         assert_eq!(
@@ -564,19 +549,15 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             .goto(&format!("{base}/portal/chamados/contatos"))
             .await
             .unwrap();
-        for (id, value) in [
-            ("novo-nome", "Carla Telefone"),
-            ("novo-telefone", "+55 (65) 99999-0001"),
-            ("novo-estacao", "ecv-03"),
-        ] {
-            client
-                .find(Locator::Id(id))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
-        }
+        fill(
+            &client,
+            &[
+                ("novo-nome", "Carla Telefone"),
+                ("novo-telefone", "+55 (65) 99999-0001"),
+                ("novo-estacao", "ecv-03"),
+            ],
+        )
+        .await;
         click_and_wait(&client, "#adicionar").await;
         let carla = hd
             .contacts()
@@ -597,13 +578,7 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             .select_by_value(&carla.id.0.to_string())
             .await
             .unwrap();
-        client
-            .find(Locator::Id("descricao"))
-            .await
-            .unwrap()
-            .send_keys("Sem internet na estação desde cedo.")
-            .await
-            .unwrap();
+        type_into(&client, "descricao", "Sem internet na estação desde cedo.").await;
         click_and_wait(&client, "#abrir").await;
         let url = wait_for_url(&client, "/portal/chamados/").await;
         let phoned = TicketId(url.rsplit('/').next().unwrap().parse().unwrap());
@@ -670,20 +645,8 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
             .goto(&format!("{base}/portal/admin/usuarios"))
             .await
             .unwrap();
-        client
-            .find(Locator::Id("novo-usuario"))
-            .await
-            .unwrap()
-            .send_keys("novo.tecnico@empresa.com.br")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Id("nova-senha"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
+        type_into(&client, "novo-usuario", "novo.tecnico@empresa.com.br").await;
+        type_into(&client, "nova-senha", PASSWORD).await;
         click_and_wait(&client, "#criar").await;
         let stored = central
             .state
@@ -718,20 +681,8 @@ fn the_console_in_a_real_browser_and_five_technicians_at_once() {
                 .contains("ativa")
         );
         // A name already taken is refused with the reason.
-        client
-            .find(Locator::Id("novo-usuario"))
-            .await
-            .unwrap()
-            .send_keys(&technician(1))
-            .await
-            .unwrap();
-        client
-            .find(Locator::Id("nova-senha"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
+        type_into(&client, "novo-usuario", &technician(1)).await;
+        type_into(&client, "nova-senha", PASSWORD).await;
         click_and_wait(&client, "#criar").await;
         assert!(
             text(&client, ".aviso")

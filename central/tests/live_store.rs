@@ -14,8 +14,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use vistoria_central::storage::MetadataStore;
 use vistoria_central::storage::live::{BusinessHours, LiveFrame};
-use vistoria_central::storage::postgres::PgMetadata;
-use vistoria_central::storage::sqlite::SqliteMetadata;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 7, 15, 0, 0).unwrap()
@@ -89,50 +87,8 @@ fn two_instances_number_frames_once(open: &dyn Fn() -> Arc<dyn MetadataStore>) {
     assert_eq!(open().live_status("ECV-01").unwrap().unwrap().seq, 50);
 }
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(&SqliteMetadata::in_memory().unwrap());
-                }
-            )*
-
-            #[test]
-            fn two_instances_number_frames_once() {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("l.sqlite");
-                super::two_instances_number_frames_once(&|| {
-                    Arc::new(SqliteMetadata::open(&path).unwrap())
-                });
-            }
-        }
-
-        mod on_postgres {
-            use super::*;
-            use super::common::services::TestDatabase;
-            $(
-                #[test]
-                fn $name() {
-                    let db = TestDatabase::new();
-                    super::$name(&PgMetadata::connect(&db.url, 4).unwrap());
-                }
-            )*
-
-            #[test]
-            fn two_instances_number_frames_once() {
-                let db = TestDatabase::new();
-                super::two_instances_number_frames_once(&|| {
-                    Arc::new(PgMetadata::connect(&db.url, 4).unwrap())
-                });
-            }
-        }
-    };
-}
-
 on_every_backend!(
     hours_are_kept_per_station,
-    the_newest_frame_replaces_the_last
+    the_newest_frame_replaces_the_last;
+    instances: two_instances_number_frames_once,
 );

@@ -19,7 +19,7 @@ mod common;
 
 use common::browser::{
     Driver, click_and_wait, fetch, loaded_images, log_in, log_out, screenshot, set_password, text,
-    wait_for_url,
+    type_into, wait_for_url,
 };
 use common::evidence::{Delivery, INSPECTOR_CPF, SoftSigner, pki_tools_missing};
 use common::{Server, registry, vehicle_with};
@@ -150,13 +150,7 @@ fn the_portal_in_a_real_browser() {
             .goto(&format!("{base}/portal/pesquisa"))
             .await
             .unwrap();
-        client
-            .find(Locator::Id("placa"))
-            .await
-            .unwrap()
-            .send_keys(&plate)
-            .await
-            .unwrap();
+        type_into(&client, "placa", &plate).await;
         click_and_wait(&client, "#pesquisar").await;
         wait_for_url(&client, &format!("placa={plate}")).await;
         let rows = client

@@ -14,8 +14,6 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use uuid::Uuid;
 use vistoria_central::storage::MetadataStore;
 use vistoria_central::storage::portal::{AccessEntry, FailureOutcome, PortalRole, PortalSession};
-use vistoria_central::storage::postgres::PgMetadata;
-use vistoria_central::storage::sqlite::SqliteMetadata;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap()
@@ -251,52 +249,10 @@ fn concurrent_failures_from_two_instances(open: &dyn Fn() -> Arc<dyn MetadataSto
     assert_eq!(counts, (1..10).collect::<Vec<_>>());
 }
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(&SqliteMetadata::in_memory().unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_failures_from_two_instances() {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("c.sqlite");
-                super::concurrent_failures_from_two_instances(&|| {
-                    Arc::new(SqliteMetadata::open(&path).unwrap())
-                });
-            }
-        }
-
-        mod on_postgres {
-            use super::*;
-            use super::common::services::TestDatabase;
-            $(
-                #[test]
-                fn $name() {
-                    let db = TestDatabase::new();
-                    super::$name(&PgMetadata::connect(&db.url, 4).unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_failures_from_two_instances() {
-                let db = TestDatabase::new();
-                super::concurrent_failures_from_two_instances(&|| {
-                    Arc::new(PgMetadata::connect(&db.url, 8).unwrap())
-                });
-            }
-        }
-    };
-}
-
 on_every_backend!(
     accounts_keep_their_role_and_station,
     sessions_live_until_idle_absolute_or_logout,
     failures_lock_the_account_until_a_time,
-    the_access_log_is_kept_per_inspection,
+    the_access_log_is_kept_per_inspection;
+    instances: concurrent_failures_from_two_instances,
 );

@@ -708,50 +708,7 @@ fn concurrent_commits_from_two_instances(open: &dyn Fn() -> Arc<dyn MetadataStor
     assert_eq!(one.packages().unwrap().len(), 13);
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(&SqliteMetadata::in_memory().unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_commits_from_two_instances() {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("c.sqlite");
-                super::concurrent_commits_from_two_instances(&|| {
-                    Arc::new(SqliteMetadata::open(&path).unwrap())
-                });
-            }
-        }
-
-        mod on_postgres {
-            use super::*;
-            use super::common::services::TestDatabase;
-            $(
-                #[test]
-                fn $name() {
-                    let db = TestDatabase::new();
-                    super::$name(&PgMetadata::connect(&db.url, 4).unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_commits_from_two_instances() {
-                let db = TestDatabase::new();
-                super::concurrent_commits_from_two_instances(&|| {
-                    Arc::new(PgMetadata::connect(&db.url, 8).unwrap())
-                });
-            }
-        }
-    };
-}
-
-contract!(
+on_every_backend!(
     package_round_trip_and_idempotent_insert,
     commit_numbers_laudos_once_per_package,
     inspector_lists_replace_and_keep_who_left,
@@ -766,7 +723,8 @@ contract!(
     retention_pages_purge_and_record,
     integrity_checks_are_kept_and_due_in_order,
     audit_trails_keep_rows_and_find_forks_and_holes,
-    trail_retention_removes_the_old_end_only,
+    trail_retention_removes_the_old_end_only;
+    instances: concurrent_commits_from_two_instances,
 );
 
 #[test]

@@ -185,52 +185,10 @@ fn concurrent_allocations_from_two_instances(open: &dyn Fn() -> Arc<dyn Metadata
     assert_eq!(numbers, expected, "consecutive, none twice, none skipped");
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[test]
-                fn $name() {
-                    super::$name(&SqliteMetadata::in_memory().unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_allocations_from_two_instances() {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("c.sqlite");
-                super::concurrent_allocations_from_two_instances(&|| {
-                    Arc::new(SqliteMetadata::open(&path).unwrap())
-                });
-            }
-        }
-
-        mod on_postgres {
-            use super::*;
-            use super::common::services::TestDatabase;
-            $(
-                #[test]
-                fn $name() {
-                    let db = TestDatabase::new();
-                    super::$name(&PgMetadata::connect(&db.url, 4).unwrap());
-                }
-            )*
-
-            #[test]
-            fn concurrent_allocations_from_two_instances() {
-                let db = TestDatabase::new();
-                super::concurrent_allocations_from_two_instances(&|| {
-                    Arc::new(PgMetadata::connect(&db.url, 8).unwrap())
-                });
-            }
-        }
-    };
-}
-
-contract!(
+on_every_backend!(
     numbers_are_allocated_once_per_inspection_at_the_query,
-    the_commit_uses_the_allocated_number_or_gives_one,
+    the_commit_uses_the_allocated_number_or_gives_one;
+    instances: concurrent_allocations_from_two_instances,
 );
 
 /// A verified package in a store, as the previous release left it: committed with its number.

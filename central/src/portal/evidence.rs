@@ -4,10 +4,14 @@
 //! CPF and the path to a configured ICP-Brasil root at the signing time. The LCR was checked at
 //! reception (`api::signature`); the page does not fetch LCRs again.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use vistoria_core::film;
 use vistoria_core::hashing::Digests;
 use vistoria_core::laudo::Laudo;
 use vistoria_core::signing::{VerifiedSignature, mask_cpf, verify_p7s};
-use vistoria_core::wire::MediaKind;
+use vistoria_core::wire::{MediaKind, PackageStatus};
 
 use crate::api::AppState;
 use crate::storage::{FileRecord, PackageRecord};
@@ -38,25 +42,94 @@ pub enum Recheck {
     Pending,
 }
 
-/// Recomputes `file`'s digests from the blob store.
-pub fn recheck(state: &AppState, package: &PackageRecord, file: &FileRecord) -> Recheck {
-    if file.size > RECHECK_MAX_BYTES {
-        return Recheck::Skipped;
+/// Recomputes `file`'s digests over `bytes`, its stored content.
+fn recheck(file: &FileRecord, bytes: &[u8]) -> Recheck {
+    let d = Digests::of(bytes);
+    Recheck::Done {
+        md5_ok: d.md5.eq_ignore_ascii_case(&file.md5),
+        sha256_ok: d.sha256.eq_ignore_ascii_case(&file.sha256),
+        md5: d.md5,
+        sha256: d.sha256,
     }
-    let digests = state
-        .blobs
-        .open(&package.key(), &file.name)
-        .map_err(|e| e.to_string())
-        .and_then(|reader| Digests::of_reader(reader).map_err(|e| e.to_string()));
-    match digests {
-        Ok(d) => Recheck::Done {
-            md5_ok: d.md5.eq_ignore_ascii_case(&file.md5),
-            sha256_ok: d.sha256.eq_ignore_ascii_case(&file.sha256),
-            md5: d.md5,
-            sha256: d.sha256,
-        },
-        Err(e) => Recheck::Unreadable(e),
+}
+
+/// A package's stored files as one page reads them: each read from the blob store once, the
+/// small documents (laudo, `.p7s`, recorder manifests) kept for the sections that show them.
+pub struct Stored<'a> {
+    state: &'a AppState,
+    package: &'a PackageRecord,
+    kept: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> Stored<'a> {
+    /// Nothing read yet: each document is read when asked for.
+    pub fn new(state: &'a AppState, package: &'a PackageRecord) -> Stored<'a> {
+        Stored {
+            state,
+            package,
+            kept: HashMap::new(),
+        }
     }
+
+    /// Reads every file once: its digests recomputed when the package is verified (a package
+    /// still being received has no final bytes), the documents kept.
+    pub fn rechecked(
+        state: &'a AppState,
+        package: &'a PackageRecord,
+    ) -> (Vec<Recheck>, Stored<'a>) {
+        let mut stored = Stored::new(state, package);
+        let verified = package.status == PackageStatus::Verified;
+        let rechecks = package
+            .files
+            .iter()
+            .map(|file| {
+                let document = is_document(file);
+                if !verified || file.size > RECHECK_MAX_BYTES {
+                    if let Some(bytes) = document
+                        .then(|| read(state, package, &file.name).ok())
+                        .flatten()
+                    {
+                        stored.kept.insert(file.name.clone(), bytes);
+                    }
+                    return if verified {
+                        Recheck::Skipped
+                    } else {
+                        Recheck::Pending
+                    };
+                }
+                match read(state, package, &file.name) {
+                    Ok(bytes) => {
+                        let done = recheck(file, &bytes);
+                        if document {
+                            stored.kept.insert(file.name.clone(), bytes);
+                        }
+                        done
+                    }
+                    Err(e) => Recheck::Unreadable(e),
+                }
+            })
+            .collect();
+        (rechecks, stored)
+    }
+
+    /// The bytes of the file named `name`: as kept, else read now.
+    pub fn bytes(&self, name: &str) -> Result<Cow<'_, [u8]>, String> {
+        match self.kept.get(name) {
+            Some(bytes) => Ok(Cow::Borrowed(bytes)),
+            None => read(self.state, self.package, name).map(Cow::Owned),
+        }
+    }
+
+    /// The package's files of `kind`.
+    pub fn named(&self, kind: MediaKind) -> impl Iterator<Item = &'a FileRecord> {
+        self.package.files.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+/// A file the page shows from its content, not only by its digests.
+fn is_document(file: &FileRecord) -> bool {
+    matches!(file.kind, MediaKind::Laudo | MediaKind::Signature)
+        || (file.kind == MediaKind::Other && file.name.starts_with(film::MANIFEST_KIND))
 }
 
 /// The laudo's signature as checked now.
@@ -83,30 +156,26 @@ pub fn read(state: &AppState, package: &PackageRecord, name: &str) -> Result<Vec
         })
 }
 
-fn named(package: &PackageRecord, kind: MediaKind) -> Vec<&FileRecord> {
-    package.files.iter().filter(|f| f.kind == kind).collect()
-}
+/// A stored laudo parsed, with its canonical bytes.
+pub type StoredLaudo<'s> = (Laudo, Cow<'s, [u8]>);
 
 /// The stored laudo, parsed (`None` when the package has none).
-pub fn laudo(
-    state: &AppState,
-    package: &PackageRecord,
-) -> Result<Option<(Laudo, Vec<u8>)>, String> {
-    let Some(file) = named(package, MediaKind::Laudo).into_iter().next() else {
+pub fn laudo<'s>(stored: &'s Stored<'_>) -> Result<Option<StoredLaudo<'s>>, String> {
+    let Some(file) = stored.named(MediaKind::Laudo).next() else {
         return Ok(None);
     };
-    let bytes = read(state, package, &file.name)?;
+    let bytes = stored.bytes(&file.name)?;
     let laudo = Laudo::from_canonical(&bytes)
         .map_err(|e| format!("o laudo armazenado não é um laudo canônico: {e}"))?;
     Ok(Some((laudo, bytes)))
 }
 
 /// Checks the laudo's signature again over the stored bytes.
-pub fn signature(state: &AppState, package: &PackageRecord) -> SignatureState {
-    let Some(p7s) = named(package, MediaKind::Signature).into_iter().next() else {
+pub fn signature(state: &AppState, stored: &Stored<'_>) -> SignatureState {
+    let Some(p7s) = stored.named(MediaKind::Signature).next() else {
         return SignatureState::Absent;
     };
-    let (laudo, laudo_bytes) = match laudo(state, package) {
+    let (laudo, laudo_bytes) = match laudo(stored) {
         Ok(Some(found)) => found,
         Ok(None) => {
             return SignatureState::Invalid(
@@ -115,7 +184,7 @@ pub fn signature(state: &AppState, package: &PackageRecord) -> SignatureState {
         }
         Err(e) => return SignatureState::Invalid(e),
     };
-    let p7s = match read(state, package, &p7s.name) {
+    let p7s = match stored.bytes(&p7s.name) {
         Ok(bytes) => bytes,
         Err(e) => return SignatureState::Invalid(format!("assinatura ilegível: {e}")),
     };

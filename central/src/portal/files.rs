@@ -114,7 +114,8 @@ pub async fn laudo_pdf(
     let built = blocking(move || {
         let key = package.key();
         log_access(&worker, &who, &key.station, key.inspection_id, "laudo.pdf")?;
-        let laudo = match evidence::laudo(&worker, &package) {
+        let documents = evidence::Stored::new(&worker, &package);
+        let laudo = match evidence::laudo(&documents) {
             Ok(Some((laudo, _))) => laudo,
             Ok(None) => {
                 return Ok(Err(
@@ -139,7 +140,7 @@ pub async fn laudo_pdf(
                 Err(e) => return Ok(Err(format!("foto {} ilegível: {e}", stored.name))),
             }
         }
-        let block = match evidence::signature(&worker, &package) {
+        let block = match evidence::signature(&worker, &documents) {
             SignatureState::Valid(v) => {
                 let p7s = package
                     .files

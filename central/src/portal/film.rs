@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use vistoria_core::wire::{MediaKind, PackageStatus};
 
+use super::evidence::Stored;
 use super::web::layout::{badge, escape, problem};
 use super::web::{Viewer, log_access};
 use super::{blocking, visible_package};
@@ -301,13 +302,13 @@ fn photo_moments(
 /// The recorder manifest to show: of the package's recorder manifests (a recording resumed
 /// after a crash writes a new one that repeats the earlier timeline), the one that reaches
 /// furthest.
-pub fn newest_manifest(state: &AppState, package: &PackageRecord) -> Option<Vec<u8>> {
-    package
-        .files
-        .iter()
-        .filter(|f| f.kind == MediaKind::Other && f.name.starts_with("panoramic_manifest"))
-        .filter_map(|f| super::evidence::read(state, package, &f.name).ok())
+pub fn newest_manifest(stored: &Stored<'_>) -> Option<Vec<u8>> {
+    stored
+        .named(MediaKind::Other)
+        .filter(|f| f.name.starts_with(vistoria_core::film::MANIFEST_KIND))
+        .filter_map(|f| stored.bytes(&f.name).ok())
         .max_by(|a, b| seconds_of(a).total_cmp(&seconds_of(b)))
+        .map(|bytes| bytes.into_owned())
 }
 
 fn seconds_of(bytes: &[u8]) -> f64 {

@@ -68,21 +68,11 @@ pub async fn show(
                 .iter()
                 .map(inspection_flags::of_cross),
         );
-        let verified = record.status == PackageStatus::Verified;
-        let rechecks = record
-            .files
-            .iter()
-            .map(|f| {
-                if verified {
-                    evidence::recheck(&worker, &record, f)
-                } else {
-                    Recheck::Pending
-                }
-            })
-            .collect();
-        let signature = evidence::signature(&worker, &record);
+        // Each stored file read once: rechecked, and the documents kept for the sections below.
+        let (rechecks, stored) = evidence::Stored::rechecked(&worker, &record);
+        let signature = evidence::signature(&worker, &stored);
         // The laudo names each photo's kind by its hash: the caption a person reads.
-        let photo_labels = match evidence::laudo(&worker, &record) {
+        let photo_labels = match evidence::laudo(&stored) {
             Ok(Some((laudo, _))) => laudo
                 .photos
                 .iter()
@@ -90,7 +80,7 @@ pub async fn show(
                 .collect(),
             _ => Vec::new(),
         };
-        let film = super::film::newest_manifest(&worker, &record)
+        let film = super::film::newest_manifest(&stored)
             .map(|bytes| super::film::film_of(&record, &bytes, &photo_labels));
         let accesses = worker.meta.access_log(&key.station, key.inspection_id)?;
         Ok(Loaded {

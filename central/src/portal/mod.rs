@@ -11,9 +11,11 @@
 
 mod admin;
 mod console;
+mod csv;
 mod evidence;
 mod files;
 mod film;
+mod filters;
 mod inspection;
 mod live;
 mod overview;

@@ -22,6 +22,8 @@ use vistoria_core::clock::in_station_zone;
 use vistoria_core::domain::Outcome;
 use vistoria_core::wire::PackageStatus;
 
+use super::csv::field;
+use super::filters::{Fields, local_midnight, query_string, station_scope, typed_day};
 use super::web::Viewer;
 use super::web::layout::{badge, escape, html, page, when};
 use super::{blocking, visible_stations};
@@ -272,20 +274,6 @@ pub fn compute(
     }
 }
 
-/// One CSV field, quoted when needed, a formula defused.
-fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 /// The CSV header.
 pub const CSV_HEADER: &str = "tipo;estacao;periodo_ou_vistoriador;vistorias;conformes;nao_conformes;\
 interrompidas;interrupcoes_por_causa;lacunas_de_filme_por_causa;atrasadas;paradas;leituras_ocr;\
@@ -342,34 +330,23 @@ struct Form {
 
 impl Form {
     fn parse(query: Option<&str>) -> Form {
-        let mut form = Form::default();
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            let value = value.trim().to_owned();
-            match key.as_ref() {
-                "estacao" => form.estacao = value,
-                "de" => form.de = value,
-                "ate" => form.ate = value,
-                "por" => form.por = value,
-                "formato" => form.formato = value,
-                _ => {}
-            }
+        let mut f = Fields::parse(query);
+        Form {
+            estacao: f.take("estacao"),
+            de: f.take("de"),
+            ate: f.take("ate"),
+            por: f.take("por"),
+            formato: f.take("formato"),
         }
-        form
     }
 
     fn query(&self) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        query_string(&[
             ("estacao", &self.estacao),
             ("de", &self.de),
             ("ate", &self.ate),
             ("por", &self.por),
-        ] {
-            if !v.is_empty() {
-                out.append_pair(k, v);
-            }
-        }
-        out.finish()
+        ])
     }
 }
 
@@ -378,20 +355,9 @@ type Asked = ((NaiveDate, NaiveDate), Grouping, Option<String>);
 
 fn understand(form: &Form, viewer: &Viewer, today: NaiveDate) -> Result<Asked, Vec<String>> {
     let mut errors = Vec::new();
-    let mut day = |text: &str, label: &str, default: NaiveDate| {
-        if text.is_empty() {
-            return default;
-        }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap_or_else(|_| {
-            errors.push(format!(
-                "{label} «{text}» inválida; use o seletor de data (dia/mês/ano)."
-            ));
-            default
-        })
-    };
     let first_of_month = today.with_day(1).unwrap_or(today);
-    let from = day(&form.de, "Data inicial", first_of_month);
-    let to = day(&form.ate, "Data final", today);
+    let from = typed_day(&form.de, "Data inicial", &mut errors).unwrap_or(first_of_month);
+    let to = typed_day(&form.ate, "Data final", &mut errors).unwrap_or(today);
     if to < from {
         errors.push("A data final vem antes da inicial; troque as datas.".into());
     } else if (to - from).num_days() > 366 {
@@ -407,23 +373,13 @@ fn understand(form: &Form, viewer: &Viewer, today: NaiveDate) -> Result<Asked, V
             Grouping::Day
         }
     };
-    let station = match (viewer.account.role.station(), form.estacao.as_str()) {
-        // A manager's report is their station's, whatever was typed.
-        (Some(own), _) => Some(own.to_owned()),
-        (None, "") => None,
-        (None, typed) => Some(typed.to_uppercase()),
-    };
+    // A manager's report is their station's, whatever was typed.
+    let (station, _) = station_scope(viewer, &form.estacao);
     if errors.is_empty() {
         Ok(((from, to), grouping, station))
     } else {
         Err(errors)
     }
-}
-
-/// Midnight starting `day` in Mato Grosso, as a central instant.
-fn local_midnight(day: NaiveDate) -> DateTime<Utc> {
-    let offset = vistoria_core::clock::STATION_UTC_OFFSET_HOURS;
-    (day.and_time(chrono::NaiveTime::MIN) - Duration::hours(offset.into())).and_utc()
 }
 
 /// Reads the packages of the range the person may see and computes the report.

@@ -13,12 +13,13 @@ use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use vistoria_core::clock::STATION_UTC_OFFSET_HOURS;
 use vistoria_core::domain::Plate;
 use vistoria_core::wire::rfc3339_ms;
 
+use super::csv::field;
+use super::filters::{Fields, local_midnight, query_string, station_scope, typed_day};
 use super::overview::outcome_badge;
 use super::web::Viewer;
 use super::web::layout::{badge, escape, html, page, when};
@@ -54,39 +55,36 @@ struct Form {
 
 impl Form {
     fn parse(query: Option<&str>) -> Form {
-        let mut form = Form::default();
-        let (mut t, mut s, mut i) = (None, None, None);
-        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            let value = value.trim().to_owned();
-            match key.as_ref() {
-                "placa" => form.placa = value,
-                "renavam" => form.renavam = value,
-                "estacao" => form.estacao = value,
-                "de" => form.de = value,
-                "ate" => form.ate = value,
-                "resultado" => form.resultado = value,
-                "sinal" => form.sinal = value,
-                "formato" => form.csv = value == "csv",
-                "apos_t" => t = DateTime::parse_from_rfc3339(&value).ok(),
-                "apos_e" => s = Some(value),
-                "apos_id" => i = Uuid::parse_str(&value).ok(),
-                _ => {}
-            }
-        }
-        if let (Some(t), Some(station), Some(inspection_id)) = (t, s, i) {
-            form.after = Some(SearchPosition {
+        let mut f = Fields::parse(query);
+        // The position after the last row shown: all three parts, or the first page.
+        let after = match (
+            DateTime::parse_from_rfc3339(&f.take("apos_t")).ok(),
+            Some(f.take("apos_e")).filter(|s| !s.is_empty()),
+            Uuid::parse_str(&f.take("apos_id")).ok(),
+        ) {
+            (Some(t), Some(station), Some(inspection_id)) => Some(SearchPosition {
                 first_seen_at: t.with_timezone(&Utc),
                 station,
                 inspection_id,
-            });
+            }),
+            _ => None,
+        };
+        Form {
+            placa: f.take("placa"),
+            renavam: f.take("renavam"),
+            estacao: f.take("estacao"),
+            de: f.take("de"),
+            ate: f.take("ate"),
+            resultado: f.take("resultado"),
+            sinal: f.take("sinal"),
+            csv: f.take("formato") == "csv",
+            after,
         }
-        form
     }
 
     /// The query string of this search (without its position), for links.
     fn query(&self) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
+        query_string(&[
             ("placa", &self.placa),
             ("renavam", &self.renavam),
             ("estacao", &self.estacao),
@@ -94,12 +92,7 @@ impl Form {
             ("ate", &self.ate),
             ("resultado", &self.resultado),
             ("sinal", &self.sinal),
-        ] {
-            if !value.is_empty() {
-                out.append_pair(key, value);
-            }
-        }
-        out.finish()
+        ])
     }
 }
 
@@ -112,12 +105,12 @@ struct Plan {
     empty: bool,
 }
 
-/// A day typed as `aaaa-mm-dd` (the date input's value), at midnight in Mato Grosso.
-fn local_midnight(text: &str) -> Option<DateTime<Utc>> {
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    let naive =
-        date.and_time(NaiveTime::MIN) - chrono::Duration::hours(STATION_UTC_OFFSET_HOURS.into());
-    Some(naive.and_utc())
+/// A plate in both its forms: a converted vehicle was delivered under either (§5).
+fn both_forms(plate: &Plate) -> Vec<String> {
+    let mut forms = vec![plate.to_mercosul().as_str().to_owned()];
+    forms.extend(plate.to_old().map(|p| p.as_str().to_owned()));
+    forms.dedup();
+    forms
 }
 
 fn plan(state: &AppState, viewer: &Viewer, form: &Form) -> Result<Plan, Vec<String>> {
@@ -126,13 +119,7 @@ fn plan(state: &AppState, viewer: &Viewer, form: &Form) -> Result<Plan, Vec<Stri
     let mut empty = false;
     if !form.placa.is_empty() {
         match Plate::parse(&form.placa) {
-            Ok(plate) => {
-                // A converted vehicle was delivered under either form (§5): search both.
-                let mut forms = vec![plate.to_mercosul().as_str().to_owned()];
-                forms.extend(plate.to_old().map(|p| p.as_str().to_owned()));
-                forms.dedup();
-                filter.plates = forms;
-            }
+            Ok(plate) => filter.plates = both_forms(&plate),
             Err(e) => errors.push(format!(
                 "Placa «{}» inválida: {e}. Digite as 7 letras e números (ex.: ABC1D23).",
                 form.placa
@@ -143,9 +130,7 @@ fn plan(state: &AppState, viewer: &Viewer, form: &Form) -> Result<Plan, Vec<Stri
         match state.registry.by_renavam(&form.renavam) {
             Some(vehicle) => match Plate::parse(&vehicle.plate) {
                 Ok(plate) => {
-                    let mut forms = vec![plate.to_mercosul().as_str().to_owned()];
-                    forms.extend(plate.to_old().map(|p| p.as_str().to_owned()));
-                    forms.dedup();
+                    let forms = both_forms(&plate);
                     if filter.plates.is_empty() {
                         filter.plates = forms;
                     } else {
@@ -159,37 +144,14 @@ fn plan(state: &AppState, viewer: &Viewer, form: &Form) -> Result<Plan, Vec<Stri
             None => empty = true,
         }
     }
-    if !form.estacao.is_empty() {
-        filter.station = Some(form.estacao.to_uppercase());
-    }
-    // A manager sees their station only, whatever was typed.
-    if let Some(own) = viewer.account.role.station() {
-        if filter.station.as_deref().is_some_and(|s| s != own) {
-            empty = true;
-        }
-        filter.station = Some(own.to_owned());
-    }
-    for (text, slot, label, next_day) in [
-        (&form.de, &mut filter.from, "Data inicial", false),
-        (&form.ate, &mut filter.to, "Data final", true),
-    ] {
-        if text.is_empty() {
-            continue;
-        }
-        match local_midnight(text) {
-            // "Até" includes the whole day typed.
-            Some(t) => {
-                *slot = Some(if next_day {
-                    t + chrono::Duration::days(1)
-                } else {
-                    t
-                })
-            }
-            None => errors.push(format!(
-                "{label} «{text}» inválida; use o seletor de data (dia/mês/ano)."
-            )),
-        }
-    }
+    // A manager sees their station only, whatever was typed: another station's finds nothing.
+    let (station, elsewhere) = station_scope(viewer, &form.estacao);
+    filter.station = station;
+    empty |= elsewhere;
+    filter.from = typed_day(&form.de, "Data inicial", &mut errors).map(local_midnight);
+    // "Até" includes the whole day typed.
+    filter.to = typed_day(&form.ate, "Data final", &mut errors)
+        .map(|day| local_midnight(day + chrono::Duration::days(1)));
     filter.outcome = match form.resultado.as_str() {
         "" => None,
         "conforming" => Some(OutcomeCode::Conforming),
@@ -460,21 +422,6 @@ fn results(
     )
 }
 
-/// One CSV field, quoted when it holds the separator, a quote or a line break; a leading
-/// `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet does not run it as a formula.
-fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 /// The CSV export: `;`-separated with a UTF-8 BOM, as spreadsheets set to Portuguese open it.
 fn csv(rows: &[(PackageRecord, Vec<Flag>)]) -> Response {
     let mut out = String::from(
@@ -524,15 +471,6 @@ fn csv(rows: &[(PackageRecord, Vec<Flag>)]) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{field, local_midnight};
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(field("ABC1D23"), "ABC1D23");
-        assert_eq!(field("a;b"), "\"a;b\"");
-        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-    }
-
     #[test]
     fn flag_codes_are_their_serialized_names() {
         for kind in crate::inspection_flags::FlagKind::ALL {
@@ -541,12 +479,5 @@ mod tests {
                 Some(serde_json::Value::from(kind.code()))
             );
         }
-    }
-
-    #[test]
-    fn a_typed_day_starts_at_midnight_in_mato_grosso() {
-        let t = local_midnight("2026-12-07").map(|t| t.to_rfc3339());
-        assert_eq!(t.as_deref(), Some("2026-12-07T04:00:00+00:00"));
-        assert_eq!(local_midnight("07/12/2026"), None);
     }
 }

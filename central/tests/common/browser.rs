@@ -162,22 +162,34 @@ pub async fn text(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Types `value` into the field whose id is `id`.
+pub async fn type_into(client: &Client, id: &str, value: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(value)
+        .await
+        .unwrap();
+}
+
+/// Types each value into the field of its id.
+pub async fn fill(client: &Client, fields: &[(&str, &str)]) {
+    for (id, value) in fields {
+        type_into(client, id, value).await;
+    }
+}
+
+/// Replaces what the field whose id is `id` holds with `value`.
+pub async fn retype(client: &Client, id: &str, value: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
 pub async fn log_in(client: &Client, base: &str, name: &str, password: &str) {
     client.goto(&format!("{base}/portal/entrar")).await.unwrap();
-    client
-        .find(Locator::Id("usuario"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("senha"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
+    fill(client, &[("usuario", name), ("senha", password)]).await;
     click_and_wait(client, "#entrar").await;
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod backends;
 pub mod browser;
 pub mod evidence;
 pub mod records;

@@ -15,16 +15,8 @@ use chrono::Utc;
 use crate::api::AppState;
 use crate::portal::console::access::in_nav;
 use crate::portal::web::layout::{badge, csrf_input, escape, html, page, when};
-use crate::portal::web::{self, Viewer};
+use crate::portal::web::{self, Viewer, form_field};
 use crate::storage::portal::{PortalAccount, PortalRole};
-
-/// A field of a URL-encoded form (empty when absent).
-fn field(body: &[u8], name: &str) -> String {
-    form_urlencoded::parse(body)
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
 
 /// Runs an account change off the async threads.
 async fn run<T, F>(f: F) -> Result<anyhow::Result<T>, Response>
@@ -185,11 +177,11 @@ pub async fn create(
     body: Bytes,
 ) -> Response {
     let typed = Typed {
-        name: field(&body, "nome").trim().to_owned(),
-        role: field(&body, "papel"),
-        station: field(&body, "estacao").trim().to_uppercase(),
+        name: form_field(&body, "nome").trim().to_owned(),
+        role: form_field(&body, "papel"),
+        station: form_field(&body, "estacao").trim().to_uppercase(),
     };
-    let password = field(&body, "senha");
+    let password = form_field(&body, "senha");
     let role = match (typed.role.as_str(), typed.station.is_empty()) {
         ("tecnico", true) => Ok(PortalRole::Tecnico),
         ("admin", true) => Ok(PortalRole::Admin),
@@ -262,7 +254,7 @@ async fn change<F>(
 where
     F: FnOnce(&dyn crate::storage::MetadataStore, &str) -> anyhow::Result<()> + Send + 'static,
 {
-    let name = field(body, "nome");
+    let name = form_field(body, "nome");
     let meta = Arc::clone(&state.meta);
     let who = name.clone();
     match run(move || f(meta.as_ref(), &who)).await {
@@ -299,7 +291,7 @@ pub async fn reset(
     Extension(viewer): Extension<Viewer>,
     body: Bytes,
 ) -> Response {
-    let password = field(&body, "senha");
+    let password = form_field(&body, "senha");
     change(
         &state,
         &viewer,

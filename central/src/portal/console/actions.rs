@@ -16,15 +16,7 @@ use vistoria_helpdesk::service::{Helpdesk, ServiceError, Staff};
 use super::ticket::{Drafts, render};
 use super::{call, helpdesk, message_of, no_such_ticket, staff, status_of, ticket_id};
 use crate::api::AppState;
-use crate::portal::web::Viewer;
-
-/// A field of a URL-encoded form (empty when absent).
-pub fn field(body: &[u8], name: &str) -> String {
-    form_urlencoded::parse(body)
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
+use crate::portal::web::{Viewer, form_field};
 
 /// Runs `act` for the person on ticket `id`; answers with the ticket page.
 async fn act<F>(
@@ -95,7 +87,7 @@ pub async fn assign(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let to = field(&body, "para").trim().to_owned();
+    let to = form_field(&body, "para").trim().to_owned();
     // Only to an account of the support team in force: a ticket given to a typo, or to an
     // auditor, would sit where nobody answers it.
     let meta = Arc::clone(&state.meta);
@@ -132,7 +124,7 @@ pub async fn solve(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let text = field(&body, "solucao");
+    let text = form_field(&body, "solucao");
     let drafts = Drafts {
         solution: text.clone(),
         ..Drafts::default()

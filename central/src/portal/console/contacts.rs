@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use vistoria_helpdesk::model::{Contact, ContactId, ContactInput};
 use vistoria_helpdesk::service::ServiceError;
 
-use super::actions::field;
 use super::look::{alert, respond};
 use super::{call, helpdesk, message_of, refused, status_of};
 use crate::api::AppState;
 use crate::portal::web::Viewer;
+use crate::portal::web::form_field;
 use crate::portal::web::layout::{csrf_input, escape, when};
 use crate::storage::portal::PortalRole;
 
@@ -37,10 +37,10 @@ pub fn input_from(name: &str, email: &str, phone: &str, station: &str) -> Contac
 
 fn input_of(body: &[u8]) -> ContactInput {
     input_from(
-        &field(body, "nome"),
-        &field(body, "email"),
-        &field(body, "telefone"),
-        &field(body, "estacao"),
+        &form_field(body, "nome"),
+        &form_field(body, "email"),
+        &form_field(body, "telefone"),
+        &form_field(body, "estacao"),
     )
 }
 

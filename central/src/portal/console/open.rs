@@ -13,12 +13,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use vistoria_helpdesk::model::{Channel, Contact, ContactId, ContactInput};
 use vistoria_helpdesk::service::{OpenRequest, ServiceError};
 
-use super::actions::field;
 use super::contacts::input_from;
 use super::look::{alert, respond};
 use super::{call, helpdesk, message_of, refused, status_of};
 use crate::api::AppState;
 use crate::portal::web::Viewer;
+use crate::portal::web::form_field;
 use crate::portal::web::layout::{csrf_input, escape};
 
 /// The form's fields (kept to show again).
@@ -37,14 +37,14 @@ struct Typed {
 impl Typed {
     fn from_body(body: &[u8]) -> Typed {
         Typed {
-            contato: field(body, "contato"),
-            nome: field(body, "nome"),
-            email: field(body, "email"),
-            telefone: field(body, "telefone"),
-            estacao: field(body, "estacao"),
-            categoria: field(body, "categoria"),
-            titulo: field(body, "titulo"),
-            descricao: field(body, "descricao"),
+            contato: form_field(body, "contato"),
+            nome: form_field(body, "nome"),
+            email: form_field(body, "email"),
+            telefone: form_field(body, "telefone"),
+            estacao: form_field(body, "estacao"),
+            categoria: form_field(body, "categoria"),
+            titulo: form_field(body, "titulo"),
+            descricao: form_field(body, "descricao"),
         }
     }
 }

@@ -1,31 +1,25 @@
 //! `POST /portal/chamados/{id}/responder`: the team's reply with text and files
 //! (`multipart/form-data`), sent to the requester on the ticket's own channel.
 //!
-//! The portal's common layer checks CSRF on URL-encoded forms of at most 16 KiB, which a form
-//! with a video is not; so this one route has its own guard built from the same parts: the
-//! session looked up in the store exactly as `web::protect` does it, and the session's CSRF
+//! A form with a video is too large for the portal's URL-encoded CSRF check, so this route is
+//! mounted with `web::protect_multipart`: the same session guard and headers, and the CSRF
 //! token required as the form's FIRST part, compared before a single byte of any file is read.
-//! The answer carries the portal's security headers.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use chrono::Utc;
 use vistoria_helpdesk::model::NewAttachment;
 use vistoria_helpdesk::service::ServiceError;
 
 use super::ticket::{Drafts, render};
 use super::{call, helpdesk, message_of, no_such_ticket, staff, status_of, ticket_id};
 use crate::api::AppState;
-use crate::portal::web::layout::problem;
-use crate::portal::web::session::{self, CSRF_FIELD};
 use crate::portal::web::{self, Viewer};
 
 /// Largest total of files in one reply (WhatsApp takes videos up to 16 MB).
@@ -33,93 +27,13 @@ pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Room for the form's text and the parts' headers above the files.
 const FORM_OVERHEAD: usize = 256 * 1024;
 
-/// The reply route with its own session guard (see the module's documentation).
+/// The reply route behind the portal's session guard for forms with files.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let pages = Router::new()
         .route("/portal/chamados/{id}/responder", post(submit))
         .route_layer(middleware::from_fn(super::access::console_gate))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state),
-            session_only,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BYTES + FORM_OVERHEAD))
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
-}
-
-/// The portal's headers (`web`'s policy): no framing, nothing foreign, no sniffing, no cache.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; \
-             script-src 'self'; connect-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
-}
-
-/// A live session's [`Viewer`] in the request, as `web::protect` finds it; the body is left
-/// unread (the handler checks the CSRF token as the form's first part).
-async fn session_only(
-    State(state): State<Arc<AppState>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let address = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip().to_string())
-        .unwrap_or_default();
-    let found = match session::cookie(req.headers(), session::SESSION_COOKIE) {
-        Some(id) => {
-            let meta = Arc::clone(&state.meta);
-            let hash = session::id_hash(&id);
-            match tokio::task::spawn_blocking(move || {
-                meta.live_session(&hash, Utc::now(), session::IDLE)
-            })
-            .await
-            {
-                Ok(Ok(found)) => found,
-                Ok(Err(e)) => return web::internal(&e),
-                Err(e) => return web::internal(&e),
-            }
-        }
-        None => None,
-    };
-    let Some((session, account)) = found else {
-        return problem(
-            StatusCode::FORBIDDEN,
-            None,
-            "Sessão encerrada",
-            "Sua sessão expirou ou foi encerrada. Entre novamente e envie a resposta de novo.",
-        );
-    };
-    req.extensions_mut().insert(Viewer {
-        account,
-        session,
-        address,
-    });
-    next.run(req).await
-}
-
-fn csrf_refused() -> Response {
-    problem(
-        StatusCode::FORBIDDEN,
-        None,
-        "Formulário recusado",
-        "O formulário chegou sem o código de segurança desta sessão (proteção contra CSRF). \
-         Recarregue a página e envie a resposta de novo.",
-    )
+        .layer(DefaultBodyLimit::max(MAX_BYTES + FORM_OVERHEAD));
+    web::protect_multipart(state, pages)
 }
 
 /// What the form brought.
@@ -140,11 +54,7 @@ enum Unread {
 /// Reads the form after its first part, the CSRF token, matched the session's.
 async fn read(viewer: &Viewer, multipart: &mut Multipart) -> Result<Reply, Unread> {
     let mut reply = Reply::default();
-    let first = match multipart.next_field().await {
-        Ok(Some(field)) if field.name() == Some(CSRF_FIELD) => field.text().await.ok(),
-        _ => None,
-    };
-    if !first.is_some_and(|token| session::tokens_match(&viewer.session.csrf_token, &token)) {
+    if !web::multipart_csrf(viewer, multipart).await {
         return Err(Unread::Csrf);
     }
     let mut total = 0usize;
@@ -213,7 +123,7 @@ pub async fn submit(
         Ok(reply) => reply,
         Err(Unread::Csrf) => {
             tracing::warn!(user = %viewer.account.name, "resposta do console sem token CSRF válido");
-            return csrf_refused();
+            return web::csrf_refused();
         }
         Err(Unread::Cut(partial)) => {
             let drafts = Drafts {

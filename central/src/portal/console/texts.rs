@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use vistoria_helpdesk::chatbot::texts::DEFAULTS;
 use vistoria_helpdesk::service::ServiceError;
 
-use super::actions::field;
 use super::look::{alert, respond};
 use super::{call, helpdesk, message_of, refused, staff, status_of};
 use crate::api::AppState;
 use crate::portal::web::Viewer;
+use crate::portal::web::form_field;
 use crate::portal::web::layout::{csrf_input, escape};
 use crate::storage::portal::PortalRole;
 
@@ -107,9 +107,9 @@ pub async fn save(
     let Some(staff) = staff(&viewer) else {
         return super::super::web::internal(&"administrador sem papel no help desk");
     };
-    let key = field(&body, "chave");
-    let text = field(&body, "texto");
-    let restore = field(&body, "acao") == "padrao";
+    let key = form_field(&body, "chave");
+    let text = form_field(&body, "texto");
+    let restore = form_field(&body, "acao") == "padrao";
     let helpdesk = match helpdesk(&state, &viewer) {
         Ok(h) => h,
         Err(page) => return *page,

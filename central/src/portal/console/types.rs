@@ -13,11 +13,11 @@ use vistoria_helpdesk::config::Category;
 use vistoria_helpdesk::model::TicketKind;
 use vistoria_helpdesk::service::ServiceError;
 
-use super::actions::field;
 use super::look::{alert, respond};
 use super::{call, helpdesk, message_of, refused, staff, status_of};
 use crate::api::AppState;
 use crate::portal::web::Viewer;
+use crate::portal::web::form_field;
 use crate::portal::web::layout::{csrf_input, escape};
 use crate::storage::portal::PortalRole;
 
@@ -48,18 +48,18 @@ struct Typed {
 
 impl Typed {
     fn of(body: &[u8]) -> Typed {
-        let chave = field(body, "chave").trim().to_owned();
+        let chave = form_field(body, "chave").trim().to_owned();
         Typed {
-            form: if field(body, "acao") == "adicionar" {
+            form: if form_field(body, "acao") == "adicionar" {
                 NEW.to_owned()
             } else {
                 chave.clone()
             },
             chave,
-            titulo: field(body, "titulo").trim().to_owned(),
-            natureza: field(body, "natureza"),
-            urgencia: field(body, "urgencia").trim().to_owned(),
-            glpi: field(body, "glpi").trim().to_owned(),
+            titulo: form_field(body, "titulo").trim().to_owned(),
+            natureza: form_field(body, "natureza"),
+            urgencia: form_field(body, "urgencia").trim().to_owned(),
+            glpi: form_field(body, "glpi").trim().to_owned(),
         }
     }
 
@@ -251,7 +251,7 @@ pub async fn save(
         return super::super::web::internal(&"administrador sem papel no help desk");
     };
     let typed = Typed::of(&body);
-    let action = field(&body, "acao");
+    let action = form_field(&body, "acao");
     let helpdesk = match helpdesk(&state, &viewer) {
         Ok(h) => h,
         Err(page) => return *page,

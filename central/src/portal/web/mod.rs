@@ -71,6 +71,29 @@ pub fn protect(state: Arc<AppState>, pages: Router<Arc<AppState>>) -> Router {
         .layer(middleware::from_fn(security_headers))
 }
 
+/// [`protect`] for forms with files (`multipart/form-data`), too large for the URL-encoded
+/// check: the session is required the same way and the body is left unread; each handler checks
+/// the CSRF token with [`multipart_csrf`] before it reads a single byte of any file.
+pub fn protect_multipart(state: Arc<AppState>, pages: Router<Arc<AppState>>) -> Router {
+    pages
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            require_session_only,
+        ))
+        .with_state(state)
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Whether the form's FIRST part is the session's CSRF token (a form with files must send it
+/// first, so that nothing else is read from a forged one).
+pub async fn multipart_csrf(viewer: &Viewer, multipart: &mut axum::extract::Multipart) -> bool {
+    let first = match multipart.next_field().await {
+        Ok(Some(field)) if field.name() == Some(session::CSRF_FIELD) => field.text().await.ok(),
+        _ => None,
+    };
+    first.is_some_and(|token| session::tokens_match(&viewer.session.csrf_token, &token))
+}
+
 async fn style() -> Response {
     (
         [
@@ -118,6 +141,19 @@ fn address_of(req: &Request) -> String {
 /// also carry the session's CSRF token in its form. A page asked without a session leads to
 /// the login, which comes back to it.
 async fn require_session(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    admit(&state, req, next, true).await
+}
+
+/// [`require_session`] without reading the body (see [`protect_multipart`]).
+async fn require_session_only(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    admit(&state, req, next, false).await
+}
+
+async fn admit(state: &Arc<AppState>, req: Request, next: Next, check_form: bool) -> Response {
     let address = address_of(&req);
     let found = match session::cookie(req.headers(), session::SESSION_COOKIE) {
         Some(id) => {
@@ -159,7 +195,7 @@ async fn require_session(State(state): State<Arc<AppState>>, req: Request, next:
         session,
         address,
     };
-    let req = if req.method() == Method::POST {
+    let req = if check_form && req.method() == Method::POST {
         match check_csrf(req, &viewer.session.csrf_token).await {
             Ok(req) => req,
             Err(refusal) => {
@@ -177,27 +213,35 @@ async fn require_session(State(state): State<Arc<AppState>>, req: Request, next:
 
 /// The request back with its body, if its form's `csrf` field is `expected`; else a 403 page.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
-    let refused = || {
-        layout::problem(
-            StatusCode::FORBIDDEN,
-            None,
-            "Formulário recusado",
-            "O formulário chegou sem o código de segurança desta sessão (proteção contra CSRF). \
-             Recarregue a página e envie o formulário de novo.",
-        )
-    };
+    let refused = csrf_refused;
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
         return Err(refused());
     };
-    let given = form_urlencoded::parse(&bytes)
-        .find(|(key, _)| key == session::CSRF_FIELD)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
+    let given = form_field(&bytes, session::CSRF_FIELD);
     if !session::tokens_match(expected, &given) {
         return Err(refused());
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The 403 page of a form without its session's CSRF token.
+pub fn csrf_refused() -> Response {
+    layout::problem(
+        StatusCode::FORBIDDEN,
+        None,
+        "Formulário recusado",
+        "O formulário chegou sem o código de segurança desta sessão (proteção contra CSRF). \
+         Recarregue a página e envie o formulário de novo.",
+    )
+}
+
+/// A field of a URL-encoded form body (empty when absent).
+pub fn form_field(body: &[u8], name: &str) -> String {
+    form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
 }
 
 /// A 500 page; the cause goes to the log only.
