@@ -200,9 +200,42 @@ fn char_like(b: &Blob, max_h: u32) -> bool {
     }
 }
 
-/// Chains character-like blobs into rows; returns each row with its score.
+/// How many characters a blob of characters' height that is too wide for one is, when it
+/// looks like two or three touching (blur joins neighbours, the more so where characters
+/// stand close, as on the Mercosul plates we draw); `None` when it is not such a blob. The
+/// reader's segmenter splits them again.
+fn touching(b: &Blob, max_h: u32) -> Option<u32> {
+    let (w, h) = (b.rect.w as f32, b.rect.h as f32);
+    if b.rect.h < 9 || b.rect.h > max_h || w <= h * 1.05 || w > h * 2.4 {
+        return None;
+    }
+    // Characters leave holes and gaps: a solid block is a lamp or a sticker.
+    if !(0.2..=0.8).contains(&b.fill()) {
+        return None;
+    }
+    Some(((w / (h * 0.68)).round() as u32).clamp(2, 3))
+}
+
+/// Chains character-like blobs into rows; returns each row with its score. A blob of
+/// touching characters enters the chain as that many equal parts.
 fn rows(blobs: &[Blob], height: u32) -> Vec<(Vec<Rect>, f32)> {
-    let mut chars: Vec<&Blob> = blobs.iter().filter(|b| char_like(b, height / 4)).collect();
+    let max_h = height / 4;
+    let mut chars: Vec<Blob> = Vec::new();
+    for b in blobs {
+        if char_like(b, max_h) {
+            chars.push(*b);
+        } else if let Some(k) = touching(b, max_h) {
+            let step = b.rect.w / k;
+            for i in 0..k {
+                let x = b.rect.x + i * step;
+                let w = if i + 1 == k { b.rect.right() - x } else { step };
+                chars.push(Blob {
+                    rect: Rect { x, w, ..b.rect },
+                    area: b.area / k,
+                });
+            }
+        }
+    }
     chars.sort_by_key(|b| b.rect.x);
     let mut used = vec![false; chars.len()];
     let mut out = Vec::new();
@@ -214,7 +247,7 @@ fn rows(blobs: &[Blob], height: u32) -> Vec<(Vec<Rect>, f32)> {
         let mut chain = vec![i];
         let mut last = i;
         for j in i + 1..chars.len() {
-            let (a, b) = (chars[last], chars[j]);
+            let (a, b) = (&chars[last], &chars[j]);
             let gap = b.rect.x as f32 - a.rect.right() as f32;
             if gap > 1.6 * h0 {
                 break;
@@ -296,6 +329,38 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0.len(), 7);
         assert!(found[0].1 > 2.0);
+    }
+
+    #[test]
+    fn touching_characters_enter_the_row_as_their_parts() {
+        // 0+25 and 115+140 are two pairs joined into one blob each (blur, tight spacing).
+        let joined = |x: u32| Blob {
+            rect: Rect {
+                x: 100 + x,
+                y: 100,
+                w: 25 + 36 * 6 / 10,
+                h: 36,
+            },
+            area: 2 * 36 * 21 / 2,
+        };
+        let blobs: Vec<Blob> = [50u32, 90, 165]
+            .iter()
+            .map(|&x| Blob {
+                rect: r(100 + x, 36),
+                area: 36 * 21 / 2,
+            })
+            .chain([joined(0), joined(115)])
+            .collect();
+        let found = rows(&blobs, 600);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0.len(), 7);
+        // A solid block as wide is a lamp, not characters.
+        let lamp = Blob {
+            area: 46 * 36,
+            ..joined(0)
+        };
+        assert_eq!(touching(&lamp, 150), None);
+        assert_eq!(touching(&joined(0), 150), Some(2));
     }
 
     #[test]

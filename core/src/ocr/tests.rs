@@ -51,8 +51,12 @@ fn a_dim_plate_on_a_light_car_is_found_by_the_tight_pass() {
         let b = c.plate_box(gray.width(), gray.height());
         b.x >= 530 && b.right() <= 740 && b.y >= 590 && b.bottom() <= 670
     };
+    // The wide dark pass does not find the characters (the light pass may chain the gaps
+    // between them, joined to the plate's edge, as touching characters; that reads nothing).
     assert!(
-        !wide.iter().any(|c| on_plate(c) && c.chars.len() >= 6),
+        !wide
+            .iter()
+            .any(|c| c.dark && on_plate(c) && c.chars.len() >= 6),
         "{wide:?}"
     );
     let tight = super::locator::locate_tight(&gray, 6);
