@@ -244,9 +244,17 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data)?;
     let token_a = station_add(&args.central, &args.data, "ECV-A")?;
     let token_b = station_add(&args.central, &args.data, "ECV-B")?;
+    // `serve` insists on the ICP-Brasil roots laudo signatures chain to; this load signs
+    // nothing, so a throwaway test PKI's root does.
+    let pki = args.data.join("test-pki");
+    vistoria_core::signing::test_pki::make(&pki, "52998224725", &Default::default())
+        .map_err(anyhow::Error::msg)?;
     let mut child = Command::new(&args.central)
         .args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(&args.data)
+        .arg("--icp-roots")
+        .arg(pki.join("roots"))
+        .arg("--lcr-optional")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
