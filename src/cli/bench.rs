@@ -88,9 +88,20 @@ pub enum BenchCommand {
         /// Scratch folder (kiosk and central data).
         #[arg(long)]
         data: PathBuf,
-        /// How many packages to deliver.
+        /// How many packages to deliver (in all, over the stations).
         #[arg(long, default_value_t = 40)]
         packages: u32,
+        /// Stations delivering at the same time, round by round (each makes one inspection,
+        /// untimed, then all deliver at once, timed).
+        #[arg(long, default_value_t = 1)]
+        stations: u32,
+        /// Central instances on the same database, bucket and key file, behind a round-robin
+        /// loopback relay (more than one needs `--database` and `--blobs`).
+        #[arg(long, default_value_t = 1)]
+        instances: u32,
+        /// Deliver through the relay even to one instance (to compare with several).
+        #[arg(long)]
+        relay: bool,
         /// Where the central keeps metadata and media (`--database`, `--blobs`): the scratch
         /// folder by default, PostgreSQL and S3 with `cargo xtask bench central --backend pg-s3`.
         #[command(flatten)]
@@ -101,6 +112,25 @@ pub enum BenchCommand {
         /// Seconds recorded in each mode.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+    },
+    /// One live-streaming station (§7): the kiosk's CPU, memory, frames/s and kbit/s against the
+    /// 720p test camera and a real central on loopback; saves frames for the central's side.
+    Live {
+        /// The `vistoria-central` binary.
+        #[arg(long)]
+        central: PathBuf,
+        /// Scratch folder for the central's data (created).
+        #[arg(long)]
+        data: PathBuf,
+        /// Seconds streamed.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Where to save the kiosk's JPEG frames (for `central-live-bench --frames`).
+        #[arg(long)]
+        frames_out: Option<PathBuf>,
+        /// How many frames to save.
+        #[arg(long, default_value_t = 30)]
+        frames: usize,
     },
     /// FVC protocol on one fingerprint "B" set: EER, FNMR at FMR 1 % / 0.1 %, times.
     Fingerprint {
@@ -160,9 +190,26 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Central {
             data,
             packages,
+            stations,
+            instances,
+            relay,
             storage,
-        } => super::bench_central::run(data, *packages, storage),
+        } => super::bench_central::run(&super::bench_central::Setup {
+            data,
+            packages: *packages,
+            stations: *stations,
+            instances: *instances,
+            relay: *relay,
+            storage,
+        }),
         BenchCommand::Panoramic { seconds } => super::record::bench(*seconds),
+        BenchCommand::Live {
+            central,
+            data,
+            seconds,
+            frames_out,
+            frames,
+        } => super::bench_live::run(central, data, *seconds, frames_out.as_deref(), *frames),
         BenchCommand::Fingerprint {
             fvc,
             synthetic,

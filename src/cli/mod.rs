@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_central;
+pub mod bench_live;
 pub mod bench_station;
 pub mod central_policy;
 pub mod config;

@@ -3,7 +3,7 @@
 //! Progress goes to stderr in Portuguese; the result is one JSON line on stdout:
 //! `{"segments":N,"seconds":F,"width":W,"height":H,"fps":F,"gaps":[{"start":F,"end":F,"cause":"..."}]}`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -199,31 +199,35 @@ struct Usage {
     peak_rss_kb: u64,
 }
 
+/// CPU seconds (user + system) of the process whose `/proc` folder is `proc`, from its `stat`:
+/// utime and stime are the 12th and 13th fields after the parenthesised command name (0 when it
+/// cannot be read). USER_HZ is 100 on every Linux ABI the kiosk runs on.
+pub fn cpu_seconds(proc: &Path) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(proc.join("stat")) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
 /// Samples `/proc/<pid>` until the child exits: CPU time (user + system) and peak RSS.
 fn watch(child: &mut std::process::Child) -> anyhow::Result<Usage> {
-    // USER_HZ is 100 on every Linux ABI the kiosk runs on.
-    const TICKS_PER_SECOND: f64 = 100.0;
     let proc_dir = PathBuf::from(format!("/proc/{}", child.id()));
     let mut usage = Usage {
         cpu_seconds: 0.0,
         peak_rss_kb: 0,
     };
     loop {
-        if let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) {
-            // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-            let fields: Vec<&str> = stat
-                .rsplit_once(')')
-                .map(|(_, rest)| rest.split_whitespace().collect())
-                .unwrap_or_default();
-            let ticks = |i: usize| {
-                fields
-                    .get(i)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            let cpu = (ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND;
-            usage.cpu_seconds = usage.cpu_seconds.max(cpu);
-        }
+        usage.cpu_seconds = usage.cpu_seconds.max(cpu_seconds(&proc_dir));
         if let Ok(status) = std::fs::read_to_string(proc_dir.join("status")) {
             let hwm = status
                 .lines()

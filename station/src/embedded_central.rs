@@ -87,13 +87,25 @@ fn start_central(
         purge_every: Some(std::time::Duration::from_secs(24 * 3600)),
         helpdesk: with_helpdesk.then_some(helpdesk),
     };
+    serve_in_thread(options, "demo-central")
+        .context("o servidor central de demonstração não iniciou")
+}
+
+/// Runs a central server with `options` on a thread of its own (its own tokio runtime) for as
+/// long as the process lives; what it announced once it listens.
+pub fn serve_in_thread(options: ServeOptions, name: &str) -> anyhow::Result<Announcement> {
     let (tx, rx) = mpsc::channel();
+    let thread = name.to_owned();
     std::thread::Builder::new()
-        .name("demo-central".to_owned())
+        .name(thread.clone())
         .spawn(move || {
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name(thread.clone())
+                .build()
+            {
                 Ok(r) => r,
-                Err(e) => return tracing::error!(%e, "demo central: no runtime"),
+                Err(e) => return tracing::error!(%e, thread, "central: no runtime"),
             };
             let ready = tx.clone();
             let served = runtime.block_on(server::serve_with(options, move |a| {
@@ -104,8 +116,8 @@ fn start_central(
                 tx.send(Err(e)).ok();
             }
         })?;
-    rx.recv_timeout(Duration::from_secs(30))
-        .context("o servidor central de demonstração não iniciou")?
+    rx.recv_timeout(Duration::from_secs(60))
+        .context("o servidor central não iniciou em 60 s")?
 }
 
 /// The demo station kept in `root`: the embedded central (data in `root/central`, station

@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 
 mod deb;
 mod fuzz;
+mod live;
 mod scale_out;
 mod startup;
 
@@ -30,6 +31,7 @@ const BENCHES: &[&str] = &[
     "startup",
     "abuse",
     "search",
+    "live",
 ];
 /// Shared test data, beside the repository.
 const DATA: &str = "../shared/data";
@@ -153,6 +155,9 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if name == "search" {
         return bench_search(&args[1..]);
+    }
+    if name == "live" {
+        return live::bench(&args[1..]);
     }
     setup_and_build_release()?;
     if name == "startup" {

@@ -10,6 +10,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 use vistoria_core::hashing::{Digests, Hasher};
@@ -23,7 +24,8 @@ use super::{AppState, Station, admission, blocking};
 use crate::names::check_file_name;
 use crate::storage::{BlobAppender, BlobStore, FileRecord, PackageKey};
 
-/// Bytes gathered in memory before they are written out: bounds memory per upload, and no
+/// Bytes gathered in memory before they are written out: bounds memory per upload (two such
+/// batches at most: one being written while the next arrives), and no
 /// blocking thread is held between writes, so slow uploads cannot starve the pool that
 /// authentication, queries and commits need (issue 17: 530 slow uploads froze the central).
 const FLUSH_BYTES: usize = 256 * 1024;
@@ -118,13 +120,37 @@ impl Cut {
 }
 
 /// The disk side of an upload: chunks gathered in memory and written, hashed and (at the end)
-/// fsynced on a blocking thread only when there are enough of them.
+/// fsynced on a blocking thread only when there are enough of them. One batch is written while
+/// the next arrives (issue 21: waiting for each write stalled the connection for as long as
+/// the hashing took), so an upload holds at most two batches in memory.
 struct Sink {
-    appender: Option<Box<dyn BlobAppender>>,
-    hasher: Hasher,
+    /// The appender and the digests so far, when no write is under way (`None` after a
+    /// failed write: the upload is over).
+    idle: Option<(Box<dyn BlobAppender>, Hasher)>,
+    /// The batch being written and hashed, which hands the appender and hasher back.
+    writing: Option<JoinHandle<Result<Written, ApiError>>>,
     pending: Vec<Bytes>,
     pending_len: usize,
+    /// Bytes written by the batches that ended.
     written: u64,
+}
+
+/// What a batch's write hands back: the appender, the hasher, the bytes it wrote.
+type Written = (Box<dyn BlobAppender>, Hasher, u64);
+
+/// Writes and hashes `chunks` (a blocking thread's work).
+fn write_batch(
+    mut appender: Box<dyn BlobAppender>,
+    mut hasher: Hasher,
+    chunks: &[Bytes],
+) -> Result<Written, ApiError> {
+    let mut n = 0u64;
+    for chunk in chunks {
+        appender.write(chunk)?;
+        hasher.update(chunk);
+        n += chunk.len() as u64;
+    }
+    Ok((appender, hasher, n))
 }
 
 impl Sink {
@@ -150,8 +176,8 @@ impl Sink {
             }
         }
         Ok(Sink {
-            appender: Some(appender),
-            hasher,
+            idle: Some((appender, hasher)),
+            writing: None,
             pending: Vec::new(),
             pending_len: 0,
             written: 0,
@@ -162,73 +188,90 @@ impl Sink {
         self.pending_len += data.len();
         self.pending.push(data);
         if self.pending_len >= FLUSH_BYTES {
-            self.flush(false).await?;
+            self.settle().await?;
+            let (appender, hasher) = self.take_idle()?;
+            let chunks = std::mem::take(&mut self.pending);
+            self.pending_len = 0;
+            self.writing = Some(tokio::task::spawn_blocking(move || {
+                write_batch(appender, hasher, &chunks)
+            }));
         }
         Ok(())
     }
 
-    /// Writes what is pending (and fsyncs when `finish`), on a blocking thread.
-    async fn flush(&mut self, finish: bool) -> Result<(), ApiError> {
-        let Some(mut appender) = self.appender.take() else {
-            return Err(ApiError::internal("envio já encerrado"));
-        };
-        let chunks = std::mem::take(&mut self.pending);
-        self.pending_len = 0;
-        let mut hasher = std::mem::take(&mut self.hasher);
-        let (appender, hasher, n) = blocking(move || {
-            let mut n = 0u64;
-            for chunk in &chunks {
-                appender.write(chunk)?;
-                hasher.update(chunk);
-                n += chunk.len() as u64;
-            }
-            if finish {
-                appender.finish()?;
-                return Ok((None, hasher, n));
-            }
-            Ok::<_, ApiError>((Some(appender), hasher, n))
-        })
-        .await?;
-        self.appender = appender;
-        self.hasher = hasher;
-        self.written += n;
+    /// Waits for the batch under way, if any.
+    async fn settle(&mut self) -> Result<(), ApiError> {
+        if let Some(writing) = self.writing.take() {
+            let (appender, hasher, n) = writing.await.map_err(ApiError::internal)??;
+            self.idle = Some((appender, hasher));
+            self.written += n;
+        }
         Ok(())
+    }
+
+    fn take_idle(&mut self) -> Result<(Box<dyn BlobAppender>, Hasher), ApiError> {
+        self.idle
+            .take()
+            .ok_or_else(|| ApiError::internal("envio já encerrado"))
     }
 
     /// Writes the rest and makes it durable: the digests so far and the bytes written.
     async fn finish(mut self) -> Result<(Hasher, u64), ApiError> {
-        if self.appender.is_some() {
-            self.flush(true).await?;
-        }
-        Ok((std::mem::take(&mut self.hasher), self.written))
+        self.settle().await?;
+        let (appender, hasher) = self.take_idle()?;
+        let chunks = std::mem::take(&mut self.pending);
+        let (hasher, n) = blocking(move || {
+            let (appender, hasher, n) = write_batch(appender, hasher, &chunks)?;
+            appender.finish()?;
+            Ok((hasher, n))
+        })
+        .await?;
+        Ok((hasher, self.written + n))
     }
 }
 
 impl Drop for Sink {
     /// The handler was dropped mid-upload (the connection was torn down): what arrived is still
-    /// written and fsynced, so it stays a resumable partial.
+    /// written and fsynced, after the batch under way, so it stays a resumable partial.
     fn drop(&mut self) {
-        let Some(mut appender) = self.appender.take() else {
+        let (writing, idle) = (self.writing.take(), self.idle.take());
+        if writing.is_none() && idle.is_none() {
             return;
-        };
+        }
         let chunks = std::mem::take(&mut self.pending);
-        let write = move || {
-            for chunk in &chunks {
-                appender.write(chunk)?;
-            }
-            appender.finish()
+        let write = move |appender: Box<dyn BlobAppender>| {
+            let (appender, _, _) = write_batch(appender, Hasher::default(), &chunks)?;
+            Ok::<_, ApiError>(appender.finish()?)
+        };
+        let failed = |e: &dyn std::fmt::Display| {
+            tracing::error!(%e, "falha ao gravar parcial de envio interrompido");
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
-                handle.spawn_blocking(move || {
-                    if let Err(e) = write() {
-                        tracing::error!(%e, "falha ao gravar parcial de envio interrompido");
+                handle.spawn(async move {
+                    let appender = match writing {
+                        Some(writing) => match writing.await {
+                            Ok(Ok((appender, _, _))) => Some(appender),
+                            Ok(Err(e)) => return failed(&e.body.error),
+                            Err(e) => return failed(&e),
+                        },
+                        None => idle.map(|(appender, _)| appender),
+                    };
+                    if let Some(appender) = appender {
+                        match tokio::task::spawn_blocking(move || write(appender)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => failed(&e.body.error),
+                            Err(e) => failed(&e),
+                        }
                     }
                 });
             }
+            // Without a runtime no batch can be under way.
             Err(_) => {
-                if let Err(e) = write() {
-                    tracing::error!(%e, "falha ao gravar parcial de envio interrompido");
+                if let Some((appender, _)) = idle
+                    && let Err(e) = write(appender)
+                {
+                    failed(&e.body.error);
                 }
             }
         }
