@@ -22,11 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use nix::time::{ClockId, clock_gettime};
 use serde_json::json;
-use vistoria_central::api::Limits;
 use vistoria_central::keys::ServerKey;
 use vistoria_central::server::{self, Announcement, ServeOptions, StorageFlags};
 use vistoria_central::storage::PackageKey;
-use vistoria_central::trust::TrustOptions;
 use vistoria_core::central_client::Endpoint;
 use vistoria_core::wire::MediaKind;
 use vistoria_station::{Station, card, embedded_central};
@@ -71,20 +69,9 @@ fn start_instance(
     storage: StorageFlags,
     key_file: Option<PathBuf>,
 ) -> anyhow::Result<Announcement> {
-    let mut trust = TrustOptions::new(icp_roots);
-    trust.lcr_optional = true;
     let options = ServeOptions {
-        data: data.to_path_buf(),
-        addr: "127.0.0.1:0".parse()?,
-        insecure_http: false,
-        registry: None,
-        limits: Limits::default(),
-        cert: None,
-        trust,
-        storage,
         key_file,
-        purge_every: None,
-        helpdesk: None,
+        ..embedded_central::loopback_options(data, icp_roots, storage)
     };
     embedded_central::serve_in_thread(options, "bench-central")
         .context("a instância do servidor central não iniciou")

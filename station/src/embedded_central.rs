@@ -59,8 +59,6 @@ fn start_central(
     storage: StorageFlags,
     with_helpdesk: bool,
 ) -> anyhow::Result<Announcement> {
-    let mut trust = TrustOptions::new(icp_roots);
-    trust.lcr_optional = true;
     // A help desk without GLPI or WhatsApp (issue 23): the kiosk's tickets are kept in the
     // central's store and answered from its console, as a real central's would be.
     let helpdesk = data.join("helpdesk.toml");
@@ -74,8 +72,24 @@ fn start_central(
         .context("configuração do help desk da central de demonstração")?;
     }
     let options = ServeOptions {
+        // As `serve` by default: §9's five years are kept in demo mode too.
+        purge_every: Some(std::time::Duration::from_secs(24 * 3600)),
+        helpdesk: with_helpdesk.then_some(helpdesk),
+        ..loopback_options(data, icp_roots, storage)
+    };
+    serve_in_thread(options, "demo-central")
+        .context("o servidor central de demonstração não iniciou")
+}
+
+/// A central on a free loopback port with its own certificate, trusting the ICP-Brasil roots
+/// in `icp_roots` without requiring their LCRs, with no purge, no help desk and a receipt key
+/// of its own: what an embedded or benchmark central starts from.
+pub fn loopback_options(data: &Path, icp_roots: &Path, storage: StorageFlags) -> ServeOptions {
+    let mut trust = TrustOptions::new(icp_roots);
+    trust.lcr_optional = true;
+    ServeOptions {
         data: data.to_path_buf(),
-        addr: "127.0.0.1:0".parse()?,
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         insecure_http: false,
         registry: None,
         limits: Limits::default(),
@@ -83,12 +97,9 @@ fn start_central(
         trust,
         storage,
         key_file: None,
-        // As `serve` by default: §9's five years are kept in demo mode too.
-        purge_every: Some(std::time::Duration::from_secs(24 * 3600)),
-        helpdesk: with_helpdesk.then_some(helpdesk),
-    };
-    serve_in_thread(options, "demo-central")
-        .context("o servidor central de demonstração não iniciou")
+        purge_every: None,
+        helpdesk: None,
+    }
 }
 
 /// Runs a central server with `options` on a thread of its own (its own tokio runtime) for as
